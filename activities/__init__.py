@@ -1,0 +1,1 @@
+"""Every side effect of a case workflow: event appends, external checks, payments."""

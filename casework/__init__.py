@@ -1,0 +1,1 @@
+"""casework: event-sourced case approval workflows for a city trade-union federation."""

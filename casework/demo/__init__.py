@@ -1,0 +1,1 @@
+"""Demo data: people for every role, relief budgets and sample applications."""

@@ -1,0 +1,444 @@
+"""The human-task model every process shares: one open task at a time, actions on it,
+separation of duties, and the pure `decide`/`evolve` pair behind every state change.
+
+A process (hardship relief, legal aid, ...) is a `Process` subclass that says which
+role works each stage, where an approval leads, and what data a stage needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from casework.domain.events import JsonDict, NewEvent
+from casework.domain.org import CITY, Actor, Role
+
+
+class Action(StrEnum):
+    CLAIM = "claim"
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+    REQUEST_INFO = "request-info"
+    PROVIDE_INFO = "provide-info"
+    OBJECT = "object"
+    WITHDRAW = "withdraw"
+    COMMENT = "comment"
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+
+
+class Refused(Exception):
+    """An action the rules do not allow. `code` is stable; `message` is for people."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class TaskState(BaseModel):
+    task_id: str
+    stage: str
+    role: Role
+    district: str
+    assignee: str | None = None
+    opened_at: datetime
+    due_at: datetime | None = None
+    waiting_info: bool = False
+
+
+class CaseState(BaseModel):
+    """Everything a case workflow knows; one object so continue-as-new can carry it."""
+
+    case_id: str
+    case_type: str = ""
+    district: str = ""
+    opened_by: str = ""
+    status: Status = Status.OPEN
+    outcome: Outcome | None = None
+    stage: str = ""
+    seq: int = 0
+    task: TaskState | None = None
+    signers: dict[str, str] = Field(default_factory=dict)
+    """Review stage -> the person who signed it (separation of duties)."""
+    facts: JsonDict = Field(default_factory=dict)
+    """Process-specific facts (amount, category, check results), JSON values only."""
+    closed_reason: str | None = None
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class TaskView(BaseModel):
+    stage: str
+    role: Role
+    district: str
+    assignee: str | None
+    due_at: datetime | None
+    waiting_info: bool = False
+
+
+class CaseView(BaseModel):
+    """What callers see of a case; the keys are a contract for scripts (`--json`)."""
+
+    case_id: str
+    type: str
+    status: Status
+    outcome: Outcome | None
+    stage: str
+    district: str
+    opened_by: str
+    open_task: TaskView | None
+    seq: int
+
+    @classmethod
+    def of(cls, state: CaseState) -> CaseView:
+        task = state.task
+        return cls(
+            case_id=state.case_id,
+            type=state.case_type,
+            status=state.status,
+            outcome=state.outcome,
+            stage=state.stage,
+            district=state.district,
+            opened_by=state.opened_by,
+            open_task=None
+            if task is None
+            else TaskView(
+                stage=task.stage,
+                role=task.role,
+                district=task.district,
+                assignee=task.assignee,
+                due_at=task.due_at,
+                waiting_info=task.waiting_info,
+            ),
+            seq=state.seq,
+        )
+
+
+class ActRequest(BaseModel):
+    """An officer's action on a case: the input of the `act` Update."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: Actor
+    action: Action
+    comment: str | None = Field(default=None, max_length=2000)
+    data: JsonDict = Field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Time and ids for new events; a workflow passes `workflow.now` and `workflow.uuid4`."""
+
+    now: datetime
+    new_id: Callable[[], str]
+
+    def event(self, state: CaseState, type_: str, actor_id: str, **payload: Any) -> NewEvent:
+        return NewEvent(
+            event_id=self.new_id(),
+            case_id=state.case_id,
+            type=type_,
+            payload=payload,
+            actor_id=actor_id,
+            occurred_at=self.now,
+        )
+
+
+SYSTEM = "system"
+"""actor_id of events the workflow records on its own (timers, checks, payments)."""
+
+
+class Process:
+    """What differs between processes. Subclasses describe stages; `decide` is shared."""
+
+    case_type: ClassVar[str]
+    stage_roles: ClassVar[dict[str, Role]]
+    """Human stages and the role that works each."""
+    signing_stages: ClassVar[frozenset[str]]
+    """Review levels: nobody signs two of them on one case."""
+    city_stages: ClassVar[frozenset[str]] = frozenset()
+    info_provider_role: ClassVar[Role]
+    withdrawable_stages: ClassVar[frozenset[str]]
+
+    def previous_stage(self, state: CaseState) -> str | None:
+        """Where `return` sends the case from its current stage (None: not allowed)."""
+        raise NotImplementedError
+
+    def approve(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
+        """Events after `task.approved` at the current stage: usually entering the next."""
+        raise NotImplementedError
+
+    def approval_data(self, state: CaseState, data: JsonDict) -> JsonDict:
+        """Validate and normalise the data an approval carries at this stage."""
+        return {}
+
+    def decide_other(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
+        """Process-specific actions (e.g. `object` during a public notice)."""
+        raise Refused("action_not_available", f"动作 {req.action} 在此流程中不可用")
+
+    def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
+        return None
+
+    # -- helpers shared by processes -------------------------------------------------
+
+    def enter_stage(
+        self, state: CaseState, stage: str, ctx: Context, **facts: Any
+    ) -> list[NewEvent]:
+        """Events that move the case to `stage` and open its task if people work it."""
+        events = [ctx.event(state, "case.stage_entered", SYSTEM, stage=stage, facts=facts)]
+        role = self.stage_roles.get(stage)
+        if role is not None:
+            events.append(
+                ctx.event(
+                    state,
+                    "task.opened",
+                    SYSTEM,
+                    task_id=ctx.new_id(),
+                    stage=stage,
+                    role=role,
+                    district=CITY if stage in self.city_stages else state.district,
+                    due_at=_iso(self.due_at(state, stage, ctx.now)),
+                )
+            )
+        return events
+
+    def close(
+        self, state: CaseState, outcome: Outcome, ctx: Context, actor_id: str, reason: str | None
+    ) -> NewEvent:
+        return ctx.event(state, "case.closed", actor_id, outcome=outcome, reason=reason)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _require_comment(req: ActRequest, what: str) -> str:
+    comment = (req.comment or "").strip()
+    if not comment:
+        raise Refused(
+            "comment_required", f"{what}必须填写意见/原因 (comment is required)", "comment"
+        )
+    return comment
+
+
+def check_may_work(process: Process, state: CaseState, actor: Actor, task: TaskState) -> None:
+    """Role, jurisdiction and separation of duties for working on `task`."""
+    if not actor.has_role(task.role):
+        raise Refused("role_not_held", f"需要角色 {task.role} (role {task.role} required)")
+    if not actor.covers(task.district):
+        raise Refused(
+            "outside_jurisdiction",
+            f"案件属于 {task.district}，不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
+        )
+    if actor.id == state.opened_by and task.stage in process.stage_roles:
+        raise Refused(
+            "separation_of_duties",
+            "立案人不得审批本人经办的案件 (the officer who opened the case may not approve it)",
+        )
+    if task.stage in process.signing_stages:
+        for stage, signer in state.signers.items():
+            if signer == actor.id and stage != task.stage:
+                raise Refused(
+                    "separation_of_duties",
+                    f"同一人不得签署同一案件的两个审批层级：您已在 {stage} 签署 "
+                    "(one person may not sign two review levels of a case)",
+                )
+
+
+def _check_not_taken(task: TaskState, actor: Actor) -> None:
+    if task.assignee is not None and task.assignee != actor.id:
+        raise Refused(
+            "already_taken", f"任务已由 {task.assignee} 认领 (already taken by {task.assignee})"
+        )
+
+
+def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
+    """The events an action produces, or `Refused` with the reason. Pure."""
+    if state.status is not Status.OPEN:
+        raise Refused("case_closed", f"案件已结案 ({state.outcome}) (case is closed)")
+    actor = req.actor
+    action = req.action
+
+    if action is Action.WITHDRAW:
+        if actor.id != state.opened_by:
+            raise Refused(
+                "not_opener", "只有立案人可以撤回案件 (only the opening officer may withdraw)"
+            )
+        if state.stage not in process.withdrawable_stages:
+            raise Refused("too_late", f"阶段 {state.stage} 已不能撤回 (too late to withdraw)")
+        reason = _require_comment(req, "撤回")
+        return [process.close(state, Outcome.WITHDRAWN, ctx, actor.id, reason)]
+
+    if action is Action.COMMENT:
+        if not actor.roles or not actor.covers(state.district):
+            raise Refused("outside_jurisdiction", "不在您的管辖范围内 (outside jurisdiction)")
+        return [ctx.event(state, "case.commented", actor.id, comment=_require_comment(req, "备注"))]
+
+    task = state.task
+    if action not in _TASK_ACTIONS:
+        return process.decide_other(state, req, ctx)
+    if task is None:
+        raise Refused(
+            "no_open_task", f"阶段 {state.stage} 没有待办任务 (no open task at this stage)"
+        )
+
+    if action is Action.PROVIDE_INFO:
+        if not task.waiting_info:
+            raise Refused("not_waiting_info", "任务未在等待补充材料 (task is not waiting for info)")
+        if not actor.has_role(process.info_provider_role) or not actor.covers(state.district):
+            raise Refused(
+                "role_not_held",
+                f"补充材料需要 {process.info_provider_role} 角色 (role required)",
+            )
+        comment = _require_comment(req, "补充材料")
+        return [
+            ctx.event(state, "task.info_provided", actor.id, task_id=task.task_id, comment=comment)
+        ]
+
+    check_may_work(process, state, actor, task)
+    _check_not_taken(task, actor)
+
+    if action is Action.CLAIM:
+        if task.assignee == actor.id:
+            raise Refused("already_yours", "您已认领该任务 (already claimed by you)")
+        return [ctx.event(state, "task.claimed", actor.id, task_id=task.task_id, assignee=actor.id)]
+
+    if task.waiting_info:
+        raise Refused("waiting_info", "任务正在等待补充材料 (waiting for requested info)")
+    claim = (
+        []
+        if task.assignee == actor.id
+        else [ctx.event(state, "task.claimed", actor.id, task_id=task.task_id, assignee=actor.id)]
+    )
+
+    if action is Action.APPROVE:
+        data = process.approval_data(state, req.data)
+        approved = ctx.event(
+            state,
+            "task.approved",
+            actor.id,
+            task_id=task.task_id,
+            stage=task.stage,
+            comment=req.comment,
+            data=data,
+        )
+        return [*claim, approved, *process.approve(state, req, ctx)]
+    if action is Action.REJECT:
+        reason = _require_comment(req, "驳回")
+        return [
+            *claim,
+            ctx.event(
+                state,
+                "task.rejected",
+                actor.id,
+                task_id=task.task_id,
+                stage=task.stage,
+                reason=reason,
+            ),
+            process.close(state, Outcome.REJECTED, ctx, actor.id, reason),
+        ]
+    if action is Action.RETURN:
+        reason = _require_comment(req, "退回")
+        back = process.previous_stage(state)
+        if back is None:
+            raise Refused(
+                "no_previous_stage",
+                f"阶段 {task.stage} 无上一审批环节可退回；请使用补充材料或驳回 (cannot return from here)",
+            )
+        returned = ctx.event(
+            state,
+            "task.returned",
+            actor.id,
+            task_id=task.task_id,
+            stage=task.stage,
+            to_stage=back,
+            reason=reason,
+        )
+        return [*claim, returned, *process.enter_stage(state, back, ctx)]
+    # REQUEST_INFO
+    comment = _require_comment(req, "补充材料要求")
+    return [
+        *claim,
+        ctx.event(state, "task.info_requested", actor.id, task_id=task.task_id, comment=comment),
+    ]
+
+
+_TASK_ACTIONS = frozenset(
+    {
+        Action.CLAIM,
+        Action.APPROVE,
+        Action.REJECT,
+        Action.RETURN,
+        Action.REQUEST_INFO,
+        Action.PROVIDE_INFO,
+    }
+)
+
+
+def evolve(state: CaseState, event: NewEvent) -> CaseState:
+    """The state after `event`. Pure; no rule checks (they ran in `decide`)."""
+    s = state.model_copy(deep=True)
+    p = event.payload
+    s.seq += 1
+    s.updated_at = event.occurred_at
+    t = event.type
+    if "facts" in p and isinstance(p["facts"], dict):
+        s.facts.update(p["facts"])
+    if t == "case.opened":
+        s.case_type = p["case_type"]
+        s.district = p["district"]
+        s.opened_by = event.actor_id
+        s.status = Status.OPEN
+        s.opened_at = event.occurred_at
+    elif t == "case.stage_entered":
+        s.stage = p["stage"]
+        s.task = None
+    elif t == "task.opened":
+        s.task = TaskState(
+            task_id=p["task_id"],
+            stage=p["stage"],
+            role=Role(p["role"]),
+            district=p["district"],
+            opened_at=event.occurred_at,
+            due_at=datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
+        )
+    elif t == "task.claimed" and s.task is not None:
+        s.task.assignee = p["assignee"]
+    elif t == "task.info_requested" and s.task is not None:
+        s.task.waiting_info = True
+    elif t == "task.info_provided" and s.task is not None:
+        s.task.waiting_info = False
+    elif t == "task.approved":
+        s.signers[p["stage"]] = event.actor_id
+        s.task = None
+    elif t in ("task.rejected", "task.returned"):
+        s.task = None
+    elif t == "case.closed":
+        s.status = Status.CLOSED
+        s.outcome = Outcome(p["outcome"])
+        s.closed_reason = p.get("reason")
+        s.task = None
+    return s
+
+
+def evolve_all(state: CaseState, events: list[NewEvent]) -> CaseState:
+    for event in events:
+        state = evolve(state, event)
+    return state

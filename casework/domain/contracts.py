@@ -1,0 +1,58 @@
+"""Activity names and their inputs/outputs: the only part of `activities/` workflows see."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from casework.domain.events import NewEvent
+
+RECORD_EVENTS = "record_events"
+CHECK_CIVIL_AFFAIRS = "check_civil_affairs"
+DISBURSE = "disburse"
+
+FUNDS_UNAVAILABLE = "FundsUnavailable"
+CONCURRENCY_CONFLICT = "ConcurrencyConflict"
+ACCOUNT_REJECTED = "AccountRejected"
+
+
+class FundReservation(BaseModel):
+    district: str
+    year: int
+    amount_fen: int
+
+
+class RecordEvents(BaseModel):
+    case_id: str
+    expected_seq: int
+    events: list[NewEvent]
+    fund_check: FundReservation | None = None
+
+
+class Recorded(BaseModel):
+    last_seq: int
+    last_position: int
+
+
+class CivilAffairsQuery(BaseModel):
+    """Household data sent to the civil-affairs (民政) records check; nothing identifying."""
+
+    case_id: str
+    district: str
+    household_size: int
+    monthly_income_fen: int
+
+
+class CivilAffairsAnswer(BaseModel):
+    match: bool
+    detail: str
+
+
+class DisburseRequest(BaseModel):
+    case_id: str
+    district: str
+    amount_fen: int
+    idempotency_key: str
+
+
+class DisburseResult(BaseModel):
+    transfer_ref: str

@@ -1,0 +1,491 @@
+"""Hardship relief (困难职工帮扶): the application, its stages and their rules.
+
+processes.md section 1. Stages, in order:
+grassroots_review -> home_visit (with the civil-affairs 民政 data check) -> public_notice
+-> district_review -> district_approval -> [city_review -> city_approval] -> disbursement
+-> registration (entry into the national hardship-worker system) -> filed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from casework.domain.calendar import CHINA_TZ, add_working_days
+from casework.domain.case import (
+    SYSTEM,
+    ActRequest,
+    CaseState,
+    Context,
+    NewEvent,
+    Outcome,
+    Process,
+    Refused,
+    evolve,
+)
+from casework.domain.events import JsonDict
+from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
+from casework.domain.org import DISTRICTS, Actor, Role
+
+CASE_TYPE = "hardship"
+CASE_PREFIX = "HR"
+
+
+class Category(StrEnum):
+    DEEP = "deep"  # 深度困难
+    RELATIVE = "relative"  # 相对困难
+    ACCIDENT = "accident"  # 意外致困
+
+
+class ReliefType(StrEnum):
+    LIVING = "living"  # 生活救助
+    MEDICAL = "medical"  # 医疗救助
+    EDUCATION = "education"  # 助学
+    SEASONAL = "seasonal"  # 送温暖
+
+
+class Stage(StrEnum):
+    GRASSROOTS_REVIEW = "grassroots_review"  # 基层初审
+    HOME_VISIT = "home_visit"  # 入户调查
+    PUBLIC_NOTICE = "public_notice"  # 单位公示
+    DISTRICT_REVIEW = "district_review"  # 区县审核
+    DISTRICT_APPROVAL = "district_approval"  # 区县领导审批
+    CITY_REVIEW = "city_review"  # 市总审核
+    CITY_APPROVAL = "city_approval"  # 市总领导审批
+    DISBURSEMENT = "disbursement"  # 资金发放
+    REGISTRATION = "registration"  # 录入全国困难职工帮扶系统
+    FILED = "filed"  # 归档
+
+
+_Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Applicant(BaseModel):
+    model_config = _Strict
+
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field(description="18-character resident ID number")
+    phone: str
+    employer: str = Field(min_length=1, max_length=200)
+    district: str
+    bank_account: str | None = Field(default=None, pattern=r"^\d{12,30}$")
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, v: str) -> str:
+        v = v.upper()
+        problem = id_number_problem(v)
+        if problem:
+            raise ValueError(f"身份证号无效 (invalid ID number): {problem}")
+        return v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        problem = phone_problem(v)
+        if problem:
+            raise ValueError(f"手机号无效 (invalid phone): {problem}")
+        return v
+
+    @field_validator("district")
+    @classmethod
+    def _district(cls, v: str) -> str:
+        if v not in DISTRICTS:
+            raise ValueError(f"未知区县 (unknown district); one of: {', '.join(DISTRICTS)}")
+        return v
+
+    @field_validator("name", "employer")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("不能包含控制字符 (control characters are not allowed)")
+        return v
+
+
+class Household(BaseModel):
+    model_config = _Strict
+
+    size: int = Field(ge=1, le=30, strict=True)
+    monthly_income_fen: int = Field(ge=0, le=10**10, strict=True)
+
+
+class HardshipApplication(BaseModel):
+    """The application file an officer submits (`casework case open hardship --file`)."""
+
+    model_config = _Strict
+
+    applicant: Applicant
+    household: Household
+    category: Category
+    relief_type: ReliefType
+    requested_amount_fen: int = Field(gt=0, le=10**9, strict=True)
+    reason: str = Field(min_length=1, max_length=4000)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in v):
+            raise ValueError("不能包含控制字符 (control characters are not allowed)")
+        return v
+
+    def masked(self) -> MaskedApplication:
+        """What may enter Temporal history and the event store: no clear ID or phone."""
+        a = self.applicant
+        return MaskedApplication(
+            applicant_name=a.name,
+            id_number_masked=mask(a.id_number),
+            phone_masked=mask_phone(a.phone),
+            employer=a.employer,
+            district=a.district,
+            has_bank_account=a.bank_account is not None,
+            household_size=self.household.size,
+            monthly_income_fen=self.household.monthly_income_fen,
+            category=self.category,
+            relief_type=self.relief_type,
+            requested_amount_fen=self.requested_amount_fen,
+            reason=self.reason,
+        )
+
+
+class MaskedApplication(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    applicant_name: str
+    id_number_masked: str
+    phone_masked: str
+    employer: str
+    district: str
+    has_bank_account: bool
+    household_size: int
+    monthly_income_fen: int
+    category: Category
+    relief_type: ReliefType
+    requested_amount_fen: int
+    reason: str
+
+
+class Period(BaseModel):
+    """A time limit: working days on the statutory calendar, or seconds (demo stacks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    working_days: int | None = Field(default=None, ge=1, le=365)
+    seconds: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> Period:
+        if (self.working_days is None) == (self.seconds is None):
+            raise ValueError("give exactly one of working_days or seconds")
+        return self
+
+    def end(self, start: datetime) -> datetime:
+        if self.seconds is not None:
+            return start + timedelta(seconds=self.seconds)
+        assert self.working_days is not None
+        return add_working_days(start, self.working_days)
+
+
+def _wd(n: int) -> Period:
+    return Period(working_days=n)
+
+
+class HardshipConfig(BaseModel):
+    """Time limits and thresholds (processes.md defaults); an administrator may change them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limits: dict[Stage, Period] = Field(
+        default_factory=lambda: {
+            Stage.GRASSROOTS_REVIEW: _wd(5),
+            Stage.HOME_VISIT: _wd(5),
+            Stage.PUBLIC_NOTICE: _wd(5),
+            Stage.DISTRICT_REVIEW: _wd(5),
+            Stage.DISTRICT_APPROVAL: _wd(5),
+            Stage.CITY_REVIEW: _wd(5),
+            Stage.CITY_APPROVAL: _wd(5),
+            Stage.REGISTRATION: _wd(30),
+        }
+    )
+    city_approval_threshold_fen: int = Field(default=500_000, ge=0)
+    """Above this amount (5,000 元) the city federation approves too."""
+    disbursement_attempts: int = Field(default=3, ge=1, le=20)
+    disbursement_retry_seconds: int = Field(default=60, ge=1)
+
+
+class StartHardshipCase(BaseModel):
+    """Input of `HardshipReliefWorkflow`: everything it needs, nothing personal in clear."""
+
+    case_id: str
+    opened_by: Actor
+    application: MaskedApplication
+    config: HardshipConfig = Field(default_factory=HardshipConfig)
+
+
+class HomeVisitFindings(BaseModel):
+    """What the two visiting officers record (入户调查)."""
+
+    model_config = _Strict
+
+    visitors: list[str] = Field(min_length=2, max_length=2)
+    household_size: int = Field(ge=1, le=30, strict=True)
+    monthly_income_fen: int = Field(ge=0, strict=True)
+    assets: str = Field(min_length=1, max_length=2000)
+    cause: str = Field(min_length=1, max_length=2000)
+    explanation: str | None = Field(default=None, max_length=2000)
+    """Required when the civil-affairs check found no match."""
+
+
+class HardshipProcess(Process):
+    case_type = CASE_TYPE
+    stage_roles: ClassVar[dict[str, Role]] = {
+        Stage.GRASSROOTS_REVIEW: Role.GRASSROOTS_OFFICER,
+        Stage.HOME_VISIT: Role.GRASSROOTS_OFFICER,
+        Stage.DISTRICT_REVIEW: Role.DISTRICT_OFFICER,
+        Stage.DISTRICT_APPROVAL: Role.DISTRICT_LEADER,
+        Stage.CITY_REVIEW: Role.CITY_OFFICER,
+        Stage.CITY_APPROVAL: Role.CITY_LEADER,
+        Stage.REGISTRATION: Role.DISTRICT_OFFICER,
+    }
+    signing_stages = frozenset(
+        {
+            Stage.GRASSROOTS_REVIEW,
+            Stage.DISTRICT_REVIEW,
+            Stage.DISTRICT_APPROVAL,
+            Stage.CITY_REVIEW,
+            Stage.CITY_APPROVAL,
+        }
+    )
+    city_stages = frozenset({Stage.CITY_REVIEW, Stage.CITY_APPROVAL})
+    info_provider_role = Role.GRASSROOTS_OFFICER
+    withdrawable_stages = frozenset(
+        {
+            Stage.GRASSROOTS_REVIEW,
+            Stage.HOME_VISIT,
+            Stage.PUBLIC_NOTICE,
+            Stage.DISTRICT_REVIEW,
+            Stage.DISTRICT_APPROVAL,
+            Stage.CITY_REVIEW,
+            Stage.CITY_APPROVAL,
+        }
+    )
+    _previous: ClassVar[dict[str, str]] = {
+        Stage.HOME_VISIT: Stage.GRASSROOTS_REVIEW,
+        Stage.DISTRICT_REVIEW: Stage.HOME_VISIT,
+        Stage.DISTRICT_APPROVAL: Stage.DISTRICT_REVIEW,
+        Stage.CITY_REVIEW: Stage.DISTRICT_APPROVAL,
+        Stage.CITY_APPROVAL: Stage.CITY_REVIEW,
+    }
+
+    def __init__(self, config: HardshipConfig) -> None:
+        self.config = config
+
+    def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
+        period = self.config.limits.get(Stage(stage))
+        return None if period is None else period.end(now)
+
+    def needs_city_approval(self, state: CaseState) -> bool:
+        f = state.facts
+        return (
+            f["requested_amount_fen"] > self.config.city_approval_threshold_fen
+            or f["category"] == Category.DEEP
+        )
+
+    def previous_stage(self, state: CaseState) -> str | None:
+        return self._previous.get(state.stage)
+
+    def approval_data(self, state: CaseState, data: JsonDict) -> JsonDict:
+        if state.stage != Stage.HOME_VISIT:
+            if data:
+                raise Refused(
+                    "unexpected_data",
+                    f"阶段 {state.stage} 的审批不接受附加数据 (no data here)",
+                    "data",
+                )
+            return {}
+        try:
+            findings = HomeVisitFindings.model_validate(data)
+        except ValueError as exc:
+            raise Refused(
+                "invalid_findings", f"入户调查记录无效 (invalid home-visit findings): {exc}", "data"
+            ) from exc
+        if len(set(findings.visitors)) != 2:
+            raise Refused(
+                "two_visitors",
+                "入户调查须两名工作人员 (two different visitors required)",
+                "data.visitors",
+            )
+        if "civil_affairs_match" not in state.facts:
+            raise Refused(
+                "check_pending",
+                "民政数据核对尚未完成，请稍后再提交 (civil-affairs check still running; try again shortly)",
+            )
+        if state.facts.get("civil_affairs_match") is False and not findings.explanation:
+            raise Refused(
+                "explanation_required",
+                "民政核对不一致，须说明情况 (civil-affairs check found no match: explanation required)",
+                "data.explanation",
+            )
+        return findings.model_dump()
+
+    def approve(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
+        stage = state.stage
+        if stage == Stage.HOME_VISIT and req.actor.id not in req.data.get("visitors", []):
+            raise Refused(
+                "not_a_visitor",
+                "提交人须为入户调查人之一 (submitter must be one of the visitors)",
+                "data.visitors",
+            )
+        if stage == Stage.GRASSROOTS_REVIEW:
+            return self.enter_stage(state, Stage.HOME_VISIT, ctx)
+        if stage == Stage.HOME_VISIT:
+            return self.start_notice(state, ctx)
+        if stage == Stage.DISTRICT_REVIEW:
+            return self.enter_stage(state, Stage.DISTRICT_APPROVAL, ctx)
+        if stage == Stage.DISTRICT_APPROVAL:
+            if self.needs_city_approval(state):
+                return self.enter_stage(state, Stage.CITY_REVIEW, ctx)
+            return self.enter_stage(state, Stage.DISBURSEMENT, ctx)
+        if stage == Stage.CITY_REVIEW:
+            return self.enter_stage(state, Stage.CITY_APPROVAL, ctx)
+        if stage == Stage.CITY_APPROVAL:
+            return self.enter_stage(state, Stage.DISBURSEMENT, ctx)
+        if stage == Stage.REGISTRATION:
+            return [
+                *self.enter_stage(state, Stage.FILED, ctx),
+                self.close(state, Outcome.APPROVED, ctx, req.actor.id, None),
+            ]
+        raise Refused("no_open_task", f"阶段 {stage} 不能审批 (nothing to approve here)")
+
+    def start_notice(self, state: CaseState, ctx: Context) -> list[NewEvent]:
+        period = self.config.limits[Stage.PUBLIC_NOTICE]
+        ends = period.end(ctx.now)
+        round_ = int(state.facts.get("notice_round", 0)) + 1
+        return self.enter_stage(
+            state, Stage.PUBLIC_NOTICE, ctx, notice_ends_at=ends.isoformat(), notice_round=round_
+        )
+
+    def decide_other(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
+        if req.action != "object":
+            return super().decide_other(state, req, ctx)
+        if state.stage != Stage.PUBLIC_NOTICE:
+            raise Refused(
+                "not_in_notice",
+                "仅可在单位公示期间提出异议 (objections only during the public notice)",
+            )
+        _check_grassroots(req.actor, state)
+        comment = (req.comment or "").strip()
+        if not comment:
+            raise Refused("comment_required", "异议必须填写内容 (comment is required)", "comment")
+        return [
+            ctx.event(state, "notice.objected", req.actor.id, comment=comment),
+            *self.enter_stage(state, Stage.HOME_VISIT, ctx),
+        ]
+
+    # -- transitions the workflow makes on its own -------------------------------------
+
+    def open(self, start: StartHardshipCase, state: CaseState, ctx: Context) -> list[NewEvent]:
+        app = start.application
+        opened = ctx.event(
+            state,
+            "case.opened",
+            start.opened_by.id,
+            case_type=CASE_TYPE,
+            district=app.district,
+            application=app.model_dump(mode="json"),
+            facts={
+                "requested_amount_fen": app.requested_amount_fen,
+                "category": app.category,
+                "relief_type": app.relief_type,
+                "applicant_name": app.applicant_name,
+                "household_size": app.household_size,
+                "monthly_income_fen": app.monthly_income_fen,
+            },
+        )
+        return [opened, *self.enter_stage(evolve(state, opened), Stage.GRASSROOTS_REVIEW, ctx)]
+
+    def civil_affairs_checked(
+        self, state: CaseState, match: bool, detail: str, ctx: Context
+    ) -> list[NewEvent]:
+        return [
+            ctx.event(
+                state,
+                "civil_affairs.checked",
+                SYSTEM,
+                match=match,
+                detail=detail,
+                facts={"civil_affairs_match": match},
+            )
+        ]
+
+    def notice_ended(self, state: CaseState, ctx: Context) -> list[NewEvent]:
+        return [
+            ctx.event(state, "notice.ended", SYSTEM, round=state.facts.get("notice_round")),
+            *self.enter_stage(state, Stage.DISTRICT_REVIEW, ctx),
+        ]
+
+    def funds_reserved(self, state: CaseState, ctx: Context, year: int) -> NewEvent:
+        return ctx.event(
+            state,
+            "funds.reserved",
+            SYSTEM,
+            district=state.district,
+            year=year,
+            amount_fen=state.facts["requested_amount_fen"],
+            facts={"fund_year": year},
+        )
+
+    def funds_unavailable(self, state: CaseState, ctx: Context, detail: str) -> list[NewEvent]:
+        reason = f"区县帮扶资金不足 (relief fund insufficient): {detail}"
+        return [self.close(state, Outcome.FAILED, ctx, SYSTEM, reason)]
+
+    def disbursed(self, state: CaseState, ctx: Context, transfer_ref: str) -> list[NewEvent]:
+        return [
+            ctx.event(
+                state,
+                "disbursement.completed",
+                SYSTEM,
+                district=state.district,
+                year=state.facts.get("fund_year"),
+                amount_fen=state.facts["requested_amount_fen"],
+                transfer_ref=transfer_ref,
+            ),
+            *self.enter_stage(state, Stage.REGISTRATION, ctx),
+        ]
+
+    def disbursement_failed(self, state: CaseState, ctx: Context, reason: str) -> list[NewEvent]:
+        return [
+            ctx.event(state, "disbursement.failed", SYSTEM, reason=reason),
+            ctx.event(
+                state,
+                "funds.released",
+                SYSTEM,
+                district=state.district,
+                year=state.facts.get("fund_year"),
+                amount_fen=state.facts["requested_amount_fen"],
+            ),
+            self.close(state, Outcome.FAILED, ctx, SYSTEM, f"拨付失败 (transfer failed): {reason}"),
+        ]
+
+
+def _check_grassroots(actor: Actor, state: CaseState) -> None:
+    if not actor.has_role(Role.GRASSROOTS_OFFICER):
+        raise Refused(
+            "role_not_held", "需要角色 grassroots_officer (role grassroots_officer required)"
+        )
+    if not actor.covers(state.district):
+        raise Refused(
+            "outside_jurisdiction",
+            f"案件属于 {state.district}，不在您的管辖范围内 (outside jurisdiction)",
+        )
+
+
+def fund_year(moment: datetime) -> int:
+    """The budget year money is drawn from (Beijing calendar year)."""
+    return moment.astimezone(CHINA_TZ).year
+
+
+def initial_state(case_id: str) -> CaseState:
+    return CaseState(case_id=case_id)

@@ -1,0 +1,1 @@
+"""Persistence: the event store, its projections and the queries behind every list."""

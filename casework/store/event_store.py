@@ -1,0 +1,376 @@
+"""The append-only case event log, with a per-case hash chain.
+
+Rules (DESIGN.md "Event store"), each with a contract test on SQLite and PostgreSQL:
+- `(case_id, seq)` is unique: an append names the seq it follows; a clash is a
+  `ConcurrencyConflict`, never a silent retry. The head is read from the rows.
+- `event_id` is unique: appending ids already stored with the same content returns the
+  stored rows (a retried activity); the same id with other content is a conflict.
+- Global `position` follows commit order (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
+  EXCLUSIVE table lock taken last, just before one multi-row insert).
+- Projections are written in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from casework.domain.events import NewEvent, upcast
+from casework.store import projections
+from casework.store.db import IMMEDIATE
+from casework.store.tables import case_events, relief_fund_budgets, relief_fund_ledger
+
+GENESIS = "0" * 64
+
+
+class StoreError(Exception):
+    pass
+
+
+class ConcurrencyConflict(StoreError):
+    """Another writer appended to this case first, or an event id was reused."""
+
+
+class FundsUnavailable(StoreError):
+    """A reservation would overdraw the district's relief fund for the year."""
+
+
+class FundCheck(BaseModel):
+    """Checked in the append's transaction: the reservation fits the remaining budget."""
+
+    district: str
+    year: int
+    amount_fen: int
+
+
+class StoredEvent(BaseModel):
+    position: int
+    event_id: str
+    case_id: str
+    seq: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    actor_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+    def as_new_event(self) -> NewEvent:
+        return NewEvent(
+            event_id=self.event_id,
+            case_id=self.case_id,
+            type=self.type,
+            schema_version=self.schema_version,
+            payload=self.payload,
+            actor_id=self.actor_id,
+            occurred_at=self.occurred_at,
+        )
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    event_id: str,
+    case_id: str,
+    seq: int,
+    type: str,
+    schema_version: int,
+    payload: str,
+    actor_id: str,
+    occurred_at: datetime,
+) -> str:
+    """sha256 over the previous hash and the stored bytes of the event (not its position)."""
+    body = canonical_json(
+        [event_id, case_id, seq, type, schema_version, payload, actor_id, _time(occurred_at)]
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+@dataclass
+class VerifyReport:
+    cases_checked: int
+    events_checked: int
+    broken: list[dict[str, Any]]
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # -- writing ---------------------------------------------------------------------
+
+    def append(
+        self,
+        case_id: str,
+        expected_seq: int,
+        events: Sequence[NewEvent],
+        fund_check: FundCheck | None = None,
+    ) -> list[StoredEvent]:
+        """Append `events` after seq `expected_seq` of `case_id`, atomically with projections."""
+        if not events:
+            return []
+        if any(e.case_id != case_id for e in events):
+            raise ValueError("every event must belong to the case being appended to")
+        try:
+            with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+                stored = self._already_stored(conn, events)
+                if stored is not None:
+                    return stored
+                return self._append(conn, case_id, expected_seq, events, fund_check)
+        except IntegrityError as exc:
+            # A concurrent writer won the race: the same events (a duplicate delivery)
+            # or others at the same seq (a real conflict).
+            with self.engine.connect() as conn:
+                stored = self._already_stored(conn, events)
+            if stored is not None:
+                return stored
+            raise ConcurrencyConflict(f"case {case_id}: seq {expected_seq + 1} taken") from exc
+
+    def _already_stored(
+        self, conn: Connection, events: Sequence[NewEvent]
+    ) -> list[StoredEvent] | None:
+        ids = [e.event_id for e in events]
+        rows = conn.execute(
+            select(case_events).where(case_events.c.event_id.in_(ids)).order_by(case_events.c.seq)
+        ).all()
+        if not rows:
+            return None
+        by_id = {r.event_id: r for r in rows}
+        if len(rows) != len(events):
+            raise ConcurrencyConflict("some of these event ids are stored, others are not")
+        for event in events:
+            row = by_id[event.event_id]
+            if (
+                row.case_id != event.case_id
+                or row.type != event.type
+                or row.payload != canonical_json(event.payload)
+                or row.actor_id != event.actor_id
+            ):
+                raise ConcurrencyConflict(f"event id {event.event_id} stored with other content")
+        return [self.stored(r) for r in rows]
+
+    def _append(
+        self,
+        conn: Connection,
+        case_id: str,
+        expected_seq: int,
+        events: Sequence[NewEvent],
+        fund_check: FundCheck | None,
+    ) -> list[StoredEvent]:
+        head = conn.execute(
+            select(case_events.c.seq, case_events.c.hash)
+            .where(case_events.c.case_id == case_id)
+            .order_by(case_events.c.seq.desc())
+            .limit(1)
+        ).first()
+        head_seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        if head_seq != expected_seq:
+            raise ConcurrencyConflict(
+                f"case {case_id}: expected to follow seq {expected_seq}, head is {head_seq}"
+            )
+        if fund_check is not None:
+            self._check_funds(conn, fund_check)
+        now = datetime.now(UTC)
+        rows: list[dict[str, Any]] = []
+        for offset, event in enumerate(events, start=1):
+            payload = canonical_json(event.payload)
+            fields: dict[str, Any] = dict(
+                event_id=event.event_id,
+                case_id=case_id,
+                seq=expected_seq + offset,
+                type=event.type,
+                schema_version=event.schema_version,
+                payload=payload,
+                actor_id=event.actor_id,
+                occurred_at=event.occurred_at,
+            )
+            digest = event_hash(prev, **fields)
+            rows.append({**fields, "recorded_at": now, "prev_hash": prev, "hash": digest})
+            prev = digest
+        projections.project(conn, case_id, events, first_seq=expected_seq + 1)
+        if self._postgres:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+            conn.exec_driver_sql("LOCK TABLE case_events IN EXCLUSIVE MODE")
+        positions = conn.execute(
+            insert(case_events).returning(case_events.c.position, sort_by_parameter_order=True),
+            rows,
+        ).scalars()
+        return [
+            StoredEvent(
+                position=pos,
+                **{**row, "payload": event.payload},
+            )
+            for pos, row, event in zip(positions, rows, events, strict=True)
+        ]
+
+    def _check_funds(self, conn: Connection, check: FundCheck) -> None:
+        budget = conn.execute(
+            select(relief_fund_budgets.c.budget_fen)
+            .where(
+                relief_fund_budgets.c.district == check.district,
+                relief_fund_budgets.c.year == check.year,
+            )
+            .with_for_update()
+        ).scalar()
+        if budget is None:
+            raise FundsUnavailable(f"{check.district} {check.year} 年无帮扶资金预算 (no budget)")
+        committed = projections.fund_committed(conn, check.district, check.year)
+        remaining = budget - committed
+        if check.amount_fen > remaining:
+            raise FundsUnavailable(
+                f"{check.district} {check.year} 年预算余额 {remaining} 分，不足 {check.amount_fen} 分"
+            )
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(self, case_id: str) -> list[StoredEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(case_events)
+                .where(case_events.c.case_id == case_id)
+                .order_by(case_events.c.seq)
+            ).all()
+        return [self.stored(r) for r in rows]
+
+    def read_all(self, after_position: int = 0, limit: int = 10_000) -> list[StoredEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(case_events)
+                .where(case_events.c.position > after_position)
+                .order_by(case_events.c.position)
+                .limit(limit)
+            ).all()
+        return [self.stored(r) for r in rows]
+
+    def iter_all(self, batch: int = 5_000) -> Iterator[StoredEvent]:
+        after = 0
+        while True:
+            chunk = self.read_all(after, batch)
+            if not chunk:
+                return
+            yield from chunk
+            after = chunk[-1].position
+
+    @staticmethod
+    def stored(row: Any) -> StoredEvent:
+        version, payload = upcast(row.type, row.schema_version, json.loads(row.payload))
+        return StoredEvent(
+            position=row.position,
+            event_id=row.event_id,
+            case_id=row.case_id,
+            seq=row.seq,
+            type=row.type,
+            schema_version=version,
+            payload=payload,
+            actor_id=row.actor_id,
+            occurred_at=row.occurred_at,
+            recorded_at=row.recorded_at,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+    # -- integrity -------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Walk every case's hash chain over the stored bytes; report each break."""
+        broken: list[dict[str, Any]] = []
+        cases_checked = events_checked = 0
+        current: str | None = None
+        prev = GENESIS
+        expected_seq = 0
+        skip = False
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5_000).execute(
+                select(case_events).order_by(case_events.c.case_id, case_events.c.seq)
+            )
+            for row in result:
+                if row.case_id != current:
+                    current, prev, expected_seq, skip = row.case_id, GENESIS, 0, False
+                    cases_checked += 1
+                events_checked += 1
+                expected_seq += 1
+                if skip:
+                    continue
+                problem = None
+                if row.seq != expected_seq:
+                    problem = f"seq gap: expected {expected_seq}, found {row.seq}"
+                elif row.prev_hash != prev:
+                    problem = "prev_hash does not match the previous event's hash"
+                else:
+                    digest = event_hash(
+                        prev,
+                        event_id=row.event_id,
+                        case_id=row.case_id,
+                        seq=row.seq,
+                        type=row.type,
+                        schema_version=row.schema_version,
+                        payload=row.payload,
+                        actor_id=row.actor_id,
+                        occurred_at=row.occurred_at,
+                    )
+                    if digest != row.hash:
+                        problem = "hash does not match the stored event (altered)"
+                if problem:
+                    broken.append({"case_id": row.case_id, "seq": row.seq, "problem": problem})
+                    skip = True  # later links of this case follow from the break
+                prev = row.hash
+        return VerifyReport(cases_checked, events_checked, broken)
+
+    # -- reference data --------------------------------------------------------------
+
+    def set_budget(self, district: str, year: int, budget_fen: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                relief_fund_budgets.delete().where(
+                    relief_fund_budgets.c.district == district, relief_fund_budgets.c.year == year
+                )
+            )
+            conn.execute(
+                insert(relief_fund_budgets).values(
+                    district=district, year=year, budget_fen=budget_fen
+                )
+            )
+
+    def fund_balance(self, district: str, year: int) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            budget = conn.execute(
+                select(relief_fund_budgets.c.budget_fen).where(
+                    relief_fund_budgets.c.district == district, relief_fund_budgets.c.year == year
+                )
+            ).scalar()
+            totals = dict(
+                conn.execute(
+                    select(relief_fund_ledger.c.entry, func.sum(relief_fund_ledger.c.amount_fen))
+                    .where(
+                        relief_fund_ledger.c.district == district,
+                        relief_fund_ledger.c.year == year,
+                    )
+                    .group_by(relief_fund_ledger.c.entry)
+                ).all()
+            )
+        committed = totals.get("reserved", 0) - totals.get("released", 0)
+        return {
+            "budget_fen": budget or 0,
+            "committed_fen": committed,
+            "disbursed_fen": totals.get("disbursed", 0),
+            "remaining_fen": (budget or 0) - committed,
+        }

@@ -1,0 +1,202 @@
+"""Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`.
+
+`project` runs inside the append's transaction; `rebuild` truncates the tables and
+replays every event through the same code, so a rebuild gives the same rows.
+The `cases` row keeps the folded `CaseState` (the domain's own `evolve`), so the read
+model and the workflow agree on what an event means.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+
+from casework.domain.case import CaseState, evolve
+from casework.domain.events import NewEvent
+from casework.store.db import IMMEDIATE
+from casework.store.tables import (
+    PROJECTION_TABLES,
+    case_events,
+    case_tasks,
+    cases,
+    relief_fund_ledger,
+)
+
+_LEDGER_ENTRIES = {
+    "funds.reserved": "reserved",
+    "funds.released": "released",
+    "disbursement.completed": "disbursed",
+}
+_TASK_CLOSING = {
+    "task.approved": "approved",
+    "task.rejected": "rejected",
+    "task.returned": "returned",
+}
+
+
+def project(conn: Connection, case_id: str, events: Sequence[NewEvent], first_seq: int) -> None:
+    """Apply `events` (seq `first_seq` onwards) of one case to the read models."""
+    row = conn.execute(select(cases.c.state).where(cases.c.case_id == case_id)).first()
+    state = CaseState.model_validate_json(row.state) if row else CaseState(case_id=case_id)
+    for offset, event in enumerate(events):
+        state = evolve(state, event)
+        _project_task(conn, state, event)
+        entry = _LEDGER_ENTRIES.get(event.type)
+        if entry is not None:
+            p = event.payload
+            conn.execute(
+                insert(relief_fund_ledger).values(
+                    case_id=case_id,
+                    seq=first_seq + offset,
+                    district=p["district"],
+                    year=p["year"],
+                    entry=entry,
+                    amount_fen=p["amount_fen"],
+                    occurred_at=event.occurred_at,
+                )
+            )
+    values = _case_row(state)
+    if row is None:
+        conn.execute(insert(cases).values(case_id=case_id, **values))
+    else:
+        conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
+
+
+def _project_task(conn: Connection, state: CaseState, event: NewEvent) -> None:
+    p = event.payload
+    t = event.type
+    if t == "task.opened":
+        conn.execute(
+            insert(case_tasks).values(
+                task_id=p["task_id"],
+                case_id=state.case_id,
+                case_type=state.case_type,
+                stage=p["stage"],
+                role=p["role"],
+                district=p["district"],
+                status="open",
+                opened_at=event.occurred_at,
+                due_at=datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
+            )
+        )
+    elif t == "task.claimed":
+        _task(conn, p["task_id"], assignee=p["assignee"])
+    elif t == "task.info_requested":
+        _task(conn, p["task_id"], status="waiting_info")
+    elif t == "task.info_provided":
+        _task(conn, p["task_id"], status="open")
+    elif t in _TASK_CLOSING:
+        _task(
+            conn,
+            p["task_id"],
+            status="done",
+            outcome=_TASK_CLOSING[t],
+            closed_by=event.actor_id,
+            closed_at=event.occurred_at,
+        )
+    elif t == "case.closed":
+        conn.execute(
+            update(case_tasks)
+            .where(
+                case_tasks.c.case_id == state.case_id,
+                case_tasks.c.status.in_(("open", "waiting_info")),
+            )
+            .values(status="cancelled", outcome="cancelled", closed_at=event.occurred_at)
+        )
+
+
+def _task(conn: Connection, task_id: str, **values: Any) -> None:
+    conn.execute(update(case_tasks).where(case_tasks.c.task_id == task_id).values(**values))
+
+
+def _case_row(state: CaseState) -> dict[str, Any]:
+    task = state.task
+    return {
+        "case_type": state.case_type,
+        "status": state.status.value,
+        "outcome": state.outcome.value if state.outcome else None,
+        "stage": state.stage,
+        "district": state.district,
+        "opened_by": state.opened_by,
+        "applicant_name": state.facts.get("applicant_name"),
+        "amount_fen": state.facts.get("requested_amount_fen"),
+        "task_role": task.role.value if task else None,
+        "task_district": task.district if task else None,
+        "assignee": task.assignee if task else None,
+        "due_at": task.due_at if task else None,
+        "waiting_info": int(bool(task and task.waiting_info)),
+        "opened_at": state.opened_at,
+        "updated_at": state.updated_at,
+        "closed_reason": state.closed_reason,
+        "last_seq": state.seq,
+        "state": state.model_dump_json(),
+    }
+
+
+def fund_committed(conn: Connection, district: str, year: int) -> int:
+    """Reserved minus released: money spoken for in a district's yearly relief fund."""
+    signed = case(
+        (relief_fund_ledger.c.entry == "reserved", relief_fund_ledger.c.amount_fen),
+        (relief_fund_ledger.c.entry == "released", -relief_fund_ledger.c.amount_fen),
+        else_=0,
+    )
+    total = conn.execute(
+        select(func.coalesce(func.sum(signed), 0)).where(
+            relief_fund_ledger.c.district == district, relief_fund_ledger.c.year == year
+        )
+    ).scalar()
+    return int(total or 0)
+
+
+def rebuild(engine: Engine, batch: int = 5_000) -> int:
+    """Truncate the read models and replay every event; returns the number replayed.
+
+    Runs as one write transaction (IMMEDIATE on SQLite), so appends wait rather than
+    interleave with the replay.
+    """
+    from casework.store.event_store import EventStore  # the store depends on us
+
+    replayed = 0
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+        for table in PROJECTION_TABLES:
+            conn.execute(delete(table))
+        after = 0
+        pending: list[NewEvent] = []
+        current, first_seq = "", 1
+        while True:
+            rows = conn.execute(
+                select(case_events)
+                .where(case_events.c.position > after)
+                .order_by(case_events.c.position)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            after = rows[-1].position
+            for row in rows:
+                stored = EventStore.stored(row)
+                # One projection call per run of consecutive events of a case.
+                if stored.case_id != current and pending:
+                    project(conn, current, pending, first_seq)
+                    pending = []
+                if not pending:
+                    current, first_seq = stored.case_id, stored.seq
+                pending.append(stored.as_new_event())
+                replayed += 1
+        if pending:
+            project(conn, current, pending, first_seq)
+    return replayed
+
+
+def projection_snapshot(engine: Engine) -> dict[str, list[str]]:
+    """Every projection row, canonically serialised: what `rebuild` must reproduce."""
+    out: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for table in PROJECTION_TABLES:
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
+            out[table.name] = [json.dumps(dict(r), default=str, sort_keys=True) for r in rows]
+    return out

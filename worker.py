@@ -1,0 +1,72 @@
+"""Composition root: settings -> Temporal client -> Worker with every workflow and the
+activity objects, their dependencies injected. Run more of these to scale out."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
+from activities.disbursement import BankClient, Disbursement, FakeBank
+from activities.recording import Recorder
+from casework.logging import configure_logging
+from casework.settings import Settings
+from casework.store.db import make_engine, migrate
+from casework.store.event_store import EventStore
+from casework.store.intake import Intake
+from casework.temporal import connect
+from workflows.hardship_relief import HardshipReliefWorkflow
+
+WORKFLOWS = [HardshipReliefWorkflow]
+
+
+def build_worker(
+    client: Client,
+    engine: Engine,
+    *,
+    task_queue: str,
+    bank: BankClient | None = None,
+    civil_affairs: CivilAffairsRegistry | None = None,
+    max_cached_workflows: int = 10_000,
+) -> Worker:
+    recorder = Recorder(EventStore(engine))
+    disbursement = Disbursement(bank or FakeBank(), Intake(engine))
+    check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs())
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[recorder.record_events, disbursement.disburse, check.check_civil_affairs],
+        activity_executor=ThreadPoolExecutor(max_workers=32),
+        max_cached_workflows=max_cached_workflows,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    log = structlog.get_logger("casework.worker")
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    client = await connect(settings)
+    worker = build_worker(
+        client,
+        engine,
+        task_queue=settings.task_queue,
+        max_cached_workflows=settings.max_cached_workflows,
+    )
+    log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    await worker.run()
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Temporal workflow code only: deterministic, no I/O, no clock, no randomness."""

@@ -1,0 +1,184 @@
+"""The human-task machinery every case workflow shares.
+
+People act through the `act` Update. Its validator runs the pure domain `decide`
+without touching history, so a refused action leaves no trace. The handler applies the
+decided events to the workflow state at once (so a second, concurrent action is judged
+against the new state) and records them through the `record_events` local activity,
+one append at a time in decision order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from casework.domain.case import (
+        ActRequest,
+        CaseState,
+        CaseView,
+        Context,
+        NewEvent,
+        Process,
+        Refused,
+        decide,
+        evolve_all,
+    )
+    from casework.domain.contracts import (
+        CONCURRENCY_CONFLICT,
+        RECORD_EVENTS,
+        FundReservation,
+        Recorded,
+        RecordEvents,
+    )
+    from casework.temporal import (
+        CASE_ASSIGNEE,
+        CASE_DISTRICT,
+        CASE_DUE_AT,
+        CASE_STAGE,
+        CASE_STATUS,
+        CASE_TYPE,
+    )
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
+"""Unlimited attempts: a database outage delays the case but never loses a decision."""
+
+
+def refusal(r: Refused) -> ApplicationError:
+    return ApplicationError(
+        r.message, {"code": r.code, "field": r.field}, type=r.code, non_retryable=True
+    )
+
+
+class CaseWorkflow:
+    """Base of every case workflow: state, the `act` Update, queries and recording."""
+
+    process: Process
+    state: CaseState
+
+    def _init_case(self, process: Process, state: CaseState) -> None:
+        self.process = process
+        self.state = state
+        self._recorded_seq = state.seq
+        self._record_lock = asyncio.Lock()
+        self._search: dict[str, Any] = {}
+
+    def ctx(self) -> Context:
+        return Context(now=workflow.now(), new_id=lambda: str(workflow.uuid4()))
+
+    # -- messages ---------------------------------------------------------------------
+
+    @workflow.update
+    async def act(self, req: ActRequest) -> CaseView:
+        """An officer's action. Returns the case view once its events are recorded."""
+        try:
+            events = decide(self.process, self.state, req, self.ctx())
+        except Refused as r:  # the state moved on between validation and handling
+            raise refusal(r) from None
+        await self.apply(events)
+        return CaseView.of(self.state)
+
+    @act.validator
+    def validate_act(self, req: ActRequest) -> None:
+        # Ids are not drawn from workflow.uuid4 here: validators must not change state.
+        try:
+            decide(self.process, self.state, req, Context(now=workflow.now(), new_id=lambda: "-"))
+        except Refused as r:
+            raise refusal(r) from None
+
+    @workflow.update
+    async def sync(self) -> CaseView:
+        """The case view once everything decided so far is recorded (read-your-writes)."""
+        await workflow.wait_condition(lambda: self._recorded_seq >= self.state.seq)
+        return CaseView.of(self.state)
+
+    @workflow.query
+    def view(self) -> CaseView:
+        return CaseView.of(self.state)
+
+    @workflow.query
+    def case_state(self) -> CaseState:
+        return self.state
+
+    # -- recording --------------------------------------------------------------------
+
+    async def apply(self, events: list[NewEvent]) -> None:
+        """Take `events` into the state now and record them, in decision order."""
+        self.take(*events)
+        await self.record(events)
+
+    def take(self, *events: NewEvent) -> None:
+        """Take already-recorded events into the state."""
+        self.state = evolve_all(self.state, list(events))
+        self._update_search_attributes()
+
+    async def record(self, events: list[NewEvent], funds: FundReservation | None = None) -> None:
+        async with self._record_lock:
+            try:
+                await workflow.execute_local_activity(
+                    RECORD_EVENTS,
+                    RecordEvents(
+                        case_id=self.state.case_id,
+                        expected_seq=self._recorded_seq,
+                        events=events,
+                        fund_check=funds,
+                    ),
+                    result_type=Recorded,
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == CONCURRENCY_CONFLICT:
+                    # The log and this workflow disagree: stop (the workflow task fails and
+                    # retries, visibly) rather than let them drift apart.
+                    raise RuntimeError(f"event log conflict: {cause.message}") from err
+                raise
+            self._recorded_seq += len(events)
+
+    async def wait_for_change(self) -> None:
+        seen = self.state.seq
+        await workflow.wait_condition(lambda: self.state.seq != seen)
+
+    async def finish(self) -> CaseView:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._recorded_seq >= self.state.seq
+        )
+        return CaseView.of(self.state)
+
+    def _update_search_attributes(self) -> None:
+        s = self.state
+        task = s.task
+        wanted: dict[str, Any] = {
+            CASE_TYPE.name: s.case_type,
+            CASE_STAGE.name: s.stage,
+            CASE_DISTRICT.name: s.district,
+            CASE_STATUS.name: s.status.value,
+            CASE_ASSIGNEE.name: task.assignee if task else None,
+            CASE_DUE_AT.name: task.due_at if task else None,
+        }
+        keys = {
+            k.name: k
+            for k in (CASE_TYPE, CASE_STAGE, CASE_DISTRICT, CASE_STATUS, CASE_ASSIGNEE, CASE_DUE_AT)
+        }
+        changes = []
+        for name, value in wanted.items():
+            if self._search.get(name, ...) == value:
+                continue
+            self._search[name] = value
+            key = keys[name]
+            changes.append(key.value_unset() if value is None else key.value_set(value))  # type: ignore[attr-defined]
+        if changes:
+            workflow.upsert_search_attributes(changes)
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)

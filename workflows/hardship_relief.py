@@ -1,0 +1,135 @@
+"""Hardship relief (困难职工帮扶) as a durable workflow: processes.md section 1."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.case import CaseWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from casework.domain.case import CaseState, CaseView, Status
+    from casework.domain.contracts import (
+        ACCOUNT_REJECTED,
+        CHECK_CIVIL_AFFAIRS,
+        DISBURSE,
+        FUNDS_UNAVAILABLE,
+        CivilAffairsAnswer,
+        CivilAffairsQuery,
+        DisburseRequest,
+        DisburseResult,
+        FundReservation,
+    )
+    from casework.domain.hardship import HardshipProcess, Stage, StartHardshipCase, fund_year
+
+CHECK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefWorkflow(CaseWorkflow):
+    @workflow.init
+    def __init__(self, start: StartHardshipCase) -> None:
+        self._init_case(HardshipProcess(start.config), CaseState(case_id=start.case_id))
+        self.hardship = HardshipProcess(start.config)
+        self.process = self.hardship
+        # Opened before `run` starts, so queries and updates see the case at once.
+        self._opening = self.hardship.open(start, self.state, self.ctx())
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        opening, self._opening = self._opening, []
+        await self.apply(opening)
+        while self.state.status is Status.OPEN:
+            stage = self.state.stage
+            if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
+                await self._check_civil_affairs()
+            elif stage == Stage.PUBLIC_NOTICE:
+                await self._public_notice()
+            elif stage == Stage.DISBURSEMENT:
+                await self._disburse()
+            else:
+                await self.wait_for_change()
+        return await self.finish()
+
+    async def _check_civil_affairs(self) -> None:
+        facts = self.state.facts
+        answer = await workflow.execute_activity(
+            CHECK_CIVIL_AFFAIRS,
+            CivilAffairsQuery(
+                case_id=self.state.case_id,
+                district=self.state.district,
+                household_size=int(facts.get("household_size", 1)),
+                monthly_income_fen=int(facts.get("monthly_income_fen", 0)),
+            ),
+            result_type=CivilAffairsAnswer,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=CHECK_RETRY,
+        )
+        if self.state.status is Status.OPEN:
+            await self.apply(
+                self.hardship.civil_affairs_checked(
+                    self.state, answer.match, answer.detail, self.ctx()
+                )
+            )
+
+    async def _public_notice(self) -> None:
+        round_ = self.state.facts["notice_round"]
+        ends = datetime.fromisoformat(self.state.facts["notice_ends_at"])
+        remaining = max(ends - workflow.now(), timedelta(0))
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self.state.stage != Stage.PUBLIC_NOTICE
+                    or self.state.facts.get("notice_round") != round_
+                ),
+                timeout=remaining,
+                timeout_summary="public notice period",
+            )
+        except TimeoutError:
+            await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
+
+    async def _disburse(self) -> None:
+        hp = self.hardship
+        year = fund_year(workflow.now())
+        reserve = hp.funds_reserved(self.state, self.ctx(), year)
+        funds = FundReservation(
+            district=self.state.district, year=year, amount_fen=reserve.payload["amount_fen"]
+        )
+        try:
+            # Checked against the district's yearly budget in the append's transaction.
+            await self.record([reserve], funds=funds)
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == FUNDS_UNAVAILABLE:
+                await self.apply(hp.funds_unavailable(self.state, self.ctx(), cause.message))
+                return
+            raise
+        self.take(reserve)
+        config = hp.config
+        try:
+            result = await workflow.execute_activity(
+                DISBURSE,
+                DisburseRequest(
+                    case_id=self.state.case_id,
+                    district=self.state.district,
+                    amount_fen=reserve.payload["amount_fen"],
+                    idempotency_key=reserve.event_id,
+                ),
+                result_type=DisburseResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=config.disbursement_retry_seconds),
+                    backoff_coefficient=2.0,
+                    maximum_attempts=config.disbursement_attempts,
+                    non_retryable_error_types=[ACCOUNT_REJECTED],
+                ),
+            )
+        except ActivityError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            await self.apply(hp.disbursement_failed(self.state, self.ctx(), reason))
+            return
+        await self.apply(hp.disbursed(self.state, self.ctx(), result.transfer_ref))
