@@ -12,8 +12,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
+from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.recording import Recorder
+from casework.config import ProcessConfig
 from casework.logging import configure_logging
 from casework.settings import Settings
 from casework.store.db import make_engine, migrate
@@ -32,16 +34,23 @@ def build_worker(
     task_queue: str,
     bank: BankClient | None = None,
     civil_affairs: CivilAffairsRegistry | None = None,
+    config: ProcessConfig | None = None,
     max_cached_workflows: int = 10_000,
 ) -> Worker:
     recorder = Recorder(EventStore(engine))
     disbursement = Disbursement(bank or FakeBank(), Intake(engine))
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs())
+    source = ConfigSource(config or ProcessConfig())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[recorder.record_events, disbursement.disburse, check.check_civil_affairs],
+        activities=[
+            recorder.record_events,
+            disbursement.disburse,
+            check.check_civil_affairs,
+            source.process_config,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
     )
@@ -56,6 +65,7 @@ async def run_worker(settings: Settings) -> None:
         client,
         engine,
         task_queue=settings.task_queue,
+        config=settings.processes,
         max_cached_workflows=settings.max_cached_workflows,
     )
     log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)

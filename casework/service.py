@@ -12,7 +12,6 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from casework.config import ProcessConfig
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, ActRequest, CaseView
 from casework.domain.hardship import CASE_PREFIX, HardshipApplication, StartHardshipCase
@@ -37,13 +36,10 @@ class CaseNotFound(LookupError):
 
 
 class CaseService:
-    def __init__(
-        self, client: Client, engine: Engine, task_queue: str, config: ProcessConfig
-    ) -> None:
+    def __init__(self, client: Client, engine: Engine, task_queue: str) -> None:
         self.client = client
         self.intake = Intake(engine)
         self.task_queue = task_queue
-        self.config = config
 
     async def open_hardship(self, application: HardshipApplication, actor: Actor) -> CaseView:
         """Open a hardship relief case; returns its view once the opening is recorded."""
@@ -65,7 +61,6 @@ class CaseService:
             case_id=case_id,
             opened_by=actor,
             application=application.masked(),
-            config=self.config.hardship,
         )
         try:
             handle = await self.client.start_workflow(

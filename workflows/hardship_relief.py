@@ -17,13 +17,21 @@ with workflow.unsafe.imports_passed_through():
         CHECK_CIVIL_AFFAIRS,
         DISBURSE,
         FUNDS_UNAVAILABLE,
+        PROCESS_CONFIG,
         CivilAffairsAnswer,
         CivilAffairsQuery,
         DisburseRequest,
         DisburseResult,
         FundReservation,
     )
-    from casework.domain.hardship import HardshipProcess, Stage, StartHardshipCase, fund_year
+    from casework.domain.hardship import (
+        CASE_TYPE,
+        HardshipConfig,
+        HardshipProcess,
+        Stage,
+        StartHardshipCase,
+        fund_year,
+    )
 
 CHECK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 
@@ -32,16 +40,24 @@ CHECK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 class HardshipReliefWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, start: StartHardshipCase) -> None:
-        self._init_case(HardshipProcess(start.config), CaseState(case_id=start.case_id))
-        self.hardship = HardshipProcess(start.config)
-        self.process = self.hardship
-        # Opened before `run` starts, so queries and updates see the case at once.
-        self._opening = self.hardship.open(start, self.state, self.ctx())
+        # Until the configuration is known the case has no stage: actions are refused.
+        self.hardship = HardshipProcess(start.config or HardshipConfig())
+        self._init_case(self.hardship, CaseState(case_id=start.case_id))
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
-        opening, self._opening = self._opening, []
-        await self.apply(opening)
+        config = start.config
+        if config is None:
+            # Time limits are the worker's to decide, read once and kept in history.
+            config = await workflow.execute_local_activity(
+                PROCESS_CONFIG,
+                CASE_TYPE,
+                result_type=HardshipConfig,
+                start_to_close_timeout=timedelta(seconds=10),
+            )
+        self.hardship = HardshipProcess(config)
+        self.process = self.hardship
+        await self.apply(self.hardship.open(start, self.state, self.ctx()))
         while self.state.status is Status.OPEN:
             stage = self.state.stage
             if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
@@ -112,6 +128,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
         try:
             result = await workflow.execute_activity(
                 DISBURSE,
+                PROCESS_CONFIG,
                 DisburseRequest(
                     case_id=self.state.case_id,
                     district=self.state.district,

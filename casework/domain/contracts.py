@@ -9,6 +9,7 @@ from casework.domain.events import NewEvent
 RECORD_EVENTS = "record_events"
 CHECK_CIVIL_AFFAIRS = "check_civil_affairs"
 DISBURSE = "disburse"
+PROCESS_CONFIG = "process_config"
 
 FUNDS_UNAVAILABLE = "FundsUnavailable"
 CONCURRENCY_CONFLICT = "ConcurrencyConflict"

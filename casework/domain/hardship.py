@@ -71,7 +71,7 @@ class Applicant(BaseModel):
     phone: str
     employer: str = Field(min_length=1, max_length=200)
     district: str
-    bank_account: str | None = Field(default=None, pattern=r"^\d{12,30}$")
+    bank_account: str | None = Field(default=None, pattern=r"^[0-9]{12,30}$")
 
     @field_validator("id_number")
     @classmethod
@@ -100,7 +100,7 @@ class Applicant(BaseModel):
     @field_validator("name", "employer")
     @classmethod
     def _printable(cls, v: str) -> str:
-        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in v):  # C0, DEL and C1 controls
             raise ValueError("不能包含控制字符 (control characters are not allowed)")
         return v
 
@@ -127,7 +127,7 @@ class HardshipApplication(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, v: str) -> str:
-        if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in v):
+        if any((ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 for c in v):
             raise ValueError("不能包含控制字符 (control characters are not allowed)")
         return v
 
@@ -192,27 +192,35 @@ def _wd(n: int) -> Period:
     return Period(working_days=n)
 
 
+def _default_limits() -> dict[Stage, Period]:
+    return {
+        Stage.GRASSROOTS_REVIEW: _wd(5),
+        Stage.HOME_VISIT: _wd(5),
+        Stage.PUBLIC_NOTICE: _wd(5),
+        Stage.DISTRICT_REVIEW: _wd(5),
+        Stage.DISTRICT_APPROVAL: _wd(5),
+        Stage.CITY_REVIEW: _wd(5),
+        Stage.CITY_APPROVAL: _wd(5),
+        Stage.REGISTRATION: _wd(30),
+    }
+
+
 class HardshipConfig(BaseModel):
     """Time limits and thresholds (processes.md defaults); an administrator may change them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    limits: dict[Stage, Period] = Field(
-        default_factory=lambda: {
-            Stage.GRASSROOTS_REVIEW: _wd(5),
-            Stage.HOME_VISIT: _wd(5),
-            Stage.PUBLIC_NOTICE: _wd(5),
-            Stage.DISTRICT_REVIEW: _wd(5),
-            Stage.DISTRICT_APPROVAL: _wd(5),
-            Stage.CITY_REVIEW: _wd(5),
-            Stage.CITY_APPROVAL: _wd(5),
-            Stage.REGISTRATION: _wd(30),
-        }
-    )
+    limits: dict[Stage, Period] = Field(default_factory=_default_limits)
+    """Stages left out keep their default limit (a file may name only what it changes)."""
     city_approval_threshold_fen: int = Field(default=500_000, ge=0)
     """Above this amount (5,000 元) the city federation approves too."""
     disbursement_attempts: int = Field(default=3, ge=1, le=20)
     disbursement_retry_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("limits")
+    @classmethod
+    def _keep_default_limits(cls, v: dict[Stage, Period]) -> dict[Stage, Period]:
+        return {**_default_limits(), **v}
 
 
 class StartHardshipCase(BaseModel):
@@ -221,7 +229,8 @@ class StartHardshipCase(BaseModel):
     case_id: str
     opened_by: Actor
     application: MaskedApplication
-    config: HardshipConfig = Field(default_factory=HardshipConfig)
+    config: HardshipConfig | None = None
+    """None: the worker's configuration in force when the case opens."""
 
 
 class HomeVisitFindings(BaseModel):

@@ -88,9 +88,14 @@ async def harness(
     bank = FakeBank()
     civil = FakeCivilAffairs()
     worker = build_worker(
-        env.client, sqlite_engine, task_queue=task_queue, bank=bank, civil_affairs=civil
+        env.client,
+        sqlite_engine,
+        task_queue=task_queue,
+        bank=bank,
+        civil_affairs=civil,
+        config=ProcessConfig(hardship=config),
     )
-    service = CaseService(env.client, sqlite_engine, task_queue, ProcessConfig(hardship=config))
+    service = CaseService(env.client, sqlite_engine, task_queue)
     async with worker:
         yield Harness(
             env, sqlite_engine, service, bank, civil, directory, store, Queries(sqlite_engine)
