@@ -128,7 +128,6 @@ class HardshipReliefWorkflow(CaseWorkflow):
         try:
             result = await workflow.execute_activity(
                 DISBURSE,
-                PROCESS_CONFIG,
                 DisburseRequest(
                     case_id=self.state.case_id,
                     district=self.state.district,
