@@ -254,7 +254,8 @@ def check_may_work(process: Process, state: CaseState, actor: Actor, task: TaskS
         )
     if task.stage in process.signing_stages:
         for stage, signer in state.signers.items():
-            if signer == actor.id and stage != task.stage:
+            # Only review levels count: a home visit or registration is not a signature.
+            if signer == actor.id and stage != task.stage and stage in process.signing_stages:
                 raise Refused(
                     "separation_of_duties",
                     f"同一人不得签署同一案件的两个审批层级：您已在 {stage} 签署 "

@@ -7,8 +7,10 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_PHONE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only (`\d` would take full-width and other Unicode digits) and `\Z`, not `$`
+# (which also matches before a trailing newline).
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]\Z")
+_PHONE_SHAPE = re.compile(r"^1[3-9][0-9]{9}\Z")
 
 
 def id_check_digit(first17: str) -> str:
