@@ -15,6 +15,9 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
         else structlog.dev.ConsoleRenderer()
     )
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    # Migrations and the HTTP server report at INFO on every start; keep start-up quiet.
+    for noisy in ("alembic", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

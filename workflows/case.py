@@ -97,7 +97,9 @@ class CaseWorkflow:
     @workflow.update
     async def sync(self) -> CaseView:
         """The case view once everything decided so far is recorded (read-your-writes)."""
-        await workflow.wait_condition(lambda: self._recorded_seq >= self.state.seq)
+        await workflow.wait_condition(
+            lambda: self.state.seq > 0 and self._recorded_seq >= self.state.seq
+        )
         return CaseView.of(self.state)
 
     @workflow.query

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): the same commands and reads as the CLI."""

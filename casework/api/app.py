@@ -1,0 +1,28 @@
+"""The FastAPI application. Built by a factory: nothing connects at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from casework.api import cases, me
+from casework.service import CaseService
+
+
+def create_app(engine: Any, service: CaseService | None) -> FastAPI:
+    app = FastAPI(
+        title="casework",
+        description="工会案件审批 API (trade-union case approval workflows)",
+        version="0.1.0",
+    )
+    app.state.engine = engine
+    app.state.service = service
+    app.include_router(cases.router)
+    app.include_router(me.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

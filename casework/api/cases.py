@@ -1,0 +1,66 @@
+"""/api/cases: open, read, trace and act on cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from casework.api.deps import CurrentUser, EngineDep, ServiceDep
+from casework.domain.case import Action, CaseView
+from casework.domain.hardship import HardshipApplication
+from casework.service import ActionRefused, CaseNotFound
+from casework.store.queries import HistoryItem, Queries, UnknownCase
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+
+
+class ActionIn(BaseModel):
+    comment: str | None = Field(default=None, max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+def refused(e: ActionRefused) -> HTTPException:
+    return HTTPException(409, {"code": e.code, "message": e.message, "field": e.field})
+
+
+@router.post("/hardship", status_code=201)
+async def open_hardship(
+    application: HardshipApplication, user: CurrentUser, service: ServiceDep
+) -> CaseView:
+    try:
+        return await service.open_hardship(application, user.actor())
+    except ActionRefused as e:
+        raise refused(e) from None
+
+
+@router.get("/{case_id}")
+def show(case_id: str, engine: EngineDep) -> CaseView:
+    try:
+        return Queries(engine).case_view(case_id)
+    except UnknownCase as e:
+        raise HTTPException(404, str(e)) from None
+
+
+@router.get("/{case_id}/history")
+def history(case_id: str, engine: EngineDep) -> list[HistoryItem]:
+    try:
+        return Queries(engine).history(case_id)
+    except UnknownCase as e:
+        raise HTTPException(404, str(e)) from None
+
+
+@router.post("/{case_id}/actions/{action}")
+async def act(
+    case_id: str, action: Action, body: ActionIn, user: CurrentUser, service: ServiceDep
+) -> CaseView:
+    try:
+        return await service.act(
+            case_id, user.actor(), action, body.comment, body.data, body.idempotency_key
+        )
+    except ActionRefused as e:
+        raise refused(e) from None
+    except CaseNotFound as e:
+        raise HTTPException(404, str(e)) from None

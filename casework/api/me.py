@@ -1,0 +1,21 @@
+"""/api/inbox and /api/users."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from casework.api.deps import CurrentUser, EngineDep
+from casework.store.directory import Directory, User
+from casework.store.queries import InboxItem, Queries
+
+router = APIRouter(prefix="/api", tags=["people"])
+
+
+@router.get("/inbox")
+def inbox(user: CurrentUser, engine: EngineDep) -> list[InboxItem]:
+    return Queries(engine).inbox(user)
+
+
+@router.get("/users")
+def users(engine: EngineDep) -> list[User]:
+    return Directory(engine).list()

@@ -1,0 +1,425 @@
+"""`casework`: the command line for officers, supervisors and operators.
+
+Commands go to Temporal (through `casework.service`), reads come from the store's
+projections. `--json` prints one JSON document on stdout and nothing else there.
+Errors go to stderr, name the field or rule, and exit 2 (bad input, refused action)
+or 1 (anything else).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from casework.domain.case import Action, CaseView
+from casework.settings import Settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="casework",
+    help="casework — 工会案件审批流程引擎 (case approval workflows: hardship relief 困难职工帮扶, ...).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="用户 (users and their roles).", no_args_is_help=True)
+case_app = typer.Typer(help="案件 (open, show and trace cases).", no_args_is_help=True)
+audit_app = typer.Typer(help="审计 (integrity checks of the event log).", no_args_is_help=True)
+projections_app = typer.Typer(help="读模型 (read models).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(projections_app, name="projections")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+AsOpt = typer.Option(..., "--as", help="Acting user id (see `casework users list`).")
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    raise CliError(message, code)
+
+
+def handled(fn: Callable[..., T]) -> Callable[..., T]:
+    """Turn known failures into a clear message on stderr and the right exit code."""
+    from casework.service import ActionRefused, CaseNotFound
+    from casework.store.directory import UnknownUser
+    from casework.store.queries import UnknownCase
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except CliError as e:
+            err.print(f"[red]错误 (error):[/] {e.message}", highlight=False)
+            raise typer.Exit(e.code) from None
+        except ActionRefused as e:
+            where = f" [field: {e.field}]" if e.field else ""
+            err.print(
+                f"[red]操作被拒绝 (refused: {e.code}){where}:[/] {e.message}", highlight=False
+            )
+            raise typer.Exit(2) from None
+        except (UnknownUser, UnknownCase, CaseNotFound) as e:
+            err.print(f"[red]错误 (error):[/] {e}", highlight=False)
+            raise typer.Exit(2) from None
+        except ConnectionError as e:
+            err.print(f"[red]无法连接 (cannot connect):[/] {e}", highlight=False)
+            raise typer.Exit(1) from None
+        except RuntimeError as e:
+            if "Failed client connect" in str(e) or "connection" in str(e).lower():
+                err.print(
+                    f"[red]无法连接 Temporal (cannot reach Temporal):[/] {e}", highlight=False
+                )
+                raise typer.Exit(1) from None
+            raise
+
+    return wrapper
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def engine() -> Any:
+    from casework.store.db import make_engine, migrate
+
+    eng = make_engine(settings().database_url)
+    migrate(eng)
+    return eng
+
+
+def emit_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def print_case(view: CaseView) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("案件 case", view.case_id)
+    table.add_row("类型 type", view.type)
+    status = view.status.value + (f" ({view.outcome.value})" if view.outcome else "")
+    table.add_row("状态 status", status)
+    table.add_row("阶段 stage", view.stage)
+    table.add_row("区县 district", view.district)
+    table.add_row("立案人 opened by", view.opened_by)
+    task = view.open_task
+    if task:
+        waiting = " · 等待补充材料 waiting for info" if task.waiting_info else ""
+        table.add_row(
+            "待办 open task",
+            f"{task.stage} · {task.role} · {task.district} · "
+            f"{task.assignee or '未认领 unclaimed'}{waiting}",
+        )
+        table.add_row("期限 due", task.due_at.isoformat() if task.due_at else "-")
+    out.print(table)
+
+
+def load_json_file(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        fail(f"cannot read {what} file {path}: {e.strerror}")
+    except UnicodeDecodeError:
+        fail(f"{what} file {path} is not UTF-8 text")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        fail(f"{what} file {path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
+
+
+def validation_message(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"]) or "(document)"
+        lines.append(f"field {loc}: {error['msg']}")
+    return "申请材料无效 (invalid application):\n  " + "\n  ".join(lines)
+
+
+async def _service() -> Any:
+    from casework.service import CaseService
+    from casework.temporal import connect
+
+    s = settings()
+    try:
+        client = await connect(s)
+    except RuntimeError as e:
+        fail(f"cannot reach Temporal at {s.temporal_address} ({e}); is `make run` running?", 1)
+    return CaseService(client, engine(), s.task_queue)
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+@users_app.command("list")
+@handled
+def users_list(as_json: bool = JsonOpt) -> None:
+    """List users with their roles and jurisdiction."""
+    from casework.store.directory import Directory
+
+    people = Directory(engine()).list()
+    if as_json:
+        emit_json(people)
+        return
+    table = Table("id", "姓名 name", "角色 roles", "辖区 district")
+    for p in people:
+        table.add_row(p.id, p.name, ", ".join(p.roles), p.district)
+    out.print(table)
+
+
+# -- cases -------------------------------------------------------------------------------
+
+
+@case_app.command("open")
+@handled
+def case_open(
+    case_type: str = typer.Argument(..., help="Case type: hardship (困难职工帮扶)."),
+    file: Path = typer.Option(..., "--file", "-f", help="Application JSON file."),
+    as_user: str = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Open a case from an application file; prints the case id."""
+    from casework.domain.hardship import HardshipApplication
+    from casework.store.directory import Directory
+
+    if case_type != "hardship":
+        fail(f"field case_type: unknown case type {case_type!r}; available: hardship")
+    data = load_json_file(file, "application")
+    try:
+        application = HardshipApplication.model_validate(data)
+    except ValidationError as e:
+        fail(validation_message(e))
+    actor = Directory(engine()).get(as_user).actor()
+
+    async def go() -> CaseView:
+        service = await _service()
+        return await service.open_hardship(application, actor)  # type: ignore[no-any-return]
+
+    view = run(go())
+    if as_json:
+        emit_json(view)
+    else:
+        out.print(f"已立案 (opened) [bold]{view.case_id}[/]")
+        print_case(view)
+
+
+@case_app.command("show")
+@handled
+def case_show(case_id: str, as_json: bool = JsonOpt) -> None:
+    """Stage, status, open task, assignee and due date of a case."""
+    from casework.store.queries import Queries
+
+    view = Queries(engine()).case_view(case_id)
+    if as_json:
+        emit_json(view)
+    else:
+        print_case(view)
+
+
+@case_app.command("history")
+@handled
+def case_history(case_id: str, as_json: bool = JsonOpt) -> None:
+    """Every recorded event of a case, in order."""
+    from casework.store.queries import Queries
+
+    items = Queries(engine()).history(case_id)
+    if as_json:
+        emit_json(items)
+        return
+    table = Table("seq", "时间 time (UTC)", "事件 event", "操作人 actor", "内容 payload")
+    for h in items:
+        payload = json.dumps(h.payload, ensure_ascii=False)
+        table.add_row(
+            str(h.seq),
+            h.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            h.type,
+            h.actor_id,
+            payload if len(payload) < 90 else payload[:87] + "...",
+        )
+    out.print(table)
+
+
+# -- officers' work ----------------------------------------------------------------------
+
+
+@app.command()
+@handled
+def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
+    """Open tasks this user may act on now."""
+    from casework.store.directory import Directory
+    from casework.store.queries import Queries
+
+    eng = engine()
+    user = Directory(eng).get(as_user)
+    items = Queries(eng).inbox(user)
+    if as_json:
+        emit_json(items)
+        return
+    table = Table(
+        "案件 case", "类型 type", "阶段 stage", "期限 due", "认领 assignee", "申请人", "金额 元"
+    )
+    for i in items:
+        table.add_row(
+            i.case_id,
+            i.type,
+            i.stage,
+            i.due_at.strftime("%Y-%m-%d") if i.due_at else "-",
+            i.assignee or "-",
+            i.applicant_name or "-",
+            f"{i.amount_fen / 100:,.2f}" if i.amount_fen is not None else "-",
+        )
+    out.print(table)
+    if not items:
+        out.print("没有待办任务 (no open tasks)")
+
+
+@app.command()
+@handled
+def act(
+    case_id: str,
+    action: str = typer.Argument(..., help="|".join(a.value for a in Action)),
+    as_user: str = AsOpt,
+    comment: str | None = typer.Option(None, "--comment", "-m", help="意见/原因."),
+    data_file: Path | None = typer.Option(None, "--data-file", help="JSON data for the action."),
+    key: str | None = typer.Option(
+        None, "--key", help="Idempotency key: the same key is applied once."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Act on a case: claim, approve, reject, return, request-info, provide-info, ..."""
+    from casework.store.directory import Directory
+
+    try:
+        chosen = Action(action)
+    except ValueError:
+        fail(
+            f"field action: unknown action {action!r}; one of: {', '.join(a.value for a in Action)}"
+        )
+    data = load_json_file(data_file, "data") if data_file else {}
+    if not isinstance(data, dict):
+        fail("field data: the data file must hold a JSON object")
+    actor = Directory(engine()).get(as_user).actor()
+
+    async def go() -> CaseView:
+        service = await _service()
+        return await service.act(case_id, actor, chosen, comment, data, key)  # type: ignore[no-any-return]
+
+    view = run(go())
+    if as_json:
+        emit_json(view)
+    else:
+        out.print(f"[green]完成 (done):[/] {chosen.value} {case_id}")
+        print_case(view)
+
+
+# -- integrity and read models -----------------------------------------------------------
+
+
+@audit_app.command("verify")
+@handled
+def audit_verify(as_json: bool = JsonOpt) -> None:
+    """Walk every case's hash chain; exit 1 if any link is broken."""
+    from casework.store.event_store import EventStore
+
+    report = EventStore(engine()).verify()
+    doc = {
+        "cases_checked": report.cases_checked,
+        "events_checked": report.events_checked,
+        "broken": report.broken,
+    }
+    if as_json:
+        emit_json(doc)
+    else:
+        out.print(f"检查案件 cases: {report.cases_checked} · 事件 events: {report.events_checked}")
+        for b in report.broken:
+            err.print(f"[red]断链 (broken)[/] {b['case_id']} seq {b['seq']}: {b['problem']}")
+        if not report.broken:
+            out.print("[green]哈希链完整 (hash chains intact)[/]")
+    if report.broken:
+        raise typer.Exit(1)
+
+
+@projections_app.command("rebuild")
+@handled
+def projections_rebuild(as_json: bool = JsonOpt) -> None:
+    """Truncate the read models and replay every event."""
+    from casework.store import projections
+
+    count = projections.rebuild(engine())
+    if as_json:
+        emit_json({"events_replayed": count})
+    else:
+        out.print(f"读模型已重建 (read models rebuilt): {count} events replayed")
+
+
+# -- running the engine ------------------------------------------------------------------
+
+
+@app.command()
+@handled
+def up(
+    demo_cases: bool = typer.Option(True, help="Seed demo cases when the database has none."),
+) -> None:
+    """Run the engine: embedded Temporal dev server, worker, web/API and demo data."""
+    from casework.stack import serve_forever
+
+    run(serve_forever(settings(), seed_cases=demo_cases))
+
+
+@app.command()
+@handled
+def demo(as_json: bool = JsonOpt) -> None:
+    """Drive demo cases through approval, rejection and return; print a summary."""
+    from casework.stack import run_demo_once
+
+    views = run(run_demo_once(settings(), quiet=as_json))
+    if as_json:
+        emit_json(views)
+        return
+    table = Table("案件 case", "区县 district", "状态 status", "结果 outcome", "阶段 stage")
+    for v in views:
+        table.add_row(v.case_id, v.district, v.status, v.outcome or "-", v.stage)
+    out.print(table)
+
+
+@app.command()
+@handled
+def worker() -> None:
+    """Run a worker only (scale out by running more)."""
+    from worker import main as worker_main
+
+    worker_main()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

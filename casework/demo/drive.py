@@ -1,0 +1,126 @@
+"""Drive demo cases the way officers would: through the same service the CLI uses."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from casework.demo.seed import DISTRICT_SLUG, demo_application
+from casework.domain.case import Action, CaseView
+from casework.service import ActionRefused, CaseService
+from casework.store.directory import Directory
+from casework.store.queries import Queries
+
+
+@dataclass
+class Driver:
+    service: CaseService
+    directory: Directory
+    queries: Queries
+    log: list[str] = field(default_factory=list)
+
+    def who(self, view: CaseView, role: str) -> str:
+        slug = DISTRICT_SLUG[view.district]
+        return {
+            "opener": f"{slug}.grassroots1",
+            "grassroots": f"{slug}.grassroots2",
+            "visitor": f"{slug}.grassroots3",
+            "officer": f"{slug}.officer1",
+            "leader": f"{slug}.leader",
+            "city_officer": "city.officer1",
+            "city_leader": "city.leader",
+        }[role]
+
+    async def act(
+        self,
+        view: CaseView,
+        role: str,
+        action: Action,
+        comment: str | None = None,
+        data: dict[str, Any] | None = None,
+        retry_codes: tuple[str, ...] = ("check_pending",),
+        timeout: float = 30.0,
+    ) -> CaseView:
+        actor = self.directory.get(self.who(view, role)).actor()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                new = await self.service.act(view.case_id, actor, action, comment, data)
+                self.log.append(f"{view.case_id} {actor.id} {action} -> {new.stage}")
+                return new
+            except ActionRefused as refused:
+                if refused.code not in retry_codes or loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def wait_stage(self, case_id: str, stages: set[str], timeout: float = 60.0) -> CaseView:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            view = self.queries.case_view(case_id)
+            if view.stage in stages or view.status == "closed":
+                return view
+            if loop.time() > deadline:
+                raise TimeoutError(f"{case_id} still at {view.stage} after {timeout:.0f}s")
+            await asyncio.sleep(0.2)
+
+    async def open(self, index: int, **overrides: Any) -> CaseView:
+        app = demo_application(index, **overrides)
+        slug = DISTRICT_SLUG[app.applicant.district]
+        actor = self.directory.get(f"{slug}.grassroots1").actor()
+        view = await self.service.open_hardship(app, actor)
+        self.log.append(f"{view.case_id} opened by {actor.id}")
+        return view
+
+    async def through_notice(self, view: CaseView) -> CaseView:
+        """Grassroots review, home visit, then wait out the public notice."""
+        view = await self.act(view, "grassroots", Action.APPROVE, "材料齐全，同意受理")
+        visitors = [self.who(view, "grassroots"), self.who(view, "visitor")]
+        view = await self.act(
+            view,
+            "grassroots",
+            Action.APPROVE,
+            "入户调查属实",
+            {
+                "visitors": visitors,
+                "household_size": 3,
+                "monthly_income_fen": 250_000,
+                "assets": "无房产、无车辆",
+                "cause": "家庭成员重病",
+            },
+        )
+        return await self.wait_stage(view.case_id, {"district_review"})
+
+    async def to_filed(self, view: CaseView) -> CaseView:
+        """From district review to filed, through city approval where the rules need it."""
+        view = await self.act(view, "officer", Action.APPROVE, "审核通过")
+        view = await self.act(view, "leader", Action.APPROVE, "同意")
+        if view.stage == "city_review":
+            view = await self.act(view, "city_officer", Action.APPROVE, "市总审核通过")
+            view = await self.act(view, "city_leader", Action.APPROVE, "同意拨付")
+        view = await self.wait_stage(view.case_id, {"registration"})
+        if view.stage == "registration":
+            view = await self.act(view, "officer", Action.APPROVE, "已录入全国帮扶系统")
+        return view
+
+
+async def run_demo(driver: Driver) -> list[CaseView]:
+    """Three cases: approved to filing, rejected at district review, returned then approved."""
+
+    async def approved() -> CaseView:
+        view = await driver.through_notice(await driver.open(0))
+        return await driver.to_filed(view)
+
+    async def rejected() -> CaseView:
+        view = await driver.through_notice(await driver.open(1))
+        return await driver.act(view, "officer", Action.REJECT, "家庭收入超过相对困难标准")
+
+    async def returned() -> CaseView:
+        view = await driver.through_notice(await driver.open(2))
+        view = await driver.act(view, "officer", Action.APPROVE, "审核通过")
+        view = await driver.act(view, "leader", Action.RETURN, "请补充医疗费用票据后重新审核")
+        return await driver.to_filed(view)  # district review again, then onwards
+
+    return list(await asyncio.gather(approved(), rejected(), returned()))

@@ -1,0 +1,88 @@
+"""Seeding: reference data (people, relief budgets) and a few demo cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from casework.demo.people import DEMO_BUDGET_FEN, demo_users
+from casework.domain.calendar import CHINA_TZ
+from casework.domain.hardship import HardshipApplication
+from casework.domain.identity import id_check_digit
+from casework.domain.org import DISTRICTS
+from casework.store.directory import Directory
+from casework.store.event_store import EventStore
+
+
+def seed_reference_data(engine: Engine) -> None:
+    """Demo users and this year's and next year's relief budgets (idempotent)."""
+    Directory(engine).upsert(demo_users())
+    store = EventStore(engine)
+    year = datetime.now(UTC).astimezone(CHINA_TZ).year
+    for district in DISTRICTS:
+        for y in (year - 1, year, year + 1):
+            store.set_budget(district, y, DEMO_BUDGET_FEN)
+
+
+def demo_id_number(n: int) -> str:
+    body = f"320602{1970 + n % 30}0{1 + n % 9}1{n % 10}{n % 1000:03d}"
+    return body + id_check_digit(body)
+
+
+_PEOPLE = [
+    (
+        "张三",
+        "南通某纺织有限公司",
+        "崇川区",
+        "deep",
+        "living",
+        600_000,
+        "配偶重病，家庭收入低于低保标准。",
+    ),
+    (
+        "李四",
+        "通州建筑安装有限公司",
+        "通州区",
+        "relative",
+        "medical",
+        300_000,
+        "本人工伤后长期治疗。",
+    ),
+    (
+        "王五",
+        "海门家纺城某商户",
+        "海门区",
+        "accident",
+        "living",
+        200_000,
+        "家中失火，财产损失严重。",
+    ),
+    ("赵六", "南通港务集团", "崇川区", "relative", "education", 150_000, "两个子女在读大学。"),
+    ("钱七", "通州区某电子厂", "通州区", "relative", "seasonal", 80_000, "春节送温暖。"),
+]
+
+
+def demo_application(index: int, **overrides: Any) -> HardshipApplication:
+    name, employer, district, category, relief, amount, reason = _PEOPLE[index % len(_PEOPLE)]
+    data: dict[str, Any] = {
+        "applicant": {
+            "name": name,
+            "id_number": demo_id_number(index + 1),
+            "phone": f"1380000{index:04d}",
+            "employer": employer,
+            "district": district,
+            "bank_account": f"622202{index + 1:013d}",
+        },
+        "household": {"size": 3, "monthly_income_fen": 250_000},
+        "category": category,
+        "relief_type": relief,
+        "requested_amount_fen": amount,
+        "reason": reason,
+        **overrides,
+    }
+    return HardshipApplication.model_validate(data)
+
+
+DISTRICT_SLUG = {"崇川区": "chongchuan", "通州区": "tongzhou", "海门区": "haimen"}

@@ -1,0 +1,170 @@
+"""The embedded stack behind `make run` and `casework demo`: the Temporal dev server
+(when none is reachable), a worker, the HTTP API and demo data, in one process tree
+that Ctrl-C stops completely."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import uvicorn
+from rich.console import Console
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from casework.api.app import create_app
+from casework.config import DEMO_CONFIG
+from casework.demo.drive import Driver, run_demo
+from casework.demo.seed import seed_reference_data
+from casework.devserver import DevServer, reachable
+from casework.domain.case import Action, CaseView
+from casework.logging import configure_logging
+from casework.service import CaseService
+from casework.settings import Settings
+from casework.store.db import make_engine, migrate
+from casework.store.directory import Directory
+from casework.store.queries import Queries
+from casework.temporal import connect
+
+log = structlog.get_logger("casework.stack")
+console = Console(stderr=True)
+
+
+def with_demo_config(settings: Settings) -> Settings:
+    """The demo stack's waiting periods last seconds unless CASEWORK_CONFIG says otherwise."""
+    if settings.config is None:
+        return settings.model_copy(update={"config": DEMO_CONFIG})
+    return settings
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    engine: Engine
+    client: Client
+    service: CaseService
+    server: DevServer | None
+
+    def driver(self) -> Driver:
+        return Driver(self.service, Directory(self.engine), Queries(self.engine))
+
+
+@contextlib.asynccontextmanager
+async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> AsyncIterator[Stack]:
+    """Database migrated and seeded, Temporal reachable (started here if needed), a worker."""
+    from worker import build_worker  # the composition root lives at the top level
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    seed_reference_data(engine)
+    server: DevServer | None = None
+    if not reachable(settings.temporal_address):
+        server = DevServer(settings.home, settings.temporal_address, settings.temporal_ui_port)
+        console.print(
+            f"启动 Temporal 开发服务器 (starting Temporal dev server) at {server.address} ..."
+        )
+        await server.start()
+    try:
+        client = await connect(settings)
+        service = CaseService(client, engine, settings.task_queue)
+        stack = Stack(settings, engine, client, service, server)
+        if not start_worker:
+            yield stack
+            return
+        worker = build_worker(
+            client,
+            engine,
+            task_queue=settings.task_queue,
+            config=settings.processes,
+            max_cached_workflows=settings.max_cached_workflows,
+        )
+        async with worker:
+            yield stack
+    finally:
+        if server is not None:
+            server.stop()
+        engine.dispose()
+
+
+async def seed_demo_cases(stack: Stack) -> list[CaseView]:
+    """A few open cases at different stages, so inboxes are not empty."""
+    driver = stack.driver()
+    views = [await driver.open(i) for i in range(5)]
+    await driver.act(views[1], "grassroots", Action.APPROVE, "材料齐全")
+    return views
+
+
+def _banner(stack: Stack, api_url: str) -> str:
+    s = stack.settings
+    ui = stack.server.ui_url if stack.server else f"(Temporal at {s.temporal_address})"
+    return f"""
+[bold]casework 已启动 (running)[/]
+  Temporal Web UI : {ui}
+  Temporal        : {s.temporal_address}   (task queue {s.task_queue})
+  HTTP API        : {api_url}/docs
+  数据库 database : {s.database_url}
+  配置 config     : {s.config or "processes.md defaults"}  (demo: public notice lasts seconds)
+
+在另一个终端试试 (try in a second terminal):
+  .venv/bin/casework users list
+  .venv/bin/casework inbox --as chongchuan.grassroots2
+  .venv/bin/casework case show HR-<year>-000001
+  .venv/bin/casework act HR-<year>-000001 approve --as chongchuan.grassroots2 -m 同意
+  .venv/bin/casework demo
+  .venv/bin/casework audit verify
+
+按 Ctrl-C 停止全部进程 (Ctrl-C stops everything).
+"""
+
+
+async def serve_forever(settings: Settings, seed_cases: bool = True) -> None:
+    settings = with_demo_config(settings)
+    configure_logging(settings.log_level, settings.log_json)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with embedded_stack(settings) as stack:
+        if seed_cases and not Queries(stack.engine).case_ids():
+            await seed_demo_cases(stack)
+        api = create_app(stack.engine, stack.service)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                api,
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        api_task = asyncio.create_task(server.serve())
+        server_started = False
+        for _ in range(100):
+            if server.started or api_task.done():
+                server_started = server.started
+                break
+            await asyncio.sleep(0.05)
+        api_url = f"http://{settings.api_host}:{settings.api_port}"
+        console.print(_banner(stack, api_url if server_started else "(API failed to start)"))
+        await stop.wait()
+        console.print("正在停止 (stopping) ...")
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(api_task, 10)
+
+
+async def run_demo_once(settings: Settings, quiet: bool = False) -> list[Any]:
+    """Use the running stack if there is one, otherwise bring one up for the demo."""
+    settings = with_demo_config(settings)
+    configure_logging("WARNING", settings.log_json)
+    running = reachable(settings.temporal_address)
+    async with embedded_stack(settings, start_worker=not running) as stack:
+        if not quiet:
+            where = "running stack" if running else "embedded stack started for this demo"
+            console.print(f"演示 (demo) on the {where} ...")
+        return await asyncio.wait_for(run_demo(stack.driver()), timeout=180)
