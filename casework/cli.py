@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -43,7 +44,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 AsOpt = typer.Option(..., "--as", help="Acting user id (see `casework users list`).")
@@ -166,6 +167,8 @@ async def _service() -> Any:
     from casework.service import CaseService
     from casework.temporal import connect
 
+    global _temporal_used
+    _temporal_used = True
     s = settings()
     try:
         client = await connect(s)
@@ -389,6 +392,8 @@ def up(
     """Run the engine: embedded Temporal dev server, worker, web/API and demo data."""
     from casework.stack import serve_forever
 
+    global _temporal_used
+    _temporal_used = True
     run(serve_forever(settings(), seed_cases=demo_cases))
 
 
@@ -398,6 +403,8 @@ def demo(as_json: bool = JsonOpt) -> None:
     """Drive demo cases through approval, rejection and return; print a summary."""
     from casework.stack import run_demo_once
 
+    global _temporal_used
+    _temporal_used = True
     views = run(run_demo_once(settings(), quiet=as_json))
     if as_json:
         emit_json(views)
@@ -414,11 +421,32 @@ def worker() -> None:
     """Run a worker only (scale out by running more)."""
     from worker import main as worker_main
 
+    global _temporal_used
+    _temporal_used = True
     worker_main()
 
 
+_temporal_used = False
+
+
 def main() -> None:
-    app()
+    """Entry point. After talking to Temporal the process leaves with `os._exit`: the SDK's
+    Rust threads can otherwise crash interpreter teardown (temporalio/sdk-python#300)."""
+    code: int = 0
+    try:
+        app()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    if not _temporal_used:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

