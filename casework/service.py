@@ -7,8 +7,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -68,7 +68,7 @@ class CaseService:
                 start,
                 id=case_id,
                 task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             )
         except BaseException:
             await asyncio.to_thread(self.intake.discard, case_id)

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.case import CaseWorkflow
+from workflows.case import CaseWorkflow, activity_failure
 
 with workflow.unsafe.imports_passed_through():
     from casework.domain.case import CaseState, CaseView, Status
@@ -98,7 +98,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
         try:
             await workflow.wait_condition(
                 lambda: (
-                    self.state.stage != Stage.PUBLIC_NOTICE
+                    self.state.status is not Status.OPEN  # withdrawn during the notice
+                    or self.state.stage != Stage.PUBLIC_NOTICE
                     or self.state.facts.get("notice_round") != round_
                 ),
                 timeout=remaining,
@@ -117,9 +118,9 @@ class HardshipReliefWorkflow(CaseWorkflow):
         try:
             # Checked against the district's yearly budget in the append's transaction.
             await self.record([reserve], funds=funds)
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == FUNDS_UNAVAILABLE:
+        except (ActivityError, ApplicationError) as err:  # record_events is a local activity
+            cause = activity_failure(err)
+            if cause is not None and cause.type == FUNDS_UNAVAILABLE:
                 await self.apply(hp.funds_unavailable(self.state, self.ctx(), cause.message))
                 return
             raise
@@ -144,8 +145,10 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 ),
             )
         except ActivityError as err:
-            cause = err.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            failure = err.cause
+            reason = (
+                failure.message if isinstance(failure, ApplicationError) else str(failure or err)
+            )
             await self.apply(hp.disbursement_failed(self.state, self.ctx(), reason))
             return
         await self.apply(hp.disbursed(self.state, self.ctx(), result.transfer_ref))
