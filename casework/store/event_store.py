@@ -136,13 +136,16 @@ class EventStore:
                 if stored is not None:
                     return stored
                 return self._append(conn, case_id, expected_seq, events, fund_check)
-        except IntegrityError as exc:
-            # A concurrent writer won the race: the same events (a duplicate delivery)
-            # or others at the same seq (a real conflict).
+        except (IntegrityError, ConcurrencyConflict) as exc:
+            # A concurrent writer won the race: the same events (a duplicate delivery,
+            # maybe committed after this transaction looked for them but before it read
+            # the head) or others at the same seq (a real conflict).
             with self.engine.connect() as conn:
                 stored = self._already_stored(conn, events)
             if stored is not None:
                 return stored
+            if isinstance(exc, ConcurrencyConflict):
+                raise
             raise ConcurrencyConflict(f"case {case_id}: seq {expected_seq + 1} taken") from exc
 
     def _already_stored(
@@ -164,6 +167,8 @@ class EventStore:
                 or row.type != event.type
                 or row.payload != canonical_json(event.payload)
                 or row.actor_id != event.actor_id
+                or row.schema_version != event.schema_version
+                or row.occurred_at != event.occurred_at
             ):
                 raise ConcurrencyConflict(f"event id {event.event_id} stored with other content")
         return [self.stored(r) for r in rows]
@@ -191,8 +196,19 @@ class EventStore:
             self._check_funds(conn, fund_check)
         now = datetime.now(UTC)
         rows: list[dict[str, Any]] = []
+        # The events as they are stored and read back (canonical JSON payload, UTC time):
+        # what the projections see, as in a rebuild, and what the caller gets back.
+        as_stored: list[NewEvent] = []
         for offset, event in enumerate(events, start=1):
             payload = canonical_json(event.payload)
+            as_stored.append(
+                event.model_copy(
+                    update={
+                        "payload": json.loads(payload),
+                        "occurred_at": event.occurred_at.astimezone(UTC),
+                    }
+                )
+            )
             fields: dict[str, Any] = dict(
                 event_id=event.event_id,
                 case_id=case_id,
@@ -206,7 +222,7 @@ class EventStore:
             digest = event_hash(prev, **fields)
             rows.append({**fields, "recorded_at": now, "prev_hash": prev, "hash": digest})
             prev = digest
-        projections.project(conn, case_id, events, first_seq=expected_seq + 1)
+        projections.project(conn, case_id, as_stored, first_seq=expected_seq + 1)
         if self._postgres:
             conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
             conn.exec_driver_sql("LOCK TABLE case_events IN EXCLUSIVE MODE")
@@ -217,9 +233,9 @@ class EventStore:
         return [
             StoredEvent(
                 position=pos,
-                **{**row, "payload": event.payload},
+                **{**row, "payload": event.payload, "occurred_at": event.occurred_at},
             )
-            for pos, row, event in zip(positions, rows, events, strict=True)
+            for pos, row, event in zip(positions, rows, as_stored, strict=True)
         ]
 
     def _check_funds(self, conn: Connection, check: FundCheck) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.store.db import IMMEDIATE
 from casework.store.tables import applicant_pii, case_sequences
@@ -23,21 +24,18 @@ class Intake:
     ) -> str:
         """Allocate the next case id (`HR-2026-000123`) and keep the personal data, atomically."""
         with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
-            last = conn.execute(
-                select(case_sequences.c.last_value)
-                .where(case_sequences.c.prefix == prefix, case_sequences.c.year == year)
-                .with_for_update()
-            ).scalar()
-            if last is None:
-                number = 1
-                conn.execute(insert(case_sequences).values(prefix=prefix, year=year, last_value=1))
-            else:
-                number = last + 1
-                conn.execute(
-                    update(case_sequences)
-                    .where(case_sequences.c.prefix == prefix, case_sequences.c.year == year)
-                    .values(last_value=number)
+            # One atomic upsert: the first registrations of a year may race to create the
+            # sequence row (a SELECT ... FOR UPDATE finds no row to lock on PostgreSQL).
+            upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            number = conn.execute(
+                upsert(case_sequences)
+                .values(prefix=prefix, year=year, last_value=1)
+                .on_conflict_do_update(
+                    index_elements=[case_sequences.c.prefix, case_sequences.c.year],
+                    set_={"last_value": case_sequences.c.last_value + 1},
                 )
+                .returning(case_sequences.c.last_value)
+            ).scalar_one()
             case_id = f"{prefix}-{year}-{number:06d}"
             conn.execute(
                 insert(applicant_pii).values(

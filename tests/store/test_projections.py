@@ -1,0 +1,369 @@
+"""Contract of the read models (`cases`, `case_tasks`, `relief_fund_ledger`): written in
+the append's transaction, and `projections.rebuild` reproduces them byte for byte."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, insert, select, update
+
+from casework.domain.case import Action
+from casework.store import projections
+from casework.store.event_store import ConcurrencyConflict, EventStore
+from casework.store.tables import case_tasks, cases, relief_fund_ledger
+from tests.store.builders import (
+    DISTRICT,
+    DISTRICT_LEADER,
+    DISTRICT_OFFICER,
+    GRASSROOTS2,
+    GRASSROOTS3,
+    OPENER,
+    T0,
+    DomainCase,
+    comments,
+    event,
+    findings,
+    opened,
+    raw_rows,
+)
+
+BEIJING = timezone(timedelta(hours=8))
+YEAR = 2026
+BUDGET = 10_000_000
+
+
+def case_row(engine: Engine, case_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().one()
+    return dict(row)
+
+
+def tasks_of(engine: Engine, case_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(case_tasks)
+            .where(case_tasks.c.case_id == case_id)
+            .order_by(case_tasks.c.opened_at)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def ledger_of(engine: Engine, case_id: str) -> list[tuple[str, int, int, str, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(relief_fund_ledger)
+            .where(relief_fund_ledger.c.case_id == case_id)
+            .order_by(relief_fund_ledger.c.seq)
+        ).mappings()
+        return [(r["entry"], r["amount_fen"], r["year"], r["district"], r["seq"]) for r in rows]
+
+
+def summary(task: dict[str, Any]) -> tuple[Any, ...]:
+    return (task["stage"], task["role"], task["status"], task["outcome"], task["assignee"])
+
+
+def journeys(store: EventStore, start: datetime = T0) -> dict[str, DomainCase]:
+    """Six hardship cases, each left somewhere else by the real domain rules; their
+    decisions interleave in the log the way concurrent cases do."""
+    store.set_budget(DISTRICT, YEAR, BUDGET)
+    c = {
+        name: DomainCase(store, f"HR-{YEAR}-{n:06d}", start=start + timedelta(minutes=n))
+        for n, name in enumerate(
+            ["filed", "waiting", "rejected", "withdrawn", "returned", "failed"], start=1
+        )
+    }
+    for case in c.values():
+        case.open()
+    c["waiting"].act(GRASSROOTS2, Action.CLAIM)
+    c["withdrawn"].act(GRASSROOTS2, Action.CLAIM)
+    for name in ("filed", "rejected", "returned", "failed"):
+        c[name].act(GRASSROOTS2, Action.APPROVE, "材料齐全").civil_affairs()
+    c["waiting"].act(GRASSROOTS2, Action.REQUEST_INFO, "请补充收入证明")
+    c["withdrawn"].act(OPENER, Action.WITHDRAW, "申请人已就业，撤回申请")
+    visit = findings(GRASSROOTS2.id, GRASSROOTS3.id)
+    for name in ("filed", "rejected", "returned", "failed"):
+        case = c[name]
+        case.act(GRASSROOTS2, Action.APPROVE, "已入户", visit).notice_ended()
+    c["rejected"].act(DISTRICT_OFFICER, Action.REJECT, "材料不实")
+    for name in ("filed", "returned", "failed"):
+        c[name].act(DISTRICT_OFFICER, Action.APPROVE)
+    c["returned"].act(DISTRICT_LEADER, Action.RETURN, "请补充入户照片")
+    c["filed"].act(DISTRICT_LEADER, Action.APPROVE).reserve()
+    c["failed"].act(DISTRICT_LEADER, Action.APPROVE).reserve()
+    c["filed"].disbursed()
+    c["failed"].disbursement_failed()
+    c["filed"].act(DISTRICT_OFFICER, Action.APPROVE, "已录入")
+    return c
+
+
+APPROVED_BEFORE_DISTRICT = [
+    ("grassroots_review", "grassroots_officer", "done", "approved", GRASSROOTS2.id),
+    ("home_visit", "grassroots_officer", "done", "approved", GRASSROOTS2.id),
+]
+
+
+def test_projections_follow_the_hardship_process(engine: Engine, store: EventStore) -> None:
+    c = journeys(store)
+
+    for case in c.values():
+        row = case_row(engine, case.case_id)
+        log = store.read(case.case_id)
+        assert row["last_seq"] == len(log) == case.state.seq
+        assert row["opened_at"] == log[0].occurred_at
+        assert row["updated_at"] == log[-1].occurred_at
+        assert (row["case_type"], row["district"], row["opened_by"]) == (
+            "hardship",
+            DISTRICT,
+            OPENER.id,
+        )
+        assert (row["applicant_name"], row["amount_fen"]) == ("张三", 300_000)
+
+    filed = case_row(engine, c["filed"].case_id)
+    assert (filed["status"], filed["outcome"], filed["stage"]) == ("closed", "approved", "filed")
+    assert (filed["task_role"], filed["assignee"], filed["closed_reason"]) == (None, None, None)
+    assert [summary(t) for t in tasks_of(engine, c["filed"].case_id)] == [
+        *APPROVED_BEFORE_DISTRICT,
+        ("district_review", "district_officer", "done", "approved", DISTRICT_OFFICER.id),
+        ("district_approval", "district_leader", "done", "approved", DISTRICT_LEADER.id),
+        ("registration", "district_officer", "done", "approved", DISTRICT_OFFICER.id),
+    ]
+    assert all(t["closed_by"] == t["assignee"] for t in tasks_of(engine, c["filed"].case_id))
+    reserved_seq = next(e.seq for e in c["filed"].stored if e.type == "funds.reserved")
+    assert ledger_of(engine, c["filed"].case_id) == [
+        ("reserved", 300_000, YEAR, DISTRICT, reserved_seq),
+        ("disbursed", 300_000, YEAR, DISTRICT, reserved_seq + 1),
+    ]
+
+    waiting = case_row(engine, c["waiting"].case_id)
+    [task] = tasks_of(engine, c["waiting"].case_id)
+    assert (waiting["status"], waiting["stage"]) == ("open", "grassroots_review")
+    assert (waiting["task_role"], waiting["task_district"], waiting["assignee"]) == (
+        "grassroots_officer",
+        DISTRICT,
+        GRASSROOTS2.id,
+    )
+    assert waiting["waiting_info"] == 1
+    assert summary(task) == (
+        "grassroots_review",
+        "grassroots_officer",
+        "waiting_info",
+        None,
+        GRASSROOTS2.id,
+    )
+    assert waiting["due_at"] == task["due_at"] == c["waiting"].state.task.due_at  # type: ignore[union-attr]
+    assert task["due_at"] is not None and task["closed_at"] is None
+
+    rejected = case_row(engine, c["rejected"].case_id)
+    assert (rejected["status"], rejected["outcome"], rejected["stage"]) == (
+        "closed",
+        "rejected",
+        "district_review",
+    )
+    assert rejected["closed_reason"] == "材料不实"
+    assert [summary(t) for t in tasks_of(engine, c["rejected"].case_id)] == [
+        *APPROVED_BEFORE_DISTRICT,
+        ("district_review", "district_officer", "done", "rejected", DISTRICT_OFFICER.id),
+    ]
+
+    # Closing a case cancels the task still open on it.
+    withdrawn = case_row(engine, c["withdrawn"].case_id)
+    assert (withdrawn["status"], withdrawn["outcome"]) == ("closed", "withdrawn")
+    assert withdrawn["closed_reason"] == "申请人已就业，撤回申请"
+    [task] = tasks_of(engine, c["withdrawn"].case_id)
+    assert summary(task) == (
+        "grassroots_review",
+        "grassroots_officer",
+        "cancelled",
+        "cancelled",
+        GRASSROOTS2.id,
+    )
+    assert task["closed_at"] == withdrawn["updated_at"] and task["closed_by"] is None
+
+    returned = case_row(engine, c["returned"].case_id)
+    assert (returned["status"], returned["stage"], returned["task_role"]) == (
+        "open",
+        "district_review",
+        "district_officer",
+    )
+    assert returned["assignee"] is None and returned["waiting_info"] == 0
+    assert [summary(t) for t in tasks_of(engine, c["returned"].case_id)] == [
+        *APPROVED_BEFORE_DISTRICT,
+        ("district_review", "district_officer", "done", "approved", DISTRICT_OFFICER.id),
+        ("district_approval", "district_leader", "done", "returned", DISTRICT_LEADER.id),
+        ("district_review", "district_officer", "open", None, None),
+    ]
+
+    failed = case_row(engine, c["failed"].case_id)
+    assert (failed["status"], failed["outcome"]) == ("closed", "failed")
+    assert failed["closed_reason"].startswith("拨付失败")
+    assert [(e, amount) for e, amount, *_ in ledger_of(engine, c["failed"].case_id)] == [
+        ("reserved", 300_000),
+        ("released", 300_000),
+    ]
+
+    assert store.fund_balance(DISTRICT, YEAR) == {
+        "budget_fen": BUDGET,
+        "committed_fen": 300_000,  # filed: reserved; failed: reserved then released
+        "disbursed_fen": 300_000,
+        "remaining_fen": BUDGET - 300_000,
+    }
+
+
+def test_hand_built_events_project_exactly(engine: Engine, store: EventStore) -> None:
+    cid = "HR-2026-000001"
+    t = [T0 + timedelta(minutes=i) for i in range(8)]
+    due = datetime(2026, 3, 9, 16, 0, tzinfo=UTC)
+    store.append(cid, 0, [opened(cid, at=t[0])])
+    store.append(
+        cid,
+        1,
+        [
+            event(cid, "case.stage_entered", {"stage": "grassroots_review", "facts": {}}, at=t[1]),
+            event(
+                cid,
+                "task.opened",
+                {
+                    "task_id": "task-1",
+                    "stage": "grassroots_review",
+                    "role": "grassroots_officer",
+                    "district": DISTRICT,
+                    "due_at": due.isoformat(),
+                },
+                at=t[1],
+            ),
+        ],
+    )
+    assert tasks_of(engine, cid) == [
+        {
+            "task_id": "task-1",
+            "case_id": cid,
+            "case_type": "hardship",
+            "stage": "grassroots_review",
+            "role": "grassroots_officer",
+            "district": DISTRICT,
+            "assignee": None,
+            "status": "open",
+            "outcome": None,
+            "closed_by": None,
+            "opened_at": t[1],
+            "due_at": due,
+            "closed_at": None,
+        }
+    ]
+    store.append(
+        cid,
+        3,
+        [event(cid, "task.claimed", {"task_id": "task-1", "assignee": "g2"}, actor="g2", at=t[2])],
+    )
+    row = case_row(engine, cid)
+    assert (row["stage"], row["task_role"], row["assignee"], row["due_at"]) == (
+        "grassroots_review",
+        "grassroots_officer",
+        "g2",
+        due,
+    )
+    store.append(
+        cid,
+        4,
+        [
+            event(
+                cid,
+                "task.approved",
+                {"task_id": "task-1", "stage": "grassroots_review", "comment": "同意", "data": {}},
+                actor="g2",
+                at=t[3],
+            ),
+            event(cid, "case.closed", {"outcome": "approved", "reason": None}, at=t[4]),
+        ],
+    )
+    [task] = tasks_of(engine, cid)
+    assert (task["status"], task["outcome"], task["closed_by"], task["closed_at"]) == (
+        "done",
+        "approved",
+        "g2",
+        t[3],
+    )
+    row = case_row(engine, cid)
+    assert {k: row[k] for k in ("status", "outcome", "task_role", "assignee", "due_at")} == {
+        "status": "closed",
+        "outcome": "approved",
+        "task_role": None,
+        "assignee": None,
+        "due_at": None,
+    }
+    assert (row["opened_at"], row["updated_at"], row["last_seq"]) == (t[0], t[4], 6)
+    assert row["opened_at"].utcoffset() == timedelta(0)
+
+
+def test_a_failed_append_leaves_the_projections_untouched(
+    engine: Engine, store: EventStore
+) -> None:
+    """Projections are written in the append's transaction: when the insert of the
+    events fails after they were written, they roll back with it."""
+    cid = "HR-2026-000001"
+    store.append(cid, 0, [opened(cid)])
+    before = raw_rows(engine), projections.projection_snapshot(engine)
+    duplicate_id = event(
+        cid,
+        "task.opened",
+        {
+            "task_id": "task-1",
+            "stage": "grassroots_review",
+            "role": "grassroots_officer",
+            "district": DISTRICT,
+            "due_at": None,
+        },
+    )
+    clash = event(
+        cid, "case.stage_entered", {"stage": "home_visit"}, event_id=duplicate_id.event_id
+    )
+    with pytest.raises(ConcurrencyConflict):
+        store.append(cid, 1, [duplicate_id, clash])
+    assert (raw_rows(engine), projections.projection_snapshot(engine)) == before
+    # A projection that cannot be written (a ledger event without its year) stops the
+    # events too.
+    with pytest.raises(KeyError):
+        store.append(
+            cid, 1, [event(cid, "funds.reserved", {"district": DISTRICT, "amount_fen": 1})]
+        )
+    assert (raw_rows(engine), projections.projection_snapshot(engine)) == before
+
+
+@pytest.mark.parametrize("clock", [UTC, BEIJING], ids=["utc", "beijing"])
+def test_rebuild_reproduces_the_projections_byte_for_byte(
+    engine: Engine, store: EventStore, clock: timezone
+) -> None:
+    journeys(store, start=T0.astimezone(clock))
+    for n in (7, 8):  # hand-built cases too, their appends interleaved
+        cid = f"HR-2026-{n:06d}"
+        store.append(cid, 0, [opened(cid, at=T0.astimezone(clock)), *comments(cid, 2)])
+    store.append("HR-2026-000007", 3, comments("HR-2026-000007", 2, start=2))
+    live = projections.projection_snapshot(engine)
+    n_events = len(raw_rows(engine))
+    assert len(live["cases"]) == 8 and len(live["case_tasks"]) > 10
+    assert len(live["relief_fund_ledger"]) == 4
+
+    # Wreck the read models, so a rebuild that did nothing could not pass.
+    with engine.begin() as conn:
+        conn.execute(delete(case_tasks).where(case_tasks.c.status == "done"))
+        conn.execute(update(cases).values(stage="wrecked", state="{}"))
+        conn.execute(delete(relief_fund_ledger).where(relief_fund_ledger.c.entry == "reserved"))
+        conn.execute(
+            insert(relief_fund_ledger).values(
+                case_id="HR-2026-999999",
+                seq=1,
+                district=DISTRICT,
+                year=YEAR,
+                entry="reserved",
+                amount_fen=1,
+                occurred_at=T0,
+            )
+        )
+    assert projections.projection_snapshot(engine) != live
+
+    assert projections.rebuild(engine, batch=7) == n_events  # pages cut through cases
+    assert projections.projection_snapshot(engine) == live
+    assert projections.rebuild(engine) == n_events
+    assert projections.projection_snapshot(engine) == live
