@@ -34,4 +34,13 @@ class Recorder:
             raise ApplicationError(str(exc), type=FUNDS_UNAVAILABLE, non_retryable=True) from exc
         except ConcurrencyConflict as exc:
             raise ApplicationError(str(exc), type=CONCURRENCY_CONFLICT, non_retryable=True) from exc
-        return Recorded(last_seq=stored[-1].seq, last_position=stored[-1].position)
+        as_stored = [e.as_new_event() for e in stored]
+        redecided = any(
+            s.payload != e.payload or s.occurred_at != e.occurred_at
+            for s, e in zip(as_stored, req.events, strict=True)
+        )
+        return Recorded(
+            last_seq=stored[-1].seq,
+            last_position=stored[-1].position,
+            stored=as_stored if redecided else None,
+        )

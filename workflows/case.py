@@ -52,6 +52,14 @@ RECORD_RETRY = RetryPolicy(
 """Unlimited attempts: a database outage delays the case but never loses a decision."""
 
 
+def activity_failure(err: ActivityError | ApplicationError) -> ApplicationError | None:
+    """The application error an activity failed with. A local activity's failure reaches
+    workflow code as that ApplicationError itself, a normal activity's as the cause of an
+    ActivityError."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause if isinstance(cause, ApplicationError) else None
+
+
 def refusal(r: Refused) -> ApplicationError:
     return ApplicationError(
         r.message, {"code": r.code, "field": r.field}, type=r.code, non_retryable=True
@@ -68,6 +76,10 @@ class CaseWorkflow:
         self.process = process
         self.state = state
         self._recorded_seq = state.seq
+        self._recorded_state = state
+        """The state as of the recorded events."""
+        self._pending: list[NewEvent] = []
+        """Events taken into `state` but not yet recorded, in decision order."""
         self._record_lock = asyncio.Lock()
         self._search: dict[str, Any] = {}
 
@@ -114,18 +126,15 @@ class CaseWorkflow:
 
     async def apply(self, events: list[NewEvent]) -> None:
         """Take `events` into the state now and record them, in decision order."""
-        self.take(*events)
-        await self.record(events)
-
-    def take(self, *events: NewEvent) -> None:
-        """Take already-recorded events into the state."""
-        self.state = evolve_all(self.state, list(events))
+        self.state = evolve_all(self.state, events)
+        self._pending.extend(events)
         self._update_search_attributes()
+        await self.record(events)
 
     async def record(self, events: list[NewEvent], funds: FundReservation | None = None) -> None:
         async with self._record_lock:
             try:
-                await workflow.execute_local_activity(
+                recorded = await workflow.execute_local_activity(
                     RECORD_EVENTS,
                     RecordEvents(
                         case_id=self.state.case_id,
@@ -137,14 +146,27 @@ class CaseWorkflow:
                     start_to_close_timeout=RECORD_TIMEOUT,
                     retry_policy=RECORD_RETRY,
                 )
-            except ActivityError as err:
-                cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.type == CONCURRENCY_CONFLICT:
+            except (ActivityError, ApplicationError) as err:
+                cause = activity_failure(err)
+                if cause is not None and cause.type == CONCURRENCY_CONFLICT:
                     # The log and this workflow disagree: stop (the workflow task fails and
                     # retries, visibly) rather than let them drift apart.
                     raise RuntimeError(f"event log conflict: {cause.message}") from err
                 raise
-            self._recorded_seq += len(events)
+            self._recorded(events, recorded.stored)
+
+    def _recorded(self, events: list[NewEvent], stored: list[NewEvent] | None) -> None:
+        """Move the recorded state on; adopt the log's version where it differs."""
+        self._recorded_seq += len(events)
+        self._recorded_state = evolve_all(self._recorded_state, stored or events)
+        pending_before = len(self._pending)
+        ids = {e.event_id for e in events}
+        self._pending = [e for e in self._pending if e.event_id not in ids]
+        if stored is not None or len(self._pending) == pending_before:
+            # Re-decided events, or events recorded before being taken into the state
+            # (a fund reservation): the state is the recorded state plus what is pending.
+            self.state = evolve_all(self._recorded_state, self._pending)
+            self._update_search_attributes()
 
     async def wait_for_change(self) -> None:
         seen = self.state.seq

@@ -124,7 +124,6 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 await self.apply(hp.funds_unavailable(self.state, self.ctx(), cause.message))
                 return
             raise
-        self.take(reserve)
         config = hp.config
         try:
             result = await workflow.execute_activity(

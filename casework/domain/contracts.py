@@ -32,6 +32,9 @@ class RecordEvents(BaseModel):
 class Recorded(BaseModel):
     last_seq: int
     last_position: int
+    stored: list[NewEvent] | None = None
+    """Set when the log already held these decisions as first made (a retried workflow
+    task re-decided them at a later time): the workflow adopts the stored version."""
 
 
 class CivilAffairsQuery(BaseModel):

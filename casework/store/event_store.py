@@ -3,8 +3,10 @@
 Rules (DESIGN.md "Event store"), each with a contract test on SQLite and PostgreSQL:
 - `(case_id, seq)` is unique: an append names the seq it follows; a clash is a
   `ConcurrencyConflict`, never a silent retry. The head is read from the rows.
-- `event_id` is unique: appending ids already stored with the same content returns the
-  stored rows (a retried activity); the same id with other content is a conflict.
+- `event_id` is unique: appending ids already stored as the same decisions (same case,
+  place, type, actor and schema version) returns the stored rows (a retried activity, or
+  a retried workflow task re-deciding at a later time: the stored version stands and
+  the caller adopts it); the same id as another decision is a conflict.
 - Global `position` follows commit order (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
   EXCLUSIVE table lock taken last, just before one multi-row insert).
 - Projections are written in the same transaction as the events.
@@ -157,18 +159,21 @@ class EventStore:
         ).all()
         if not rows:
             return None
-        by_id = {r.event_id: r for r in rows}
         if len(rows) != len(events):
             raise ConcurrencyConflict("some of these event ids are stored, others are not")
-        for event in events:
-            row = by_id[event.event_id]
+        first_seq = rows[0].seq
+        for offset, (row, event) in enumerate(zip(rows, events, strict=True)):
+            # The same decision is the same id, at the same place in the case, of the same
+            # type, by the same actor. Its payload and time may differ: a workflow task that
+            # failed after its local activity committed is retried at a later workflow
+            # time and re-decides the same events. The stored version stands.
             if (
-                row.case_id != event.case_id
+                row.event_id != event.event_id
+                or row.case_id != event.case_id
+                or row.seq != first_seq + offset
                 or row.type != event.type
-                or row.payload != canonical_json(event.payload)
                 or row.actor_id != event.actor_id
                 or row.schema_version != event.schema_version
-                or row.occurred_at != event.occurred_at
             ):
                 raise ConcurrencyConflict(f"event id {event.event_id} stored with other content")
         return [self.stored(r) for r in rows]

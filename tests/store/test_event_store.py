@@ -268,7 +268,35 @@ def _changed(e: NewEvent, field: str) -> NewEvent:
     return e.model_copy(update={field: changes[field]})
 
 
-@pytest.mark.parametrize("field", ["payload", "type", "actor_id", "occurred_at", "schema_version"])
+@pytest.mark.parametrize("field", ["payload", "occurred_at"])
+def test_same_decision_redecided_later_returns_the_stored_version(
+    engine: Engine, store: EventStore, field: str
+) -> None:
+    """A workflow task retried after its local activity committed re-decides the same
+    events (same ids, places, types, actors) at a later workflow time: the stored version
+    stands, nothing is written, and the caller gets the stored rows to adopt."""
+    cid = "HR-2026-000001"
+    events = [opened(cid), *comments(cid, 2)]
+    first = store.append(cid, 0, events)
+    before = state_of(engine)
+    redecided = [events[0], _changed(events[1], field), events[2]]
+    again = store.append(cid, 0, redecided)
+    assert [e.model_dump() for e in again] == [e.model_dump() for e in first]
+    assert getattr(again[1], field) != getattr(redecided[1], field)
+    nothing_changed(engine, before)
+
+
+def test_stored_ids_in_another_order_are_a_conflict(engine: Engine, store: EventStore) -> None:
+    cid = "HR-2026-000001"
+    events = [opened(cid), *comments(cid, 2)]
+    store.append(cid, 0, events)
+    before = state_of(engine)
+    with pytest.raises(ConcurrencyConflict, match="other content"):
+        store.append(cid, 0, [events[0], events[2], events[1]])
+    nothing_changed(engine, before)
+
+
+@pytest.mark.parametrize("field", ["type", "actor_id", "schema_version"])
 def test_same_event_id_with_other_content_is_a_conflict(
     engine: Engine, store: EventStore, field: str
 ) -> None:
