@@ -1,0 +1,256 @@
+"""Officers' pages: sign in, inbox, case page with its actions, opening a case."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from casework.domain.calendar import CHINA_TZ
+from casework.domain.case import Action
+from casework.domain.hardship import HardshipApplication
+from casework.domain.org import DISTRICTS
+from casework.service import ActionRefused, CaseNotFound, CaseService
+from casework.store.directory import Directory, UnknownUser, User
+from casework.store.queries import Queries, UnknownCase
+from casework.web.i18n import LANGS, translator
+
+USER_COOKIE = "casework_user"
+LANG_COOKIE = "casework_lang"
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def _yuan(fen: int | None) -> str:
+    return "-" if fen is None else f"{fen / 100:,.2f}"
+
+
+def _local_time(value: datetime | None) -> str:
+    return "-" if value is None else value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _local_date(value: datetime | None) -> str:
+    # A deadline is the end of a working day: show that day, not the next midnight.
+    if value is None:
+        return "-"
+    local = value.astimezone(CHINA_TZ)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        local = local.fromordinal(local.toordinal() - 1)
+    return local.strftime("%Y-%m-%d")
+
+
+def _lang(request: Request) -> str:
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
+    return chosen if chosen in LANGS else "zh"
+
+
+def _user(request: Request) -> User | None:
+    user_id = request.cookies.get(USER_COOKIE)
+    if not user_id:
+        return None
+    try:
+        return Directory(request.app.state.engine).get(user_id)
+    except UnknownUser:
+        return None
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    t, stage, action = translator(lang)
+    flash = request.query_params.get("flash")
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": t,
+            "stage": stage,
+            "action": action,
+            "yuan": _yuan,
+            "local_time": _local_time,
+            "local_date": _local_date,
+            "user": _user(request),
+            "flash": context.pop("flash", flash),
+            "flash_kind": context.pop("flash_kind", request.query_params.get("kind", "ok")),
+            **context,
+        },
+        status_code=status,
+    )
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax")
+    return response
+
+
+def _service(request: Request) -> CaseService:
+    service: CaseService | None = request.app.state.service
+    if service is None:
+        raise HTTPException(503, "Temporal 不可用 (Temporal unavailable)")
+    return service
+
+
+def _signed_in(request: Request) -> User:
+    user = _user(request)
+    if user is None:
+        raise HTTPException(303, headers={"Location": "/login"})
+    return user
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return RedirectResponse("/inbox" if _user(request) else "/login", 303)
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return _render(request, "login.html", users=Directory(request.app.state.engine).list())
+
+
+@router.post("/login")
+def login(request: Request, user_id: Annotated[str, Form()]) -> Response:
+    # Development sign-in: pick a user. A deployment authenticates with single sign-on.
+    try:
+        Directory(request.app.state.engine).get(user_id)
+    except UnknownUser:
+        return RedirectResponse("/login", 303)
+    response = RedirectResponse("/inbox", 303)
+    response.set_cookie(USER_COOKIE, user_id, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(USER_COOKIE)
+    return response
+
+
+@router.get("/inbox")
+def inbox(request: Request) -> HTMLResponse:
+    user = _signed_in(request)
+    return _render(request, "inbox.html", items=Queries(request.app.state.engine).inbox(user))
+
+
+@router.get("/cases/new")
+def new_case(request: Request) -> HTMLResponse:
+    _signed_in(request)
+    return _render(request, "new_case.html", form={}, errors=[], districts=DISTRICTS)
+
+
+def _fen(value: str, field: str, errors: list[str]) -> int | None:
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        errors.append(f"field {field}: 请输入金额，如 3000 或 3000.50 (enter an amount in yuan)")
+        return None
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        errors.append(f"field {field}: 最多两位小数 (at most two decimals)")
+        return None
+    return int(fen)
+
+
+@router.post("/cases/new")
+async def open_case(request: Request) -> Response:
+    user = _signed_in(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    errors: list[str] = []
+    income = _fen(form.get("monthly_income", ""), "household.monthly_income_fen", errors)
+    amount = _fen(form.get("requested_amount", ""), "requested_amount_fen", errors)
+    data = {
+        "applicant": {
+            "name": form.get("name", ""),
+            "id_number": form.get("id_number", ""),
+            "phone": form.get("phone", ""),
+            "employer": form.get("employer", ""),
+            "district": form.get("district", ""),
+            "bank_account": form.get("bank_account") or None,
+        },
+        "household": {"size": int(form.get("household_size") or 0), "monthly_income_fen": income},
+        "category": form.get("category", ""),
+        "relief_type": form.get("relief_type", ""),
+        "requested_amount_fen": amount,
+        "reason": form.get("reason", ""),
+    }
+    application = None
+    if not errors:
+        try:
+            application = HardshipApplication.model_validate(data)
+        except ValidationError as exc:
+            errors += [
+                f"field {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            ]
+    if application is None:
+        return _render(request, "new_case.html", 422, form=form, errors=errors, districts=DISTRICTS)
+    try:
+        view = await _service(request).open_hardship(application, user.actor())
+    except ActionRefused as refused:
+        return _render(
+            request,
+            "new_case.html",
+            409,
+            form=form,
+            errors=[f"{refused.code}: {refused.message}"],
+            districts=DISTRICTS,
+        )
+    return RedirectResponse(f"/cases/{view.case_id}?flash={quote('已立案 opened')}", 303)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: str) -> HTMLResponse:
+    _signed_in(request)
+    queries = Queries(request.app.state.engine)
+    try:
+        state = queries.case_state(case_id)
+        history = queries.history(case_id)
+    except UnknownCase as e:
+        raise HTTPException(404, str(e)) from None
+    from casework.domain.case import CaseView
+
+    return _render(
+        request,
+        "case.html",
+        view=CaseView.of(state),
+        facts=state.facts,
+        history=history,
+        actions=[a.value for a in Action],
+        key=str(uuid.uuid4()),
+    )
+
+
+@router.post("/cases/{case_id}/act")
+async def act(request: Request, case_id: str) -> Response:
+    user = _signed_in(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    back = f"/cases/{case_id}"
+    try:
+        chosen = Action(form.get("action", ""))
+        raw = form.get("data", "").strip()
+        data = json.loads(raw) if raw else {}
+        if not isinstance(data, dict):
+            raise ValueError("field data: 须为 JSON 对象 (must be a JSON object)")
+        await _service(request).act(
+            case_id,
+            user.actor(),
+            chosen,
+            form.get("comment") or None,
+            data,
+            form.get("key") or None,  # the form's key makes a double submit act once
+        )
+    except ActionRefused as refused:
+        message = f"操作被拒绝 refused ({refused.code}): {refused.message}"
+        return RedirectResponse(f"{back}?flash={quote(message)}&kind=error", 303)
+    except (ValueError, json.JSONDecodeError) as exc:
+        return RedirectResponse(f"{back}?flash={quote(str(exc))}&kind=error", 303)
+    except CaseNotFound as exc:
+        return RedirectResponse(f"{back}?flash={quote(str(exc))}&kind=error", 303)
+    return RedirectResponse(f"{back}?flash={quote('已办理 done: ' + chosen.value)}", 303)

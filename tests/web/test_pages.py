@@ -1,0 +1,131 @@
+"""The officers' pages in a real browser (Debian's Chromium driven by Playwright), served
+by the real app on a real worker and store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from casework.api.app import create_app
+from tests.workflows.conftest import Harness
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRE = os.environ.get("CASEWORK_REQUIRE_BROWSER") == "1"
+SHOTS = Path(os.environ.get("CASEWORK_SCREENSHOTS", "/tmp/casework-screenshots"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def site(harness: Harness) -> AsyncIterator[str]:
+    port = _free_port()
+    app = create_app(harness.engine, harness.service)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def page():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        if REQUIRE:
+            pytest.fail(f"CASEWORK_REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = await browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+        yield await context.new_page()
+        await browser.close()
+
+
+async def sign_in(page, site: str, user_id: str) -> None:  # type: ignore[no-untyped-def]
+    await page.goto(f"{site}/login")
+    await page.select_option("#user_id", user_id)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{site}/inbox")
+
+
+async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
+    harness: Harness,
+    site: str,
+    page,  # type: ignore[no-untyped-def]
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await sign_in(page, site, "chongchuan.grassroots1")
+    await page.click("text=困难职工帮扶立案")
+    await page.fill("#name", "张三")
+    await page.fill("#id_number", "320602198001011234")  # wrong check digit
+    await page.fill("#phone", "13800000000")
+    await page.fill("#employer", "南通某纺织有限公司")
+    await page.select_option("#district", "崇川区")
+    await page.fill("#household_size", "3")
+    await page.fill("#monthly_income", "2500")
+    await page.fill("#requested_amount", "3000")
+    await page.fill("#reason", "配偶重病")
+    await page.click("#open")
+    alert = page.locator("[role=alert]")
+    assert "applicant.id_number" in await alert.inner_text()
+    assert harness.queries.case_ids() == []  # nothing half-opened
+
+    await page.fill("#id_number", "320602198001011235")
+    await page.fill("#bank_account", "6222020000000001234")
+    await page.click("#open")
+    await page.wait_for_url(f"{site}/cases/HR-*")
+    case_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    assert "基层初审" in await page.locator("#stage").inner_text()
+    assert "已立案" in await page.locator("[role=status]").inner_text()
+    assert harness.queries.case_view(case_id).open_task is not None
+    await page.screenshot(path=str(SHOTS / "case-opened.png"), full_page=True)
+
+    # The opener may not approve: the page says why, and nothing changes.
+    await page.select_option("#action", "approve")
+    await page.click("#submit")
+    assert "separation_of_duties" in await page.locator("[role=status]").inner_text()
+    assert harness.queries.case_view(case_id).stage == "grassroots_review"
+
+    await page.goto(f"{site}/logout")
+    await sign_in(page, site, "chongchuan.grassroots2")
+    await page.click(f"text={case_id}")
+    await page.select_option("#action", "reject")
+    await page.click("#submit")  # no reason given
+    assert "comment_required" in await page.locator("[role=status]").inner_text()
+    await page.select_option("#action", "approve")
+    await page.fill("#comment", "材料齐全，同意受理")
+    await page.click("#submit")
+    assert "已办理" in await page.locator("[role=status]").inner_text()
+    assert "入户调查" in await page.locator("#stage").inner_text()
+    assert "材料齐全，同意受理" in await page.locator("#history").inner_text()
+    await page.screenshot(path=str(SHOTS / "case-approved.png"), full_page=True)
+    assert harness.queries.case_view(case_id).stage == "home_visit"
+
+    await page.goto(f"{site}/inbox?lang=en")
+    assert "My inbox" in await page.content()
