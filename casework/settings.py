@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     task_queue: str = "casework"
     config: Path | None = None
     """Process configuration file (TOML or JSON); processes.md defaults when unset."""
+    holidays_file: Path | None = None
+    """Holidays and make-up working days for years chinese-calendar does not cover."""
     home: Path = Path(".casework")
     """Where the embedded stack keeps its files (database, Temporal's db, logs)."""
     log_level: str = "INFO"
@@ -31,4 +33,4 @@ class Settings(BaseSettings):
 
     @cached_property
     def processes(self) -> ProcessConfig:
-        return load_process_config(self.config)
+        return load_process_config(self.config, self.holidays_file)

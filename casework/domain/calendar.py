@@ -1,32 +1,113 @@
 """Working days (工作日) on the Chinese statutory calendar, with make-up working days (调休).
 
-Pure and deterministic: the same dates give the same answers, so workflows may use it.
-Years the `chinese-calendar` package does not cover fall back to Monday-Friday.
+Pure and deterministic: the same dates and overrides give the same answers, so
+workflows may use it. The `chinese-calendar` package knows the years the State Council
+has announced (up to 2026 today). For a later year the calendar uses the operator's
+holiday file (`CASEWORK_HOLIDAYS_FILE`, carried here as `CalendarOverrides`), and
+failing that Monday to Friday, warning once per uncovered year.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import chinese_calendar
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
+log = logging.getLogger("casework.calendar")
+_warned_years: set[int] = set()
+
+
+class HolidayYear(BaseModel):
+    """One year's statutory holidays and make-up working days (调休上班)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = Field(default=frozenset(), description="make-up working days")
+
+
+class CalendarOverrides(BaseModel):
+    """Years an operator supplies (holiday file); they take precedence over the package."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    years: dict[int, HolidayYear] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates_in_their_year(self) -> CalendarOverrides:
+        for year, spec in self.years.items():
+            for kind, days in (("holidays", spec.holidays), ("workdays", spec.workdays)):
+                wrong = sorted(d for d in days if d.year != year)
+                if wrong:
+                    raise ValueError(f"years.{year}.{kind}: {wrong[0]} is not in {year}")
+            both = spec.holidays & spec.workdays
+            if both:
+                raise ValueError(f"years.{year}: {min(both)} is both a holiday and a workday")
+        return self
+
+
+def _warn_uncovered(year: int) -> None:
+    if year not in _warned_years:
+        _warned_years.add(year)
+        log.warning(
+            "working-day calendar has no data for %s: counting Monday-Friday; "
+            "supply CASEWORK_HOLIDAYS_FILE with that year's holidays and make-up days",
+            year,
+        )
+
+
+class WorkingCalendar:
+    def __init__(self, overrides: CalendarOverrides | None = None) -> None:
+        self.overrides = overrides or CalendarOverrides()
+
+    def is_working_day(self, day: date) -> bool:
+        supplied = self.overrides.years.get(day.year)
+        if supplied is not None:
+            if day in supplied.holidays:
+                return False
+            if day in supplied.workdays:
+                return True
+            return day.weekday() < 5
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            _warn_uncovered(day.year)
+            return day.weekday() < 5
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The end (24:00 Beijing time) of the `days`-th working day after `start`'s date."""
+        day = start.astimezone(CHINA_TZ).date()
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        end_of_day = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
+        return end_of_day.astimezone(UTC)
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Whole working days after `start`'s local date up to and including `end`'s."""
+        first = start.astimezone(CHINA_TZ).date()
+        last = end.astimezone(CHINA_TZ).date()
+        count, day = 0, first
+        while day < last:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
+
+STATUTORY = WorkingCalendar()
+
 
 def is_working_day(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
+    return STATUTORY.is_working_day(day)
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
     """The end (24:00 Beijing time) of the `days`-th working day after `start`'s local date."""
-    day = start.astimezone(CHINA_TZ).date()
-    counted = 0
-    while counted < days:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            counted += 1
-    end_of_day = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
-    return end_of_day.astimezone(UTC)
+    return STATUTORY.add_working_days(start, days)

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from casework.domain.calendar import CHINA_TZ, add_working_days
+from casework.domain.calendar import CHINA_TZ, STATUTORY, CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
     ActRequest,
@@ -181,11 +181,11 @@ class Period(BaseModel):
             raise ValueError("give exactly one of working_days or seconds")
         return self
 
-    def end(self, start: datetime) -> datetime:
+    def end(self, start: datetime, calendar: WorkingCalendar = STATUTORY) -> datetime:
         if self.seconds is not None:
             return start + timedelta(seconds=self.seconds)
         assert self.working_days is not None
-        return add_working_days(start, self.working_days)
+        return calendar.add_working_days(start, self.working_days)
 
 
 def _wd(n: int) -> Period:
@@ -216,6 +216,8 @@ class HardshipConfig(BaseModel):
     """Above this amount (5,000 元) the city federation approves too."""
     disbursement_attempts: int = Field(default=3, ge=1, le=20)
     disbursement_retry_seconds: int = Field(default=60, ge=1)
+    calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+    """Holidays for years the statutory calendar package does not cover yet."""
 
     @field_validator("limits")
     @classmethod
@@ -290,10 +292,11 @@ class HardshipProcess(Process):
 
     def __init__(self, config: HardshipConfig) -> None:
         self.config = config
+        self.calendar = WorkingCalendar(config.calendar)
 
     def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
         period = self.config.limits.get(Stage(stage))
-        return None if period is None else period.end(now)
+        return None if period is None else period.end(now, self.calendar)
 
     def needs_city_approval(self, state: CaseState) -> bool:
         f = state.facts
@@ -370,7 +373,7 @@ class HardshipProcess(Process):
 
     def start_notice(self, state: CaseState, ctx: Context) -> list[NewEvent]:
         period = self.config.limits[Stage.PUBLIC_NOTICE]
-        ends = period.end(ctx.now)
+        ends = period.end(ctx.now, self.calendar)
         round_ = int(state.facts.get("notice_round", 0)) + 1
         return self.enter_stage(
             state, Stage.PUBLIC_NOTICE, ctx, notice_ends_at=ends.isoformat(), notice_round=round_
