@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.civil_affairs import FakeCivilAffairs
@@ -17,12 +22,13 @@ from casework.config import ProcessConfig
 from casework.demo.people import DEMO_BUDGET_FEN, demo_users
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, CaseView
-from casework.domain.hardship import HardshipConfig
+from casework.domain.hardship import CASE_PREFIX, HardshipConfig
 from casework.domain.org import DISTRICTS
 from casework.service import CaseService
 from casework.store.directory import Directory
 from casework.store.event_store import EventStore
 from casework.store.queries import Queries
+from casework.store.tables import case_sequences
 from tests.factories import application
 from worker import build_worker
 
@@ -37,10 +43,41 @@ class Harness:
     directory: Directory
     store: EventStore
     queries: Queries
+    opened: list[str] = field(default_factory=list)
 
     async def open(self, by: str = "chongchuan.grassroots1", **overrides: Any) -> CaseView:
         actor = self.directory.get(by).actor()
-        return await self.service.open_hardship(application(**overrides), actor)
+        view = await self.service.open_hardship(application(**overrides), actor)
+        self.opened.append(view.case_id)
+        return view
+
+    async def settled(self, case_id: str, tries: int = 250) -> bool:
+        """Wait until the case has no activity or workflow task in flight; whether it
+        is still running."""
+        client = self.env.client
+        request = DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id)
+        )
+        for _ in range(tries):
+            described = await client.workflow_service.describe_workflow_execution(request)
+            running = (
+                described.workflow_execution_info.status
+                == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+            )
+            busy = described.pending_activities or described.HasField("pending_workflow_task")
+            if not running or not busy:
+                return running
+            await asyncio.sleep(0.02)
+        return running
+
+    async def terminate_unfinished(self) -> None:
+        """End the cases a test left half-way, once nothing is in flight. The server
+        outlives the test, and a workflow or activity task left handed out to this
+        test's worker, which is about to stop, holds time skipping for the rest of the
+        session (the next `env.sleep` then times out)."""
+        for case_id in self.opened:
+            if await self.settled(case_id):
+                await self.env.client.get_workflow_handle(case_id).terminate("test finished")
 
     async def act(
         self,
@@ -55,7 +92,7 @@ class Harness:
         return await self.service.act(case_id, actor, Action(action), comment, data, key)
 
     async def result(self, case_id: str) -> CaseView:
-        return await self.env.client.get_workflow_handle(case_id).result(result_type=CaseView)
+        return await self.env.client.get_workflow_handle(case_id, result_type=CaseView).result()
 
 
 def findings(*visitors: str, **extra: Any) -> dict[str, Any]:
@@ -74,6 +111,11 @@ def config() -> HardshipConfig:
     return HardshipConfig()
 
 
+_case_number_blocks = itertools.count(1)
+"""Each test has its own database but the Temporal server lives for the whole session:
+every harness numbers its cases from a block of its own, so workflow ids never clash."""
+
+
 @pytest.fixture
 async def harness(
     env: WorkflowEnvironment, sqlite_engine: Engine, task_queue: str, config: HardshipConfig
@@ -85,6 +127,12 @@ async def harness(
     for district in DISTRICTS:
         for y in (year, year + 1):
             store.set_budget(district, y, DEMO_BUDGET_FEN)
+    first = next(_case_number_blocks) * 1000
+    with sqlite_engine.begin() as conn:
+        for y in (year, year + 1):
+            conn.execute(
+                insert(case_sequences).values(prefix=CASE_PREFIX, year=y, last_value=first)
+            )
     bank = FakeBank()
     civil = FakeCivilAffairs()
     worker = build_worker(
@@ -97,9 +145,11 @@ async def harness(
     )
     service = CaseService(env.client, sqlite_engine, task_queue)
     async with worker:
-        yield Harness(
+        harness = Harness(
             env, sqlite_engine, service, bank, civil, directory, store, Queries(sqlite_engine)
         )
+        yield harness
+        await harness.terminate_unfinished()
 
 
 async def wait_for(predicate: Any, harness: Harness, case_id: str, tries: int = 200) -> CaseView:

@@ -1,0 +1,154 @@
+"""Moving a hardship case along with the demo people, and looking at what it left behind.
+
+The cast (casework/demo/people.py): the case is opened by OPENER; GR2 and GR3 review and
+visit; OFFICER and LEADER sign the district levels; CITY_OFFICER and CITY_LEADER the city
+levels. OFFICER2 holds district_officer and district_leader both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+
+from casework.domain.case import CaseState, CaseView
+from casework.domain.hardship import HardshipConfig, Period, Stage
+from casework.store.tables import case_tasks, cases, relief_fund_ledger
+from tests.workflows.conftest import Harness, civil_affairs_done, findings, wait_for
+
+OPENER = "chongchuan.grassroots1"
+GR2 = "chongchuan.grassroots2"
+GR3 = "chongchuan.grassroots3"
+OFFICER = "chongchuan.officer1"
+OFFICER2 = "chongchuan.officer2"
+LEADER = "chongchuan.leader"
+CITY_OFFICER = "city.officer1"
+CITY_LEADER = "city.leader"
+DISTRICT = "崇川区"
+
+NOTICE_SECONDS = 600
+QUICK = HardshipConfig(
+    limits={Stage.PUBLIC_NOTICE: Period(seconds=NOTICE_SECONDS)}, disbursement_retry_seconds=5
+)
+"""A ten-minute public notice and quick transfer retries; every other limit as configured
+by default (a configuration names only what it changes)."""
+
+OVER_THRESHOLD = 600_000
+"""6,000 元: above the 5,000 元 city threshold."""
+
+
+async def state(h: Harness, case_id: str) -> CaseState:
+    return await h.env.client.get_workflow_handle(case_id).query(
+        "case_state", result_type=CaseState
+    )
+
+
+async def end_notice(h: Harness, case_id: str) -> CaseView:
+    """Let the public notice run out (skipping time) and wait for the next stage."""
+    s = await state(h, case_id)
+    assert s.stage == Stage.PUBLIC_NOTICE, s.stage
+    ends = datetime.fromisoformat(s.facts["notice_ends_at"])
+    now = await h.env.get_current_time()
+    await h.env.sleep(max((ends - now).total_seconds(), 0) + 1)
+    return await wait_for(lambda st: st.stage != Stage.PUBLIC_NOTICE, h, case_id)
+
+
+async def visit(h: Harness, case_id: str, by: str = GR2, **extra: Any) -> CaseView:
+    """The home visit by GR2 and GR3, once the civil-affairs check has answered."""
+    await civil_affairs_done(h, case_id)
+    return await h.act(case_id, by, "approve", "已入户调查", findings(GR2, GR3, **extra))
+
+
+async def advance(h: Harness, case_id: str, to: str) -> CaseView:
+    """Work the case with the usual people, stage by stage, until it is at `to`."""
+    for _ in range(20):
+        s = await state(h, case_id)
+        if s.stage == to or s.status != "open":
+            break
+        stage = s.stage
+        if stage == Stage.GRASSROOTS_REVIEW:
+            await h.act(case_id, GR2, "approve", "材料齐全")
+        elif stage == Stage.HOME_VISIT:
+            await visit(h, case_id)
+        elif stage == Stage.PUBLIC_NOTICE:
+            await end_notice(h, case_id)
+        elif stage == Stage.DISTRICT_REVIEW:
+            await h.act(case_id, OFFICER, "approve", "审核通过")
+        elif stage == Stage.DISTRICT_APPROVAL:
+            await h.act(case_id, LEADER, "approve", "同意")
+        elif stage == Stage.CITY_REVIEW:
+            await h.act(case_id, CITY_OFFICER, "approve", "市总审核通过")
+        elif stage == Stage.CITY_APPROVAL:
+            await h.act(case_id, CITY_LEADER, "approve", "同意")
+        elif stage == Stage.DISBURSEMENT:
+            await after_disbursement(h, case_id)
+        elif stage == Stage.REGISTRATION:
+            await h.act(case_id, OFFICER, "approve", "已录入全国系统")
+        else:
+            raise AssertionError(f"no step for stage {stage!r}")
+    s = await state(h, case_id)
+    assert s.stage == to, f"{case_id} stopped at {s.stage} ({s.status}, {s.closed_reason})"
+    return CaseView.of(s)
+
+
+async def after_disbursement(h: Harness, case_id: str) -> CaseView:
+    """Wait until the transfer succeeded or the case ended, skipping retry back-offs."""
+    for _ in range(40):
+        s = await state(h, case_id)
+        if s.stage != Stage.DISBURSEMENT or s.status != "open":
+            return await h.result(case_id) if s.status != "open" else CaseView.of(s)
+        await h.env.sleep(5)
+    raise AssertionError(f"{case_id} still at disbursement")
+
+
+def event_types(h: Harness, case_id: str) -> list[str]:
+    return [e.type for e in h.store.read(case_id)]
+
+
+def events_of(h: Harness, case_id: str, type_: str) -> list[Any]:
+    return [e for e in h.store.read(case_id) if e.type == type_]
+
+
+def tasks(h: Harness, case_id: str) -> list[dict[str, Any]]:
+    """The case's rows in the `case_tasks` projection, in the order they were opened."""
+    order = [e.payload["task_id"] for e in events_of(h, case_id, "task.opened")]
+    with h.engine.connect() as conn:
+        rows = {
+            r["task_id"]: dict(r)
+            for r in conn.execute(select(case_tasks).where(case_tasks.c.case_id == case_id))
+            .mappings()
+            .all()
+        }
+    assert set(rows) == set(order), "case_tasks and task.opened events disagree"
+    return [rows[t] for t in order]
+
+
+def case_row(h: Harness, case_id: str) -> dict[str, Any]:
+    with h.engine.connect() as conn:
+        return dict(conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().one())
+
+
+def ledger(h: Harness, case_id: str) -> list[tuple[str, int]]:
+    with h.engine.connect() as conn:
+        rows = conn.execute(
+            select(relief_fund_ledger.c.entry, relief_fund_ledger.c.amount_fen)
+            .where(relief_fund_ledger.c.case_id == case_id)
+            .order_by(relief_fund_ledger.c.seq)
+        ).all()
+    return [(r.entry, r.amount_fen) for r in rows]
+
+
+async def history(h: Harness, case_id: str) -> WorkflowHistory:
+    return await h.env.client.get_workflow_handle(case_id).fetch_history()
+
+
+def history_types(hist: WorkflowHistory) -> list[str]:
+    return [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in hist.events]
+
+
+WORKFLOW_TASK_ONLY = {"WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED"}
+"""What a rejected Update may leave on the time-skipping test server, which does not
+implement speculative workflow tasks (a real server drops even these)."""

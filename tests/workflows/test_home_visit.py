@@ -1,0 +1,121 @@
+"""The home visit (入户调查) and the civil-affairs (民政) data check that runs with it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from activities.civil_affairs import FakeCivilAffairs
+from casework.domain.contracts import CivilAffairsQuery
+from casework.domain.hardship import HardshipConfig
+from casework.service import ActionRefused
+from tests.workflows.conftest import Harness, civil_affairs_done, findings, wait_for
+from tests.workflows.steps import GR2, GR3, OPENER, QUICK, event_types, events_of, state
+
+
+@pytest.fixture
+def config() -> HardshipConfig:
+    return QUICK
+
+
+async def at_home_visit(h: Harness) -> str:
+    cid = (await h.open()).case_id
+    v = await h.act(cid, GR2, "approve", "材料齐全")
+    assert v.stage == "home_visit"
+    return cid
+
+
+async def refused_code(h: Harness, case_id: str, who: str, data: dict[str, Any]) -> str:
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(case_id, who, "approve", "已入户", data)
+    return refused.value.code
+
+
+async def test_civil_affairs_no_match_requires_an_explanation(harness: Harness) -> None:
+    h = harness
+    cid = (await h.open()).case_id
+    h.civil.mismatched_cases.add(cid)
+    await h.act(cid, GR2, "approve", "材料齐全")
+    await civil_affairs_done(h, cid)
+
+    [checked] = events_of(h, cid, "civil_affairs.checked")
+    assert checked.actor_id == "system"
+    assert checked.payload["match"] is False
+    assert checked.payload["detail"] == "民政记录的家庭收入与申报不一致"
+    assert (await state(h, cid)).facts["civil_affairs_match"] is False
+
+    for explanation in ({}, {"explanation": ""}, {"explanation": "   "}):
+        with pytest.raises(ActionRefused) as refused:
+            await h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3, **explanation))
+        assert (refused.value.code, refused.value.field) == (
+            "explanation_required",
+            "data.explanation",
+        )
+    assert (await state(h, cid)).stage == "home_visit"
+
+    explanation = "民政记录未更新：申请人配偶上月已失业，有单位证明"
+    v = await h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3, explanation=explanation))
+    assert v.stage == "public_notice"
+    approved = events_of(h, cid, "task.approved")[-1]
+    assert approved.payload["stage"] == "home_visit"
+    assert approved.payload["data"]["explanation"] == explanation
+    assert approved.payload["data"]["visitors"] == [GR2, GR3]
+
+
+async def test_matching_records_need_no_explanation(harness: Harness) -> None:
+    h = harness
+    cid = await at_home_visit(h)
+    await civil_affairs_done(h, cid)
+    assert events_of(h, cid, "civil_affairs.checked")[0].payload["match"] is True
+    v = await h.act(cid, GR3, "approve", "已入户", findings(GR2, GR3))
+    assert v.stage == "public_notice"
+    assert events_of(h, cid, "task.approved")[-1].payload["data"]["explanation"] is None
+
+
+async def test_findings_need_two_visitors_one_of_whom_submits(harness: Harness) -> None:
+    h = harness
+    cid = await at_home_visit(h)
+    await civil_affairs_done(h, cid)
+    seq, logged = (await state(h, cid)).seq, event_types(h, cid)
+    assert await refused_code(h, cid, GR2, findings(GR2, GR2)) == "two_visitors"
+    assert await refused_code(h, cid, GR2, findings(GR2)) == "invalid_findings"
+    assert await refused_code(h, cid, GR2, findings(GR3, "chongchuan.officer1")) == "not_a_visitor"
+    no_assets = {k: v for k, v in findings(GR2, GR3).items() if k != "assets"}
+    assert await refused_code(h, cid, GR2, no_assets) == "invalid_findings"
+    assert await refused_code(h, cid, GR2, {**findings(GR2, GR3), "salary": 1}) == (
+        "invalid_findings"
+    )
+    # The opener may not do the visit of their own case, even as a named visitor.
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(cid, OPENER, "approve", "已入户", findings(OPENER, GR2))
+    assert refused.value.code == "separation_of_duties"
+    assert (await state(h, cid)).seq == seq and event_types(h, cid) == logged
+
+
+class SlowCivilAffairs(FakeCivilAffairs):
+    """Answers only once the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def check(self, query: CivilAffairsQuery) -> Any:
+        self.release.wait(timeout=30)
+        return super().check(query)
+
+
+async def test_findings_wait_for_the_civil_affairs_answer(harness: Harness) -> None:
+    h = harness
+    slow = SlowCivilAffairs()
+    h.civil.check = slow.check  # type: ignore[method-assign]
+    try:
+        cid = await at_home_visit(h)
+        assert await refused_code(h, cid, GR2, findings(GR2, GR3)) == "check_pending"
+        assert "civil_affairs.checked" not in event_types(h, cid)
+    finally:
+        slow.release.set()
+    await wait_for(lambda s: "civil_affairs_match" in s.facts, h, cid)
+    v = await h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3))
+    assert v.stage == "public_notice"
