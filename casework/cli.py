@@ -313,6 +313,9 @@ def act(
     key: str | None = typer.Option(
         None, "--key", help="Idempotency key: the same key is applied once."
     ),
+    stage: str | None = typer.Option(
+        None, "--stage", help="Act only if the case is still at this stage."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Act on a case: claim, approve, reject, return, request-info, provide-info, ..."""
@@ -331,7 +334,7 @@ def act(
 
     async def go() -> CaseView:
         service = await _service()
-        return await service.act(case_id, actor, chosen, comment, data, key)  # type: ignore[no-any-return]
+        return await service.act(case_id, actor, chosen, comment, data, key, stage)  # type: ignore[no-any-return]
 
     view = run(go())
     if as_json:

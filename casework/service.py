@@ -83,9 +83,16 @@ class CaseService:
         comment: str | None = None,
         data: dict | None = None,  # type: ignore[type-arg]
         idempotency_key: str | None = None,
+        expected_stage: str | None = None,
     ) -> CaseView:
         """Send an action; a repeated `idempotency_key` is applied once (Temporal update id)."""
-        req = ActRequest(actor=actor, action=action, comment=comment, data=data or {})
+        req = ActRequest(
+            actor=actor,
+            action=action,
+            comment=comment,
+            data=data or {},
+            expected_stage=expected_stage,
+        )
         handle = self.client.get_workflow_handle(case_id)
         try:
             return await handle.execute_update("act", req, id=idempotency_key, result_type=CaseView)

@@ -20,6 +20,7 @@ class ActionIn(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    expected_stage: str | None = Field(default=None, max_length=32)
 
 
 def refused(e: ActionRefused) -> HTTPException:
@@ -58,7 +59,13 @@ async def act(
 ) -> CaseView:
     try:
         return await service.act(
-            case_id, user.actor(), action, body.comment, body.data, body.idempotency_key
+            case_id,
+            user.actor(),
+            action,
+            body.comment,
+            body.data,
+            body.idempotency_key,
+            body.expected_stage,
         )
     except ActionRefused as e:
         raise refused(e) from None

@@ -141,6 +141,8 @@ class ActRequest(BaseModel):
     action: Action
     comment: str | None = Field(default=None, max_length=2000)
     data: JsonDict = Field(default_factory=dict)
+    expected_stage: str | None = None
+    """The stage the person saw when deciding; refused if the case has moved on since."""
 
 
 @dataclass
@@ -276,6 +278,13 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         raise Refused("case_closed", f"案件已结案 ({state.outcome}) (case is closed)")
     actor = req.actor
     action = req.action
+    if req.expected_stage is not None and req.expected_stage != state.stage:
+        raise Refused(
+            "stage_changed",
+            f"案件已进入 {state.stage} 阶段，请刷新后再办理 "
+            f"(the case moved on from {req.expected_stage} to {state.stage}; reload and act again)",
+            "expected_stage",
+        )
 
     if action is Action.WITHDRAW:
         if actor.id != state.opened_by:

@@ -245,6 +245,7 @@ async def act(request: Request, case_id: str) -> Response:
             form.get("comment") or None,
             data,
             form.get("key") or None,  # the form's key makes a double submit act once
+            form.get("stage") or None,  # the stage the officer was looking at
         )
     except ActionRefused as refused:
         message = f"操作被拒绝 refused ({refused.code}): {refused.message}"

@@ -794,3 +794,20 @@ def test_evolve_does_not_mutate_its_input() -> None:
     assert after.task is not None and after.task.waiting_info is True
     assert case.state.task is not None and case.state.task.waiting_info is False
     assert after.seq == before.seq + 2
+
+
+def test_an_action_for_a_stage_the_case_has_left_is_refused_stage_changed() -> None:
+    """Two officers approving what they both saw as the district review: the second
+    must not silently sign the next level instead."""
+    case = Case().to_district_review()
+    both_roles = person("d-both", Role.DISTRICT_OFFICER, Role.DISTRICT_LEADER)
+    seen = case.state.stage
+    case.act(D_OFFICER, Action.APPROVE, "同意")
+    assert case.state.stage == "district_approval"
+    req = ActRequest(actor=both_roles, action=Action.APPROVE, expected_stage=seen)
+    with pytest.raises(Refused) as info:
+        decide(case.process, case.state, req, case.ctx)
+    assert info.value.code == "stage_changed" and info.value.field == "expected_stage"
+    # Naming the stage it is at is fine.
+    fresh = ActRequest(actor=both_roles, action=Action.APPROVE, expected_stage="district_approval")
+    assert decide(case.process, case.state, fresh, case.ctx)

@@ -87,9 +87,12 @@ class Harness:
         comment: str | None = None,
         data: dict[str, Any] | None = None,
         key: str | None = None,
+        stage: str | None = None,
     ) -> CaseView:
         actor = self.directory.get(who).actor()
-        return await self.service.act(case_id, actor, Action(action), comment, data, key)
+        return await self.service.act(
+            case_id, actor, Action(action), comment, data, key, expected_stage=stage
+        )
 
     async def result(self, case_id: str) -> CaseView:
         return await self.env.client.get_workflow_handle(case_id, result_type=CaseView).result()

@@ -154,3 +154,26 @@ async def test_a_reused_key_does_not_replay_into_a_later_stage(harness: Harness)
     assert repeat == v  # the stored answer of the first request, nothing new
     assert (await state(h, cid)).stage == "registration"
     assert event_types(h, cid).count("funds.reserved") == 1
+
+
+async def test_two_officers_approving_the_stage_they_saw_never_sign_the_next_level(
+    harness: Harness,
+) -> None:
+    """officer2 also holds district_leader: without the stage check the slower approve
+    would become the district approval and money would move without the leader."""
+    h = harness
+    cid = (await h.open()).case_id
+    await advance(h, cid, "district_review")
+    results = await asyncio.gather(
+        h.act(cid, OFFICER, "approve", "同意", stage="district_review"),
+        h.act(cid, OFFICER2, "approve", "同意", stage="district_review"),
+        return_exceptions=True,
+    )
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    refusals = [r for r in results if isinstance(r, ActionRefused)]
+    assert len(ok) == 1 and len(refusals) == 1, results
+    assert refusals[0].code in {"stage_changed", "already_taken"}
+    assert (await state(h, cid)).stage == "district_approval"
+    assert [e.payload["stage"] for e in events_of(h, cid, "task.approved")].count(
+        "district_approval"
+    ) == 0
