@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Recorded,
         RecordEvents,
     )
+    from casework.domain.supervision import clock_events, next_deadline
     from casework.temporal import (
         CASE_ASSIGNEE,
         CASE_DISTRICT,
@@ -82,9 +83,14 @@ class CaseWorkflow:
         """Events taken into `state` but not yet recorded, in decision order."""
         self._record_lock = asyncio.Lock()
         self._search: dict[str, Any] = {}
+        self._clocks = True  # see start_task_clocks
 
     def ctx(self) -> Context:
-        return Context(now=workflow.now(), new_id=lambda: str(workflow.uuid4()))
+        return Context(
+            now=workflow.now(),
+            new_id=lambda: str(workflow.uuid4()),
+            clocks=self._clocks,
+        )
 
     # -- messages ---------------------------------------------------------------------
 
@@ -102,7 +108,8 @@ class CaseWorkflow:
     def validate_act(self, req: ActRequest) -> None:
         # Ids are not drawn from workflow.uuid4 here: validators must not change state.
         try:
-            decide(self.process, self.state, req, Context(now=workflow.now(), new_id=lambda: "-"))
+            ctx = Context(now=workflow.now(), new_id=lambda: "-", clocks=self._clocks)
+            decide(self.process, self.state, req, ctx)
         except Refused as r:
             raise refusal(r) from None
 
@@ -168,9 +175,31 @@ class CaseWorkflow:
             self.state = evolve_all(self._recorded_state, self._pending)
             self._update_search_attributes()
 
+    def start_task_clocks(self) -> None:
+        """Task deadlines wake the workflow (overdue, escalation) for cases started with
+        this code; cases started before keep their old behaviour on replay."""
+        self._clocks = workflow.patched("task-clocks")
+
     async def wait_for_change(self) -> None:
+        """Until the next event, or until the open task's clock says overdue/escalated."""
         seen = self.state.seq
-        await workflow.wait_condition(lambda: self.state.seq != seen)
+        p = self.process
+        deadline = (
+            next_deadline(self.state, p.calendar, p.escalation_grace_days) if self._clocks else None
+        )
+        if deadline is None:
+            await workflow.wait_condition(lambda: self.state.seq != seen)
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: self.state.seq != seen,
+                timeout=max(deadline - workflow.now(), timedelta(0)),
+                timeout_summary="task deadline",
+            )
+        except TimeoutError:
+            events = clock_events(self.state, self.ctx(), p.calendar, p.escalation_grace_days)
+            if events:
+                await self.apply(events)
 
     async def finish(self) -> CaseView:
         await workflow.wait_condition(

@@ -46,6 +46,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
+        self.start_task_clocks()
         config = start.config
         if config is None:
             # Time limits are the worker's to decide, read once and kept in history.

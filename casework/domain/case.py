@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from casework.domain.calendar import STATUTORY, WorkingCalendar
 from casework.domain.events import JsonDict, NewEvent
 from casework.domain.org import CITY, Actor, Role
 
@@ -29,6 +30,10 @@ class Action(StrEnum):
     OBJECT = "object"
     WITHDRAW = "withdraw"
     COMMENT = "comment"
+    REASSIGN = "reassign"  # supervisor: move the task to another officer
+    EXTEND = "extend"  # supervisor: a new due date
+    HOLD = "hold"  # supervisor: stop the task clock
+    RESUME = "resume"  # supervisor: restart it
 
 
 class Status(StrEnum):
@@ -62,6 +67,11 @@ class TaskState(BaseModel):
     opened_at: datetime
     due_at: datetime | None = None
     waiting_info: bool = False
+    paused_at: datetime | None = None
+    """The task clock stands still since then (request-info, a supervisor's hold)."""
+    pause_reason: str | None = None  # info | hold
+    overdue: bool = False
+    escalated: bool = False
 
 
 class CaseState(BaseModel):
@@ -92,6 +102,9 @@ class TaskView(BaseModel):
     assignee: str | None
     due_at: datetime | None
     waiting_info: bool = False
+    paused: bool = False
+    overdue: bool = False
+    escalated: bool = False
 
 
 class CaseView(BaseModel):
@@ -127,6 +140,9 @@ class CaseView(BaseModel):
                 assignee=task.assignee,
                 due_at=task.due_at,
                 waiting_info=task.waiting_info,
+                paused=task.paused_at is not None,
+                overdue=task.overdue,
+                escalated=task.escalated,
             ),
             seq=state.seq,
         )
@@ -151,6 +167,8 @@ class Context:
 
     now: datetime
     new_id: Callable[[], str]
+    clocks: bool = True
+    """Task clocks pause and resume (False only when replaying cases started before)."""
 
     def event(self, state: CaseState, type_: str, actor_id: str, **payload: Any) -> NewEvent:
         return NewEvent(
@@ -178,6 +196,8 @@ class Process:
     city_stages: ClassVar[frozenset[str]] = frozenset()
     info_provider_role: ClassVar[Role]
     withdrawable_stages: ClassVar[frozenset[str]]
+    calendar: WorkingCalendar = STATUTORY
+    escalation_grace_days: int = 2
 
     def previous_stage(self, state: CaseState) -> str | None:
         """Where `return` sends the case from its current stage (None: not allowed)."""
@@ -231,7 +251,7 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _require_comment(req: ActRequest, what: str) -> str:
+def require_comment(req: ActRequest, what: str) -> str:
     comment = (req.comment or "").strip()
     if not comment:
         raise Refused(
@@ -293,15 +313,19 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
             )
         if state.stage not in process.withdrawable_stages:
             raise Refused("too_late", f"阶段 {state.stage} 已不能撤回 (too late to withdraw)")
-        reason = _require_comment(req, "撤回")
+        reason = require_comment(req, "撤回")
         return [process.close(state, Outcome.WITHDRAWN, ctx, actor.id, reason)]
 
     if action is Action.COMMENT:
         if not actor.roles or not actor.covers(state.district):
             raise Refused("outside_jurisdiction", "不在您的管辖范围内 (outside jurisdiction)")
-        return [ctx.event(state, "case.commented", actor.id, comment=_require_comment(req, "备注"))]
+        return [ctx.event(state, "case.commented", actor.id, comment=require_comment(req, "备注"))]
 
     task = state.task
+    if action.value in _SUPERVISOR_ACTIONS:
+        from casework.domain.supervision import decide_supervision  # it builds on this module
+
+        return decide_supervision(process, state, req, ctx)
     if action not in _TASK_ACTIONS:
         return process.decide_other(state, req, ctx)
     if task is None:
@@ -317,9 +341,16 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
                 "role_not_held",
                 f"补充材料需要 {process.info_provider_role} 角色 (role required)",
             )
-        comment = _require_comment(req, "补充材料")
+        comment = require_comment(req, "补充材料")
         return [
-            ctx.event(state, "task.info_provided", actor.id, task_id=task.task_id, comment=comment)
+            ctx.event(
+                state,
+                "task.info_provided",
+                actor.id,
+                task_id=task.task_id,
+                comment=comment,
+                due_at=_resumed_due_at(task, ctx.now) if ctx.clocks else None,
+            )
         ]
 
     check_may_work(process, state, actor, task)
@@ -351,7 +382,7 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         )
         return [*claim, approved, *process.approve(state, req, ctx)]
     if action is Action.REJECT:
-        reason = _require_comment(req, "驳回")
+        reason = require_comment(req, "驳回")
         return [
             *claim,
             ctx.event(
@@ -365,7 +396,7 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
             process.close(state, Outcome.REJECTED, ctx, actor.id, reason),
         ]
     if action is Action.RETURN:
-        reason = _require_comment(req, "退回")
+        reason = require_comment(req, "退回")
         back = process.previous_stage(state)
         if back is None:
             raise Refused(
@@ -383,11 +414,23 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         )
         return [*claim, returned, *process.enter_stage(state, back, ctx)]
     # REQUEST_INFO
-    comment = _require_comment(req, "补充材料要求")
+    comment = require_comment(req, "补充材料要求")
     return [
         *claim,
         ctx.event(state, "task.info_requested", actor.id, task_id=task.task_id, comment=comment),
     ]
+
+
+_SUPERVISOR_ACTIONS = frozenset({"reassign", "extend", "hold", "resume"})
+
+
+def _resumed_due_at(task: TaskState, now: datetime) -> str | None:
+    """The deadline after a pause: moved on by the time the clock stood still."""
+    if task.due_at is None:
+        return None
+    if task.paused_at is None:
+        return task.due_at.isoformat()
+    return (task.due_at + (now - task.paused_at)).isoformat()
 
 
 _TASK_ACTIONS = frozenset(
@@ -431,10 +474,26 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
         )
     elif t == "task.claimed" and s.task is not None:
         s.task.assignee = p["assignee"]
-    elif t == "task.info_requested" and s.task is not None:
-        s.task.waiting_info = True
-    elif t == "task.info_provided" and s.task is not None:
-        s.task.waiting_info = False
+    elif t in ("task.info_requested", "task.held") and s.task is not None:
+        s.task.waiting_info = s.task.waiting_info or t == "task.info_requested"
+        if s.task.paused_at is None:
+            s.task.paused_at = event.occurred_at
+            s.task.pause_reason = "info" if t == "task.info_requested" else "hold"
+    elif t in ("task.info_provided", "task.resumed") and s.task is not None:
+        if t == "task.info_provided":
+            s.task.waiting_info = False
+        if s.task.pause_reason == ("info" if t == "task.info_provided" else "hold"):
+            s.task.paused_at = None
+            s.task.pause_reason = None
+            _move_due(s.task, p.get("due_at"), event.occurred_at)
+    elif t == "task.extended" and s.task is not None:
+        _move_due(s.task, p.get("due_at"), event.occurred_at)
+    elif t == "task.reassigned" and s.task is not None:
+        s.task.assignee = p["assignee"]
+    elif t == "task.overdue" and s.task is not None:
+        s.task.overdue = True
+    elif t == "task.escalated" and s.task is not None:
+        s.task.escalated = True
     elif t == "task.approved":
         s.signers[p["stage"]] = event.actor_id
         s.task = None
@@ -446,6 +505,15 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
         s.closed_reason = p.get("reason")
         s.task = None
     return s
+
+
+def _move_due(task: TaskState, due_at: str | None, now: datetime) -> None:
+    """A new deadline (after a pause or an extension); a future one clears the alarms."""
+    if due_at is None:  # events recorded before task clocks paused carry no deadline
+        return
+    task.due_at = datetime.fromisoformat(due_at)
+    if task.due_at > now:
+        task.overdue = task.escalated = False
 
 
 def evolve_all(state: CaseState, events: list[NewEvent]) -> CaseState:

@@ -216,6 +216,8 @@ class HardshipConfig(BaseModel):
     """Above this amount (5,000 元) the city federation approves too."""
     disbursement_attempts: int = Field(default=3, ge=1, le=20)
     disbursement_retry_seconds: int = Field(default=60, ge=1)
+    escalation_grace_working_days: int = Field(default=2, ge=0, le=60)
+    """A task overdue this many working days goes to the supervisor queue."""
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     """Holidays for years the statutory calendar package does not cover yet."""
 
@@ -293,6 +295,7 @@ class HardshipProcess(Process):
     def __init__(self, config: HardshipConfig) -> None:
         self.config = config
         self.calendar = WorkingCalendar(config.calendar)
+        self.escalation_grace_days = config.escalation_grace_working_days
 
     def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
         period = self.config.limits.get(Stage(stage))

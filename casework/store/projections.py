@@ -23,6 +23,7 @@ from casework.store.tables import (
     case_events,
     case_tasks,
     cases,
+    notifications,
     relief_fund_ledger,
 )
 
@@ -44,7 +45,7 @@ def project(conn: Connection, case_id: str, events: Sequence[NewEvent], first_se
     state = CaseState.model_validate_json(row.state) if row else CaseState(case_id=case_id)
     for offset, event in enumerate(events):
         state = evolve(state, event)
-        _project_task(conn, state, event)
+        _project_task(conn, state, event, first_seq + offset)
         entry = _LEDGER_ENTRIES.get(event.type)
         if entry is not None:
             p = event.payload
@@ -66,7 +67,7 @@ def project(conn: Connection, case_id: str, events: Sequence[NewEvent], first_se
         conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
 
 
-def _project_task(conn: Connection, state: CaseState, event: NewEvent) -> None:
+def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
     p = event.payload
     t = event.type
     if t == "task.opened":
@@ -83,12 +84,30 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent) -> None:
                 due_at=datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
             )
         )
-    elif t == "task.claimed":
+    elif t in ("task.claimed", "task.reassigned"):
         _task(conn, p["task_id"], assignee=p["assignee"])
-    elif t == "task.info_requested":
-        _task(conn, p["task_id"], status="waiting_info")
-    elif t == "task.info_provided":
-        _task(conn, p["task_id"], status="open")
+    elif t in (
+        "task.info_requested",
+        "task.info_provided",
+        "task.held",
+        "task.resumed",
+        "task.extended",
+        "task.overdue",
+        "task.escalated",
+    ):
+        task = state.task
+        if task is not None:
+            _task(
+                conn,
+                task.task_id,
+                status="waiting_info" if task.waiting_info else "open",
+                due_at=task.due_at,
+                paused=int(task.paused_at is not None),
+                overdue=int(task.overdue),
+                escalated=int(task.escalated),
+            )
+        if t in ("task.overdue", "task.escalated"):
+            _notify(conn, state, event, seq)
     elif t in _TASK_CLOSING:
         _task(
             conn,
@@ -107,6 +126,30 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent) -> None:
             )
             .values(status="cancelled", outcome="cancelled", closed_at=event.occurred_at)
         )
+
+
+def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
+    """Overdue: tell the assignee (or everyone who may take the task); escalated: the
+    supervisors of the task's district (or the city)."""
+    task = state.task
+    if task is None:
+        return
+    if event.type == "task.overdue":
+        recipient = task.assignee or f"{task.role.value}@{task.district}"
+        message = f"{state.case_id} {task.stage} 已超期 (overdue since {task.due_at:%Y-%m-%d})"
+    else:
+        recipient = f"supervisor@{task.district}"
+        message = f"{state.case_id} {task.stage} 超期未办，已升级督办 (escalated)"
+    conn.execute(
+        insert(notifications).values(
+            case_id=state.case_id,
+            seq=seq,
+            recipient=recipient,
+            kind=event.type,
+            message=message,
+            created_at=event.occurred_at,
+        )
+    )
 
 
 def _task(conn: Connection, task_id: str, **values: Any) -> None:

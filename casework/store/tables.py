@@ -120,6 +120,9 @@ case_tasks = Table(
     Column("opened_at", UTCDateTime, nullable=False),
     Column("due_at", UTCDateTime),
     Column("closed_at", UTCDateTime),
+    Column("paused", Integer, nullable=False, default=0, server_default="0"),
+    Column("overdue", Integer, nullable=False, default=0, server_default="0"),
+    Column("escalated", Integer, nullable=False, default=0, server_default="0"),
     Index(None, "status", "role", "district", "due_at"),
     Index(None, "assignee", "status"),
     Index(None, "case_id"),
@@ -139,7 +142,22 @@ relief_fund_ledger = Table(
     Index(None, "district", "year"),
 )
 
-PROJECTION_TABLES = (cases, case_tasks, relief_fund_ledger)
+notifications = Table(
+    "notifications",
+    metadata,
+    # The outbox people read (inbox banners, supervisor queue); delivery channels such
+    # as SMS are out of scope. Written with the event that causes it.
+    Column("case_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("recipient", String(64), nullable=False),  # a user id, or role@district
+    Column("kind", String(32), nullable=False),  # task.overdue | task.escalated
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq", "recipient"),
+    Index(None, "recipient", "created_at"),
+)
+
+PROJECTION_TABLES = (cases, case_tasks, relief_fund_ledger, notifications)
 
 relief_fund_budgets = Table(
     "relief_fund_budgets",

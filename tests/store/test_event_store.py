@@ -198,6 +198,7 @@ def test_first_append_must_expect_seq_zero(engine: Engine, store: EventStore) ->
         "cases": [],
         "case_tasks": [],
         "relief_fund_ledger": [],
+        "notifications": [],
     }
 
 

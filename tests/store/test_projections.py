@@ -250,6 +250,9 @@ def test_hand_built_events_project_exactly(engine: Engine, store: EventStore) ->
             "opened_at": t[1],
             "due_at": due,
             "closed_at": None,
+            "paused": 0,
+            "overdue": 0,
+            "escalated": 0,
         }
     ]
     store.append(

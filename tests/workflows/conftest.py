@@ -75,7 +75,10 @@ class Harness:
         outlives the test, and a workflow or activity task left handed out to this
         test's worker, which is about to stop, holds time skipping for the rest of the
         session (the next `env.sleep` then times out)."""
-        for case_id in self.opened:
+        # Every case this test's database knows, including those opened through the
+        # service directly (the web pages): a due-date timer left running would fire on a
+        # later test's time skip with no worker to handle it.
+        for case_id in dict.fromkeys([*self.opened, *self.queries.case_ids()]):
             if await self.settled(case_id):
                 await self.env.client.get_workflow_handle(case_id).terminate("test finished")
 
