@@ -447,13 +447,17 @@ _TASK_ACTIONS = frozenset(
 
 def evolve(state: CaseState, event: NewEvent) -> CaseState:
     """The state after `event`. Pure; no rule checks (they ran in `decide`)."""
-    s = state.model_copy(deep=True)
+    # Copy what this event may change, not the whole state (a deep copy per event was
+    # a large share of every append and of every workflow action).
+    s = state.model_copy()
+    if s.task is not None:
+        s.task = s.task.model_copy()
     p = event.payload
     s.seq += 1
     s.updated_at = event.occurred_at
     t = event.type
     if "facts" in p and isinstance(p["facts"], dict):
-        s.facts.update(p["facts"])
+        s.facts = {**s.facts, **p["facts"]}
     if t == "case.opened":
         s.case_type = p["case_type"]
         s.district = p["district"]
@@ -495,7 +499,7 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
     elif t == "task.escalated" and s.task is not None:
         s.task.escalated = True
     elif t == "task.approved":
-        s.signers[p["stage"]] = event.actor_id
+        s.signers = {**s.signers, p["stage"]: event.actor_id}
         s.task = None
     elif t in ("task.rejected", "task.returned"):
         s.task = None

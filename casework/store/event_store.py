@@ -22,15 +22,39 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from casework.domain.events import NewEvent, upcast
 from casework.store import projections
 from casework.store.db import IMMEDIATE
-from casework.store.tables import case_events, relief_fund_budgets, relief_fund_ledger
+from casework.store.tables import case_events, cases, relief_fund_budgets, relief_fund_ledger
 
 GENESIS = "0" * 64
+
+
+# Statements built once: constructing them per call was most of an append's cost.
+def _latest(column: Any) -> Any:
+    return (
+        select(column)
+        .where(case_events.c.case_id == bindparam("case_id"))
+        .order_by(case_events.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# The case's head (seq, hash; read from the rows) and its read-model state, in one
+# round trip.
+_HEAD = select(
+    _latest(case_events.c.seq).label("seq"),
+    _latest(case_events.c.hash).label("hash"),
+    select(cases.c.state)
+    .where(cases.c.case_id == bindparam("case_id"))
+    .scalar_subquery()
+    .label("state"),
+)
+_INSERT_EVENTS = insert(case_events).returning(case_events.c.position, sort_by_parameter_order=True)
 
 
 class StoreError(Exception):
@@ -134,10 +158,19 @@ class EventStore:
             raise ValueError("every event must belong to the case being appended to")
         try:
             with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
-                stored = self._already_stored(conn, events)
-                if stored is not None:
-                    return stored
-                return self._append(conn, case_id, expected_seq, events, fund_check)
+                head = conn.execute(_HEAD, {"case_id": case_id}).one()
+                head_seq, prev = head.seq or 0, head.hash or GENESIS
+                if head_seq != expected_seq:
+                    # Only a case that moved on can already hold these events.
+                    stored = self._already_stored(conn, events)
+                    if stored is not None:
+                        return stored
+                    raise ConcurrencyConflict(
+                        f"case {case_id}: expected to follow seq {expected_seq}, head is {head_seq}"
+                    )
+                return self._append(
+                    conn, case_id, expected_seq, prev, head.state, events, fund_check
+                )
         except (IntegrityError, ConcurrencyConflict) as exc:
             # A concurrent writer won the race: the same events (a duplicate delivery,
             # maybe committed after this transaction looked for them but before it read
@@ -183,20 +216,11 @@ class EventStore:
         conn: Connection,
         case_id: str,
         expected_seq: int,
+        prev: str,
+        case_state: str | None,
         events: Sequence[NewEvent],
         fund_check: FundCheck | None,
     ) -> list[StoredEvent]:
-        head = conn.execute(
-            select(case_events.c.seq, case_events.c.hash)
-            .where(case_events.c.case_id == case_id)
-            .order_by(case_events.c.seq.desc())
-            .limit(1)
-        ).first()
-        head_seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-        if head_seq != expected_seq:
-            raise ConcurrencyConflict(
-                f"case {case_id}: expected to follow seq {expected_seq}, head is {head_seq}"
-            )
         if fund_check is not None:
             self._check_funds(conn, fund_check)
         now = datetime.now(UTC)
@@ -227,14 +251,12 @@ class EventStore:
             digest = event_hash(prev, **fields)
             rows.append({**fields, "recorded_at": now, "prev_hash": prev, "hash": digest})
             prev = digest
-        projections.project(conn, case_id, as_stored, first_seq=expected_seq + 1)
+        projections.project(conn, case_id, as_stored, expected_seq + 1, case_state)
         if self._postgres:
-            conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
-            conn.exec_driver_sql("LOCK TABLE case_events IN EXCLUSIVE MODE")
-        positions = conn.execute(
-            insert(case_events).returning(case_events.c.position, sort_by_parameter_order=True),
-            rows,
-        ).scalars()
+            conn.exec_driver_sql(
+                "SET LOCAL lock_timeout = '5s'; LOCK TABLE case_events IN EXCLUSIVE MODE"
+            )
+        positions = conn.execute(_INSERT_EVENTS, rows).scalars()
         return [
             StoredEvent(
                 position=pos,

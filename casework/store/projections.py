@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
@@ -27,6 +37,14 @@ from casework.store.tables import (
     relief_fund_ledger,
 )
 
+# Statements built once; per-call construction dominated the append path.
+_CASE_STATE = select(cases.c.state).where(cases.c.case_id == bindparam("case_id"))
+_INSERT_CASE = insert(cases)
+_UPDATE_CASE = update(cases).where(cases.c.case_id == bindparam("key_case_id"))
+_INSERT_TASK = insert(case_tasks)
+_UPDATE_TASK = update(case_tasks).where(case_tasks.c.task_id == bindparam("key_task_id"))
+_INSERT_LEDGER = insert(relief_fund_ledger)
+
 _LEDGER_ENTRIES = {
     "funds.reserved": "reserved",
     "funds.released": "released",
@@ -39,10 +57,27 @@ _TASK_CLOSING = {
 }
 
 
-def project(conn: Connection, case_id: str, events: Sequence[NewEvent], first_seq: int) -> None:
-    """Apply `events` (seq `first_seq` onwards) of one case to the read models."""
-    row = conn.execute(select(cases.c.state).where(cases.c.case_id == case_id)).first()
-    state = CaseState.model_validate_json(row.state) if row else CaseState(case_id=case_id)
+_MISSING = object()
+
+
+def project(
+    conn: Connection,
+    case_id: str,
+    events: Sequence[NewEvent],
+    first_seq: int,
+    stored_state: str | None | object = _MISSING,
+) -> None:
+    """Apply `events` (seq `first_seq` onwards) of one case to the read models.
+    `stored_state`: the case row's state JSON if the caller has read it already."""
+    if stored_state is _MISSING:
+        row = conn.execute(_CASE_STATE, {"case_id": case_id}).first()
+        stored_state = row.state if row else None
+    exists = stored_state is not None
+    state = (
+        CaseState.model_validate_json(stored_state)  # type: ignore[arg-type]
+        if exists
+        else CaseState(case_id=case_id)
+    )
     for offset, event in enumerate(events):
         state = evolve(state, event)
         _project_task(conn, state, event, first_seq + offset)
@@ -50,21 +85,22 @@ def project(conn: Connection, case_id: str, events: Sequence[NewEvent], first_se
         if entry is not None:
             p = event.payload
             conn.execute(
-                insert(relief_fund_ledger).values(
-                    case_id=case_id,
-                    seq=first_seq + offset,
-                    district=p["district"],
-                    year=p["year"],
-                    entry=entry,
-                    amount_fen=p["amount_fen"],
-                    occurred_at=event.occurred_at,
-                )
+                _INSERT_LEDGER,
+                {
+                    "case_id": case_id,
+                    "seq": first_seq + offset,
+                    "district": p["district"],
+                    "year": p["year"],
+                    "entry": entry,
+                    "amount_fen": p["amount_fen"],
+                    "occurred_at": event.occurred_at,
+                },
             )
     values = _case_row(state)
-    if row is None:
-        conn.execute(insert(cases).values(case_id=case_id, **values))
+    if not exists:
+        conn.execute(_INSERT_CASE, {"case_id": case_id, **values})
     else:
-        conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
+        conn.execute(_UPDATE_CASE, {"key_case_id": case_id, **values})
 
 
 def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
@@ -72,17 +108,25 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int)
     t = event.type
     if t == "task.opened":
         conn.execute(
-            insert(case_tasks).values(
-                task_id=p["task_id"],
-                case_id=state.case_id,
-                case_type=state.case_type,
-                stage=p["stage"],
-                role=p["role"],
-                district=p["district"],
-                status="open",
-                opened_at=event.occurred_at,
-                due_at=datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
-            )
+            _INSERT_TASK,
+            {
+                "task_id": p["task_id"],
+                "case_id": state.case_id,
+                "case_type": state.case_type,
+                "stage": p["stage"],
+                "role": p["role"],
+                "district": p["district"],
+                "assignee": None,
+                "status": "open",
+                "outcome": None,
+                "closed_by": None,
+                "opened_at": event.occurred_at,
+                "due_at": datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
+                "closed_at": None,
+                "paused": 0,
+                "overdue": 0,
+                "escalated": 0,
+            },
         )
     elif t in ("task.claimed", "task.reassigned"):
         _task(conn, p["task_id"], assignee=p["assignee"])
@@ -153,7 +197,7 @@ def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> No
 
 
 def _task(conn: Connection, task_id: str, **values: Any) -> None:
-    conn.execute(update(case_tasks).where(case_tasks.c.task_id == task_id).values(**values))
+    conn.execute(_UPDATE_TASK, {"key_task_id": task_id, **values})
 
 
 def _case_row(state: CaseState) -> dict[str, Any]:

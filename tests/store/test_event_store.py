@@ -353,16 +353,16 @@ def test_duplicate_deliveries_racing_each_other_both_get_the_stored_rows(
 def test_duplicate_delivery_committing_between_checks_gets_the_stored_rows(
     engine: Engine, store: EventStore
 ) -> None:
-    """The race above, made certain: delivery B has looked for its event ids (not there
-    yet) when delivery A commits them; B then finds the case's head moved on. That is
-    the same append, stored: B must return the stored rows, not report a conflict (the
+    """The race above, made certain: delivery B has read the case's head (empty) when
+    delivery A commits the same events; B's insert then collides with them. That is the
+    same append, stored: B must return the stored rows, not report a conflict (the
     workflow would take a ConcurrencyConflict as another writer and fail the case)."""
     cid = "HR-2026-000001"
     events = [opened(cid), *comments(cid, 4)]
     b_looked, a_done = threading.Event(), threading.Event()
     results: dict[str, Any] = {}
 
-    def pause_b_after_its_lookup() -> None:
+    def pause_b_after_its_head_read() -> None:
         if threading.current_thread().name == "B" and not b_looked.is_set():
             b_looked.set()
             # SQLite: B holds the write lock, so A cannot commit before B goes on.
@@ -375,7 +375,7 @@ def test_duplicate_delivery_committing_between_checks_gets_the_stored_rows(
             results[name] = exc
 
     b = threading.Thread(name="B", target=deliver, args=("B",))
-    with after_statement(engine, "case_events.event_id IN", pause_b_after_its_lookup):
+    with after_statement(engine, "ORDER BY case_events.seq DESC", pause_b_after_its_head_read):
         b.start()
         try:
             assert b_looked.wait(10)
