@@ -97,6 +97,7 @@ class CaseWorkflow:
     @workflow.update
     async def act(self, req: ActRequest) -> CaseView:
         """An officer's action. Returns the case view once its events are recorded."""
+        await self.ready_for(req)
         try:
             events = decide(self.process, self.state, req, self.ctx())
         except Refused as r:  # the state moved on between validation and handling
@@ -111,7 +112,16 @@ class CaseWorkflow:
             ctx = Context(now=workflow.now(), new_id=lambda: "-", clocks=self._clocks)
             decide(self.process, self.state, req, ctx)
         except Refused as r:
+            if r.code in self.waitable_refusals:
+                return  # accepted: the handler waits until the answer is in (ready_for)
             raise refusal(r) from None
+
+    waitable_refusals: frozenset[str] = frozenset()
+    """Refusals that only mean "not yet" (an external check still running): the action
+    is accepted and waits in `ready_for` instead of sending the officer away."""
+
+    async def ready_for(self, req: ActRequest) -> None:
+        """Wait until the case can judge `req` (processes override)."""
 
     @workflow.update
     async def sync(self) -> CaseView:

@@ -11,7 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.case import CaseWorkflow, activity_failure
 
 with workflow.unsafe.imports_passed_through():
-    from casework.domain.case import CaseState, CaseView, Status
+    from casework.domain.case import Action, ActRequest, CaseState, CaseView, Status
     from casework.domain.contracts import (
         ACCOUNT_REJECTED,
         CHECK_CIVIL_AFFAIRS,
@@ -43,6 +43,20 @@ class HardshipReliefWorkflow(CaseWorkflow):
         # Until the configuration is known the case has no stage: actions are refused.
         self.hardship = HardshipProcess(start.config or HardshipConfig())
         self._init_case(self.hardship, CaseState(case_id=start.case_id))
+
+    waitable_refusals = frozenset({"check_pending"})
+
+    async def ready_for(self, req: ActRequest) -> None:
+        # Home-visit findings submitted while the civil-affairs check runs wait for its
+        # answer (which decides whether an explanation is needed) rather than bounce.
+        if req.action == Action.APPROVE and self.state.stage == Stage.HOME_VISIT:
+            await workflow.wait_condition(
+                lambda: (
+                    "civil_affairs_match" in self.state.facts
+                    or self.state.stage != Stage.HOME_VISIT
+                    or self.state.status is not Status.OPEN
+                )
+            )
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -11,7 +12,7 @@ from activities.civil_affairs import FakeCivilAffairs
 from casework.domain.contracts import CivilAffairsQuery
 from casework.domain.hardship import HardshipConfig
 from casework.service import ActionRefused
-from tests.workflows.conftest import Harness, civil_affairs_done, findings, wait_for
+from tests.workflows.conftest import Harness, civil_affairs_done, findings
 from tests.workflows.steps import GR2, GR3, OPENER, QUICK, event_types, events_of, state
 
 
@@ -107,15 +108,40 @@ class SlowCivilAffairs(FakeCivilAffairs):
 
 
 async def test_findings_wait_for_the_civil_affairs_answer(harness: Harness) -> None:
+    """Submitted while the check still runs, the findings are neither refused nor applied
+    early: the officer's action waits for the answer, then goes through."""
     h = harness
     slow = SlowCivilAffairs()
     h.civil.check = slow.check  # type: ignore[method-assign]
     try:
         cid = await at_home_visit(h)
-        assert await refused_code(h, cid, GR2, findings(GR2, GR3)) == "check_pending"
+        pending = asyncio.create_task(h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3)))
+        await asyncio.sleep(0.5)
+        assert not pending.done()
         assert "civil_affairs.checked" not in event_types(h, cid)
+        assert (await state(h, cid)).stage == "home_visit"
     finally:
         slow.release.set()
-    await wait_for(lambda s: "civil_affairs_match" in s.facts, h, cid)
-    v = await h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3))
+    v = await asyncio.wait_for(pending, 30)
     assert v.stage == "public_notice"
+    types = event_types(h, cid)
+    assert types.index("civil_affairs.checked") < types.index("task.approved", 5)
+
+
+async def test_findings_waiting_for_a_mismatch_are_then_refused_without_explanation(
+    harness: Harness,
+) -> None:
+    h = harness
+    slow = SlowCivilAffairs()
+    h.civil.check = slow.check  # type: ignore[method-assign]
+    try:
+        cid = await at_home_visit(h)
+        slow.mismatched_cases.add(cid)  # the registry answering is the slow one
+        pending = asyncio.create_task(h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3)))
+        await asyncio.sleep(0.3)
+    finally:
+        slow.release.set()
+    with pytest.raises(ActionRefused) as refused:
+        await asyncio.wait_for(pending, 30)
+    assert refused.value.code == "explanation_required"
+    assert (await state(h, cid)).stage == "home_visit"
