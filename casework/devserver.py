@@ -126,6 +126,26 @@ class DevServer:
                 self.stop()
                 raise DevServerError(f"temporal dev server not ready after {timeout:.0f}s")
             await asyncio.sleep(0.1)
+        await self._wait_healthy(deadline)
+
+    async def _wait_healthy(self, deadline: float) -> None:
+        """The port opens before the frontend serves ("Frontend is not healthy yet")."""
+        from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+        from temporalio.client import Client
+
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                client = await Client.connect(self.address)
+                await client.workflow_service.describe_namespace(
+                    DescribeNamespaceRequest(namespace="default")
+                )
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+                if loop.time() > deadline:
+                    self.stop()
+                    raise DevServerError(f"temporal dev server not healthy: {exc}") from exc
+                await asyncio.sleep(0.2)
 
     def stop(self) -> None:
         """Stop the server and everything it started; waits for them to exit."""
