@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -20,9 +21,12 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import Action, CaseView
+from casework.domain.org import CITY
 from casework.settings import Settings
 
 T = TypeVar("T")
@@ -66,6 +70,7 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
     from casework.service import ActionRefused, CaseNotFound
     from casework.store.directory import UnknownUser
     from casework.store.queries import UnknownCase
+    from casework.store.supervision import SupervisionRefused
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -74,10 +79,11 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
         except CliError as e:
             err.print(f"[red]错误 (error):[/] {e.message}", highlight=False)
             raise typer.Exit(e.code) from None
-        except ActionRefused as e:
-            where = f" [field: {e.field}]" if e.field else ""
+        except (ActionRefused, SupervisionRefused) as e:
+            where = escape(f" [field: {e.field}]") if e.field else ""
             err.print(
-                f"[red]操作被拒绝 (refused: {e.code}){where}:[/] {e.message}", highlight=False
+                f"[red]操作被拒绝 (refused: {escape(e.code)}){where}:[/] {escape(e.message)}",
+                highlight=False,
             )
             raise typer.Exit(2) from None
         except (UnknownUser, UnknownCase, CaseNotFound) as e:
@@ -109,6 +115,30 @@ def engine() -> Any:
     return eng
 
 
+def calendar() -> WorkingCalendar:
+    """The working-day calendar of the processes (with CASEWORK_HOLIDAYS_FILE)."""
+    from casework.config import ConfigError
+
+    try:
+        overrides = settings().processes.hardship.calendar
+    except ConfigError as e:
+        fail(f"configuration: {e}", 1)
+    return WorkingCalendar(overrides)
+
+
+def parse_at(value: str | None) -> datetime:
+    """`--at`: an ISO date or date-time, Beijing time unless it names an offset."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"field --at: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_TZ)
+    return moment.astimezone(UTC)
+
+
 def emit_json(value: Any) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
@@ -121,7 +151,21 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def print_case(view: CaseView) -> None:
+def local_time(moment: datetime | None, seconds: bool = False) -> str:
+    """A time as people here read it: Beijing time."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""))
+
+
+def due_day(due_at: datetime | None) -> str:
+    """A deadline is the end of a working day: show that day."""
+    if due_at is None:
+        return "-"
+    return (due_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).strftime("%Y-%m-%d")
+
+
+def print_case(view: CaseView, clock: Any = None) -> None:
     table = Table(show_header=False, box=None)
     table.add_row("案件 case", view.case_id)
     table.add_row("类型 type", view.type)
@@ -139,6 +183,31 @@ def print_case(view: CaseView) -> None:
             f"{task.assignee or '未认领 unclaimed'}{waiting}",
         )
         table.add_row("期限 due", task.due_at.isoformat() if task.due_at else "-")
+    if clock is not None:
+        left = clock.working_days_left
+        if left is None:
+            remaining = "无时限 no time limit"
+        elif left < 0:
+            remaining = f"[red]超期 {-left} 个工作日 ({-left} working days overdue)[/]"
+        else:
+            remaining = f"剩余 {left} 个工作日 ({left} working days left)"
+        state = []
+        if clock.paused:
+            state.append(f"计时暂停 clock paused ({clock.pause_reason})")
+        if clock.escalated:
+            state.append("[red]已升级督办 escalated[/]")
+        table.add_row(
+            "计时 clock",
+            f"已用 {clock.working_days_used} 个工作日 ({clock.working_days_used} used) · "
+            + remaining
+            + ("".join(f" · {x}" for x in state)),
+        )
+        for p in clock.pauses:
+            table.add_row(
+                "暂停 pause",
+                f"{local_time(p.started_at)} → {local_time(p.ended_at) if p.ended_at else '…'}"
+                f" ({p.reason})",
+            )
     out.print(table)
 
 
@@ -235,14 +304,28 @@ def case_open(
 @case_app.command("show")
 @handled
 def case_show(case_id: str, as_json: bool = JsonOpt) -> None:
-    """Stage, status, open task, assignee and due date of a case."""
-    from casework.store.queries import Queries
+    """Stage, status, open task, assignee, due date, time used and left on the task.
 
-    view = Queries(engine()).case_view(case_id)
+    Time is counted in working days; the task's clock stands still while paused."""
+    from casework.store.event_store import EventStore
+    from casework.store.queries import Queries
+    from casework.store.supervision import task_clock
+
+    eng = engine()
+    state = Queries(eng).case_state(case_id)
+    view = CaseView.of(state)
+    events = [e.as_new_event() for e in EventStore(eng).read(case_id)]
+    clock = task_clock(state, events, datetime.now(UTC), calendar())
     if as_json:
-        emit_json(view)
+        # The case view's keys are a contract; the clock comes as one more key.
+        emit_json(
+            {
+                **view.model_dump(mode="json"),
+                "task_clock": clock.model_dump(mode="json") if clock else None,
+            }
+        )
     else:
-        print_case(view)
+        print_case(view, clock)
 
 
 @case_app.command("history")
@@ -316,9 +399,16 @@ def act(
     stage: str | None = typer.Option(
         None, "--stage", help="Act only if the case is still at this stage."
     ),
+    to: str | None = typer.Option(None, "--to", help="reassign: the user who takes the task."),
+    until: str | None = typer.Option(
+        None, "--until", help="extend: the new due date, YYYY-MM-DD (end of that day)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Act on a case: claim, approve, reject, return, request-info, provide-info, ..."""
+    """Act on a case: claim, approve, reject, return, request-info, provide-info, ...
+
+    Supervisors: reassign --to USER, extend --until YYYY-MM-DD, hold, resume, each with
+    --comment."""
     from casework.store.directory import Directory
 
     try:
@@ -330,7 +420,24 @@ def act(
     data = load_json_file(data_file, "data") if data_file else {}
     if not isinstance(data, dict):
         fail("field data: the data file must hold a JSON object")
-    actor = Directory(engine()).get(as_user).actor()
+    directory = Directory(engine())
+    if to is not None:
+        if chosen is not Action.REASSIGN:
+            fail(f"field --to: only for reassign, not {chosen.value}")
+        data["to"] = directory.get(to).actor().model_dump(mode="json")
+    elif chosen is Action.REASSIGN and "to" not in data:
+        fail("field --to: reassign needs --to USER (who takes the task)")
+    if until is not None:
+        if chosen is not Action.EXTEND:
+            fail(f"field --until: only for extend, not {chosen.value}")
+        try:
+            date.fromisoformat(until)
+        except ValueError:
+            fail(f"field --until: expected a date YYYY-MM-DD, got {until!r}")
+        data["until"] = until
+    elif chosen is Action.EXTEND and "until" not in data:
+        fail("field --until: extend needs --until YYYY-MM-DD (the new due date)")
+    actor = directory.get(as_user).actor()
 
     async def go() -> CaseView:
         service = await _service()
@@ -342,6 +449,236 @@ def act(
     else:
         out.print(f"[green]完成 (done):[/] {chosen.value} {case_id}")
         print_case(view)
+
+
+# -- supervisors -------------------------------------------------------------------------
+
+AtOpt = typer.Option(
+    None,
+    "--at",
+    help="Look as of this time instead of now: YYYY-MM-DD[THH:MM], Beijing time.",
+)
+
+
+@app.command()
+@handled
+def stuck(
+    as_user: str = AsOpt,
+    district: str | None = typer.Option(
+        None, "--district", help="Only this district's queue (or 市总工会 for city stages)."
+    ),
+    case_type: str | None = typer.Option(None, "--type", help="Only this case type: hardship."),
+    overdue_only: bool = typer.Option(
+        False, "--overdue-only", help="Only tasks past due (with --idle-days: and idle)."
+    ),
+    idle_days: int | None = typer.Option(
+        None,
+        "--idle-days",
+        min=0,
+        help="Also tasks whose case had no event on the last N working days.",
+    ),
+    assignee: str | None = typer.Option(None, "--assignee", help="Only this officer's tasks."),
+    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many."),
+    at: str | None = AtOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Stuck tasks, oldest first: past due, or idle for --idle-days working days.
+
+    Supervisors see their district's queue (市总工会 staff: the whole city); anyone else
+    only their own tasks (--assignee with their own id)."""
+    from casework.store.directory import Directory
+    from casework.store.supervision import SupervisorQueries
+
+    eng = engine()
+    user = Directory(eng).get(as_user)
+    now = parse_at(at)
+    items = SupervisorQueries(eng, calendar()).stuck(
+        user,
+        now=now,
+        district=district,
+        case_type=case_type,
+        overdue_only=overdue_only,
+        idle_days=idle_days,
+        assignee=assignee,
+        limit=limit,
+    )
+    if as_json:
+        emit_json(items)
+        return
+    scope = district or assignee or ("全市 whole city" if user.district == CITY else user.district)
+    table = Table(title=f"卡办任务 stuck tasks · {scope} · {local_time(now)}")
+    table.add_column("案件 case", no_wrap=True)
+    table.add_column("阶段 stage")
+    table.add_column("队列 queue")
+    table.add_column("承办 assignee")
+    table.add_column("期限 due", no_wrap=True)
+    table.add_column("超期 late", justify="right")
+    table.add_column("最后事件 last event")
+    table.add_column("说明 notes")
+    for i in items:
+        notes = []
+        if i.escalated:
+            notes.append("[red]已升级 escalated[/]")
+        if i.paused:
+            notes.append("待补材料 waiting info" if i.status == "waiting_info" else "暂停 on hold")
+        if i.idle_working_days:
+            notes.append(f"{i.idle_working_days} 工作日无进展 idle")
+        table.add_row(
+            i.case_id,
+            i.stage if i.type == "hardship" else f"{i.type} {i.stage}",
+            i.district,
+            i.assignee or "未认领 unclaimed",
+            due_day(i.due_at),
+            str(i.days_overdue) if i.days_overdue else "-",
+            local_time(i.last_event_at),
+            ", ".join(notes),
+        )
+    out.print(table)
+    if not items:
+        out.print("没有卡办任务 (nothing stuck)")
+    elif len(items) == limit:
+        out.print(f"仅显示最早的 {limit} 项 (the oldest {limit} shown; --limit for more)")
+
+
+@app.command()
+@handled
+def board(
+    as_user: str = AsOpt,
+    district: str | None = typer.Option(None, "--district", help="Only this district's queue."),
+    at: str | None = AtOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Per district and stage: open, overdue, escalated tasks and median age."""
+    from casework.store.directory import Directory
+    from casework.store.supervision import SupervisorQueries
+
+    eng = engine()
+    user = Directory(eng).get(as_user)
+    now = parse_at(at)
+    rows = SupervisorQueries(eng, calendar()).board(user, now=now, district=district)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(
+        "区县 district",
+        "阶段 stage",
+        "在办 open",
+        "超期 overdue",
+        "升级 escalated",
+        "中位时长 median age (days)",
+        title=f"督办看板 board · {district or user.district} · {local_time(now)}",
+    )
+    for r in rows:
+        table.add_row(
+            r.district,
+            r.stage,
+            str(r.open),
+            f"[red]{r.overdue}[/]" if r.overdue else "0",
+            f"[red]{r.escalated}[/]" if r.escalated else "0",
+            f"{r.median_age_days:.1f}",
+        )
+    if rows:
+        table.add_section()
+        table.add_row(
+            "合计 total",
+            "",
+            str(sum(r.open for r in rows)),
+            str(sum(r.overdue for r in rows)),
+            str(sum(r.escalated for r in rows)),
+            "",
+        )
+    out.print(table)
+    if not rows:
+        out.print("没有在办任务 (no open tasks)")
+
+
+@app.command("reassign-all")
+@handled
+def reassign_all(
+    from_user: str = typer.Option(..., "--from", help="The officer whose open tasks move."),
+    to_user: str = typer.Option(..., "--to", help="The officer who takes them."),
+    as_user: str = AsOpt,
+    comment: str | None = typer.Option(
+        None, "--comment", "-m", help="The reason (default: names both officers)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Move every open task of one officer to another (supervisors).
+
+    One line per case, moved or refused and why; each case moves whole or not at all;
+    exit 2 if any was refused."""
+    from casework.service import ActionRefused, CaseNotFound
+    from casework.store.directory import Directory
+    from casework.store.supervision import SupervisorQueries
+
+    if from_user == to_user:
+        fail("field --to: the tasks are already theirs (--from and --to are the same user)")
+    eng = engine()
+    directory = Directory(eng)
+    supervisor = directory.get(as_user)
+    target = directory.get(to_user).actor()
+    tasks = SupervisorQueries(eng, calendar()).open_tasks(supervisor, from_user)
+    reason = (comment or "").strip() or f"{from_user} 的待办移交 {to_user} (reassign-all)"
+    data = {"to": target.model_dump(mode="json")}
+    actor = supervisor.actor()
+
+    async def go() -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        service = await _service() if tasks else None
+        for task in tasks:
+            line: dict[str, Any] = {
+                "case_id": task.case_id,
+                "stage": task.stage,
+                "task_id": task.task_id,
+            }
+            try:
+                await service.act(  # type: ignore[union-attr]
+                    task.case_id, actor, Action.REASSIGN, reason, data, None, task.stage
+                )
+                line |= {"result": "moved", "code": None, "message": None}
+            except ActionRefused as e:
+                line |= {"result": "refused", "code": e.code, "message": e.message}
+            except CaseNotFound as e:
+                line |= {"result": "refused", "code": "not_found", "message": str(e)}
+            results.append(line)
+        return results
+
+    results = run(go())
+    moved = sum(r["result"] == "moved" for r in results)
+    refused = len(results) - moved
+    if as_json:
+        emit_json(
+            {
+                "from": from_user,
+                "to": to_user,
+                "moved": moved,
+                "refused": refused,
+                "results": results,
+            }
+        )
+    else:
+        table = Table(
+            "案件 case",
+            "阶段 stage",
+            "结果 result",
+            "原因 why",
+            title=f"待办移交 reassign-all · {from_user} → {to_user}",
+        )
+        for r in results:
+            table.add_row(
+                r["case_id"],
+                r["stage"],
+                "[green]已移交 moved[/]" if r["result"] == "moved" else "[red]拒绝 refused[/]",
+                f"{r['code']}: {r['message']}" if r["code"] else "",
+            )
+        out.print(table)
+        out.print(
+            f"已移交 moved {moved} · 拒绝 refused {refused}"
+            if results
+            else f"{from_user} 没有在办任务 (no open tasks)"
+        )
+    if refused:
+        raise typer.Exit(2)
 
 
 # -- integrity and read models -----------------------------------------------------------

@@ -487,11 +487,19 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
         if t == "task.info_provided":
             s.task.waiting_info = False
         if s.task.pause_reason == ("info" if t == "task.info_provided" else "hold"):
-            s.task.paused_at = None
-            s.task.pause_reason = None
-            _move_due(s.task, p.get("due_at"), event.occurred_at)
+            if t == "task.resumed" and s.task.waiting_info:
+                # The hold ends but the information asked for during it has not come:
+                # the clock stays stopped, now for the request (provide-info restarts it).
+                s.task.pause_reason = "info"
+            else:
+                s.task.paused_at = None
+                s.task.pause_reason = None
+                _move_due(s.task, p.get("due_at"), event.occurred_at)
     elif t == "task.extended" and s.task is not None:
         _move_due(s.task, p.get("due_at"), event.occurred_at)
+        if s.task.paused_at is not None:
+            # The new date is set as of now: only the pause from here on moves it.
+            s.task.paused_at = event.occurred_at
     elif t == "task.reassigned" and s.task is not None:
         s.task.assignee = p["assignee"]
     elif t == "task.overdue" and s.task is not None:

@@ -177,7 +177,8 @@ def decide_supervision(
             "task.resumed",
             actor.id,
             task_id=task.task_id,
-            due_at=_resumed_due_at(task, ctx.now),
+            # Still waiting for requested information: the clock stays stopped (evolve).
+            due_at=None if task.waiting_info else _resumed_due_at(task, ctx.now),
             reason=reason,
         )
     ]

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -55,6 +56,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 Position = BigInteger().with_variant(Integer(), "sqlite")
+
+# Partial indexes behind the supervisor's views (casework.store.supervision). Their
+# predicates are literal SQL, and the queries repeat them word for word: SQLite (and a
+# generic PostgreSQL plan) only uses a partial index whose predicate the query's WHERE
+# visibly implies.
+OPEN_TASK_SQL = "status IN ('open', 'waiting_info')"
+"""A task someone still has to work on (case_tasks)."""
+RUNNING_CLOCK_SQL = f"{OPEN_TASK_SQL} AND paused = 0"
+"""An open task whose clock runs: it can fall due."""
+ESCALATED_SQL = f"{OPEN_TASK_SQL} AND escalated = 1"
+HAS_TASK_SQL = "task_role IS NOT NULL"
+"""A case with an open human task (cases; closed cases have none)."""
+
+
+def _partial(name: str, predicate: str, *columns: str, **kw: Any) -> Index:
+    where = text(predicate)
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where, **kw)
+
 
 case_events = Table(
     "case_events",
@@ -102,6 +121,9 @@ cases = Table(
     Column("state", Text, nullable=False),
     Index(None, "status", "district", "stage"),
     Index(None, "case_type", "status"),
+    # stuck --idle-days: open tasks by last event, city-wide and per queue
+    _partial("ix_cases_task_idle", HAS_TASK_SQL, "updated_at", "case_id"),
+    _partial("ix_cases_task_idle_queue", HAS_TASK_SQL, "task_district", "updated_at", "case_id"),
 )
 
 case_tasks = Table(
@@ -126,6 +148,32 @@ case_tasks = Table(
     Index(None, "status", "role", "district", "due_at"),
     Index(None, "assignee", "status"),
     Index(None, "case_id"),
+    # stuck: running clocks by deadline, city-wide and per queue
+    _partial("ix_case_tasks_clock", RUNNING_CLOCK_SQL, "due_at", "case_id"),
+    _partial("ix_case_tasks_clock_queue", RUNNING_CLOCK_SQL, "district", "due_at", "case_id"),
+    # board, per queue and stage: open tasks in age order (counts, medians), past due,
+    # escalated. The predicate's columns ride along so that SQLite answers from the
+    # index alone (it checks them again). PostgreSQL answers the whole board from the
+    # first one (with the included columns); SQLite with per-group lookups in all three.
+    _partial(
+        "ix_case_tasks_open_age",
+        OPEN_TASK_SQL,
+        "district",
+        "stage",
+        "opened_at",
+        "status",
+        postgresql_include=["due_at", "paused", "escalated"],
+    ),
+    _partial(
+        "ix_case_tasks_clock_stage",
+        RUNNING_CLOCK_SQL,
+        "district",
+        "stage",
+        "due_at",
+        "status",
+        "paused",
+    ),
+    _partial("ix_case_tasks_escalated", ESCALATED_SQL, "district", "stage", "status", "escalated"),
 )
 
 relief_fund_ledger = Table(

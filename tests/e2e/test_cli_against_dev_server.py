@@ -241,3 +241,123 @@ def test_bad_input_is_refused_with_the_field_named(stack: Cli, tmp_path: Path) -
     assert proc.returncode == 2 and "nobody" in proc.stderr
     help_text = cli.run("--help").stdout
     assert "case" in help_text and "inbox" in help_text
+
+
+def test_a_supervisor_finds_stuck_cases_acts_and_sees_them_leave_the_list(
+    stack: Cli, tmp_path: Path
+) -> None:
+    """The supervisor's day: `stuck` and `board` as of a day after the deadline (`--at`),
+    `act reassign` / `act extend` on one case, `reassign-all` for an officer who is away,
+    refusals for those who are not supervisors, and `case show` with the task clock."""
+    from datetime import datetime, timedelta
+
+    cli = stack
+    sup = "chongchuan.supervisor"
+
+    def open_case(opener: str) -> str:
+        app = tmp_path / f"app-{opener}.json"
+        app.write_text(json.dumps(application_data(), ensure_ascii=False), encoding="utf-8")
+        view = cli.json("case", "open", "hardship", "--file", str(app), "--as", opener)
+        cli.json("act", view["case_id"], "claim", "--as", "chongchuan.grassroots2")
+        return view["case_id"]  # type: ignore[no-any-return]
+
+    a = open_case("chongchuan.grassroots1")
+    b = open_case("chongchuan.grassroots1")
+    c = open_case("chongchuan.grassroots3")  # grassroots3 may never review it
+    due = datetime.fromisoformat(cli.json("case", "show", a)["open_task"]["due_at"])
+    at = (due + timedelta(days=2)).isoformat()  # two days past the deadline
+
+    def stuck(*args: str, who: str = sup) -> list[str]:
+        return [i["case_id"] for i in cli.json("stuck", "--as", who, "--at", at, *args)]
+
+    assert not {a, b, c} & {i["case_id"] for i in cli.json("stuck", "--as", sup)}  # not yet
+    listed = cli.json("stuck", "--as", sup, "--at", at)
+    mine = [i for i in listed if i["case_id"] in {a, b, c}]
+    assert [i["case_id"] for i in mine] == sorted([a, b, c])  # same deadline: by case id
+    assert {i["reason"] for i in mine} == {"overdue"}
+    assert {i["assignee"] for i in mine} == {"chongchuan.grassroots2"}
+    assert all(i["stage"] == "grassroots_review" and i["district"] == "崇川区" for i in mine)
+    assert {"due_at", "days_overdue", "last_event_at", "escalated", "paused"} <= set(mine[0])
+    assert not {a, b, c} & set(stuck(who="tongzhou.supervisor"))
+    assert a in stuck("--district", "崇川区", who="city.supervisor")
+    assert a in stuck("--type", "hardship", "--overdue-only")
+
+    # Not a supervisor: no look at other officers' queues, but at one's own.
+    refused = cli.run("stuck", "--as", "chongchuan.grassroots2", ok=False)
+    assert refused.returncode == 2 and "role_not_held" in refused.stderr
+    assert {a, b, c} <= set(
+        stuck("--assignee", "chongchuan.grassroots2", who="chongchuan.grassroots2")
+    )
+    refused = cli.run("stuck", "--as", sup, "--district", "通州区", ok=False)
+    assert refused.returncode == 2 and "outside_jurisdiction" in refused.stderr
+    assert "field: district" in refused.stderr
+
+    # Reassign: only supervisors; the new assignee must be able to work the stage.
+    refused = cli.run(
+        "act", a, "reassign", "--as", "chongchuan.grassroots1",
+        "--to", "chongchuan.grassroots3", "--comment", "调整", ok=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "role_not_held" in refused.stderr
+    refused = cli.run(
+        "act", a, "reassign", "--as", sup, "--to", "chongchuan.officer1", "-m", "调整", ok=False
+    )
+    assert refused.returncode == 2 and "target_not_eligible" in refused.stderr
+    refused = cli.run("act", a, "reassign", "--as", sup, "-m", "调整", ok=False)
+    assert refused.returncode == 2 and "--to" in refused.stderr
+    view = cli.json(
+        "act", a, "reassign", "--as", sup, "--to", "chongchuan.grassroots3",
+        "--comment", "原承办人出差",
+    )  # fmt: skip
+    assert view["open_task"]["assignee"] == "chongchuan.grassroots3"
+
+    # Extend past the day we look at: the case leaves the list.
+    until = (due + timedelta(days=14)).strftime("%Y-%m-%d")
+    bad = cli.run("act", a, "extend", "--as", sup, "--until", "next week", "-m", "x", ok=False)
+    assert bad.returncode == 2 and "--until" in bad.stderr
+    view = cli.json("act", a, "extend", "--as", sup, "--until", until, "--comment", "住院")
+    assert datetime.fromisoformat(view["open_task"]["due_at"]) > datetime.fromisoformat(at)
+    assert a not in stuck() and b in stuck()
+
+    # `case show` keeps its keys and adds the clock.
+    shown = cli.json("case", "show", a)
+    assert {k: v for k, v in shown.items() if k != "task_clock"} == view
+    clock = shown["task_clock"]
+    assert {"due_at", "paused", "overdue", "escalated"} <= set(clock)
+    assert clock["working_days_used"] == 0 and clock["working_days_left"] >= 10
+    assert clock["overdue"] is False and clock["paused"] is False
+    text = cli.run("case", "show", a).stdout
+    assert f"剩余 {clock['working_days_left']} 个工作日" in text
+    history = cli.json("case", "history", a)
+    reasons = {h["type"]: h["payload"].get("reason") for h in history}
+    assert reasons["task.reassigned"] == "原承办人出差" and reasons["task.extended"] == "住院"
+
+    # The board counts them.
+    rows = {(r["district"], r["stage"]): r for r in cli.json("board", "--as", sup, "--at", at)}
+    row = rows[("崇川区", "grassroots_review")]
+    assert row["open"] >= 3 and row["overdue"] >= 2 and row["median_age_days"] >= 2
+    assert all(r[0] == "崇川区" for r in rows)  # a district supervisor's own district
+    refused = cli.run("board", "--as", "chongchuan.grassroots2", ok=False)
+    assert refused.returncode == 2 and "role_not_held" in refused.stderr
+    assert "督办看板" in cli.run("board", "--as", "city.supervisor").stdout
+
+    # grassroots2 is away: their tasks move, except the one grassroots3 opened.
+    refused = cli.run(
+        "reassign-all", "--from", "chongchuan.grassroots2", "--to", "chongchuan.grassroots3",
+        "--as", "chongchuan.grassroots1", ok=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "role_not_held" in refused.stderr
+    proc = cli.run(
+        "reassign-all", "--from", "chongchuan.grassroots2", "--to", "chongchuan.grassroots3",
+        "--as", sup, "--json", ok=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    report = json.loads(proc.stdout)
+    results = {r["case_id"]: r for r in report["results"]}
+    assert results[b]["result"] == "moved"
+    assert results[c]["result"] == "refused" and results[c]["code"] == "target_not_eligible"
+    assert a not in results  # already moved to grassroots3
+    assert report["moved"] >= 1 and report["refused"] >= 1
+    assert cli.json("case", "show", b)["open_task"]["assignee"] == "chongchuan.grassroots3"
+    assert cli.json("case", "show", c)["open_task"]["assignee"] == "chongchuan.grassroots2"
+    moved = stuck("--assignee", "chongchuan.grassroots3")
+    assert b in moved and c not in moved

@@ -2,21 +2,26 @@
 
 The cast (casework/demo/people.py): the case is opened by OPENER; GR2 and GR3 review and
 visit; OFFICER and LEADER sign the district levels; CITY_OFFICER and CITY_LEADER the city
-levels. OFFICER2 holds district_officer and district_leader both.
+levels. OFFICER2 holds district_officer and district_leader both. SUPERVISOR supervises
+崇川区, CITY_SUPERVISOR every district.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
+from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import CaseState, CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage
-from casework.store.tables import case_tasks, cases, relief_fund_ledger
+from casework.domain.supervision import escalates_at
+from casework.service import ActionRefused
+from casework.store.tables import case_tasks, cases, notifications, relief_fund_ledger
 from tests.workflows.conftest import Harness, civil_affairs_done, findings, wait_for
 
 OPENER = "chongchuan.grassroots1"
@@ -27,6 +32,8 @@ OFFICER2 = "chongchuan.officer2"
 LEADER = "chongchuan.leader"
 CITY_OFFICER = "city.officer1"
 CITY_LEADER = "city.leader"
+SUPERVISOR = "chongchuan.supervisor"
+CITY_SUPERVISOR = "city.supervisor"
 DISTRICT = "崇川区"
 
 NOTICE_SECONDS = 600
@@ -152,3 +159,102 @@ def history_types(hist: WorkflowHistory) -> list[str]:
 WORKFLOW_TASK_ONLY = {"WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED"}
 """What a rejected Update may leave on the time-skipping test server, which does not
 implement speculative workflow tasks (a real server drops even these)."""
+
+
+# -- time and task clocks ------------------------------------------------------------
+
+
+def end_of_day(day: date) -> datetime:
+    """24:00 Beijing time of `day`, in UTC: how deadlines are expressed."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ).astimezone(UTC)
+
+
+def beijing_date(moment: datetime, days: int = 0) -> str:
+    """The Beijing date `days` after `moment`'s, as YYYY-MM-DD (an extension's `until`)."""
+    return (moment.astimezone(CHINA_TZ).date() + timedelta(days=days)).isoformat()
+
+
+async def escalation_of(h: Harness, case_id: str, config: HardshipConfig = QUICK) -> datetime:
+    """When the open task escalates under `config` (its calendar and grace)."""
+    s = await state(h, case_id)
+    assert s.task is not None
+    at = escalates_at(
+        s.task, WorkingCalendar(config.calendar), config.escalation_grace_working_days
+    )
+    assert at is not None
+    return at
+
+
+async def sleep_until(h: Harness, moment: datetime) -> None:
+    """Skip the server's clock forward to `moment` (it never goes back)."""
+    now = await h.env.get_current_time()
+    assert moment >= now, f"{moment} is in the server's past ({now})"
+    await h.env.sleep((moment - now).total_seconds())
+
+
+async def settled_state(h: Harness, case_id: str) -> CaseState:
+    """The open case's state once what it has decided is recorded. The `sync` Update
+    runs after any workflow task in flight (which the test server's describe does not
+    show), so a timer that has fired has been handled."""
+    await h.settled(case_id)
+    await h.env.client.get_workflow_handle(case_id).execute_update("sync", result_type=CaseView)
+    return await state(h, case_id)
+
+
+async def quiesce(h: Harness, case_id: str) -> None:
+    """Until the case has nothing in flight: no activity, and two `sync` Updates in a row
+    (each handled after any workflow task before it) see the same recorded events.
+    Teardown terminates running cases; one terminated in the middle of a workflow task
+    (which the test server's describe does not show) holds time skipping for the rest
+    of the session."""
+    handle = h.env.client.get_workflow_handle(case_id)
+    seen = None
+    for _ in range(50):
+        if not await h.settled(case_id):
+            return  # closed
+        seq = (await handle.execute_update("sync", result_type=CaseView)).seq
+        if seq == seen:
+            return
+        seen = seq
+    raise AssertionError(f"{case_id} never settled")
+
+
+def notices(h: Harness, case_id: str) -> list[dict[str, Any]]:
+    """The case's rows in the `notifications` outbox, in event order."""
+    with h.engine.connect() as conn:
+        rows = conn.execute(
+            select(notifications)
+            .where(notifications.c.case_id == case_id)
+            .order_by(notifications.c.seq)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+async def search_attributes(h: Harness, case_id: str) -> dict[str, Any]:
+    """The workflow's search attributes as the server has them (what the UI filters)."""
+    described = await h.env.client.get_workflow_handle(case_id).describe()
+    return {pair.key.name: pair.value for pair in described.typed_search_attributes}
+
+
+def person(h: Harness, who: str) -> dict[str, Any]:
+    """A user as the `data.to` of a reassignment: id, roles and district."""
+    return h.directory.get(who).actor().model_dump(mode="json")
+
+
+async def refused_code(
+    h: Harness,
+    case_id: str,
+    who: str,
+    action: str,
+    comment: str | None = "意见",
+    data: dict[str, Any] | None = None,
+) -> str:
+    """Send an action that must be refused; check the case is as it was. Its code."""
+    stored = h.store.read(case_id)
+    before = await state(h, case_id)
+    with pytest.raises(ActionRefused) as err:
+        await h.act(case_id, who, action, comment, data)
+    assert err.value.message
+    assert h.store.read(case_id) == stored
+    assert await state(h, case_id) == before
+    return err.value.code

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,10 @@ from temporalio.worker import Replayer
 
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, StartHardshipCase
-from tests.workflows.conftest import Harness
+from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
     CITY_LEADER,
+    GR2,
     GR3,
     LEADER,
     OFFICER,
@@ -34,9 +36,14 @@ from tests.workflows.steps import (
     OPENER,
     OVER_THRESHOLD,
     QUICK,
+    SUPERVISOR,
     advance,
     after_disbursement,
+    beijing_date,
     end_notice,
+    escalation_of,
+    person,
+    sleep_until,
     visit,
 )
 from workflows.hardship_relief import HardshipReliefWorkflow
@@ -130,6 +137,25 @@ async def claimed_at_once_then_rejected_by_the_city(h: Harness) -> str:
     return cid
 
 
+async def overdue_escalated_then_extended(h: Harness) -> str:
+    """Task clocks and supervision: a claimed grassroots review left alone goes overdue,
+    then escalates; the supervisor extends it, holds and resumes it, and reassigns it;
+    the new officer approves and the case runs to filed."""
+    cid = (await h.open()).case_id
+    await h.act(cid, GR2, "claim")
+    await sleep_until(h, await escalation_of(h, cid) + timedelta(minutes=1))
+    await wait_for(lambda s: s.task is not None and s.task.escalated, h, cid)
+    until = beijing_date(await h.env.get_current_time(), 7)
+    await h.act(cid, SUPERVISOR, "extend", "申请人补件需时间", {"until": until})
+    await h.act(cid, SUPERVISOR, "hold", "申请人住院，暂缓办理")
+    await h.env.sleep(2 * 24 * 3600)
+    await h.act(cid, SUPERVISOR, "resume", "恢复办理")
+    await h.act(cid, SUPERVISOR, "reassign", "原承办人休假", {"to": person(h, GR3)})
+    await h.act(cid, GR3, "approve", "材料齐全")
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -138,6 +164,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_budget_exhausted": budget_exhausted,
     "hardship_withdrawn_during_notice": withdrawn_during_notice,
     "hardship_claimed_at_once_then_rejected_by_the_city": claimed_at_once_then_rejected_by_the_city,
+    "hardship_overdue_escalated_then_extended": overdue_escalated_then_extended,
 }
 
 

@@ -1,0 +1,769 @@
+"""What supervisors (督办) look at: the stuck-task list, the board per district and stage,
+an officer's open tasks, and the clock of one case's current task. All from the
+projections (`cases`, `case_tasks`), never from Temporal's visibility store.
+
+Definitions, in working days (工作日) on the calendar the processes use:
+- A task is *past due* when it is open (or waiting for information), its clock runs
+  (not paused) and its deadline has passed.
+- `days_overdue` counts the working days since the deadline day, the current one
+  included: 1 on the first working day after the deadline.
+- A task is *idle* for N working days when its case recorded no event on any of the N
+  working days before today (today not counted).
+
+Every query walks one of the partial indexes of migration 0003, which hold open tasks
+only (SQLite is told which with INDEXED BY: it keeps no planner statistics here); the
+predicates repeat the indexes' word for word. `stuck` reads one page in one statement;
+`board` answers per district and stage from the age index (PostgreSQL: one grouped
+pass; SQLite: per-group counts, then per-group median lookups). BENCHMARKS.md has the
+plans and timings on a million cases.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from bisect import bisect_left
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    Engine,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    literal,
+    literal_column,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+from casework.domain.calendar import CHINA_TZ, STATUTORY, WorkingCalendar
+from casework.domain.case import CaseState, evolve
+from casework.domain.events import NewEvent
+from casework.domain.org import CITY, DISTRICTS, Role
+from casework.domain.processes import PROCESSES
+from casework.store.directory import User
+from casework.store.tables import (
+    ESCALATED_SQL,
+    OPEN_TASK_SQL,
+    RUNNING_CLOCK_SQL,
+    UTCDateTime,
+    case_tasks,
+    cases,
+)
+
+MAX_LIMIT = 1000
+
+
+class SupervisionRefused(Exception):
+    """Not allowed or not valid; `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+# -- working days ------------------------------------------------------------------------
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(CHINA_TZ).date()
+
+
+_BEIJING = timedelta(hours=8)  # UTC+8 all year: for UTC datetimes, a faster local_date
+_TICK = timedelta(microseconds=1)
+_fromisoformat = datetime.fromisoformat
+
+
+def _driver_time(value: Any) -> Any:
+    return None if value is None else value.astimezone(UTC)
+
+
+class WorkingDayIndex:
+    """Working-day counts between dates in constant time: a running count over a span of
+    days, walked once and widened as needed (the calendar package is slow per day).
+    Safe to share between threads: the table is replaced whole, never changed."""
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self.calendar = calendar
+        self._lock = threading.Lock()
+        self._table: tuple[date, list[int]] = (date.today(), [])
+        """(d0, counts): counts[i] = working days from d0 through d0 + i."""
+
+    @staticmethod
+    def _covers(table: tuple[date, list[int]], first: date, last: date) -> bool:
+        d0, counts = table
+        return bool(counts) and d0 <= first and (last - d0).days < len(counts)
+
+    def span(self, first: date, last: date) -> tuple[date, list[int]]:
+        """(d0, counts) covering `first` .. `last`: counts[i] is the number of working
+        days from d0 through d0 + i (for callers that count many dates at once)."""
+        table = self._table
+        if self._covers(table, first, last):
+            return table
+        with self._lock:
+            table = self._table
+            if self._covers(table, first, last):
+                return table
+            d0, counts = table
+            lo, hi = first, last
+            if counts:
+                lo, hi = min(lo, d0), max(hi, d0 + timedelta(days=len(counts) - 1))
+            # Room to grow into the past; none into the future, which for the next
+            # year the calendar package may not know yet (it would warn).
+            lo -= timedelta(days=62)
+            running, day, new = 0, lo, []
+            while day <= hi:
+                running += self.calendar.is_working_day(day)
+                new.append(running)
+                day += timedelta(days=1)
+            self._table = (lo, new)
+            return self._table
+
+    def between(self, after: date, through: date) -> int:
+        """Working days d with after < d <= through (0 when through <= after)."""
+        if through <= after:
+            return 0
+        d0, counts = self.span(after, through)
+        return counts[(through - d0).days] - counts[(after - d0).days]
+
+    def back(self, day: date, n: int) -> date:
+        """The n-th working day before `day` (day itself not counted); n >= 1."""
+        reach = 2 * n + 31
+        while True:
+            d0, counts = self.span(day - timedelta(days=reach), day)
+            target = counts[(day - d0).days - 1] - n + 1  # the count through that day
+            if target >= 1 and counts[0] < target:
+                return d0 + timedelta(days=bisect_left(counts, target))
+            reach *= 2
+
+
+_indexes: weakref.WeakKeyDictionary[WorkingCalendar, WorkingDayIndex] = weakref.WeakKeyDictionary()
+
+
+def working_days(calendar: WorkingCalendar) -> WorkingDayIndex:
+    """The shared index of `calendar` (built once per process and calendar)."""
+    index = _indexes.get(calendar)
+    if index is None:
+        index = _indexes[calendar] = WorkingDayIndex(calendar)
+    return index
+
+
+def days_overdue(days: WorkingDayIndex, due_at: datetime | None, now: datetime) -> int:
+    """Working days since the deadline day, the current one included (0: not past due)."""
+    if due_at is None or due_at >= now:
+        return 0
+    return days.between(local_date(due_at - timedelta(microseconds=1)), local_date(now))
+
+
+def idle_cutoff(days: WorkingDayIndex, now: datetime, idle_days: int) -> datetime:
+    """Cases whose last event is before this moment recorded nothing on the last
+    `idle_days` working days before today."""
+    today = local_date(now)
+    first = days.back(today, idle_days) if idle_days > 0 else today
+    return datetime.combine(first, time(0), tzinfo=CHINA_TZ).astimezone(UTC)
+
+
+# -- results -----------------------------------------------------------------------------
+
+
+class StuckItem(BaseModel):
+    case_id: str
+    type: str
+    stage: str
+    district: str
+    """The task's queue: the case's district, or 市总工会 for city-level stages."""
+    case_district: str
+    assignee: str | None
+    status: str
+    """open | waiting_info"""
+    due_at: datetime | None
+    days_overdue: int
+    last_event_at: datetime
+    idle_working_days: int
+    """Whole working days before today without an event on the case."""
+    escalated: bool
+    paused: bool
+    reason: Literal["overdue", "idle"]
+    """Why it is listed: past its deadline, or idle (and not past due)."""
+
+
+class BoardRow(BaseModel):
+    district: str
+    """A district's queue, or 市总工会 for city-level stages."""
+    stage: str
+    open: int
+    overdue: int
+    """Past due now (clock running, deadline passed)."""
+    escalated: int
+    median_age_days: float
+    """Median time since the open tasks opened, in calendar days."""
+
+
+class OpenTask(BaseModel):
+    task_id: str
+    case_id: str
+    type: str
+    stage: str
+    district: str
+    status: str
+
+
+class Pause(BaseModel):
+    started_at: datetime
+    ended_at: datetime | None
+    reason: str
+    """info (request-info) | hold (a supervisor's hold)"""
+
+
+class TaskClock(BaseModel):
+    """The time used and left on a case's current task (`case show`)."""
+
+    task_id: str
+    stage: str
+    opened_at: datetime
+    due_at: datetime | None
+    paused: bool
+    pause_reason: str | None
+    overdue: bool
+    escalated: bool
+    working_days_used: int
+    """Working days since the task opened (the current one included), pauses excluded."""
+    working_days_left: int | None
+    """Working days after today up to the deadline day (0: due by the end of today);
+    negative: that many working days overdue. None: the stage has no deadline."""
+    days_overdue: int
+    pauses: list[Pause]
+
+
+# -- statements --------------------------------------------------------------------------
+
+t = case_tasks
+c = cases
+_OPEN = t.c.status.in_([literal_column("'open'"), literal_column("'waiting_info'")])
+_RUNNING = _OPEN & (t.c.paused == literal_column("0"))
+_ESCALATED = _OPEN & (t.c.escalated == literal_column("1"))
+_HAS_TASK = c.c.task_role.is_not(None)
+_PAST_DUE = t.c.due_at < bindparam("now", type_=UTCDateTime())
+_IDLE = c.c.updated_at < bindparam("cutoff", type_=UTCDateTime())
+
+# Times come back as the driver gives them (SQLite: text, PostgreSQL: datetime) and are
+# converted in `_items`: the general result processing cost more than the query itself.
+_ITEM_COLUMNS = (
+    t.c.case_id,
+    t.c.case_type,
+    t.c.stage,
+    t.c.district,
+    c.c.district.label("case_district"),
+    t.c.assignee,
+    t.c.status,
+    type_coerce(t.c.due_at, String).label("due_at"),
+    t.c.paused,
+    t.c.escalated,
+    type_coerce(c.c.updated_at, String).label("updated_at"),
+)
+
+
+def _sqlite_from_hint(self: SQLiteCompiler, table: Any, text: str | None) -> str | None:
+    return text
+
+
+# SQLite's INDEXED BY is a table hint (`FROM t INDEXED BY ix`); SQLAlchemy renders a
+# select's table hints only for dialects that declare how, and its SQLite compiler does
+# not. Nothing else in casework gives SQLite hints.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
+
+
+def _hint(stmt: Select[Any], table: Any, index: str) -> Select[Any]:
+    """Name the index on SQLite, which keeps no statistics to choose it by."""
+    return stmt.with_hint(table, f"INDEXED BY {index}", dialect_name="sqlite")
+
+
+def _overdue_branch(
+    queue: bool, case_type: bool, assignee: bool, idle_too: bool, since: bool = False
+) -> Select[Any]:
+    extra = (t.c.due_at.label("since"),) if since else ()
+    stmt: Any = (
+        select(*_ITEM_COLUMNS, literal("overdue").label("reason"), *extra)
+        .select_from(t.join(c, c.c.case_id == t.c.case_id))
+        .where(_RUNNING, _PAST_DUE)
+        .order_by(t.c.due_at, t.c.case_id)
+        .limit(bindparam("limit"))
+    )
+    if assignee:
+        stmt = _hint(
+            stmt.where(t.c.assignee == bindparam("assignee")), t, "ix_case_tasks_assignee_status"
+        )
+    elif queue:
+        stmt = _hint(stmt, t, "ix_case_tasks_clock_queue")
+    else:
+        stmt = _hint(stmt, t, "ix_case_tasks_clock")
+    if queue:
+        stmt = stmt.where(t.c.district == bindparam("queue"))
+    if case_type:
+        stmt = stmt.where(t.c.case_type == bindparam("case_type"))
+    if idle_too:
+        stmt = stmt.where(_IDLE)
+    return stmt
+
+
+def _idle_branch(queue: bool, case_type: bool, assignee: bool) -> Select[Any]:
+    if assignee:  # one officer's few tasks: from their index, joined to the cases
+        stmt: Any = (
+            select(*_ITEM_COLUMNS, literal("idle").label("reason"), c.c.updated_at.label("since"))
+            .select_from(t.join(c, c.c.case_id == t.c.case_id))
+            .where(_OPEN, _HAS_TASK, _IDLE, t.c.assignee == bindparam("assignee"))
+            .order_by(c.c.updated_at, c.c.case_id)
+            .limit(bindparam("limit"))
+        )
+        stmt = _hint(stmt, t, "ix_case_tasks_assignee_status")
+        if queue:
+            stmt = stmt.where(t.c.district == bindparam("queue"))
+        if case_type:
+            stmt = stmt.where(t.c.case_type == bindparam("case_type"))
+        return stmt  # type: ignore[no-any-return]
+    # The first `limit` idle cases by last event, from the idle index alone, and only
+    # then their open task: a case with a task (task_role set) has exactly one open
+    # task, so the join drops nothing. (Joined first, PostgreSQL cannot know that,
+    # expects a tenth of the rows and sorts thousands instead of walking the index.)
+    idle: Any = (
+        select(c.c.case_id, c.c.district, c.c.updated_at)
+        .where(_HAS_TASK, _IDLE)
+        .order_by(c.c.updated_at, c.c.case_id)
+        .limit(bindparam("limit"))
+    )
+    idle = _hint(idle, c, "ix_cases_task_idle_queue" if queue else "ix_cases_task_idle")
+    if queue:
+        idle = idle.where(c.c.task_district == bindparam("queue"))
+    if case_type:
+        idle = idle.where(c.c.case_type == bindparam("case_type"))
+    ic = idle.subquery("idle")
+    columns = [
+        ic.c.district.label("case_district") if col.name == "case_district" else col
+        for col in _ITEM_COLUMNS
+    ]
+    columns = [
+        type_coerce(ic.c.updated_at, String).label("updated_at")
+        if col.name == "updated_at"
+        else col
+        for col in columns
+    ]
+    stmt = select(*columns, literal("idle").label("reason"), ic.c.updated_at.label("since"))
+    stmt = stmt.select_from(ic.join(t, (t.c.case_id == ic.c.case_id) & _OPEN))
+    return _hint(stmt, t, "ix_case_tasks_case_id")
+
+
+Mode = Literal["overdue", "overdue_and_idle", "overdue_or_idle"]
+
+
+def stuck_statement(*, queue: bool, case_type: bool, assignee: bool, mode: Mode) -> Select[Any]:
+    """The stuck query as one statement. `overdue_or_idle`: past-due tasks by deadline
+    and idle ones by last event, each branch an ordered walk of its index that stops at
+    `limit`, merged oldest first; a task in both comes twice (up to `fetch` = 2 x
+    `limit` rows) and the caller keeps its first, earlier, row. That is exactly the
+    first `limit` tasks by "stuck since" (the earlier of deadline and last event): a
+    task among them is among the first `limit` of the branch that gives it its time.
+    (Leaving the past-due tasks out of the idle branch instead made that branch step
+    over every one of them, through a join, before finding an idle one.)"""
+    if mode != "overdue_or_idle":
+        return _overdue_branch(queue, case_type, assignee, idle_too=mode == "overdue_and_idle")
+    branches = (
+        _overdue_branch(queue, case_type, assignee, idle_too=False, since=True),
+        _idle_branch(queue, case_type, assignee),
+    )
+    merged = union_all(*(select(b.subquery()) for b in branches)).subquery("stuck")
+    shown = [col for col in merged.c if col.name != "since"]
+    return select(*shown).order_by(merged.c.since, merged.c.case_id).limit(bindparam("fetch"))
+
+
+def board_groups(queue: str | None) -> list[tuple[str, str]]:
+    """Every (queue, stage) a task can sit in: the processes' human stages, in each
+    district's queue or, for city-level stages, the city's."""
+    groups: list[tuple[str, str]] = []
+    for q in (*DISTRICTS, CITY) if queue is None else (queue,):
+        for process in PROCESSES.values():
+            for stage in process.stage_roles:
+                if (stage in process.city_stages) == (q == CITY) and (q, stage) not in groups:
+                    groups.append((q, str(stage)))
+    return groups
+
+
+def _board_counts_sql(n_groups: int) -> str:
+    """SQLite: per group, three counts from three partial indexes, each the group's own
+    stretch of its index (no GROUP BY: grouping 100,000 rows by two text columns took
+    longer than counting them)."""
+
+    def hint(index: str) -> str:
+        return f" INDEXED BY {index}"
+
+    group = "district = :d{i} AND stage = :s{i}"
+    parts = []
+    for i in range(n_groups):
+        where = group.format(i=i)
+        parts.append(
+            f"SELECT {i} AS g"
+            f", (SELECT count(*) FROM case_tasks{hint('ix_case_tasks_open_age')}"
+            f" WHERE {OPEN_TASK_SQL} AND {where}) AS n_open"
+            f", (SELECT count(*) FROM case_tasks{hint('ix_case_tasks_clock_stage')}"
+            f" WHERE {RUNNING_CLOCK_SQL} AND {where} AND due_at < :now) AS n_overdue"
+            f", (SELECT count(*) FROM case_tasks{hint('ix_case_tasks_escalated')}"
+            f" WHERE {ESCALATED_SQL} AND {where}) AS n_escalated"
+        )
+    return " UNION ALL ".join(parts)
+
+
+_BOARD_POSTGRES_SQL = f"""
+SELECT district, stage, count(*) AS n_open,
+       count(*) FILTER (WHERE paused = 0 AND due_at < :now) AS n_overdue,
+       count(*) FILTER (WHERE escalated = 1) AS n_escalated,
+       -- the middle one or two: positions ceil(0.5 n) and ceil((0.5 + 1e-8) n), which
+       -- differ by one for an even n (below 10^8) and coincide for an odd one
+       percentile_disc(ARRAY[0.5, 0.50000001]) WITHIN GROUP (ORDER BY opened_at) AS middles
+FROM case_tasks WHERE {OPEN_TASK_SQL}{{queue}}
+GROUP BY district, stage"""
+_BOARD_POSTGRES = text(_BOARD_POSTGRES_SQL.format(queue="")).bindparams(
+    bindparam("now", type_=UTCDateTime())
+)
+_BOARD_POSTGRES_QUEUE = text(_BOARD_POSTGRES_SQL.format(queue=" AND district = :queue")).bindparams(
+    bindparam("now", type_=UTCDateTime())
+)
+
+
+def _median_sql(groups: Sequence[tuple[int, int]]) -> str:
+    """SQLite, per (group index, open count): the middle one or two `opened_at` of the
+    group, found by walking half of the group's stretch of the age index."""
+    hint = " INDEXED BY ix_case_tasks_open_age"
+    parts = []
+    for i, n in groups:
+        parts.append(
+            f"SELECT * FROM (SELECT {i} AS g, opened_at FROM case_tasks{hint}"
+            f" WHERE {OPEN_TASK_SQL} AND district = :d{i} AND stage = :s{i}"
+            f" ORDER BY opened_at LIMIT {2 - n % 2} OFFSET {(n - 1) // 2}) AS m{i}"
+        )
+    return " UNION ALL ".join(parts)
+
+
+# -- queries -----------------------------------------------------------------------------
+
+
+class SupervisorQueries:
+    def __init__(self, engine: Engine, calendar: WorkingCalendar = STATUTORY) -> None:
+        self.engine = engine
+        self.calendar = calendar
+        self.days = working_days(calendar)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._stuck: dict[tuple[bool, bool, bool, str], Select[Any]] = {}
+        self._board: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    # permissions and filters
+
+    @staticmethod
+    def _is_supervisor(user: User) -> bool:
+        return Role.SUPERVISOR in user.roles
+
+    def _queue(self, user: User, district: str | None) -> str | None:
+        """The queue to narrow to (None: the whole city), within `user`'s jurisdiction."""
+        if district is not None:
+            if district not in DISTRICTS and district != CITY:
+                raise SupervisionRefused(
+                    "unknown_district",
+                    f"未知区县 (unknown district) {district!r}; one of: "
+                    + ", ".join((*DISTRICTS, CITY)),
+                    "district",
+                )
+            if user.district not in (CITY, district):
+                raise SupervisionRefused(
+                    "outside_jurisdiction",
+                    f"{district} 不在您的管辖范围 {user.district} 内 (outside jurisdiction)",
+                    "district",
+                )
+            return district
+        return None if user.district == CITY else user.district
+
+    def _require_supervisor(self, user: User, what: str) -> None:
+        if not self._is_supervisor(user):
+            raise SupervisionRefused(
+                "role_not_held",
+                f"只有督办 (supervisor) 可以{what} (supervisor role required); "
+                f"{user.id} holds {', '.join(user.roles) or 'no role'}",
+            )
+
+    def stuck(
+        self,
+        user: User,
+        *,
+        now: datetime,
+        district: str | None = None,
+        case_type: str | None = None,
+        overdue_only: bool = False,
+        idle_days: int | None = None,
+        assignee: str | None = None,
+        limit: int = 100,
+    ) -> list[StuckItem]:
+        """Open tasks past due, or (with `idle_days`) idle that long, oldest first: by
+        deadline for past-due ones, by last event for idle ones. With `overdue_only` and
+        `idle_days` together: past-due tasks that are also idle.
+
+        Supervisors see their jurisdiction (a district, or the whole city for 市总工会
+        staff), narrowed by `district` and `assignee`; anyone else only the tasks assigned
+        to themselves (`assignee` = their own id)."""
+        if assignee != user.id:
+            self._require_supervisor(user, "查看其他人员的待办 (see other officers' queues)")
+        queue = self._queue(user, district) if assignee != user.id or district else None
+        if case_type is not None and case_type not in PROCESSES:
+            raise SupervisionRefused(
+                "unknown_type",
+                f"未知案件类型 (unknown case type) {case_type!r}; one of: {', '.join(PROCESSES)}",
+                "type",
+            )
+        if idle_days is not None and not 0 <= idle_days <= 366:
+            raise SupervisionRefused(
+                "invalid_idle_days", "idle days must be between 0 and 366", "idle_days"
+            )
+        if not 1 <= limit <= MAX_LIMIT:
+            raise SupervisionRefused("invalid_limit", f"limit must be 1..{MAX_LIMIT}", "limit")
+        now = now.astimezone(UTC)
+        mode: Mode = (
+            "overdue"
+            if idle_days is None
+            else "overdue_and_idle"
+            if overdue_only
+            else "overdue_or_idle"
+        )
+        key = (queue is not None, case_type is not None, assignee is not None, mode)
+        stmt = self._stuck.get(key)
+        if stmt is None:
+            stmt = self._stuck[key] = stuck_statement(
+                queue=key[0], case_type=key[1], assignee=key[2], mode=mode
+            )
+        params: dict[str, Any] = {"now": now, "limit": limit, "fetch": 2 * limit}
+        if queue is not None:
+            params["queue"] = queue
+        if case_type is not None:
+            params["case_type"] = case_type
+        if assignee is not None:
+            params["assignee"] = assignee
+        if idle_days is not None:
+            params["cutoff"] = idle_cutoff(self.days, now, idle_days)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt, params).all()
+        if mode == "overdue_or_idle":
+            first: dict[str, Any] = {}
+            for r in rows:
+                first.setdefault(r[0], r)
+            rows = list(first.values())[:limit]
+        return self._items(rows, now)
+
+    def _items(self, rows: Sequence[Any], now: datetime) -> list[StuckItem]:
+        """Rows of `_ITEM_COLUMNS` + reason -> items (unpacked by position: attribute
+        access on result rows was a third of the cost of a page)."""
+        if not rows:
+            return []
+        if self._sqlite:  # naive UTC text ("+00:00" parses faster than replace(tzinfo))
+            times = [
+                (
+                    None if r[7] is None else _fromisoformat(r[7] + "+00:00"),
+                    _fromisoformat(r[10] + "+00:00"),
+                )
+                for r in rows
+            ]
+        else:
+            times = [(_driver_time(r[7]), _driver_time(r[10])) for r in rows]
+        today = local_date(now)
+        oldest = min(min(u for _d, u in times), min((d for d, _u in times if d), default=now))
+        base, counts = self.days.span(local_date(oldest) - timedelta(days=1), today)
+        up_to_today = counts[(today - base).days]
+        up_to_yesterday = counts[(today - base).days - 1]
+        items = []
+        for row, (due, updated) in zip(rows, times, strict=True):
+            case_id, type_, stage, queue, district, assignee, status, _d, paused, esc, _u, why = row
+            late = 0
+            if due is not None and not paused and due < now:
+                late = up_to_today - counts[((due - _TICK + _BEIJING).date() - base).days]
+            idle = up_to_yesterday - counts[((updated + _BEIJING).date() - base).days]
+            if why == "idle" and late:
+                why = "overdue"  # past due and idle: listed once, as overdue
+            items.append(
+                StuckItem(
+                    case_id=case_id,
+                    type=type_,
+                    stage=stage,
+                    district=queue,
+                    case_district=district,
+                    assignee=assignee,
+                    status=status,
+                    due_at=due,
+                    days_overdue=late,
+                    last_event_at=updated,
+                    idle_working_days=idle if idle > 0 else 0,
+                    escalated=bool(esc),
+                    paused=bool(paused),
+                    reason=why,
+                )
+            )
+        return items
+
+    def board(self, user: User, *, now: datetime, district: str | None = None) -> list[BoardRow]:
+        """Per queue and stage with open tasks: how many, how many past due now, how
+        many escalated, and their median age."""
+        self._require_supervisor(user, "查看督办看板 (see the board)")
+        queue = self._queue(user, district)
+        now = now.astimezone(UTC)
+        groups = board_groups(queue)
+        if self._sqlite:
+            found = self._board_sqlite(groups, now)
+        else:
+            found = self._board_postgres(queue, now)
+        order = {g: i for i, g in enumerate(groups)}
+        rows = []
+        for (d, s), (n, overdue, escalated, middles) in sorted(
+            found.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])
+        ):
+            age = sum((now - m).total_seconds() for m in middles) / len(middles)
+            rows.append(
+                BoardRow(
+                    district=d,
+                    stage=s,
+                    open=n,
+                    overdue=overdue,
+                    escalated=escalated,
+                    median_age_days=round(age / 86_400, 1),
+                )
+            )
+        return rows
+
+    def _board_sqlite(
+        self, groups: list[tuple[str, str]], now: datetime
+    ) -> dict[tuple[str, str], tuple[int, int, int, list[datetime]]]:
+        """Two statements of per-group indexed lookups: the counts, then the medians
+        (SQLite groups 100,000 rows by two text columns slower than it counts them)."""
+        key = tuple(groups)
+        counts_sql = self._board.get(key)
+        if counts_sql is None:
+            counts_sql = self._board[key] = (
+                text(_board_counts_sql(len(groups)))
+                .bindparams(bindparam("now", type_=UTCDateTime()))
+                .columns(g=Integer(), n_open=Integer(), n_overdue=Integer(), n_escalated=Integer())
+            )
+        names = {f"d{i}": d for i, (d, _s) in enumerate(groups)}
+        names |= {f"s{i}": s for i, (_d, s) in enumerate(groups)}
+        middles: dict[int, list[datetime]] = {}
+        with self.engine.connect() as conn:
+            counts = [tuple(r) for r in conn.execute(counts_sql, {"now": now, **names})]
+            present = [(g, n) for g, n, _o, _e in counts if n]
+            if present:
+                median = text(_median_sql(present)).columns(g=Integer(), opened_at=UTCDateTime())
+                used = {k: names[k] for g, _n in present for k in (f"d{g}", f"s{g}")}
+                for g, opened in conn.execute(median, used):
+                    middles.setdefault(g, []).append(opened)
+        return {groups[g]: (n, o, e, middles[g]) for g, n, o, e in counts if n}
+
+    def _board_postgres(
+        self, queue: str | None, now: datetime
+    ) -> dict[tuple[str, str], tuple[int, int, int, list[datetime]]]:
+        """One pass over the age index (an index-only scan, in group order): counts and
+        the middle one or two opening times per group."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                _BOARD_POSTGRES_QUEUE if queue else _BOARD_POSTGRES,
+                {"now": now, "queue": queue},
+            ).all()
+        return {
+            (d, s): (n, o, e, [m.astimezone(UTC) for m in middles])
+            for d, s, n, o, e, middles in found
+        }
+
+    def open_tasks(self, user: User, assignee: str) -> list[OpenTask]:
+        """Every open task assigned to `assignee`, by case id (for reassign-all)."""
+        if assignee != user.id:
+            self._require_supervisor(user, "查看其他人员的待办 (see other officers' queues)")
+        stmt = _hint(
+            select(t.c.task_id, t.c.case_id, t.c.case_type, t.c.stage, t.c.district, t.c.status)
+            .where(t.c.assignee == assignee, _OPEN)
+            .order_by(t.c.case_id),
+            t,
+            "ix_case_tasks_assignee_status",
+        )
+        with self.engine.connect() as conn:
+            return [
+                OpenTask(
+                    task_id=r.task_id,
+                    case_id=r.case_id,
+                    type=r.case_type,
+                    stage=r.stage,
+                    district=r.district,
+                    status=r.status,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+
+# -- one case's task clock ---------------------------------------------------------------
+
+
+def task_clock(
+    state: CaseState,
+    events: Sequence[NewEvent],
+    now: datetime,
+    calendar: WorkingCalendar = STATUTORY,
+) -> TaskClock | None:
+    """Time used and left on the current task of a case, from its recorded events (the
+    pauses of the task's clock are replayed through the domain's own `evolve`)."""
+    task = state.task
+    if task is None:
+        return None
+    days = working_days(calendar)
+    pauses: list[Pause] = []
+    replay = CaseState(case_id=state.case_id)
+    for event in events:
+        before = (
+            replay.task.paused_at if replay.task and replay.task.task_id == task.task_id else None
+        )
+        replay = evolve(replay, event)
+        current = replay.task if replay.task and replay.task.task_id == task.task_id else None
+        after = current.paused_at if current else None
+        if before is None and after is not None and current is not None:
+            pauses.append(
+                Pause(started_at=after, ended_at=None, reason=current.pause_reason or "?")
+            )
+        elif before is not None and after is None and pauses:
+            pauses[-1].ended_at = event.occurred_at
+        elif before is not None and after is not None and current is not None and pauses:
+            pauses[-1].reason = current.pause_reason or pauses[-1].reason
+    clock_now = task.paused_at or now
+    used = days.between(local_date(task.opened_at), local_date(clock_now))
+    for p in pauses:
+        if p.ended_at is not None:
+            used -= days.between(local_date(p.started_at), local_date(p.ended_at))
+    past_due = task.due_at is not None and task.due_at < clock_now
+    late = days_overdue(days, task.due_at, clock_now)
+    if task.due_at is None:
+        left = None
+    elif past_due:
+        left = -late
+    else:
+        left = days.between(
+            local_date(clock_now), local_date(task.due_at - timedelta(microseconds=1))
+        )
+    return TaskClock(
+        task_id=task.task_id,
+        stage=task.stage,
+        opened_at=task.opened_at,
+        due_at=task.due_at,
+        paused=task.paused_at is not None,
+        pause_reason=task.pause_reason,
+        overdue=task.overdue or (past_due and task.paused_at is None),
+        escalated=task.escalated,
+        working_days_used=max(used, 0),
+        working_days_left=left,
+        days_overdue=late,
+        pauses=pauses,
+    )
