@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import append, latency, report, throughput
+from benchmarks import append, latency, report, supervision, throughput
 from benchmarks.harness import (
     Database,
     People,
@@ -33,7 +33,7 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append")
+BENCHMARKS = ("latency", "throughput", "append", "supervision")
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,13 @@ class Plan:
     throughput_warmup: int
     append_events: int
     append_per_case: int
+    supervision_cases: int
+    supervision_calls: int
+    supervision_scans: int
 
 
-FULL = Plan(300, 20, 200, 200, 4, 2000, 25)
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25)
+FULL = Plan(300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2)
 
 
 class Databases:
@@ -150,6 +153,21 @@ def run_append(dbs: Databases, plan: Plan) -> Section:
     return append.section(results, plan.append_events, plan.append_per_case)
 
 
+def run_supervision(dbs: Databases, plan: Plan) -> Section:
+    results: dict[str, supervision.SupervisionSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new(backend, "supervision")
+        try:
+            results[backend] = supervision.measure(
+                db, plan.supervision_cases, plan.supervision_calls, plan.supervision_scans
+            )
+        finally:
+            db.close()
+    return supervision.section(
+        results, plan.supervision_cases, plan.supervision_calls, plan.supervision_scans
+    )
+
+
 async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]:
     sections: list[Section] = []
     with scratch_dir() as directory:
@@ -162,6 +180,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
                     sections.append(await run_throughput(temporal, dbs, plan))
         if "append" in which:
             sections.append(await asyncio.to_thread(run_append, dbs, plan))
+        if "supervision" in which:
+            sections.append(await asyncio.to_thread(run_supervision, dbs, plan))
     return sections
 
 

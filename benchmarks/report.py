@@ -13,9 +13,10 @@ END = "<!-- benchmarks:results:end -->"
 
 INTRO = """# Benchmarks
 
-Side-by-side measurements named in the foundation issue (#2). Reproduce with
+Side-by-side measurements named in the foundation issue (#2) and the supervision issue
+(#3). Reproduce with
 
-    make bench          # = .venv/bin/python -m benchmarks (about 3-5 minutes)
+    make bench          # = .venv/bin/python -m benchmarks (about 8 minutes)
     .venv/bin/python -m benchmarks --quick   # smaller smoke run; prints, writes nothing
 
 Every figure is a ratio against a baseline measured in the same process, in the same
@@ -38,10 +39,16 @@ def _row(c: Comparison) -> list[str]:
         c.metric,
         fmt(c.casework, c.unit),
         f"{fmt(c.baseline, c.unit)} ({c.baseline_name})",
-        f"{c.ratio:.2f}×",
+        _ratio(c.ratio),
         str(c.target) if c.target else "-",
         c.verdict,
     ]
+
+
+def _ratio(ratio: float) -> str:
+    if 0 < ratio < 0.1:  # e.g. an indexed query beside a full scan
+        return f"{ratio:.3f}× (1/{1 / ratio:,.0f})"
+    return f"{ratio:.2f}×"
 
 
 HEADER = ["benchmark", "back-end", "figure", "casework", "baseline", "ratio", "target", "result"]
