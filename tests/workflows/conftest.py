@@ -70,6 +70,25 @@ class Harness:
             await asyncio.sleep(0.02)
         return running
 
+    async def idle(self, case_id: str) -> bool:
+        """Whether the case still runs, once no workflow task is in flight: two `sync`
+        Updates in a row (each handled after any task before it) see the same events.
+        The test server's describe never shows a pending workflow task, and a case
+        terminated in the middle of one holds time skipping for the rest of the session."""
+        handle = self.env.client.get_workflow_handle(case_id)
+        seen = None
+        for _ in range(20):
+            try:
+                view = await asyncio.wait_for(
+                    handle.execute_update("sync", result_type=CaseView), 10
+                )
+            except Exception:  # noqa: BLE001 - closed meanwhile, or not answering
+                return await self.settled(case_id)
+            if view.seq == seen:
+                return True
+            seen = view.seq
+        return True
+
     async def terminate_unfinished(self) -> None:
         """End the cases a test left half-way, once nothing is in flight. The server
         outlives the test, and a workflow or activity task left handed out to this
@@ -79,7 +98,7 @@ class Harness:
         # service directly (the web pages): a due-date timer left running would fire on a
         # later test's time skip with no worker to handle it.
         for case_id in dict.fromkeys([*self.opened, *self.queries.case_ids()]):
-            if await self.settled(case_id):
+            if await self.settled(case_id) and await self.idle(case_id):
                 await self.env.client.get_workflow_handle(case_id).terminate("test finished")
 
     async def act(
