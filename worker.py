@@ -34,13 +34,13 @@ def build_worker(
     task_queue: str,
     bank: BankClient | None = None,
     civil_affairs: CivilAffairsRegistry | None = None,
-    config: ProcessConfig | None = None,
+    config: ProcessConfig | ConfigSource | None = None,
     max_cached_workflows: int = 10_000,
 ) -> Worker:
     recorder = Recorder(EventStore(engine))
     disbursement = Disbursement(bank or FakeBank(), Intake(engine))
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs())
-    source = ConfigSource(config or ProcessConfig())
+    source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     return Worker(
         client,
         task_queue=task_queue,
@@ -65,7 +65,7 @@ async def run_worker(settings: Settings) -> None:
         client,
         engine,
         task_queue=settings.task_queue,
-        config=settings.processes,
+        config=ConfigSource.from_files(settings.config, settings.holidays_file),
         max_cached_workflows=settings.max_cached_workflows,
     )
     log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)

@@ -57,6 +57,7 @@ class Stack:
 @contextlib.asynccontextmanager
 async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> AsyncIterator[Stack]:
     """Database migrated and seeded, Temporal reachable (started here if needed), a worker."""
+    from activities.configuration import ConfigSource
     from worker import build_worker  # the composition root lives at the top level
 
     engine = make_engine(settings.database_url)
@@ -80,7 +81,9 @@ async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> As
             client,
             engine,
             task_queue=settings.task_queue,
-            config=settings.processes,
+            # Re-read when the operator edits the file: a changed limit applies to tasks
+            # opened after the change.
+            config=ConfigSource.from_files(settings.config, settings.holidays_file),
             max_cached_workflows=settings.max_cached_workflows,
         )
         async with worker:

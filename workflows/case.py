@@ -98,6 +98,7 @@ class CaseWorkflow:
     async def act(self, req: ActRequest) -> CaseView:
         """An officer's action. Returns the case view once its events are recorded."""
         await self.ready_for(req)
+        await self.refresh_rules()
         try:
             events = decide(self.process, self.state, req, self.ctx())
         except Refused as r:  # the state moved on between validation and handling
@@ -122,6 +123,10 @@ class CaseWorkflow:
 
     async def ready_for(self, req: ActRequest) -> None:
         """Wait until the case can judge `req` (processes override)."""
+
+    async def refresh_rules(self) -> None:
+        """Bring time limits up to date before a decision that may open a task
+        (processes override)."""
 
     @workflow.update
     async def sync(self) -> CaseView:

@@ -34,6 +34,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 CHECK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+CONFIG_TIMEOUT = timedelta(seconds=10)
+RULES_FRESH_FOR = timedelta(minutes=1)
+"""How long a reading of the time rules is used before the next decision re-reads it."""
 
 
 @workflow.defn(name="HardshipRelief")
@@ -43,6 +46,9 @@ class HardshipReliefWorkflow(CaseWorkflow):
         # Until the configuration is known the case has no stage: actions are refused.
         self.hardship = HardshipProcess(start.config or HardshipConfig())
         self._init_case(self.hardship, CaseState(case_id=start.case_id))
+        self._rules_read_at: datetime | None = None
+        """When the worker's time rules were last read; None: fixed for this case."""
+        self._reading_rules = False
 
     waitable_refusals = frozenset({"check_pending"})
 
@@ -58,6 +64,40 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 )
             )
 
+    async def refresh_rules(self) -> None:
+        """Time limits, escalation grace and holidays as in force on the worker now, so
+        that a changed limit applies to tasks opened after the change. Amounts and
+        thresholds stay as they were when the case opened. Read at most once a minute
+        of workflow time; cases started with an explicit configuration keep it."""
+        if self._rules_read_at is None or self._reading_rules:
+            return
+        if workflow.now() - self._rules_read_at < RULES_FRESH_FOR:
+            return
+        if not workflow.patched("config-refresh"):
+            return
+        self._reading_rules = True
+        try:
+            latest = await workflow.execute_local_activity(
+                PROCESS_CONFIG,
+                CASE_TYPE,
+                result_type=HardshipConfig,
+                start_to_close_timeout=CONFIG_TIMEOUT,
+            )
+        finally:
+            self._reading_rules = False
+        self._rules_read_at = workflow.now()
+        current = self.hardship.config
+        rules = current.model_copy(
+            update={
+                "limits": latest.limits,
+                "escalation_grace_working_days": latest.escalation_grace_working_days,
+                "calendar": latest.calendar,
+            }
+        )
+        if rules != current:
+            self.hardship = HardshipProcess(rules)
+            self.process = self.hardship
+
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
         self.start_task_clocks()
@@ -68,8 +108,9 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 PROCESS_CONFIG,
                 CASE_TYPE,
                 result_type=HardshipConfig,
-                start_to_close_timeout=timedelta(seconds=10),
+                start_to_close_timeout=CONFIG_TIMEOUT,
             )
+            self._rules_read_at = workflow.now()
         self.hardship = HardshipProcess(config)
         self.process = self.hardship
         await self.apply(self.hardship.open(start, self.state, self.ctx()))
@@ -110,18 +151,22 @@ class HardshipReliefWorkflow(CaseWorkflow):
         round_ = self.state.facts["notice_round"]
         ends = datetime.fromisoformat(self.state.facts["notice_ends_at"])
         remaining = max(ends - workflow.now(), timedelta(0))
+
+        def interrupted() -> bool:
+            return (
+                self.state.status is not Status.OPEN  # withdrawn during the notice
+                or self.state.stage != Stage.PUBLIC_NOTICE
+                or self.state.facts.get("notice_round") != round_
+            )
+
         try:
             await workflow.wait_condition(
-                lambda: (
-                    self.state.status is not Status.OPEN  # withdrawn during the notice
-                    or self.state.stage != Stage.PUBLIC_NOTICE
-                    or self.state.facts.get("notice_round") != round_
-                ),
-                timeout=remaining,
-                timeout_summary="public notice period",
+                interrupted, timeout=remaining, timeout_summary="public notice period"
             )
         except TimeoutError:
-            await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
+            await self.refresh_rules()
+            if not interrupted():  # an objection may have come in while the rules were read
+                await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
 
     async def _disburse(self) -> None:
         hp = self.hardship
@@ -165,4 +210,5 @@ class HardshipReliefWorkflow(CaseWorkflow):
             )
             await self.apply(hp.disbursement_failed(self.state, self.ctx(), reason))
             return
-        await self.apply(hp.disbursed(self.state, self.ctx(), result.transfer_ref))
+        await self.refresh_rules()  # registration opens with the limits in force now
+        await self.apply(self.hardship.disbursed(self.state, self.ctx(), result.transfer_ref))

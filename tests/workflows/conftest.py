@@ -17,6 +17,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.civil_affairs import FakeCivilAffairs
+from activities.configuration import ConfigSource
 from activities.disbursement import FakeBank
 from casework.config import ProcessConfig
 from casework.demo.people import DEMO_BUDGET_FEN, demo_users
@@ -43,6 +44,8 @@ class Harness:
     directory: Directory
     store: EventStore
     queries: Queries
+    config_source: ConfigSource
+    """The worker's configuration: `update` it to change limits mid-test."""
     opened: list[str] = field(default_factory=list)
 
     async def open(self, by: str = "chongchuan.grassroots1", **overrides: Any) -> CaseView:
@@ -160,18 +163,27 @@ async def harness(
             )
     bank = FakeBank()
     civil = FakeCivilAffairs()
+    source = ConfigSource(ProcessConfig(hardship=config))
     worker = build_worker(
         env.client,
         sqlite_engine,
         task_queue=task_queue,
         bank=bank,
         civil_affairs=civil,
-        config=ProcessConfig(hardship=config),
+        config=source,
     )
     service = CaseService(env.client, sqlite_engine, task_queue)
     async with worker:
         harness = Harness(
-            env, sqlite_engine, service, bank, civil, directory, store, Queries(sqlite_engine)
+            env,
+            sqlite_engine,
+            service,
+            bank,
+            civil,
+            directory,
+            store,
+            Queries(sqlite_engine),
+            source,
         )
         yield harness
         await harness.terminate_unfinished()

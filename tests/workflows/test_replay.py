@@ -23,8 +23,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from casework.config import ProcessConfig
 from casework.domain.case import CaseView
-from casework.domain.hardship import HardshipConfig, StartHardshipCase
+from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
     CITY_LEADER,
@@ -156,6 +157,20 @@ async def overdue_escalated_then_extended(h: Harness) -> str:
     return cid
 
 
+async def limits_changed_mid_case(h: Harness) -> str:
+    """The administrator changes time limits twice while the case runs: the rules are
+    re-read before an officer's decision and when the notice timer ends."""
+    cid = (await h.open()).case_id
+    changed = QUICK.limits | {Stage.HOME_VISIT: Period(working_days=8)}
+    h.config_source.update(ProcessConfig(hardship=QUICK.model_copy(update={"limits": changed})))
+    await h.env.sleep(120)
+    await advance(h, cid, "public_notice")
+    changed = changed | {Stage.DISTRICT_REVIEW: Period(working_days=3)}
+    h.config_source.update(ProcessConfig(hardship=QUICK.model_copy(update={"limits": changed})))
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -165,6 +180,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_withdrawn_during_notice": withdrawn_during_notice,
     "hardship_claimed_at_once_then_rejected_by_the_city": claimed_at_once_then_rejected_by_the_city,
     "hardship_overdue_escalated_then_extended": overdue_escalated_then_extended,
+    "hardship_limits_changed_mid_case": limits_changed_mid_case,
 }
 
 
