@@ -4,6 +4,7 @@ activity objects, their dependencies injected. Run more of these to scale out.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
@@ -36,6 +37,7 @@ def build_worker(
     civil_affairs: CivilAffairsRegistry | None = None,
     config: ProcessConfig | ConfigSource | None = None,
     max_cached_workflows: int = 10_000,
+    workflows: Sequence[type] = WORKFLOWS,
 ) -> Worker:
     recorder = Recorder(EventStore(engine))
     disbursement = Disbursement(bank or FakeBank(), Intake(engine))
@@ -44,7 +46,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
+        workflows=workflows,
         activities=[
             recorder.record_events,
             disbursement.disburse,

@@ -188,7 +188,8 @@ async def drive_cases(
                 counts["city_cases"] += 1
                 view = await act(view, "city.officer1", "市总审核通过")
                 view = await act(view, "city.leader", "同意拨付")
-            await watcher.wait(view.case_id, "registration")
+            await watcher.wait(view.case_id, "receipt_confirmation")
+            view = await act(view, f"{slug}.grassroots2", "电话回访，确认已到账")
             view = await act(view, f"{slug}.officer1", "已录入全国帮扶系统")
             assert view.stage == "filed" and view.status == "closed", view
 

@@ -49,6 +49,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
         self._rules_read_at: datetime | None = None
         """When the worker's time rules were last read; None: fixed for this case."""
         self._reading_rules = False
+        self._confirm_receipt = False
 
     waitable_refusals = frozenset({"check_pending"})
 
@@ -98,9 +99,18 @@ class HardshipReliefWorkflow(CaseWorkflow):
             self.hardship = HardshipProcess(rules)
             self.process = self.hardship
 
+    def confirms_receipt(self) -> bool:
+        """Version 2 of the process: after the transfer the grassroots officer confirms
+        with the worker that the money arrived (到账确认). Decided once, at the start:
+        cases started before this change keep the old path to the end (replaying their
+        history, the marker is absent), new cases take the new one. See README,
+        "Changing a running process"."""
+        return workflow.patched("receipt-confirmation")
+
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
         self.start_task_clocks()
+        self._confirm_receipt = self.confirms_receipt()
         config = start.config
         if config is None:
             # Time limits are the worker's to decide, read once and kept in history.
@@ -211,4 +221,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
             await self.apply(hp.disbursement_failed(self.state, self.ctx(), reason))
             return
         await self.refresh_rules()  # registration opens with the limits in force now
-        await self.apply(self.hardship.disbursed(self.state, self.ctx(), result.transfer_ref))
+        await self.apply(
+            self.hardship.disbursed(
+                self.state, self.ctx(), result.transfer_ref, self._confirm_receipt
+            )
+        )

@@ -100,7 +100,9 @@ class Driver:
         if view.stage == "city_review":
             view = await self.act(view, "city_officer", Action.APPROVE, "市总审核通过")
             view = await self.act(view, "city_leader", Action.APPROVE, "同意拨付")
-        view = await self.wait_stage(view.case_id, {"registration"})
+        view = await self.wait_stage(view.case_id, {"receipt_confirmation", "registration"})
+        if view.stage == "receipt_confirmation":
+            view = await self.act(view, "grassroots", Action.APPROVE, "电话回访，申请人确认已到账")
         if view.stage == "registration":
             view = await self.act(view, "officer", Action.APPROVE, "已录入全国帮扶系统")
         return view

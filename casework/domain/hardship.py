@@ -25,6 +25,7 @@ from casework.domain.case import (
     Process,
     Refused,
     evolve,
+    require_comment,
 )
 from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
@@ -56,6 +57,7 @@ class Stage(StrEnum):
     CITY_REVIEW = "city_review"  # 市总审核
     CITY_APPROVAL = "city_approval"  # 市总领导审批
     DISBURSEMENT = "disbursement"  # 资金发放
+    RECEIPT_CONFIRMATION = "receipt_confirmation"  # 到账确认 (cases opened since v2 only)
     REGISTRATION = "registration"  # 录入全国困难职工帮扶系统
     FILED = "filed"  # 归档
 
@@ -201,6 +203,7 @@ def _default_limits() -> dict[Stage, Period]:
         Stage.DISTRICT_APPROVAL: _wd(5),
         Stage.CITY_REVIEW: _wd(5),
         Stage.CITY_APPROVAL: _wd(5),
+        Stage.RECEIPT_CONFIRMATION: _wd(5),
         Stage.REGISTRATION: _wd(30),
     }
 
@@ -260,6 +263,7 @@ class HardshipProcess(Process):
         Stage.DISTRICT_APPROVAL: Role.DISTRICT_LEADER,
         Stage.CITY_REVIEW: Role.CITY_OFFICER,
         Stage.CITY_APPROVAL: Role.CITY_LEADER,
+        Stage.RECEIPT_CONFIRMATION: Role.GRASSROOTS_OFFICER,
         Stage.REGISTRATION: Role.DISTRICT_OFFICER,
     }
     signing_stages = frozenset(
@@ -367,6 +371,9 @@ class HardshipProcess(Process):
             return self.enter_stage(state, Stage.CITY_APPROVAL, ctx)
         if stage == Stage.CITY_APPROVAL:
             return self.enter_stage(state, Stage.DISBURSEMENT, ctx)
+        if stage == Stage.RECEIPT_CONFIRMATION:
+            require_comment(req, "到账确认")  # how the worker confirmed (phone, visit...)
+            return self.enter_stage(state, Stage.REGISTRATION, ctx)
         if stage == Stage.REGISTRATION:
             return [
                 *self.enter_stage(state, Stage.FILED, ctx),
@@ -456,7 +463,13 @@ class HardshipProcess(Process):
         reason = f"区县帮扶资金不足 (relief fund insufficient): {detail}"
         return [self.close(state, Outcome.FAILED, ctx, SYSTEM, reason)]
 
-    def disbursed(self, state: CaseState, ctx: Context, transfer_ref: str) -> list[NewEvent]:
+    def disbursed(
+        self, state: CaseState, ctx: Context, transfer_ref: str, confirm_receipt: bool = False
+    ) -> list[NewEvent]:
+        """The transfer went through. Cases opened since the receipt-confirmation change
+        (`confirm_receipt`) first have the grassroots officer confirm with the worker that
+        the money arrived; earlier cases go straight to registration."""
+        after = Stage.RECEIPT_CONFIRMATION if confirm_receipt else Stage.REGISTRATION
         return [
             ctx.event(
                 state,
@@ -467,7 +480,7 @@ class HardshipProcess(Process):
                 amount_fen=state.facts["requested_amount_fen"],
                 transfer_ref=transfer_ref,
             ),
-            *self.enter_stage(state, Stage.REGISTRATION, ctx),
+            *self.enter_stage(state, after, ctx),
         ]
 
     def disbursement_failed(self, state: CaseState, ctx: Context, reason: str) -> list[NewEvent]:

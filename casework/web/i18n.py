@@ -13,6 +13,7 @@ STAGES = {
     "city_review": ("市总审核", "city review"),
     "city_approval": ("市总审批", "city approval"),
     "disbursement": ("资金发放", "disbursement"),
+    "receipt_confirmation": ("到账确认", "receipt confirmation"),
     "registration": ("录入全国系统", "registration"),
     "filed": ("已归档", "filed"),
 }

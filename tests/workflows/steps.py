@@ -92,6 +92,8 @@ async def advance(h: Harness, case_id: str, to: str) -> CaseView:
             await h.act(case_id, CITY_LEADER, "approve", "同意")
         elif stage == Stage.DISBURSEMENT:
             await after_disbursement(h, case_id)
+        elif stage == Stage.RECEIPT_CONFIRMATION:
+            await h.act(case_id, GR2, "approve", "电话回访，申请人确认已到账")
         elif stage == Stage.REGISTRATION:
             await h.act(case_id, OFFICER, "approve", "已录入全国系统")
         else:

@@ -59,7 +59,7 @@ async def test_transient_bank_failures_are_retried_and_the_transfer_goes_through
     h.bank.fail_next = failures
     cid = await approve_for_payment(h)
     v = await after_disbursement(h, cid)
-    assert (v.status, v.stage) == ("open", "registration")
+    assert (v.status, v.stage) == ("open", "receipt_confirmation")
     assert h.bank.attempts == failures + 1
     assert len(h.bank.transfers) == 1  # one payment however many attempts
     assert "disbursement.failed" not in event_types(h, cid)
@@ -148,7 +148,7 @@ async def test_reservations_count_against_the_budget_and_a_release_frees_the_mon
     assert (await h.result(first)).outcome == "failed"  # declined: its money went back
 
     second = await approve_for_payment(h)
-    assert (await after_disbursement(h, second)).stage == "registration"
+    assert (await after_disbursement(h, second)).stage == "receipt_confirmation"
     year = fund_year(h, second)
     assert h.store.fund_balance(DISTRICT, year)["remaining_fen"] == 100_000
 

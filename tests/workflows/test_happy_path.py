@@ -55,6 +55,7 @@ CITY_ROUTE = [
     "city_review",
     "city_approval",
     "disbursement",
+    "receipt_confirmation",
     "registration",
     "filed",
 ]
@@ -93,8 +94,8 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
     v = await h.act(cid, CITY_LEADER, "approve", "同意")
     assert v.stage == "disbursement" and v.open_task is None
 
-    # Before the registration task is worked the money is reserved and paid out.
-    v = await advance(h, cid, "registration")
+    # Before the receipt is confirmed the money is reserved and paid out.
+    v = await advance(h, cid, "receipt_confirmation")
     reserved = events_of(h, cid, "funds.reserved")[0].payload
     year = reserved["year"]
     assert reserved["amount_fen"] == OVER_THRESHOLD
@@ -110,6 +111,8 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
     completed = events_of(h, cid, "disbursement.completed")[0].payload
     assert completed["transfer_ref"].startswith("FAKE-")
 
+    v = await h.act(cid, GR2, "approve", "电话回访，申请人确认已到账")
+    assert v.stage == "registration" and v.open_task.role == "district_officer"  # type: ignore[union-attr]
     final = await h.act(cid, OFFICER, "approve", "已录入全国系统")
     assert (final.status, final.outcome, final.stage, final.open_task) == (
         "closed",
@@ -135,6 +138,7 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
         *["case.stage_entered", "funds.reserved", "disbursement.completed"],
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
+        *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
         *["case.stage_entered", "case.closed"],
     ]
     assert [e.payload["stage"] for e in events_of(h, cid, "case.stage_entered")] == CITY_ROUTE
@@ -146,6 +150,7 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
         ("district_approval", LEADER),
         ("city_review", CITY_OFFICER),
         ("city_approval", CITY_LEADER),
+        ("receipt_confirmation", GR2),
         ("registration", OFFICER),
     ]
     assert h.store.verify().broken == []
@@ -168,6 +173,7 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
         ("district_approval", "district_leader", DISTRICT),
         ("city_review", "city_officer", CITY),
         ("city_approval", "city_leader", CITY),
+        ("receipt_confirmation", "grassroots_officer", DISTRICT),
         ("registration", "district_officer", DISTRICT),
     ]
     assert [(t["status"], t["outcome"], t["closed_by"]) for t in tasks(h, cid)] == [

@@ -171,6 +171,16 @@ async def limits_changed_mid_case(h: Harness) -> str:
     return cid
 
 
+async def receipt_confirmed_then_filed(h: Harness) -> str:
+    """Version 2 of the process: the grassroots officer confirms the money arrived
+    before registration (the `receipt-confirmation` patch)."""
+    cid = (await h.open()).case_id
+    await advance(h, cid, "receipt_confirmation")
+    await h.act(cid, GR2, "approve", "电话回访，申请人确认已到账")
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -181,6 +191,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_claimed_at_once_then_rejected_by_the_city": claimed_at_once_then_rejected_by_the_city,
     "hardship_overdue_escalated_then_extended": overdue_escalated_then_extended,
     "hardship_limits_changed_mid_case": limits_changed_mid_case,
+    "hardship_receipt_confirmed_then_filed": receipt_confirmed_then_filed,
 }
 
 

@@ -21,9 +21,11 @@ async def test_under_threshold_case_goes_from_open_to_filed(harness: Harness) ->
     assert v.stage == "district_review", v
     await h.act(cid, "chongchuan.officer1", "approve", "同意")
     v = await h.act(cid, "chongchuan.leader", "approve", "同意")
-    assert v.stage in ("disbursement", "registration")
+    assert v.stage in ("disbursement", "receipt_confirmation")
     await h.env.sleep(60)
     v = h.queries.case_view(cid)
+    assert v.stage == "receipt_confirmation", v
+    v = await h.act(cid, "chongchuan.grassroots2", "approve", "电话回访，确认已到账")
     assert v.stage == "registration", v
     v = await h.act(cid, "chongchuan.officer1", "approve", "已录入")
     assert v.status == "closed" and v.outcome == "approved"

@@ -31,6 +31,7 @@ async def test_a_configuration_naming_one_limit_keeps_the_others(harness: Harnes
         "district_approval": 5,
         "city_review": 5,
         "city_approval": 5,
+        "receipt_confirmation": 5,
         "registration": 30,
     }
     rows = tasks(h, cid)

@@ -1,0 +1,96 @@
+"""Changing a running process: cases started before a change finish on the old path,
+cases started after it take the new one.
+
+Version 2 of hardship relief added the receipt confirmation (到账确认) between the
+transfer and registration, behind `workflow.patched("receipt-confirmation")`. Here a
+worker running the code as it was before the change starts a case; it is stopped
+half-way and a worker with today's code takes over (what a deployment does). The old
+case must finish without the new stage, a new case must go through it, and both
+histories must replay against today's code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from casework.service import CaseService
+from tests.workflows.conftest import Harness
+from tests.workflows.steps import advance, events_of, history
+from tests.workflows.versions import HardshipReliefBeforeReceiptConfirmation, Unguarded
+from worker import build_worker
+from workflows.hardship_relief import HardshipReliefWorkflow
+
+
+def stages(h: Harness, case_id: str) -> list[str]:
+    return [e.payload["stage"] for e in events_of(h, case_id, "case.stage_entered")]
+
+
+async def test_cases_started_before_a_change_finish_on_the_old_path(harness: Harness) -> None:
+    queue = f"versioning-{uuid.uuid4()}"
+    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+
+    def worker(*workflows: type, cache: int = 10_000) -> object:
+        return build_worker(
+            h.env.client,
+            h.engine,
+            task_queue=queue,
+            bank=h.bank,
+            civil_affairs=h.civil,
+            config=h.config_source,
+            workflows=workflows,
+            # Without a cache the server hands the case's next task to any worker (no
+            # sticky queue pointing at the stopped one), as after a real deployment.
+            max_cached_workflows=cache,
+        )
+
+    async with worker(HardshipReliefBeforeReceiptConfirmation, cache=0):  # type: ignore[attr-defined]
+        old = (await h.open()).case_id
+        await advance(h, old, "district_review")
+
+    # Deployed: a new worker process with today's code; the old case's history is
+    # replayed on it and continues from where it stopped.
+    async with worker(HardshipReliefWorkflow):  # type: ignore[attr-defined]
+        await advance(h, old, "filed")
+        new = (await h.open()).case_id
+        await advance(h, new, "filed")
+
+    assert "receipt_confirmation" not in stages(h, old)
+    assert stages(h, old)[-3:] == ["disbursement", "registration", "filed"]
+    assert stages(h, new)[-4:] == ["disbursement", "receipt_confirmation", "registration", "filed"]
+    assert (await h.result(old)).outcome == (await h.result(new)).outcome == "approved"
+
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=pydantic_data_converter)
+    for case_id in (old, new):
+        await replayer.replay_workflow(await history(h, case_id))
+
+
+async def test_an_unpatched_change_would_break_the_old_case(harness: Harness) -> None:
+    """The guard itself: the same change without `workflow.patched` cannot replay an
+    old case's history (so the replay test in CI catches a forgotten patch)."""
+
+    queue = f"versioning-{uuid.uuid4()}"
+    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+    async with build_worker(
+        h.env.client,
+        h.engine,
+        task_queue=queue,
+        bank=h.bank,
+        civil_affairs=h.civil,
+        config=h.config_source,
+        workflows=[HardshipReliefBeforeReceiptConfirmation],
+        max_cached_workflows=0,
+    ):
+        old = (await h.open()).case_id
+        await advance(h, old, "filed")
+    old_history = await history(h, old)
+
+    replayer = Replayer(workflows=[Unguarded], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert result.replay_failure is None

@@ -1,0 +1,37 @@
+"""Earlier and wrong versions of the hardship workflow, for the versioning tests.
+
+Kept in a module of their own with few imports: the workflow sandbox re-imports the
+module that defines a workflow class."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from casework.domain.case import CaseView
+    from casework.domain.hardship import StartHardshipCase
+    from workflows.hardship_relief import HardshipReliefWorkflow
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforeReceiptConfirmation(HardshipReliefWorkflow):
+    """The workflow as deployed before version 2: it never asks for the patch."""
+
+    def confirms_receipt(self) -> bool:
+        return False
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class Unguarded(HardshipReliefWorkflow):
+    """The same change made without `workflow.patched`: new path for every case."""
+
+    def confirms_receipt(self) -> bool:
+        return True
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
