@@ -18,10 +18,12 @@ from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.recording import Recorder
 from casework.config import ProcessConfig
 from casework.logging import configure_logging
+from casework.privacy.codec import keyring_of
+from casework.privacy.keys import Keyring
 from casework.settings import Settings
 from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
-from casework.store.intake import Intake
+from casework.store.personal import PersonalData
 from casework.temporal import connect
 from workflows.hardship_relief import HardshipReliefWorkflow
 
@@ -38,9 +40,12 @@ def build_worker(
     config: ProcessConfig | ConfigSource | None = None,
     max_cached_workflows: int = 10_000,
     workflows: Sequence[type] = WORKFLOWS,
+    keyring: Keyring | None = None,
 ) -> Worker:
+    """`keyring`: master keys for personal data; by default those of the client's codec."""
     recorder = Recorder(EventStore(engine))
-    disbursement = Disbursement(bank or FakeBank(), Intake(engine))
+    personal = PersonalData(engine, keyring or keyring_of(client.data_converter))
+    disbursement = Disbursement(bank or FakeBank(), personal)
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs())
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     return Worker(

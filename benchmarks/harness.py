@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -41,6 +40,8 @@ from casework.config import ProcessConfig
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.hardship import CASE_PREFIX, HardshipConfig, Period, Stage
 from casework.domain.org import Actor
+from casework.privacy.codec import encrypted_data_converter
+from casework.privacy.keys import Keyring
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -208,12 +209,12 @@ async def connect_when_ready(address: str, timeout: float = 60.0) -> Client:
     """A client with casework's data converter, as the CLI makes it. The dev server
     accepts connections a moment before its frontend reports healthy: retry until then."""
     runtime = quiet_runtime()
+    # Payloads encrypted as in production, with a key made for this run.
+    converter = encrypted_data_converter(Keyring.generate("bench"))
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await Client.connect(
-                address, data_converter=pydantic_data_converter, runtime=runtime
-            )
+            return await Client.connect(address, data_converter=converter, runtime=runtime)
         except RuntimeError:
             if time.monotonic() > deadline:
                 raise

@@ -12,12 +12,14 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import structlog
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
@@ -25,7 +27,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
-from casework.domain.case import Action, CaseView
+from casework.domain.case import Action, CaseView, Refused
 from casework.domain.org import CITY
 from casework.settings import Settings
 
@@ -46,6 +48,11 @@ app.add_typer(users_app, name="users")
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
+privacy_app = typer.Typer(
+    help="个人信息 (personal data: erasure after the retention period, encryption keys).",
+    no_args_is_help=True,
+)
+app.add_typer(privacy_app, name="privacy")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -65,9 +72,18 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise CliError(message, code)
 
 
+TRY_AGAIN = 3
+"""Exit code: a passing fault (database unreachable, outcome not back in time); the
+same command, with the same --key, may be sent again and is applied at most once."""
+
+
 def handled(fn: Callable[..., T]) -> Callable[..., T]:
     """Turn known failures into a clear message on stderr and the right exit code."""
-    from casework.service import ActionRefused, CaseNotFound
+    from sqlalchemy.exc import OperationalError
+
+    from casework.privacy.fields import DecryptionFailed
+    from casework.privacy.keys import KeyringError
+    from casework.service import ActionPending, ActionRefused, CaseNotFound
     from casework.store.directory import UnknownUser
     from casework.store.queries import UnknownCase
     from casework.store.supervision import SupervisionRefused
@@ -77,25 +93,52 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
         try:
             return fn(*args, **kwargs)
         except CliError as e:
-            err.print(f"[red]错误 (error):[/] {e.message}", highlight=False)
+            err.print(f"[red]错误 (error):[/] {escape(e.message)}", highlight=False)
             raise typer.Exit(e.code) from None
-        except (ActionRefused, SupervisionRefused) as e:
-            where = escape(f" [field: {e.field}]") if e.field else ""
+        except ValidationError as e:  # e.g. a --comment longer than an action takes
             err.print(
-                f"[red]操作被拒绝 (refused: {escape(e.code)}){where}:[/] {escape(e.message)}",
+                f"[red]错误 (error):[/] {escape(validation_message(e, '输入无效 (invalid input)'))}",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
+        except (ActionRefused, SupervisionRefused, Refused) as e:
+            where = escape(f" [field: {shown(e.field)}]") if e.field else ""
+            err.print(
+                f"[red]操作被拒绝 (refused: {escape(e.code)}){where}:[/] "
+                f"{escape(shown(e.message, 1000, newlines=True))}",
                 highlight=False,
             )
             raise typer.Exit(2) from None
         except (UnknownUser, UnknownCase, CaseNotFound) as e:
-            err.print(f"[red]错误 (error):[/] {e}", highlight=False)
+            err.print(f"[red]错误 (error):[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(2) from None
+        except ActionPending as e:
+            err.print(
+                f"[yellow]尚未确认 (not confirmed yet):[/] {escape(str(e))}. "
+                f"请稍后重试 (try again) with the same command and --key {escape(e.key)}: "
+                "it is applied at most once.",
+                highlight=False,
+            )
+            raise typer.Exit(TRY_AGAIN) from None
+        except OperationalError as e:
+            reason = str(e.orig or e).strip().splitlines()[0]
+            err.print(
+                f"[red]数据库暂时无法访问 (database unreachable):[/] {escape(reason)}. "
+                "请稍后重试 (try again).",
+                highlight=False,
+            )
+            raise typer.Exit(TRY_AGAIN) from None
+        except (KeyringError, DecryptionFailed) as e:
+            err.print(f"[red]加密密钥错误 (encryption keys):[/] {escape(str(e))}", highlight=False)
+            raise typer.Exit(1) from None
         except ConnectionError as e:
-            err.print(f"[red]无法连接 (cannot connect):[/] {e}", highlight=False)
+            err.print(f"[red]无法连接 (cannot connect):[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(1) from None
         except RuntimeError as e:
             if "Failed client connect" in str(e) or "connection" in str(e).lower():
                 err.print(
-                    f"[red]无法连接 Temporal (cannot reach Temporal):[/] {e}", highlight=False
+                    f"[red]无法连接 Temporal (cannot reach Temporal):[/] {escape(str(e))}",
+                    highlight=False,
                 )
                 raise typer.Exit(1) from None
             raise
@@ -105,6 +148,27 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
 
 def settings() -> Settings:
     return Settings()
+
+
+@app.callback()
+@handled
+def _log_setup() -> None:
+    # Every command logs as the worker does: lines on stderr (stdout stays for --json),
+    # CASEWORK_LOG_LEVEL / CASEWORK_LOG_JSON honoured, personal data masked.
+    from casework.logging import configure_logging
+
+    try:
+        s = settings()
+        configure_logging(s.log_level, s.log_json)
+    except ValueError as e:  # a malformed CASEWORK_* variable, an unknown log level
+        fail(f"配置无效 (invalid configuration): {e}", 1)
+
+
+def keyring() -> Any:
+    """The deployment's master keys (CASEWORK_ENCRYPTION_KEYS, or the embedded key file)."""
+    from casework.privacy.keys import load_keyring
+
+    return load_keyring(settings())
 
 
 def engine() -> Any:
@@ -165,7 +229,7 @@ def due_day(due_at: datetime | None) -> str:
     return (due_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).strftime("%Y-%m-%d")
 
 
-def print_case(view: CaseView, clock: Any = None) -> None:
+def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None:
     table = Table(show_header=False, box=None)
     table.add_row("案件 case", view.case_id)
     table.add_row("类型 type", view.type)
@@ -174,6 +238,11 @@ def print_case(view: CaseView, clock: Any = None) -> None:
     table.add_row("阶段 stage", view.stage)
     table.add_row("区县 district", view.district)
     table.add_row("立案人 opened by", view.opened_by)
+    if applicant is not None:
+        table.add_row("申请人 applicant", escape(applicant.name or "-"))
+        table.add_row("身份证号 ID number", escape(applicant.id_number or "-"))
+        table.add_row("手机 phone", escape(applicant.phone or "-"))
+        table.add_row("银行账户 bank account", escape(applicant.bank_account or "未登记 none"))
     task = view.open_task
     if task:
         waiting = " · 等待补充材料 waiting for info" if task.waiting_info else ""
@@ -211,25 +280,91 @@ def print_case(view: CaseView, clock: Any = None) -> None:
     out.print(table)
 
 
+MAX_JSON_BYTES = 256_000
+"""An application or action data file is a few kilobytes. Refused before reading
+beyond this: far larger data would pass Temporal's payload limits (2 MB; a refused
+Update echoes its input), fail the case's workflow task and end in a traceback."""
+MAX_JSON_DEPTH = 20
+"""Nesting deeper than this is refused (the documents need three levels)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} 不是合法的 JSON 值 ({name} is not a JSON value)")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"重复的键 (duplicate key) {shown(key)}")
+        result[key] = value
+    return result
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def load_json_file(path: Path, what: str) -> Any:
+    """A JSON document from a UTF-8 file (a byte-order mark is allowed): strict JSON (no
+    NaN, no duplicate keys), at most MAX_JSON_BYTES and MAX_JSON_DEPTH levels."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            fail(
+                f"{what} file {path}: 文件过大 (too large: {size} bytes, at most {MAX_JSON_BYTES})"
+            )
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         fail(f"cannot read {what} file {path}: {e.strerror}")
     except UnicodeDecodeError:
-        fail(f"{what} file {path} is not UTF-8 text")
+        fail(f"{what} file {path} is not UTF-8 text (请另存为 UTF-8 / save it as UTF-8)")
     try:
-        return json.loads(text)
+        data = json.loads(
+            text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys
+        )
     except json.JSONDecodeError as e:
         fail(f"{what} file {path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
+    except RecursionError:  # nested far too deep for the parser itself
+        data = None
+        too_deep = True
+    except ValueError as e:  # NaN, a duplicate key, an integer of thousands of digits
+        fail(f"{what} file {path} is not valid JSON: {e}")
+    else:
+        too_deep = _depth(data) > MAX_JSON_DEPTH
+    if too_deep:
+        fail(f"{what} file {path}: 嵌套过深 (nested more than {MAX_JSON_DEPTH} levels deep)")
+    return data
 
 
-def validation_message(exc: ValidationError) -> str:
+def shown(value: Any, limit: int = 60, newlines: bool = False) -> str:
+    """A value from a file as it may appear in a message: control and other invisible
+    characters escaped (line breaks kept if `newlines`), cut after `limit` characters."""
+    text = str(value)
+    clipped = text[:limit]
+    safe = "".join(
+        c
+        if c.isprintable() or (newlines and c == "\n")
+        else c.encode("unicode_escape").decode("ascii")
+        for c in clipped
+    )
+    return safe + ("…" if len(text) > limit else "")
+
+
+def validation_message(
+    exc: ValidationError, title: str = "申请材料无效 (invalid application)"
+) -> str:
     lines = []
     for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"]) or "(document)"
-        lines.append(f"field {loc}: {error['msg']}")
-    return "申请材料无效 (invalid application):\n  " + "\n  ".join(lines)
+        loc = ".".join(shown(p) for p in error["loc"]) or "(document)"
+        lines.append(f"field {loc}: {shown(error['msg'], 300, newlines=True)}")
+    return title + ":\n  " + "\n  ".join(lines)
 
 
 async def _service() -> Any:
@@ -287,6 +422,14 @@ def case_open(
         application = HardshipApplication.model_validate(data)
     except ValidationError as e:
         fail(validation_message(e))
+    # What was submitted, for whoever debugs an intake; the log masks the ID number,
+    # phone and bank account (casework.logging).
+    structlog.get_logger("casework.cli").debug(
+        "case.open.requested",
+        by=as_user,
+        file=str(file),
+        application=application.model_dump(mode="json"),
+    )
     actor = Directory(engine()).get(as_user).actor()
 
     async def go() -> CaseView:
@@ -303,29 +446,50 @@ def case_open(
 
 @case_app.command("show")
 @handled
-def case_show(case_id: str, as_json: bool = JsonOpt) -> None:
-    """Stage, status, open task, assignee, due date, time used and left on the task.
+def case_show(
+    case_id: str,
+    as_user: str | None = typer.Option(
+        None,
+        "--as",
+        help="Viewing user: the ID number, phone and bank account are shown in clear only "
+        "to roles whose work needs them; masked otherwise (and without --as).",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Stage, status, open task, assignee, due date, time used and left on the task,
+    and the applicant.
 
     Time is counted in working days; the task's clock stands still while paused."""
+    from casework.store.directory import Directory
     from casework.store.event_store import EventStore
+    from casework.store.personal import PersonalData
     from casework.store.queries import Queries
     from casework.store.supervision import task_clock
 
     eng = engine()
     state = Queries(eng).case_state(case_id)
     view = CaseView.of(state)
+    viewer = Directory(eng).get(as_user).actor() if as_user else None
     events = [e.as_new_event() for e in EventStore(eng).read(case_id)]
     clock = task_clock(state, events, datetime.now(UTC), calendar())
+    opened = next((e for e in events if e.type == "case.opened"), None)
+    applicant = None
+    if opened is not None and "application" in opened.payload:
+        personal = PersonalData(eng, keyring() if viewer else None)
+        applicant = personal.applicant(
+            case_id, state.district, opened.payload["application"], viewer
+        )
     if as_json:
-        # The case view's keys are a contract; the clock comes as one more key.
+        # The case view's keys are a contract; the clock and the applicant come as more keys.
         emit_json(
             {
                 **view.model_dump(mode="json"),
                 "task_clock": clock.model_dump(mode="json") if clock else None,
+                "applicant": applicant.model_dump(mode="json") if applicant else None,
             }
         )
     else:
-        print_case(view, clock)
+        print_case(view, clock, applicant)
 
 
 @case_app.command("history")
@@ -438,10 +602,13 @@ def act(
     elif chosen is Action.EXTEND and "until" not in data:
         fail("field --until: extend needs --until YYYY-MM-DD (the new due date)")
     actor = directory.get(as_user).actor()
+    # Always an idempotency key, so that "try again" can name it.
+    key = key or f"cli-{uuid.uuid4()}"
+    wait = settings().act_wait_seconds
 
     async def go() -> CaseView:
         service = await _service()
-        return await service.act(case_id, actor, chosen, comment, data, key, stage)  # type: ignore[no-any-return]
+        return await service.act(case_id, actor, chosen, comment, data, key, stage, wait)  # type: ignore[no-any-return]
 
     view = run(go())
     if as_json:
@@ -721,6 +888,117 @@ def projections_rebuild(as_json: bool = JsonOpt) -> None:
         out.print(f"读模型已重建 (read models rebuilt): {count} events replayed")
 
 
+# -- personal data ---------------------------------------------------------------------
+
+
+@privacy_app.command("erase")
+@handled
+def privacy_erase(
+    case_id: str,
+    as_user: str = AsOpt,
+    comment: str | None = typer.Option(None, "--comment", "-m", help="The reason, recorded."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Destroy a closed case's data key once its retention period is over (admin).
+
+    The ID number, phone and bank account become unreadable everywhere they were
+    stored (event log, Temporal history, backups); the hash chain still verifies.
+    The period is `retention_years` (default 10) of the process configuration,
+    counted from the day the case closed."""
+    from casework.config import ConfigError
+    from casework.store.directory import Directory
+    from casework.store.personal import PersonalData
+    from casework.store.queries import Queries
+
+    eng = engine()
+    admin = Directory(eng).get(as_user).actor()
+    state = Queries(eng).case_state(case_id)
+    try:
+        retention = getattr(settings().processes, state.case_type).retention_years
+    except ConfigError as e:
+        fail(f"configuration: {e}", 1)
+    event = PersonalData(eng, None).erase(case_id, admin, retention_years=retention, reason=comment)
+    if as_json:
+        emit_json(
+            {
+                "case_id": case_id,
+                "erased": True,
+                "seq": event.seq,
+                "erased_at": event.occurred_at.isoformat(),
+                "erased_by": admin.id,
+            }
+        )
+    else:
+        out.print(
+            f"[green]已销毁个人信息 (personal data erased):[/] {case_id} "
+            f"(seq {event.seq}, {local_time(event.occurred_at)})"
+        )
+
+
+@privacy_app.command("rewrap")
+@handled
+def privacy_rewrap(as_json: bool = JsonOpt) -> None:
+    """Re-encrypt every case's data key with the current master key (the first of
+    CASEWORK_ENCRYPTION_KEYS), so that older master keys can be retired."""
+    from casework.store.personal import PersonalData
+
+    moved = PersonalData(engine(), keyring()).rewrap()
+    if as_json:
+        emit_json({"rewrapped": moved})
+    else:
+        out.print(f"已重新加密案件密钥 (case keys rewrapped): {moved}")
+
+
+@privacy_app.command("new-key")
+@handled
+def privacy_new_key(
+    key_id: str | None = typer.Option(None, "--id", help="Key id (default: k<date>-<random>)."),
+) -> None:
+    """Print a new random master key as `id:BASE64`, to put first in
+    CASEWORK_ENCRYPTION_KEYS (keep the old keys after it)."""
+    from casework.privacy.keys import Keyring, KeyringError
+
+    try:
+        sys.stdout.write(Keyring.generate(key_id).serialize() + "\n")
+    except KeyringError as e:
+        fail(f"field --id: {e}")
+
+
+@app.command("codec-server")
+@handled
+def codec_server(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8081, help="Port to listen on."),
+    origin: list[str] = typer.Option(
+        None,
+        "--origin",
+        help="Web UI origin allowed to call it (repeatable; default: the dev server's UI).",
+    ),
+) -> None:
+    """Decode casework's encrypted Temporal payloads for the Web UI and `temporal` CLI.
+
+    UI: set the codec endpoint to http://HOST:PORT (or start the dev server with
+    --ui-codec-endpoint). CLI: temporal workflow show -w CASE_ID --codec-endpoint
+    http://HOST:PORT. Personal fields stay encrypted with their case keys."""
+    import uvicorn
+
+    from casework.privacy.codec_server import create_codec_app
+
+    s = settings()
+    origins = origin or [
+        f"http://localhost:{s.temporal_ui_port}",
+        f"http://127.0.0.1:{s.temporal_ui_port}",
+    ]
+    token = s.codec_server_token.get_secret_value() if s.codec_server_token else None
+    codec_app = create_codec_app(keyring(), origins, token)
+    err.print(
+        f"codec server on http://{host}:{port} (origins: {', '.join(origins)}; "
+        f"{'token required' if token else 'no token: keep it on a trusted address'})",
+        highlight=False,
+    )
+    uvicorn.run(codec_app, host=host, port=port, log_level="warning")
+
+
 # -- running the engine ------------------------------------------------------------------
 
 
@@ -780,7 +1058,9 @@ def main() -> None:
     except BaseException:
         import traceback
 
-        traceback.print_exc()
+        from casework.logging import redact
+
+        sys.stderr.write(redact(traceback.format_exc()))  # no personal data in clear
         code = 1
     if not _temporal_used:
         sys.exit(code)

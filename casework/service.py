@@ -4,10 +4,15 @@ Temporal. Reads go to the store's projections (`casework.store.queries`)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -16,6 +21,8 @@ from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, ActRequest, CaseView
 from casework.domain.hardship import CASE_PREFIX, HardshipApplication, StartHardshipCase
 from casework.domain.org import Actor, Role
+from casework.privacy.codec import keyring_of
+from casework.privacy.keys import Keyring
 from casework.store.intake import Intake
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
@@ -35,10 +42,30 @@ class CaseNotFound(LookupError):
     pass
 
 
+class ActionPending(Exception):
+    """The action was sent but its outcome did not come back in time (the case's worker
+    or its database is slow or away; it is retried there until it is recorded). Sending
+    it again with the same idempotency key applies it at most once and returns the
+    outcome."""
+
+    def __init__(self, case_id: str, key: str, waited: float) -> None:
+        super().__init__(
+            f"{case_id}: 已提交，{waited:g} 秒内未得到结果 (sent; no outcome within {waited:g}s: "
+            "the worker or its database is slow or unreachable)"
+        )
+        self.case_id = case_id
+        self.key = key
+        self.waited = waited
+
+
 class CaseService:
-    def __init__(self, client: Client, engine: Engine, task_queue: str) -> None:
+    def __init__(
+        self, client: Client, engine: Engine, task_queue: str, keyring: Keyring | None = None
+    ) -> None:
+        """`keyring`: the master keys for personal data; by default those of the client's
+        payload codec (`casework.temporal.connect`)."""
         self.client = client
-        self.intake = Intake(engine)
+        self.intake = Intake(engine, keyring or keyring_of(client.data_converter))
         self.task_queue = task_queue
 
     async def open_hardship(self, application: HardshipApplication, actor: Actor) -> CaseView:
@@ -52,15 +79,17 @@ class CaseService:
                 f"申请人所在区县 {district} 不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
                 "applicant.district",
             )
-        a = application.applicant
         year = datetime.now(UTC).astimezone(CHINA_TZ).year
-        case_id = await asyncio.to_thread(
-            self.intake.register, CASE_PREFIX, year, a.id_number, a.phone, a.bank_account
+        # The number, the case's data key and the personal fields sealed with it: the
+        # workflow input carries ciphertext, never the clear values.
+        case_id, personal = await asyncio.to_thread(
+            self.intake.register, CASE_PREFIX, year, application.personal_fields()
         )
         start = StartHardshipCase(
             case_id=case_id,
             opened_by=actor,
             application=application.masked(),
+            personal=personal,
         )
         try:
             handle = await self.client.start_workflow(
@@ -84,8 +113,12 @@ class CaseService:
         data: dict | None = None,  # type: ignore[type-arg]
         idempotency_key: str | None = None,
         expected_stage: str | None = None,
+        wait: float | None = None,
     ) -> CaseView:
-        """Send an action; a repeated `idempotency_key` is applied once (Temporal update id)."""
+        """Send an action; a repeated `idempotency_key` is applied once (Temporal update id).
+
+        `wait`: give up waiting for the outcome after this many seconds and raise
+        `ActionPending`, which names the key to send again (one is made if none given)."""
         req = ActRequest(
             actor=actor,
             action=action,
@@ -93,9 +126,15 @@ class CaseService:
             data=data or {},
             expected_stage=expected_stage,
         )
+        key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:
-            return await handle.execute_update("act", req, id=idempotency_key, result_type=CaseView)
+            update = handle.execute_update("act", req, id=key, result_type=CaseView)
+            return await (update if wait is None else asyncio.wait_for(update, wait))
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if wait is None:
+                raise
+            raise ActionPending(case_id, key, wait) from None
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casework.config import ProcessConfig, load_process_config
@@ -30,6 +31,14 @@ class Settings(BaseSettings):
     api_port: int = 8000
     temporal_ui_port: int = 8233
     max_cached_workflows: int = 10_000
+    encryption_keys: SecretStr | None = None
+    """Master keys `id:BASE64,...`, current first (casework.privacy.keys). Unset: the
+    embedded SQLite stack keeps generated keys in `home/encryption-keys`."""
+    codec_server_token: SecretStr | None = None
+    """If set, `casework codec-server` answers only requests whose Authorization header
+    carries this value (`temporal --codec-auth`, the UI's access-token option)."""
+    act_wait_seconds: float = 60.0
+    """How long `casework act` waits for an action's outcome before saying "try again"."""
 
     @cached_property
     def processes(self) -> ProcessConfig:

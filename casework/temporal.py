@@ -1,12 +1,18 @@
-"""Temporal connection details shared by the worker and every client."""
+"""Temporal connection details shared by the worker and every client. Every client
+connects with casework's data converter: pydantic models, encrypted by the payload
+codec of `casework.privacy.codec`."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from casework.settings import Settings
+
+if TYPE_CHECKING:
+    from casework.privacy.keys import Keyring
 
 CASE_TYPE = SearchAttributeKey.for_keyword("CaseType")
 CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
@@ -19,10 +25,15 @@ SEARCH_ATTRIBUTES = (CASE_TYPE, CASE_STAGE, CASE_DISTRICT, CASE_ASSIGNEE, CASE_D
 """Registered when the embedded dev server starts (`--search-attribute Name=Type`)."""
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, keyring: Keyring | None = None) -> Client:
+    """A client whose payloads are encrypted with the deployment's keys."""
+    # Imported here: workflows import this module for the search attribute keys.
+    from casework.privacy.codec import encrypted_data_converter
+    from casework.privacy.keys import load_keyring
+
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=encrypted_data_converter(keyring or load_keyring(settings)),
         tls=settings.temporal_tls,
     )

@@ -3,6 +3,7 @@ task queues per test, and the PostgreSQL contract target when it is reachable.""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import sys
@@ -16,9 +17,10 @@ from sqlalchemy import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from casework.privacy.codec import encrypted_data_converter
+from casework.privacy.keys import Keyring
 from casework.store.db import make_engine, migrate
 from casework.temporal import SEARCH_ATTRIBUTES
 
@@ -26,6 +28,11 @@ PG_URL = os.environ.get(
     "CASEWORK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PG = os.environ.get("CASEWORK_REQUIRE_POSTGRES") == "1"
+
+TEST_KEYRING = Keyring.parse("test-k1:" + base64.b64encode(bytes(range(32))).decode())
+"""The tests' master key: Temporal payloads and case keys are encrypted with it."""
+DATA_CONVERTER = encrypted_data_converter(TEST_KEYRING)
+"""casework's data converter (pydantic, encrypted), as every casework client has it."""
 
 
 def venv_binary(name: str) -> str:
@@ -59,7 +66,7 @@ async def register_search_attributes(env: WorkflowEnvironment) -> None:
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     await register_search_attributes(environment)
     yield environment

@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from casework.domain.calendar import CHINA_TZ, STATUTORY, CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
@@ -30,6 +37,7 @@ from casework.domain.case import (
 from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
 from casework.domain.org import DISTRICTS, Actor, Role
+from casework.domain.personal import BANK_ACCOUNT, ID_NUMBER, PHONE, SealedFields
 
 CASE_TYPE = "hardship"
 CASE_PREFIX = "HR"
@@ -143,6 +151,7 @@ class HardshipApplication(BaseModel):
             employer=a.employer,
             district=a.district,
             has_bank_account=a.bank_account is not None,
+            bank_account_masked=None if a.bank_account is None else mask(a.bank_account),
             household_size=self.household.size,
             monthly_income_fen=self.household.monthly_income_fen,
             category=self.category,
@@ -150,6 +159,11 @@ class HardshipApplication(BaseModel):
             requested_amount_fen=self.requested_amount_fen,
             reason=self.reason,
         )
+
+    def personal_fields(self) -> dict[str, str | None]:
+        """The fields kept only encrypted (casework.domain.personal)."""
+        a = self.applicant
+        return {ID_NUMBER: a.id_number, PHONE: a.phone, BANK_ACCOUNT: a.bank_account}
 
 
 class MaskedApplication(BaseModel):
@@ -167,6 +181,8 @@ class MaskedApplication(BaseModel):
     relief_type: ReliefType
     requested_amount_fen: int
     reason: str
+    bank_account_masked: str | None = None
+    """None for cases opened before bank accounts were masked into the application."""
 
 
 class Period(BaseModel):
@@ -221,6 +237,9 @@ class HardshipConfig(BaseModel):
     disbursement_retry_seconds: int = Field(default=60, ge=1)
     escalation_grace_working_days: int = Field(default=2, ge=0, le=60)
     """A task overdue this many working days goes to the supervisor queue."""
+    retention_years: int = Field(default=10, ge=0, le=100)
+    """Files are kept this long after the case closes; only then may an administrator
+    erase the applicant's personal data (`casework privacy erase`)."""
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     """Holidays for years the statutory calendar package does not cover yet."""
 
@@ -238,6 +257,9 @@ class StartHardshipCase(BaseModel):
     application: MaskedApplication
     config: HardshipConfig | None = None
     """None: the worker's configuration in force when the case opens."""
+    personal: SealedFields | None = None
+    """ID number, phone and bank account, encrypted with the case's data key; recorded
+    in `case.opened`. None in cases opened before field encryption."""
 
 
 class HomeVisitFindings(BaseModel):
@@ -326,9 +348,11 @@ class HardshipProcess(Process):
             return {}
         try:
             findings = HomeVisitFindings.model_validate(data)
-        except ValueError as exc:
+        except ValidationError as exc:
             raise Refused(
-                "invalid_findings", f"入户调查记录无效 (invalid home-visit findings): {exc}", "data"
+                "invalid_findings",
+                f"入户调查记录无效 (invalid home-visit findings): {_problems(exc, 'data')}",
+                "data",
             ) from exc
         if len(set(findings.visitors)) != 2:
             raise Refused(
@@ -417,6 +441,11 @@ class HardshipProcess(Process):
             case_type=CASE_TYPE,
             district=app.district,
             application=app.model_dump(mode="json"),
+            **(
+                {"personal": {k: v.model_dump() for k, v in start.personal.items()}}
+                if start.personal is not None
+                else {}
+            ),
             facts={
                 "requested_amount_fen": app.requested_amount_fen,
                 "category": app.category,
@@ -496,6 +525,20 @@ class HardshipProcess(Process):
             ),
             self.close(state, Outcome.FAILED, ctx, SYSTEM, f"拨付失败 (transfer failed): {reason}"),
         ]
+
+
+def _problems(exc: ValidationError, prefix: str) -> str:
+    """`field data.x: what is wrong` per problem, without echoing the input (a pydantic
+    message repeats the values, which may be long or hold control characters)."""
+
+    def part(p: str | int) -> str:
+        text = str(p)
+        return text if text.isprintable() and len(text) <= 40 else ascii(text[:40])
+
+    return "; ".join(
+        f"field {'.'.join([prefix, *(part(p) for p in e['loc'])])}: {e['msg']}"
+        for e in exc.errors()[:10]
+    )
 
 
 def _check_grassroots(actor: Actor, state: CaseState) -> None:

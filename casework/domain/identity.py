@@ -41,7 +41,8 @@ def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:
     """Masked form for display and history: `3206**********1235`."""
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
-    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+    end = len(value) - keep_end  # not value[-keep_end:], which is all of it for keep_end=0
+    return value[:keep_start] + "*" * (end - keep_start) + value[end:]
 
 
 def mask_phone(value: str) -> str:

@@ -55,9 +55,11 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+def migrate(engine: Engine, keyring: Any = None) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent). `keyring`: the
+    master keys a data migration may need (default: the deployment's, from settings)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        cfg.attributes["keyring"] = keyring
         command.upgrade(cfg, "head")

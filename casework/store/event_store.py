@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -150,14 +150,19 @@ class EventStore:
         expected_seq: int,
         events: Sequence[NewEvent],
         fund_check: FundCheck | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> list[StoredEvent]:
-        """Append `events` after seq `expected_seq` of `case_id`, atomically with projections."""
+        """Append `events` after seq `expected_seq` of `case_id`, atomically with projections.
+        `also`: an effect that must commit with the events, or not at all (it may raise
+        to abort the append), e.g. destroying a case's data key."""
         if not events:
             return []
         if any(e.case_id != case_id for e in events):
             raise ValueError("every event must belong to the case being appended to")
         try:
             with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+                if self._postgres:  # a projection rebuild waits for us, or we for it
+                    conn.execute(projections.APPEND_LOCK)
                 head = conn.execute(_HEAD, {"case_id": case_id}).one()
                 head_seq, prev = head.seq or 0, head.hash or GENESIS
                 if head_seq != expected_seq:
@@ -168,6 +173,8 @@ class EventStore:
                     raise ConcurrencyConflict(
                         f"case {case_id}: expected to follow seq {expected_seq}, head is {head_seq}"
                     )
+                if also is not None:
+                    also(conn)
                 return self._append(
                     conn, case_id, expected_seq, prev, head.state, events, fund_check
                 )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -58,6 +59,14 @@ _TASK_CLOSING = {
 
 
 _MISSING = object()
+
+REBUILD_LOCK = 0x63617365
+"""PostgreSQL advisory lock key: every append holds it shared for its transaction,
+`rebuild` exclusively. A rebuild waits for the appends in flight and holds new ones back
+until it commits; otherwise an append committing during the rebuild has its projection
+rows deleted under it or replayed twice (SQLite: both use BEGIN IMMEDIATE)."""
+APPEND_LOCK = text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams(key=REBUILD_LOCK)
+_REBUILD_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=REBUILD_LOCK)
 
 
 def project(
@@ -242,13 +251,15 @@ def fund_committed(conn: Connection, district: str, year: int) -> int:
 def rebuild(engine: Engine, batch: int = 5_000) -> int:
     """Truncate the read models and replay every event; returns the number replayed.
 
-    Runs as one write transaction (IMMEDIATE on SQLite), so appends wait rather than
-    interleave with the replay.
+    Runs as one write transaction (IMMEDIATE on SQLite, REBUILD_LOCK on PostgreSQL), so
+    appends wait rather than interleave with the replay.
     """
     from casework.store.event_store import EventStore  # the store depends on us
 
     replayed = 0
     with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(_REBUILD_LOCK)
         for table in PROJECTION_TABLES:
             conn.execute(delete(table))
         after = 0

@@ -216,16 +216,21 @@ relief_fund_budgets = Table(
     PrimaryKeyConstraint("district", "year"),
 )
 
-applicant_pii = Table(
-    "applicant_pii",
+case_keys = Table(
+    "case_keys",
     metadata,
-    # Personal data kept out of events and Temporal history ("claim check"): the
-    # workflow and its events carry only masked forms and the case id.
+    # Each case's data key, wrapped (AES-GCM) by the master key `master_key_id`. The
+    # personal fields of the case are encrypted with it in the event log and in Temporal
+    # history. Erasing the case's personal data sets `wrapped_key` to NULL: the fields
+    # stay in the log as ciphertext nobody can open (casework.store.personal).
     Column("case_id", String(32), primary_key=True),
-    Column("id_number", String(64), nullable=False),
-    Column("phone", String(64), nullable=False),
-    Column("bank_account", String(64)),
+    Column("master_key_id", String(64), nullable=False),
+    Column("wrapped_key", String(128)),
+    Column("legacy_personal", Text),
+    # Sealed personal fields of cases opened before they went into the event log
+    # (migration 0004 moved them here, encrypted, from the clear-text claim-check table).
     Column("created_at", UTCDateTime, nullable=False),
+    Column("erased_at", UTCDateTime),
 )
 
 case_sequences = Table(

@@ -182,7 +182,11 @@ def test_officers_take_a_case_from_application_to_filing(stack: Cli, tmp_path: P
     assert view["stage"] == "city_review"
     cli.json("act", case_id, "approve", "--as", "city.officer1", "-m", "同意")
     cli.json("act", case_id, "approve", "--as", "city.leader", "-m", "同意拨付")
-    wait_stage(cli, case_id, "registration")
+    wait_stage(cli, case_id, "receipt_confirmation")
+    view = cli.json(
+        "act", case_id, "approve", "--as", "chongchuan.grassroots2", "-m", "电话确认到账"
+    )
+    assert view["stage"] == "registration"
     done = cli.json("act", case_id, "approve", "--as", "chongchuan.officer1", "-m", "已录入")
     assert done["status"] == "closed" and done["outcome"] == "approved" and done["stage"] == "filed"
 
@@ -318,9 +322,10 @@ def test_a_supervisor_finds_stuck_cases_acts_and_sees_them_leave_the_list(
     assert datetime.fromisoformat(view["open_task"]["due_at"]) > datetime.fromisoformat(at)
     assert a not in stuck() and b in stuck()
 
-    # `case show` keeps its keys and adds the clock.
+    # `case show` keeps its keys and adds the clock and the (masked) applicant.
     shown = cli.json("case", "show", a)
-    assert {k: v for k, v in shown.items() if k != "task_clock"} == view
+    assert {k: v for k, v in shown.items() if k not in ("task_clock", "applicant")} == view
+    assert shown["applicant"]["revealed"] == [] and "*" in shown["applicant"]["id_number"]
     clock = shown["task_clock"]
     assert {"due_at", "paused", "overdue", "escalated"} <= set(clock)
     assert clock["working_days_used"] == 0 and clock["working_days_left"] >= 10

@@ -30,6 +30,7 @@ from casework.domain.hardship import (
     initial_state,
 )
 from casework.domain.org import Actor, Role
+from casework.domain.personal import SealedFields
 from casework.store.event_store import EventStore, FundCheck, StoredEvent
 from casework.store.tables import case_events
 from tests.factories import application
@@ -144,9 +145,14 @@ class DomainCase:
         self.stored += stored
         return stored
 
-    def open(self, opener: Actor = OPENER, **overrides: Any) -> DomainCase:
+    def open(
+        self, opener: Actor = OPENER, personal: SealedFields | None = None, **overrides: Any
+    ) -> DomainCase:
         start = StartHardshipCase(
-            case_id=self.case_id, opened_by=opener, application=application(**overrides).masked()
+            case_id=self.case_id,
+            opened_by=opener,
+            application=application(**overrides).masked(),
+            personal=personal,
         )
         self.record(self.process.open(start, self.state, self.ctx()))
         return self

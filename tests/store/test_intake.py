@@ -1,6 +1,6 @@
 """Contract of intake (casework/store/intake.py): case numbers `HR-2026-000123` handed out
-in sequence per prefix and year, never twice, and the applicant's personal data kept
-outside the event log until the case is discarded."""
+in sequence per prefix and year, never twice; each case gets its own data key with the
+number, and the applicant's personal fields come back sealed with it."""
 
 from __future__ import annotations
 
@@ -9,24 +9,34 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from casework.privacy.fields import unseal, unwrap_data_key
 from casework.store.intake import Intake
-from casework.store.tables import applicant_pii, case_sequences
+from casework.store.tables import case_keys, case_sequences
+from tests.conftest import TEST_KEYRING
 from tests.factories import id_number
 from tests.store.builders import run_concurrently
 
 
+def personal(n: int = 1) -> dict[str, str | None]:
+    return {
+        "id_number": id_number(n),
+        "phone": f"1380000{n:04d}",
+        "bank_account": f"62220200{n:011d}",
+    }
+
+
 def register(intake: Intake, year: int = 2026, prefix: str = "HR", n: int = 1) -> str:
-    return intake.register(prefix, year, id_number(n), f"1380000{n:04d}", f"62220200{n:011d}")
+    return intake.register(prefix, year, personal(n)).case_id
 
 
-def pii(engine: Engine) -> dict[str, dict[str, Any]]:
+def keys(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(applicant_pii)).mappings().all()
+        rows = conn.execute(select(case_keys)).mappings().all()
     return {r["case_id"]: dict(r) for r in rows}
 
 
 def test_case_ids_run_in_sequence_per_prefix_and_year(engine: Engine) -> None:
-    intake = Intake(engine)
+    intake = Intake(engine, TEST_KEYRING)
     assert [register(intake, n=i) for i in (1, 2, 3)] == [
         "HR-2026-000001",
         "HR-2026-000002",
@@ -38,24 +48,29 @@ def test_case_ids_run_in_sequence_per_prefix_and_year(engine: Engine) -> None:
     assert register(intake, year=2027) == "HR-2027-000002"
 
 
-def test_personal_data_is_kept_and_discard_removes_it(engine: Engine) -> None:
-    intake = Intake(engine)
-    kept = intake.register("HR", 2026, id_number(7), "13800001234", "6222020000000001234")
-    dropped = intake.register("HR", 2026, id_number(8), "13900005678", None)
-    rows = pii(engine)
-    assert {k: rows[kept][k] for k in ("id_number", "phone", "bank_account")} == {
-        "id_number": id_number(7),
-        "phone": "13800001234",
-        "bank_account": "6222020000000001234",
-    }
-    assert rows[dropped]["bank_account"] is None and rows[dropped]["phone"] == "13900005678"
-    assert intake.bank_account(kept) == "6222020000000001234"
+def test_each_case_gets_its_own_key_and_discard_destroys_it(engine: Engine) -> None:
+    intake = Intake(engine, TEST_KEYRING)
+    kept = intake.register("HR", 2026, personal(7))
+    dropped = intake.register("HR", 2026, {**personal(8), "bank_account": None})
+    rows = keys(engine)
+    assert set(rows) == {kept.case_id, dropped.case_id}
+    assert rows[kept.case_id]["master_key_id"] == "test-k1"
+    assert rows[kept.case_id]["wrapped_key"] != rows[dropped.case_id]["wrapped_key"]
+    assert set(kept.personal) == {"id_number", "phone", "bank_account"}
+    assert set(dropped.personal) == {"id_number", "phone"}  # no account given: none sealed
 
-    intake.discard(dropped)
-    assert set(pii(engine)) == {kept}  # the ID number and phone are gone, the other stays
-    assert intake.bank_account(dropped) is None
-    assert intake.bank_account(kept) == "6222020000000001234"
-    intake.discard(dropped)  # discarding twice is harmless
+    def clear(case_id: str, sealed: Any, field: str) -> str:
+        row = keys(engine)[case_id]
+        data_key = unwrap_data_key(TEST_KEYRING, case_id, row["master_key_id"], row["wrapped_key"])
+        return unseal(data_key, case_id, field, sealed[field])
+
+    assert {f: clear(kept.case_id, kept.personal, f) for f in kept.personal} == personal(7)
+    # Nothing of the applicant is stored in clear with the key.
+    assert not any(v in str(rows[kept.case_id]) for v in personal(7).values() if v is not None)
+
+    intake.discard(dropped.case_id)
+    assert set(keys(engine)) == {kept.case_id}  # the key is gone, the other stays
+    intake.discard(dropped.case_id)  # discarding twice is harmless
     # A discarded number is not handed out again.
     assert register(intake, n=9) == "HR-2026-000003"
 
@@ -63,7 +78,7 @@ def test_personal_data_is_kept_and_discard_removes_it(engine: Engine) -> None:
 def test_concurrent_registrations_get_distinct_ids(engine: Engine) -> None:
     """Eight clerks register five applicants each at once, starting with the first
     number of the year (no sequence row yet): forty distinct, gapless ids."""
-    intake = Intake(engine)
+    intake = Intake(engine, TEST_KEYRING)
 
     def clerk(k: int) -> list[str]:
         return [register(intake, n=10 * k + i) for i in range(5)]
@@ -74,7 +89,7 @@ def test_concurrent_registrations_get_distinct_ids(engine: Engine) -> None:
     per_clerk = [r for r in results if isinstance(r, list)]
     ids = [cid for r in per_clerk for cid in r]
     assert sorted(ids) == [f"HR-2026-{i:06d}" for i in range(1, 41)]
-    assert set(pii(engine)) == set(ids)
+    assert set(keys(engine)) == set(ids)
     for r in per_clerk:  # each clerk's own numbers go up
         assert r == sorted(r)
     with engine.connect() as conn:

@@ -12,13 +12,12 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.hardship import HardshipConfig, Period, Stage
 from casework.service import ActionRefused
 from casework.temporal import SEARCH_ATTRIBUTES
-from tests.conftest import venv_binary
+from tests.conftest import DATA_CONVERTER, venv_binary
 from tests.workflows.conftest import Harness, civil_affairs_done
 from tests.workflows.steps import GR2, GR3, OFFICER, OPENER, history, history_types
 
@@ -30,7 +29,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     """Overrides the session's time-skipping server for this module."""
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,
     )

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from casework.config import ProcessConfig
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
+from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
     CITY_LEADER,
@@ -224,7 +224,7 @@ def test_every_scenario_has_a_recorded_history() -> None:
 @pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     history = load(path)
-    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history)  # raises on any replay failure
     assert result.replay_failure is None
     # The history really is a whole case: started with a case and closed.
@@ -253,6 +253,6 @@ async def test_replay_catches_an_unpatched_change() -> None:
     """The control: the replay above would notice a change to the workflow's commands."""
     paths = recorded()
     assert paths
-    replayer = Replayer(workflows=[ReorderedWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ReorderedWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(load(paths[0]), raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, workflow.NondeterminismError)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from casework.service import CaseService
+from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness
 from tests.workflows.steps import advance, events_of, history
 from tests.workflows.versions import HardshipReliefBeforeReceiptConfirmation, Unguarded
@@ -63,7 +63,7 @@ async def test_cases_started_before_a_change_finish_on_the_old_path(harness: Har
     assert stages(h, new)[-4:] == ["disbursement", "receipt_confirmation", "registration", "filed"]
     assert (await h.result(old)).outcome == (await h.result(new)).outcome == "approved"
 
-    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     for case_id in (old, new):
         await replayer.replay_workflow(await history(h, case_id))
 
@@ -88,9 +88,9 @@ async def test_an_unpatched_change_would_break_the_old_case(harness: Harness) ->
         await advance(h, old, "filed")
     old_history = await history(h, old)
 
-    replayer = Replayer(workflows=[Unguarded], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[Unguarded], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
     assert result.replay_failure is not None
-    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
     assert result.replay_failure is None

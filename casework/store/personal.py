@@ -1,0 +1,297 @@
+"""Personal data at rest: each case's data key (`case_keys`), the fields sealed with it in
+the `case.opened` event, revealing them to those whose work needs them, and erasing
+them (crypto-shredding) once the retention period is over.
+
+The hash chain covers the ciphertext, not the clear values, so destroying a data key
+leaves every chain verifiable (DESIGN.md, "Event store").
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from casework.domain.case import Refused
+from casework.domain.events import NewEvent
+from casework.domain.org import Actor, Role
+from casework.domain.personal import (
+    ERASED,
+    PERSONAL_FIELDS,
+    SealedFields,
+    SealedValue,
+    visible_fields,
+)
+from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
+from casework.privacy.keys import Keyring, KeyringError
+from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
+from casework.store.tables import case_events, case_keys
+
+ERASED_EVENT = "case.personal_data_erased"
+
+
+def _log() -> structlog.typing.FilteringBoundLogger:
+    # Not cached in a module global: a CLI run in-process (tests) reconfigures logging
+    # on each command, and a logger cached on first use would keep a closed stream.
+    return structlog.get_logger("casework.privacy")  # type: ignore[no-any-return]
+
+
+class PersonalDataErased(Exception):
+    """The case's data key was destroyed: its personal fields can no longer be read."""
+
+
+@dataclass
+class Revealed:
+    """Personal fields of one case in clear, as far as asked for and still readable."""
+
+    case_id: str
+    erased: bool = False
+    values: dict[str, str] = field(default_factory=dict)
+    """Field -> clear value; a field the applicant did not give is absent."""
+
+
+class ApplicantCard(BaseModel):
+    """The applicant as one person sees them (`case show --as`): personal fields in
+    clear if their work needs them, masked otherwise, `[已销毁 erased]` once erased."""
+
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    bank_account: str | None
+    """None: no account given."""
+    revealed: list[str]
+    """The fields shown in clear."""
+    erased: bool
+
+
+def utc_now() -> datetime:
+    """The time an erasure is judged at (tests of the retention period move it)."""
+    return datetime.now(UTC)
+
+
+def years_after(moment: datetime, years: int) -> datetime:
+    """The same day and time `years` later (29 February: 1 March)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, month=3, day=1)
+
+
+class PersonalData:
+    def __init__(self, engine: Engine, keyring: Keyring | None) -> None:
+        """`keyring` None: masked views and erasure only, nothing decrypted or created."""
+        self.engine = engine
+        self._keyring = keyring
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            raise KeyringError("no encryption keys given: personal data cannot be read here")
+        return self._keyring
+
+    # -- keys ------------------------------------------------------------------------
+
+    def create_key(self, conn: Connection, case_id: str) -> bytes:
+        """A new data key for `case_id`, stored wrapped in the caller's transaction."""
+        data_key = new_data_key()
+        master_key_id, wrapped = wrap_data_key(self.keyring, case_id, data_key)
+        conn.execute(
+            insert(case_keys).values(
+                case_id=case_id,
+                master_key_id=master_key_id,
+                wrapped_key=wrapped,
+                created_at=datetime.now(UTC),
+            )
+        )
+        return data_key
+
+    def discard(self, case_id: str) -> None:
+        """Forget a case that never started: its key, so any ciphertext is unreadable."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(case_keys).where(case_keys.c.case_id == case_id))
+
+    def rewrap(self) -> int:
+        """Wrap every live case key with the current master key, so that older master
+        keys can be retired; returns how many were rewrapped."""
+        current = self.keyring.current_id
+        moved = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(case_keys.c.case_id, case_keys.c.master_key_id, case_keys.c.wrapped_key)
+                .where(case_keys.c.wrapped_key.is_not(None), case_keys.c.master_key_id != current)
+                .order_by(case_keys.c.case_id)
+            ).all()
+        for row in rows:
+            data_key = unwrap_data_key(
+                self.keyring, row.case_id, row.master_key_id, row.wrapped_key
+            )
+            master_key_id, wrapped = wrap_data_key(self.keyring, row.case_id, data_key)
+            with self.engine.begin() as conn:
+                # Only if nobody erased or rewrapped it meanwhile.
+                done = conn.execute(
+                    update(case_keys)
+                    .where(
+                        case_keys.c.case_id == row.case_id,
+                        case_keys.c.wrapped_key == row.wrapped_key,
+                    )
+                    .values(master_key_id=master_key_id, wrapped_key=wrapped)
+                ).rowcount
+            moved += done
+        return moved
+
+    # -- reading ---------------------------------------------------------------------
+
+    def reveal(self, case_id: str, fields: tuple[str, ...], viewer: str) -> Revealed:
+        """The clear values of `fields` (the caller decided `viewer` may see them)."""
+        revealed = Revealed(case_id)
+        if not fields:
+            return revealed
+        with self.engine.connect() as conn:
+            key = conn.execute(select(case_keys).where(case_keys.c.case_id == case_id)).first()
+            if key is None:
+                return revealed  # a case that never had personal data on record
+            if key.wrapped_key is None:
+                revealed.erased = True
+                return revealed
+            sealed = self._sealed(conn, case_id, key.legacy_personal)
+        data_key = unwrap_data_key(self.keyring, case_id, key.master_key_id, key.wrapped_key)
+        for name in fields:
+            if name in sealed:
+                revealed.values[name] = unseal(data_key, case_id, name, sealed[name])
+        _log().info(
+            "personal_data.revealed", case_id=case_id, viewer=viewer, fields=sorted(revealed.values)
+        )
+        return revealed
+
+    def applicant(
+        self, case_id: str, district: str, application: dict[str, Any], viewer: Actor | None
+    ) -> ApplicantCard:
+        """The applicant of a case for `viewer` (None: anyone; masked).
+        `application`: the `application` of the case's `case.opened` event."""
+        has_account = bool(application.get("has_bank_account"))
+        card = ApplicantCard(
+            name=application.get("applicant_name"),
+            id_number=application.get("id_number_masked"),
+            phone=application.get("phone_masked"),
+            bank_account=application.get("bank_account_masked")
+            or ("****" if has_account else None),
+            revealed=[],
+            erased=False,
+        )
+        fields = visible_fields(viewer, district)
+        if fields:
+            assert viewer is not None
+            revealed = self.reveal(case_id, fields, viewer.id)
+            card.erased = revealed.erased
+            for name, value in revealed.values.items():
+                setattr(card, name, value)
+            card.revealed = sorted(revealed.values)
+        else:
+            card.erased = self.erased_at(case_id) is not None
+        if card.erased:
+            card.id_number = card.phone = ERASED
+            card.bank_account = ERASED if has_account else None
+        return card
+
+    def bank_account(self, case_id: str) -> str | None:
+        """The account relief is paid to (None: none given); for the disbursement."""
+        revealed = self.reveal(case_id, ("bank_account",), viewer="system:disbursement")
+        if revealed.erased:
+            raise PersonalDataErased(f"{case_id}: personal data erased")
+        return revealed.values.get("bank_account")
+
+    def erased_at(self, case_id: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(case_keys.c.erased_at).where(case_keys.c.case_id == case_id)
+            ).scalar()
+
+    @staticmethod
+    def _sealed(conn: Connection, case_id: str, legacy: str | None) -> SealedFields:
+        row = conn.execute(
+            select(case_events)
+            .where(case_events.c.case_id == case_id, case_events.c.type == "case.opened")
+            .limit(1)
+        ).first()
+        personal = EventStore.stored(row).payload.get("personal") if row is not None else None
+        if personal is None and legacy is not None:
+            personal = json.loads(legacy)
+        return {k: SealedValue.model_validate(v) for k, v in (personal or {}).items()}
+
+    # -- erasing ---------------------------------------------------------------------
+
+    def erase(
+        self,
+        case_id: str,
+        admin: Actor,
+        *,
+        retention_years: int,
+        now: datetime | None = None,
+        reason: str | None = None,
+    ) -> StoredEvent:
+        """Destroy the case's data key and record who did it, in one transaction.
+
+        Only an administrator, only for a closed case, and only once `retention_years`
+        have passed since it closed."""
+        from casework.store.queries import UnknownCase
+
+        now = now or utc_now()
+        if not admin.has_role(Role.ADMIN):
+            raise Refused("role_not_held", "销毁个人信息需要 admin 角色 (role admin required)")
+        store = EventStore(self.engine)
+        events = store.read(case_id)
+        if not events:
+            raise UnknownCase(f"未找到案件 (no such case): {case_id}")
+        closed = next((e for e in reversed(events) if e.type == "case.closed"), None)
+        if closed is None:
+            raise Refused(
+                "case_open", f"案件 {case_id} 尚未结案，不能销毁个人信息 (the case is still open)"
+            )
+        until = years_after(closed.occurred_at, retention_years)
+        if now < until:
+            raise Refused(
+                "retention_period",
+                f"档案保存期至 {until:%Y-%m-%d}（结案后 {retention_years} 年），期满前不得销毁 "
+                f"(kept until {until:%Y-%m-%d}, {retention_years} years after the case closed)",
+            )
+        event = NewEvent(
+            event_id=str(uuid.uuid4()),
+            case_id=case_id,
+            type=ERASED_EVENT,
+            payload={
+                "fields": list(PERSONAL_FIELDS),
+                "reason": reason,
+                "retention_years": retention_years,
+                "closed_at": closed.occurred_at.isoformat(),
+            },
+            actor_id=admin.id,
+            occurred_at=now,
+        )
+
+        def destroy_key(conn: Connection) -> None:
+            destroyed = conn.execute(
+                update(case_keys)
+                .where(case_keys.c.case_id == case_id, case_keys.c.wrapped_key.is_not(None))
+                .values(wrapped_key=None, legacy_personal=None, erased_at=now)
+            ).rowcount
+            if destroyed != 1:
+                raise Refused(
+                    "already_erased",
+                    f"案件 {case_id} 的个人信息已销毁或从未登记 (already erased, or none on record)",
+                )
+
+        try:
+            [stored] = store.append(case_id, events[-1].seq, [event], also=destroy_key)
+        except ConcurrencyConflict:
+            raise Refused(
+                "concurrent_change",
+                f"案件 {case_id} 刚有变动，请重试 (the case just changed; try again)",
+            ) from None
+        _log().warning("personal_data.erased", case_id=case_id, actor=admin.id)
+        return stored
