@@ -154,14 +154,53 @@ def test_any_17_digits_with_a_real_date_and_the_computed_check_pass(number: str)
     assert id_number_problem(number) is None
 
 
+SHAPE = "must be 18 characters: 17 digits then a digit or X"
+CHECK = "check digit does not match (GB 11643)"
+BIRTH = "birth date (characters 7-14) is not a real date"
+
+
 @given(valid_id_numbers(), st.integers(min_value=0, max_value=17), st.data())
-def test_changing_any_single_character_makes_it_fail(
+def test_changing_any_single_character_makes_it_fail_for_the_right_reason(
     number: str, position: int, data: st.DataObject
 ) -> None:
-    alphabet = "0123456789X" if position == 17 else "0123456789"
-    replacement = data.draw(st.sampled_from([c for c in alphabet if c != number[position]]))
+    """A digit changed anywhere is caught by the check digit (MOD 11-2 detects every
+    single substitution), unless it broke the birth date first; any other character is
+    the wrong shape."""
+    digits = "0123456789X" if position == 17 else "0123456789"
+    others = "xAZ ０９Ｘ-\n\x00٣"  # letters, full-width and Arabic-Indic digits, controls
+    replacement = data.draw(st.sampled_from([c for c in digits + others if c != number[position]]))
     changed = number[:position] + replacement + number[position + 1 :]
-    assert id_number_problem(changed) is not None
+    problem = id_number_problem(changed)
+    if replacement not in digits:
+        assert problem == SHAPE
+    elif 6 <= position < 14:
+        assert problem in (BIRTH, CHECK)
+    else:
+        assert problem == CHECK
+
+
+@given(
+    st.text(max_size=40),
+    st.integers(min_value=0, max_value=6),
+    st.integers(min_value=0, max_value=6),
+)
+def test_mask_never_reveals_the_middle(value: str, keep_start: int, keep_end: int) -> None:
+    masked = mask(value, keep_start, keep_end)
+    assert len(masked) == len(value)
+    if len(value) <= keep_start + keep_end:
+        assert masked == "*" * len(value)
+    else:
+        middle = len(value) - keep_start - keep_end
+        assert masked[keep_start : keep_start + middle] == "*" * middle
+        assert masked[:keep_start] == value[:keep_start]
+        assert masked[len(value) - keep_end :] == value[len(value) - keep_end :]
+
+
+@given(st.sampled_from("3456789"), st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_masked_phone_hides_the_middle_four(second: str, rest: str) -> None:
+    phone = f"1{second}{rest}"
+    assert phone_problem(phone) is None
+    assert mask_phone(phone) == phone[:3] + "****" + phone[7:]
 
 
 @given(valid_id_numbers(), st.integers(min_value=0, max_value=15))
