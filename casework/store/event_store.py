@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from casework.domain.case import CaseState
 from casework.domain.events import NewEvent, upcast
 from casework.store import projections
 from casework.store.db import IMMEDIATE
+from casework.store.fastsql import Statements
 from casework.store.tables import case_events, cases, relief_fund_budgets, relief_fund_ledger
 
 GENESIS = "0" * 64
@@ -55,6 +59,28 @@ _HEAD = select(
     .label("state"),
 )
 _INSERT_EVENTS = insert(case_events).returning(case_events.c.position, sort_by_parameter_order=True)
+_EVENT_COLUMNS = [c.name for c in case_events.c if c.name != "position"]
+
+
+def _insert_events(n: int) -> Any:
+    """One multi-row INSERT of `n` events, returning each row's position and seq."""
+    rows: list[dict[str, Any]] = [
+        {c: bindparam(f"{c}_{i}") for c in _EVENT_COLUMNS} for i in range(n)
+    ]
+    return insert(case_events).values(rows).returning(case_events.c.position, case_events.c.seq)
+
+
+_FAST = Statements()
+# Taken last, just before the insert: positions then follow commit order (DESIGN.md).
+_LOCK = text("SET LOCAL lock_timeout = '5s'; LOCK TABLE case_events IN EXCLUSIVE MODE")
+"""Two statements in one round trip: without parameters the driver sends them as one
+simple query."""
+
+
+class Head(NamedTuple):
+    seq: int
+    hash: str
+    state: CaseState | str | None
 
 
 class StoreError(Exception):
@@ -138,9 +164,36 @@ class VerifyReport:
 
 
 class EventStore:
+    HEADS_KEPT = 4096
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._heads: OrderedDict[str, Head] = OrderedDict()
+        """Recently appended cases: head seq, head hash and case state as committed by
+        this store. A case's next append names the seq it follows; when that is the
+        remembered head, the head read is skipped. Safe because the row at that seq
+        can never change and `(case_id, seq)` stays the arbiter: if another writer
+        appended meanwhile, the insert collides and the append falls back to the rows."""
+        self._heads_lock = threading.Lock()
+
+    def _remembered(self, case_id: str, expected_seq: int) -> Head | None:
+        with self._heads_lock:
+            head = self._heads.get(case_id)
+            if head is None or head.seq != expected_seq:
+                return None
+            self._heads.move_to_end(case_id)
+            return head
+
+    def _remember(self, case_id: str, head: Head | None) -> None:
+        with self._heads_lock:
+            if head is None:
+                self._heads.pop(case_id, None)
+                return
+            self._heads[case_id] = head
+            self._heads.move_to_end(case_id)
+            if len(self._heads) > self.HEADS_KEPT:
+                self._heads.popitem(last=False)
 
     # -- writing ---------------------------------------------------------------------
 
@@ -159,12 +212,20 @@ class EventStore:
             return []
         if any(e.case_id != case_id for e in events):
             raise ValueError("every event must belong to the case being appended to")
+        known = self._remembered(case_id, expected_seq)
+        self._remember(case_id, None)  # until this append has committed
         try:
             with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
                 if self._postgres:  # a projection rebuild waits for us, or we for it
-                    conn.execute(projections.APPEND_LOCK)
-                head = conn.execute(_HEAD, {"case_id": case_id}).one()
-                head_seq, prev = head.seq or 0, head.hash or GENESIS
+                    _FAST.get(conn.dialect, "rebuild", lambda: projections.APPEND_LOCK).execute(
+                        conn, {}
+                    )
+                if known is not None:
+                    head_seq, prev, state = known
+                else:
+                    head_sql = _FAST.get(conn.dialect, "head", lambda: _HEAD)
+                    head_seq, prev, state = head_sql.execute(conn, {"case_id": case_id}).fetchone()
+                    head_seq, prev = head_seq or 0, prev or GENESIS
                 if head_seq != expected_seq:
                     # Only a case that moved on can already hold these events.
                     stored = self._already_stored(conn, events)
@@ -175,9 +236,12 @@ class EventStore:
                     )
                 if also is not None:
                     also(conn)
-                return self._append(
-                    conn, case_id, expected_seq, prev, head.state, events, fund_check
+                appended, new_state = self._append(
+                    conn, case_id, expected_seq, prev, state, events, fund_check
                 )
+            last = appended[-1]
+            self._remember(case_id, Head(last.seq, last.hash, new_state))
+            return appended
         except (IntegrityError, ConcurrencyConflict) as exc:
             # A concurrent writer won the race: the same events (a duplicate delivery,
             # maybe committed after this transaction looked for them but before it read
@@ -224,10 +288,10 @@ class EventStore:
         case_id: str,
         expected_seq: int,
         prev: str,
-        case_state: str | None,
+        case_state: CaseState | str | None,
         events: Sequence[NewEvent],
         fund_check: FundCheck | None,
-    ) -> list[StoredEvent]:
+    ) -> tuple[list[StoredEvent], CaseState]:
         if fund_check is not None:
             self._check_funds(conn, fund_check)
         now = datetime.now(UTC)
@@ -258,19 +322,23 @@ class EventStore:
             digest = event_hash(prev, **fields)
             rows.append({**fields, "recorded_at": now, "prev_hash": prev, "hash": digest})
             prev = digest
-        projections.project(conn, case_id, as_stored, expected_seq + 1, case_state)
+        n = len(rows)
+        insert_sql = _FAST.get(conn.dialect, ("insert", n), lambda: _insert_events(n))
+        values = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+        new_state = projections.project(conn, case_id, as_stored, expected_seq + 1, case_state)
         if self._postgres:
-            conn.exec_driver_sql(
-                "SET LOCAL lock_timeout = '5s'; LOCK TABLE case_events IN EXCLUSIVE MODE"
-            )
-        positions = conn.execute(_INSERT_EVENTS, rows).scalars()
-        return [
+            _FAST.get(conn.dialect, "lock", lambda: _LOCK).execute(conn, {})
+        returned = insert_sql.execute(conn, values).fetchall()
+        # RETURNING order is not promised for a multi-row insert: match rows by seq.
+        position_of = {seq: pos for pos, seq in returned}
+        stored = [
             StoredEvent(
-                position=pos,
+                position=position_of[row["seq"]],
                 **{**row, "payload": event.payload, "occurred_at": event.occurred_at},
             )
-            for pos, row, event in zip(positions, rows, as_stored, strict=True)
+            for row, event in zip(rows, as_stored, strict=True)
         ]
+        return stored, new_state
 
     def _check_funds(self, conn: Connection, check: FundCheck) -> None:
         budget = conn.execute(

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
 from casework.store.db import IMMEDIATE
+from casework.store.fastsql import Statements
 from casework.store.tables import (
     PROJECTION_TABLES,
     case_events,
@@ -45,6 +46,8 @@ _UPDATE_CASE = update(cases).where(cases.c.case_id == bindparam("key_case_id"))
 _INSERT_TASK = insert(case_tasks)
 _UPDATE_TASK = update(case_tasks).where(case_tasks.c.task_id == bindparam("key_task_id"))
 _INSERT_LEDGER = insert(relief_fund_ledger)
+_FAST = Statements()
+"""The statements every append runs, on the driver's cursor (casework.store.fastsql)."""
 
 _LEDGER_ENTRIES = {
     "funds.reserved": "reserved",
@@ -74,19 +77,21 @@ def project(
     case_id: str,
     events: Sequence[NewEvent],
     first_seq: int,
-    stored_state: str | None | object = _MISSING,
-) -> None:
+    stored_state: CaseState | str | None | object = _MISSING,
+) -> CaseState:
     """Apply `events` (seq `first_seq` onwards) of one case to the read models.
-    `stored_state`: the case row's state JSON if the caller has read it already."""
+    `stored_state`: the case row's state (JSON, or already parsed) if the caller has it.
+    Returns the case's new state, as stored in its row."""
     if stored_state is _MISSING:
         row = conn.execute(_CASE_STATE, {"case_id": case_id}).first()
         stored_state = row.state if row else None
     exists = stored_state is not None
-    state = (
-        CaseState.model_validate_json(stored_state)  # type: ignore[arg-type]
-        if exists
-        else CaseState(case_id=case_id)
-    )
+    if isinstance(stored_state, CaseState):
+        state = stored_state  # never mutated: evolve returns new states
+    elif isinstance(stored_state, str):
+        state = CaseState.model_validate_json(stored_state)
+    else:
+        state = CaseState(case_id=case_id)
     for offset, event in enumerate(events):
         state = evolve(state, event)
         _project_task(conn, state, event, first_seq + offset)
@@ -107,36 +112,38 @@ def project(
             )
     values = _case_row(state)
     if not exists:
-        conn.execute(_INSERT_CASE, {"case_id": case_id, **values})
+        values = {"case_id": case_id, **values}
+        stmt = _FAST.get(conn.dialect, "insert_case", lambda: _INSERT_CASE, list(values))
     else:
-        conn.execute(_UPDATE_CASE, {"key_case_id": case_id, **values})
+        stmt = _FAST.get(conn.dialect, "update_case", lambda: _UPDATE_CASE, list(values))
+        values["key_case_id"] = case_id
+    stmt.execute(conn, values)
+    return state
 
 
 def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
     p = event.payload
     t = event.type
     if t == "task.opened":
-        conn.execute(
-            _INSERT_TASK,
-            {
-                "task_id": p["task_id"],
-                "case_id": state.case_id,
-                "case_type": state.case_type,
-                "stage": p["stage"],
-                "role": p["role"],
-                "district": p["district"],
-                "assignee": None,
-                "status": "open",
-                "outcome": None,
-                "closed_by": None,
-                "opened_at": event.occurred_at,
-                "due_at": datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
-                "closed_at": None,
-                "paused": 0,
-                "overdue": 0,
-                "escalated": 0,
-            },
-        )
+        row = {
+            "task_id": p["task_id"],
+            "case_id": state.case_id,
+            "case_type": state.case_type,
+            "stage": p["stage"],
+            "role": p["role"],
+            "district": p["district"],
+            "assignee": None,
+            "status": "open",
+            "outcome": None,
+            "closed_by": None,
+            "opened_at": event.occurred_at,
+            "due_at": datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
+            "closed_at": None,
+            "paused": 0,
+            "overdue": 0,
+            "escalated": 0,
+        }
+        _FAST.get(conn.dialect, "insert_task", lambda: _INSERT_TASK, list(row)).execute(conn, row)
     elif t in ("task.claimed", "task.reassigned"):
         _task(conn, p["task_id"], assignee=p["assignee"])
     elif t in (
@@ -206,7 +213,9 @@ def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> No
 
 
 def _task(conn: Connection, task_id: str, **values: Any) -> None:
-    conn.execute(_UPDATE_TASK, {"key_task_id": task_id, **values})
+    keys = tuple(values)
+    stmt = _FAST.get(conn.dialect, ("update_task", keys), lambda: _UPDATE_TASK, keys)
+    stmt.execute(conn, {"key_task_id": task_id, **values})
 
 
 def _case_row(state: CaseState) -> dict[str, Any]:

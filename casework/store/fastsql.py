@@ -1,0 +1,146 @@
+"""The append path's few hot statements, run on the driver's cursor.
+
+An event append is four or five small statements. Through SQLAlchemy's execution
+layer each costs about 50 µs of Python on top of the database's own work, which made
+the append four times a raw insert on SQLite (BENCHMARKS.md). The statements are still
+written with SQLAlchemy Core and compiled by the engine's dialect — the SQL text is
+SQLAlchemy's — but once, and executed on the DB-API cursor of the connection the
+transaction already holds. Values are bound the way the tables' types bind them
+(`UTCDateTime`: naive UTC text on SQLite, aware datetimes on PostgreSQL); the contract
+tests read them back through SQLAlchemy on both back-ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, DateTime, Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.types import TypeDecorator
+
+
+class Prepared:
+    """One statement compiled for one dialect, with its literal parameters."""
+
+    def __init__(
+        self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
+    ) -> None:
+        compiled = cast(
+            SQLCompiler,
+            stmt.compile(dialect=dialect, column_keys=list(column_keys or []) or None),
+        )
+        self.sql = compiled.string
+        self._literals = {
+            name: bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required and bind.value is not None
+        }
+        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self._bind = _sqlite_value if dialect.name == "sqlite" else _pg_value
+        # Only time columns need converting: find them once, by their bound type.
+        self._times = frozenset(
+            name
+            for name, bind in compiled.binds.items()
+            if isinstance(bind.type, (TypeDecorator, DateTime))
+        )
+        self._time_places = (
+            [i for i, name in enumerate(self._order) if name in self._times]
+            if self._order is not None
+            else []
+        )
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        merged = {**self._literals, **values} if self._literals else values
+        bind = self._bind
+        if self._order is not None:
+            out = [merged[name] for name in self._order]
+            for i in self._time_places:
+                out[i] = bind(out[i])
+            return out
+        return {
+            name: bind(value) if name in self._times else value for name, value in merged.items()
+        }
+
+    def execute(
+        self, conn: Connection, values: Mapping[str, Any], executed: list[Any] | None = None
+    ) -> Any:
+        """Run on the connection's DB-API cursor, inside its current transaction.
+        Driver errors come out as SQLAlchemy's (IntegrityError, OperationalError...).
+        The engine's `after_cursor_execute` listeners (instrumentation, tests) hear of
+        it as of any statement; in a pipeline, pass `executed` and call
+        `announce(conn, executed)` once the pipeline has synced."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            params = self.params(values)
+        except ValueError as err:  # as SQLAlchemy reports a value its type refuses
+            raise StatementError(str(err), self.sql, dict(values), err) from err
+        with driver_errors(conn, self.sql, params):
+            cursor.execute(self.sql, params)
+        if executed is not None:
+            executed.append((cursor, self.sql, params))
+        else:
+            announce(conn, [(cursor, self.sql, params)])
+        return cursor
+
+
+def announce(conn: Connection, executed: list[Any]) -> None:
+    listeners = conn.dispatch.after_cursor_execute
+    if listeners:
+        for cursor, sql, params in executed:
+            listeners(conn, cursor, sql, params, None, False)
+
+
+@contextmanager
+def driver_errors(conn: Connection, sql: str = "", params: Any = None) -> Iterator[None]:
+    """Translate DB-API exceptions raised inside into SQLAlchemy's wrappers."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as err:
+        raise DBAPIError.instance(sql, params, err, dbapi.Error) from err
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; casework stores aware UTC times only")
+    return value.astimezone(UTC)
+
+
+def _sqlite_value(value: Any) -> Any:
+    # SQLAlchemy's SQLite DATETIME storage format, always with microseconds.
+    if value is None:
+        return None
+    v = _utc(value)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+def _pg_value(value: Any) -> Any:
+    return None if value is None else _utc(value)
+
+
+class Statements:
+    """Prepared statements per dialect, built on first use."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, object], Prepared] = {}
+
+    def get(
+        self,
+        dialect: Dialect,
+        key: object,
+        build: Any,
+        column_keys: Sequence[str] | None = None,
+    ) -> Prepared:
+        found = self._cache.get((dialect.name, key))
+        if found is None:
+            found = Prepared(build(), dialect, column_keys)
+            self._cache[(dialect.name, key)] = found
+        return found
