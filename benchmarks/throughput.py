@@ -72,8 +72,9 @@ def needs_city(app: HardshipApplication) -> bool:
 
 def round_trips(app: HardshipApplication) -> int:
     """Update round trips a case needs: open (start + sync), grassroots review, home
-    visit, district review, district approval, [city review, city approval], registration."""
-    return 8 if needs_city(app) else 6
+    visit, district review, district approval, [city review, city approval], receipt
+    confirmation, registration."""
+    return 9 if needs_city(app) else 7
 
 
 class StageWatcher:
