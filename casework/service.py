@@ -4,6 +4,7 @@ Temporal. Reads go to the store's projections (`casework.store.queries`)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -26,6 +27,8 @@ from casework.privacy.keys import Keyring
 from casework.store.intake import Intake
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
+MAX_ACTION_DATA_BYTES = 64_000
+"""An action's data (home-visit findings and the like) as JSON, in UTF-8 bytes."""
 
 
 class ActionRefused(Exception):
@@ -126,6 +129,15 @@ class CaseService:
             data=data or {},
             expected_stage=expected_stage,
         )
+        size = len(json.dumps(data or {}, ensure_ascii=False).encode())
+        if size > MAX_ACTION_DATA_BYTES:
+            # Every edge (CLI, API, web) goes through here: far larger data would pass
+            # Temporal's payload limit and fail the case's workflow task, not the action.
+            raise ActionRefused(
+                "data_too_large",
+                f"附加数据过大 (data too large: {size} bytes, at most {MAX_ACTION_DATA_BYTES})",
+                "data",
+            )
         key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:

@@ -19,7 +19,7 @@ from casework.service import ActionRefused
 from casework.temporal import SEARCH_ATTRIBUTES
 from tests.conftest import DATA_CONVERTER, venv_binary
 from tests.workflows.conftest import Harness, civil_affairs_done
-from tests.workflows.steps import GR2, GR3, OFFICER, OPENER, history, history_types
+from tests.workflows.steps import GR2, GR3, OFFICER, OPENER, history, history_types, refused_code
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +75,17 @@ async def test_refused_actions_leave_the_history_exactly_as_it_was(harness: Harn
     assert "WORKFLOW_EXECUTION_UPDATE_REJECTED" not in added
     assert h.store.read(cid)[-1].type == "task.claimed"
     assert [e.type for e in h.store.read(cid)].count("task.claimed") == 2  # review + visit
+
+
+async def test_oversized_action_data_is_refused_before_it_reaches_the_case(
+    harness: Harness,
+) -> None:
+    """Data beyond the limit would exceed Temporal's payload limit and fail the case's
+    workflow task; every edge (CLI, API, web) is refused with the field named instead."""
+    h = harness
+    cid = (await h.open()).case_id
+    data = {"notes": "入户记录" * 250_000}  # 3 MB: beyond Temporal's 2 MB payload limit
+    code = await refused_code(h, cid, "chongchuan.grassroots2", "approve", "材料齐全", data)
+    assert code == "data_too_large"
+    view = await h.act(cid, "chongchuan.grassroots2", "approve", "材料齐全")  # still works
+    assert view.stage == "home_visit"
