@@ -4,7 +4,7 @@ codec of `casework.privacy.codec`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
@@ -36,4 +36,35 @@ async def connect(settings: Settings, keyring: Keyring | None = None) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=encrypted_data_converter(keyring or load_keyring(settings)),
         tls=settings.temporal_tls,
+        runtime=runtime(),
     )
+
+
+_runtime: Any = None
+
+
+def runtime() -> Any:
+    """The process's Temporal runtime, with the SDK core's (Rust) log lines forwarded
+    into Python logging (logger `temporalio.core`): they are then masked and rendered
+    like every other line (casework.logging) instead of written raw to stderr."""
+    global _runtime
+    if _runtime is None:
+        import logging
+
+        from temporalio.runtime import (
+            LogForwardingConfig,
+            LoggingConfig,
+            Runtime,
+            TelemetryConfig,
+            TelemetryFilter,
+        )
+
+        _runtime = Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                    forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+                )
+            )
+        )
+    return _runtime
