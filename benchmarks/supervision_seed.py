@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from casework.domain.calendar import STATUTORY
 from casework.domain.org import CITY, DISTRICTS
+from casework.store.projections import count_open_task_days_sql
 from casework.store.tables import case_tasks, cases
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -432,11 +433,13 @@ def seed(engine: Engine, n: int, *, now: datetime = NOW) -> SeedStats:
         cur.close()
         for ix in indexes:
             ix.create(conn)
+        conn.exec_driver_sql(count_open_task_days_sql(dialect))
         stats.tasks = conn.execute(sa.select(sa.func.count()).select_from(case_tasks)).scalar_one()
     if dialect == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE cases")
             conn.exec_driver_sql("VACUUM ANALYZE case_tasks")
+            conn.exec_driver_sql("VACUUM ANALYZE open_task_days")
     else:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

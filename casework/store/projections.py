@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,17 +25,20 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
 from casework.store.tables import (
+    OPEN_TASK_SQL,
     PROJECTION_TABLES,
     case_events,
     case_tasks,
     cases,
     notifications,
+    open_task_days,
     relief_fund_ledger,
 )
 
@@ -92,8 +95,17 @@ def project(
         state = CaseState.model_validate_json(stored_state)
     else:
         state = CaseState(case_id=case_id)
+    days: dict[tuple[str, str, str], int] = {}
     for offset, event in enumerate(events):
+        before = state.task
         state = evolve(state, event)
+        after = state.task
+        if before is not None and (after is None or after.task_id != before.task_id):
+            key = (before.district, str(before.stage), _day(before.opened_at))
+            days[key] = days.get(key, 0) - 1
+        if after is not None and (before is None or after.task_id != before.task_id):
+            key = (after.district, str(after.stage), _day(after.opened_at))
+            days[key] = days.get(key, 0) + 1
         _project_task(conn, state, event, first_seq + offset)
         entry = _LEDGER_ENTRIES.get(event.type)
         if entry is not None:
@@ -118,7 +130,51 @@ def project(
         stmt = _FAST.get(conn.dialect, "update_case", lambda: _UPDATE_CASE, list(values))
         values["key_case_id"] = case_id
     stmt.execute(conn, values)
+    deltas = [(k, n) for k, n in days.items() if n]
+    if deltas:
+        count = len(deltas)
+        upsert = _FAST.get(conn.dialect, ("days", count), lambda: _upsert_days(conn, count))
+        upsert.execute(
+            conn,
+            {
+                f"{name}_{i}": value
+                for i, ((d, s, day), n) in enumerate(deltas)
+                for name, value in (("district", d), ("stage", s), ("day", day), ("n", n))
+            },
+        )
     return state
+
+
+def count_open_task_days_sql(dialect: str) -> str:
+    """Fill the (empty) day counts from `case_tasks` in one statement, for data written
+    there directly (the million-case benchmark); migration 0005 keeps its own copy."""
+    day = (
+        "to_char(opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        if dialect == "postgresql"
+        else "substr(opened_at, 1, 10)"  # stored as naive UTC text
+    )
+    return (
+        "INSERT INTO open_task_days (district, stage, day, n)"
+        f" SELECT district, stage, {day}, count(*) FROM case_tasks"
+        f" WHERE {OPEN_TASK_SQL} GROUP BY district, stage, {day}"
+    )
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _upsert_days(conn: Connection, count: int) -> Any:
+    """Add `count` (district, stage, day) deltas to the open-task day counts."""
+    insert_for = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    rows: list[dict[str, Any]] = [
+        {c: bindparam(f"{c}_{i}") for c in ("district", "stage", "day", "n")} for i in range(count)
+    ]
+    stmt = insert_for(open_task_days).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=["district", "stage", "day"],
+        set_={"n": open_task_days.c.n + stmt.excluded.n},
+    )
 
 
 def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:

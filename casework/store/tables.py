@@ -205,7 +205,21 @@ notifications = Table(
     Index(None, "recipient", "created_at"),
 )
 
-PROJECTION_TABLES = (cases, case_tasks, relief_fund_ledger, notifications)
+open_task_days = Table(
+    "open_task_days",
+    metadata,
+    # How many open tasks each queue and stage holds, by the UTC day they opened:
+    # the supervisor's board reads these few rows instead of every open task, and
+    # finds each group's median age inside one day's stretch of the age index.
+    # Rows that fall to zero stay until the next `projections rebuild`.
+    Column("district", String(32), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("day", String(10), nullable=False),  # YYYY-MM-DD, UTC
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("district", "stage", "day"),
+)
+
+PROJECTION_TABLES = (cases, case_tasks, relief_fund_ledger, notifications, open_task_days)
 
 relief_fund_budgets = Table(
     "relief_fund_budgets",

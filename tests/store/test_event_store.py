@@ -199,6 +199,7 @@ def test_first_append_must_expect_seq_zero(engine: Engine, store: EventStore) ->
         "case_tasks": [],
         "relief_fund_ledger": [],
         "notifications": [],
+        "open_task_days": [],
     }
 
 

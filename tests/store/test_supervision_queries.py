@@ -13,15 +13,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from casework.domain.calendar import STATUTORY
 from casework.domain.case import Action
 from casework.domain.org import CITY, Role
 from casework.domain.supervision import clock_events
+from casework.store import projections
 from casework.store.directory import User
 from casework.store.event_store import EventStore
 from casework.store.supervision import (
+    _BOARD_POSTGRES,
     StuckItem,
     SupervisionRefused,
     SupervisorQueries,
@@ -30,11 +33,13 @@ from casework.store.supervision import (
     idle_cutoff,
     task_clock,
 )
+from casework.store.tables import case_tasks, open_task_days
 from tests.store.builders import (
     DISTRICT_LEADER,
     DISTRICT_OFFICER,
     GRASSROOTS2,
     GRASSROOTS3,
+    OPENER,
     DomainCase,
     actor,
     findings,
@@ -434,3 +439,72 @@ def test_days_overdue_and_the_idle_cutoff_across_the_national_day_week() -> None
     assert idle_cutoff(index, friday, 1) == datetime(2026, 10, 7, 16, tzinfo=UTC)  # 8 Oct 0:00
     assert idle_cutoff(index, friday, 2) == datetime(2026, 9, 29, 16, tzinfo=UTC)  # 30 Sep
     assert idle_cutoff(index, friday, 0) == datetime(2026, 10, 8, 16, tzinfo=UTC)  # today
+
+
+def open_task_day_counts(engine: Engine) -> tuple[dict[tuple[str, str, str], int], ...]:
+    """The projection's day counts beside the same counts taken from `case_tasks`."""
+    with engine.connect() as conn:
+        kept = {
+            (d, s, day): n
+            for d, s, day, n in conn.execute(
+                sa.select(
+                    open_task_days.c.district,
+                    open_task_days.c.stage,
+                    open_task_days.c.day,
+                    open_task_days.c.n,
+                ).where(open_task_days.c.n != 0)
+            )
+        }
+        counted: dict[tuple[str, str, str], int] = {}
+        for d, s, opened_at in conn.execute(
+            sa.select(case_tasks.c.district, case_tasks.c.stage, case_tasks.c.opened_at).where(
+                case_tasks.c.status.in_(("open", "waiting_info"))
+            )
+        ):
+            key = (d, s, opened_at.astimezone(UTC).date().isoformat())
+            counted[key] = counted.get(key, 0) + 1
+    return kept, counted
+
+
+def test_the_day_counts_follow_tasks_opening_closing_and_cases_ending(
+    engine: Engine, store: EventStore, seeded: Seeded, queries: SupervisorQueries
+) -> None:
+    """The board's day counts are the open tasks of `case_tasks`, through approvals
+    (a task closes, the next opens), returns, a withdrawal and a rebuild."""
+    kept, counted = open_task_day_counts(engine)
+    assert kept == counted and sum(kept.values()) == 7
+    at_time(seeded.late, NOW).act(GRASSROOTS2, Action.APPROVE, "材料齐全")  # -> home visit
+    case = DomainCase(store, "HR-2026-000021", start=at(10, 9)).to_district_review()
+    case.act(DISTRICT_OFFICER, Action.APPROVE).act(DISTRICT_LEADER, Action.RETURN, "补票据")
+    DomainCase(store, "HR-2026-000022", start=at(10, 12)).open().act(
+        OPENER, Action.WITHDRAW, "申请人撤回"
+    )
+    kept, counted = open_task_day_counts(engine)
+    assert kept == counted and sum(kept.values()) == 8
+    before = queries.board(CITY_SUPERVISOR, now=NOW)
+    projections.rebuild(engine)
+    assert open_task_day_counts(engine)[0] == kept
+    assert queries.board(CITY_SUPERVISOR, now=NOW) == before
+
+
+def test_the_board_from_day_counts_equals_one_pass_over_every_open_task(
+    engine: Engine, store: EventStore, seeded: Seeded, queries: SupervisorQueries
+) -> None:
+    """PostgreSQL's board reads the day counts; the grouped pass over every open task it
+    replaced must give the same rows (odd and even groups, medians across days)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the grouped pass is PostgreSQL's (SQLite counts per group itself)")
+    for n, day in enumerate((9, 9, 10, 12, 13, 13)):
+        DomainCase(store, f"HR-2026-0001{n:02d}", start=at(10, day, 1 + n)).open()
+    for now in (NOW, datetime(2026, 10, 21, 2, tzinfo=UTC)):
+
+        def middle(times: list[datetime]) -> float:
+            return sum(t.timestamp() for t in times) / len(times)
+
+        with engine.connect() as conn:
+            reference = {
+                (d, s): (n, o, e, middle(middles))
+                for d, s, n, o, e, middles in conn.execute(_BOARD_POSTGRES, {"now": now})
+            }
+        found = queries._board_postgres(None, now)
+        assert {k: (n, o, e, middle(m)) for k, (n, o, e, m) in found.items()} == reference
