@@ -50,6 +50,12 @@ _INSERT_TASK = insert(case_tasks)
 _UPDATE_TASK = update(case_tasks).where(case_tasks.c.task_id == bindparam("key_task_id"))
 _INSERT_LEDGER = insert(relief_fund_ledger)
 _FAST = Statements()
+_DROP_EMPTY_DAY = delete(open_task_days).where(
+    open_task_days.c.district == bindparam("district"),
+    open_task_days.c.stage == bindparam("stage"),
+    open_task_days.c.day == bindparam("day"),
+    open_task_days.c.n == 0,
+)
 """The statements every append runs, on the driver's cursor (casework.store.fastsql)."""
 
 _LEDGER_ENTRIES = {
@@ -132,6 +138,14 @@ def project(
     stmt.execute(conn, values)
     deltas = [(k, n) for k, n in days.items() if n]
     if deltas:
+        _count_days(conn, deltas)
+    return state
+
+
+def _count_days(conn: Connection, deltas: list[tuple[tuple[str, str, str], int]]) -> None:
+    """Add the deltas to the day counts; a day that falls to zero goes, so the table
+    holds what a rebuild would write."""
+    if deltas:
         count = len(deltas)
         upsert = _FAST.get(conn.dialect, ("days", count), lambda: _upsert_days(conn, count))
         upsert.execute(
@@ -142,7 +156,10 @@ def project(
                 for name, value in (("district", d), ("stage", s), ("day", day), ("n", n))
             },
         )
-    return state
+        for (d, s, day), n in deltas:
+            if n < 0:
+                drop = _FAST.get(conn.dialect, "drop_empty_day", lambda: _DROP_EMPTY_DAY)
+                drop.execute(conn, {"district": d, "stage": s, "day": day})
 
 
 def count_open_task_days_sql(dialect: str) -> str:

@@ -482,7 +482,9 @@ def test_the_day_counts_follow_tasks_opening_closing_and_cases_ending(
     kept, counted = open_task_day_counts(engine)
     assert kept == counted and sum(kept.values()) == 8
     before = queries.board(CITY_SUPERVISOR, now=NOW)
+    rows = projections.projection_snapshot(engine)
     projections.rebuild(engine)
+    assert projections.projection_snapshot(engine) == rows  # no day left at zero
     assert open_task_day_counts(engine)[0] == kept
     assert queries.board(CITY_SUPERVISOR, now=NOW) == before
 
