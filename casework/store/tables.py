@@ -211,7 +211,7 @@ open_task_days = Table(
     # How many open tasks each queue and stage holds, by the UTC day they opened:
     # the supervisor's board reads these few rows instead of every open task, and
     # finds each group's median age inside one day's stretch of the age index.
-    # Rows that fall to zero stay until the next `projections rebuild`.
+    # A day whose count falls to zero is deleted (a rebuild writes no zero rows).
     Column("district", String(32), nullable=False),
     Column("stage", String(32), nullable=False),
     Column("day", String(10), nullable=False),  # YYYY-MM-DD, UTC
