@@ -58,7 +58,6 @@ _HEAD = select(
     .scalar_subquery()
     .label("state"),
 )
-_INSERT_EVENTS = insert(case_events).returning(case_events.c.position, sort_by_parameter_order=True)
 _EVENT_COLUMNS = [c.name for c in case_events.c if c.name != "position"]
 
 

@@ -145,21 +145,20 @@ def project(
 def _count_days(conn: Connection, deltas: list[tuple[tuple[str, str, str], int]]) -> None:
     """Add the deltas to the day counts; a day that falls to zero goes, so the table
     holds what a rebuild would write."""
-    if deltas:
-        count = len(deltas)
-        upsert = _FAST.get(conn.dialect, ("days", count), lambda: _upsert_days(conn, count))
-        upsert.execute(
-            conn,
-            {
-                f"{name}_{i}": value
-                for i, ((d, s, day), n) in enumerate(deltas)
-                for name, value in (("district", d), ("stage", s), ("day", day), ("n", n))
-            },
-        )
-        for (d, s, day), n in deltas:
-            if n < 0:
-                drop = _FAST.get(conn.dialect, "drop_empty_day", lambda: _DROP_EMPTY_DAY)
-                drop.execute(conn, {"district": d, "stage": s, "day": day})
+    count = len(deltas)
+    upsert = _FAST.get(conn.dialect, ("days", count), lambda: _upsert_days(conn, count))
+    upsert.execute(
+        conn,
+        {
+            f"{name}_{i}": value
+            for i, ((d, s, day), n) in enumerate(deltas)
+            for name, value in (("district", d), ("stage", s), ("day", day), ("n", n))
+        },
+    )
+    for (d, s, day), n in deltas:
+        if n < 0:
+            drop = _FAST.get(conn.dialect, "drop_empty_day", lambda: _DROP_EMPTY_DAY)
+            drop.execute(conn, {"district": d, "stage": s, "day": day})
 
 
 def count_open_task_days_sql(dialect: str) -> str:

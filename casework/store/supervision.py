@@ -458,21 +458,6 @@ _BOARD_DAYS_QUEUE = text(_BOARD_DAYS_SQL.format(queue=" AND district = :queue"))
     bindparam("now", type_=UTCDateTime())
 )
 
-# The grouped pass the board used before the day counts, every open task once: kept as
-# the tests' reference for the day-count board.
-_BOARD_POSTGRES_SQL = f"""
-SELECT district, stage, count(*) AS n_open,
-       count(*) FILTER (WHERE paused = 0 AND due_at < :now) AS n_overdue,
-       count(*) FILTER (WHERE escalated = 1) AS n_escalated,
-       -- the middle one or two: positions ceil(0.5 n) and ceil((0.5 + 1e-8) n), which
-       -- differ by one for an even n (below 10^8) and coincide for an odd one
-       percentile_disc(ARRAY[0.5, 0.50000001]) WITHIN GROUP (ORDER BY opened_at) AS middles
-FROM case_tasks WHERE {OPEN_TASK_SQL}{{queue}}
-GROUP BY district, stage"""
-_BOARD_POSTGRES = text(_BOARD_POSTGRES_SQL.format(queue="")).bindparams(
-    bindparam("now", type_=UTCDateTime())
-)
-
 
 def _median_sql(groups: Sequence[tuple[int, int]]) -> str:
     """SQLite, per (group index, open count): the middle one or two `opened_at` of the
