@@ -54,13 +54,14 @@ from casework.settings import Settings
 from casework.store import projections
 from casework.store.db import make_engine, migrate
 from casework.store.directory import Directory, User
-from casework.store.event_store import EventStore, StoredEvent, event_hash
+from casework.store.event_store import EventStore, StoredEvent
 from casework.store.queries import Queries
 from casework.store.tables import case_events, case_sequences
 from casework.temporal import connect
 from tests.conftest import PG_URL, REQUIRE_PG, _postgres_available
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.factories import application
+from tests.store.builders import rehashed as forged_hash
 
 pytestmark = pytest.mark.integration
 
@@ -727,17 +728,7 @@ async def test_audit_verify_names_the_case_and_seq_of_a_tampered_event(
         assert text != row.payload  # 3,000 元 -> 30,000 元
         values: dict[str, Any] = {"payload": text}
         if rehash:
-            values["hash"] = event_hash(
-                row.prev_hash,
-                event_id=row.event_id,
-                case_id=row.case_id,
-                seq=row.seq,
-                type=row.type,
-                schema_version=row.schema_version,
-                payload=text,
-                actor_id=row.actor_id,
-                occurred_at=row.occurred_at,
-            )
+            values["hash"] = forged_hash(row, text)
         with site.engine.begin() as conn:
             conn.execute(
                 update(case_events).where(case_events.c.position == row.position).values(**values)

@@ -31,7 +31,7 @@ from casework.domain.hardship import (
 )
 from casework.domain.org import Actor, Role
 from casework.domain.personal import SealedFields
-from casework.store.event_store import EventStore, FundCheck, StoredEvent
+from casework.store.event_store import EventStore, FundCheck, StoredEvent, event_hash
 from casework.store.tables import case_events
 from tests.factories import application
 
@@ -264,3 +264,19 @@ def after_event_insert(engine: Engine, hook: Callable[[], None]) -> Any:
     """Run `hook` right after an append's INSERT into case_events, before its commit:
     widens the window in which an append has taken positions but not yet committed."""
     return after_statement(engine, "INSERT INTO case_events", hook)
+
+
+def rehashed(row: Any, payload: str) -> str:
+    """The hash a forger would give stored event `row` after changing its payload to
+    `payload` (its chain link kept): what `audit verify` must still catch at the next seq."""
+    return event_hash(
+        row.prev_hash,
+        event_id=row.event_id,
+        case_id=row.case_id,
+        seq=row.seq,
+        type=row.type,
+        schema_version=row.schema_version,
+        payload=payload,
+        actor_id=row.actor_id,
+        occurred_at=row.occurred_at,
+    )

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select, update
 
-from casework.store.event_store import EventStore, canonical_json, event_hash
+from casework.store.event_store import EventStore, canonical_json
 from casework.store.tables import case_events
-from tests.store.builders import T0, DomainCase, comments, event, opened, raw_rows
+from tests.store.builders import T0, DomainCase, comments, event, opened, raw_rows, rehashed
 
 BEIJING = timezone(timedelta(hours=8))
 A, B, C = "HR-2026-000001", "HR-2026-000002", "HR-2026-000003"
@@ -90,17 +90,7 @@ def test_a_rehashed_alteration_breaks_the_next_link(engine: Engine, store: Event
             select(case_events).where(case_events.c.case_id == A, case_events.c.seq == 2)
         ).one()
     forged = '{"comment":"伪造","n":0}'
-    digest = event_hash(
-        row.prev_hash,
-        event_id=row.event_id,
-        case_id=row.case_id,
-        seq=row.seq,
-        type=row.type,
-        schema_version=row.schema_version,
-        payload=forged,
-        actor_id=row.actor_id,
-        occurred_at=row.occurred_at,
-    )
+    digest = rehashed(row, forged)
     tamper(engine, A, 2, payload=forged, hash=digest)
     [broken] = store.verify().broken
     assert (broken["case_id"], broken["seq"]) == (A, 3)
