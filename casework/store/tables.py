@@ -151,10 +151,10 @@ case_tasks = Table(
     # stuck: running clocks by deadline, city-wide and per queue
     _partial("ix_case_tasks_clock", RUNNING_CLOCK_SQL, "due_at", "case_id"),
     _partial("ix_case_tasks_clock_queue", RUNNING_CLOCK_SQL, "district", "due_at", "case_id"),
-    # board, per queue and stage: open tasks in age order (counts, medians), past due,
-    # escalated. The predicate's columns ride along so that SQLite answers from the
-    # index alone (it checks them again). PostgreSQL answers the whole board from the
-    # first one (with the included columns); SQLite with per-group lookups in all three.
+    # board, per queue and stage: open tasks in age order (each group's middle tasks,
+    # looked up inside one day), past due, escalated. The predicate's columns ride
+    # along so that SQLite answers from the index alone (it checks them again). The
+    # included columns served PostgreSQL's earlier grouped pass over every open task.
     _partial(
         "ix_case_tasks_open_age",
         OPEN_TASK_SQL,

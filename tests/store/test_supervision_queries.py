@@ -32,7 +32,7 @@ from casework.store.supervision import (
     idle_cutoff,
     task_clock,
 )
-from casework.store.tables import OPEN_TASK_SQL, UTCDateTime, case_tasks, open_task_days
+from casework.store.tables import case_tasks, open_task_days
 from tests.store.builders import (
     DISTRICT_LEADER,
     DISTRICT_OFFICER,
@@ -488,37 +488,61 @@ def test_the_day_counts_follow_tasks_opening_closing_and_cases_ending(
     assert queries.board(CITY_SUPERVISOR, now=NOW) == before
 
 
-GROUPED_BOARD = sa.text(
-    f"""
-SELECT district, stage, count(*) AS n_open,
-       count(*) FILTER (WHERE paused = 0 AND due_at < :now) AS n_overdue,
-       count(*) FILTER (WHERE escalated = 1) AS n_escalated,
-       percentile_disc(ARRAY[0.5, 0.50000001]) WITHIN GROUP (ORDER BY opened_at) AS middles
-FROM case_tasks WHERE {OPEN_TASK_SQL}
-GROUP BY district, stage"""
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-"""The grouped pass over every open task that the PostgreSQL board used before the day
-counts (the middle one or two via percentile_disc at 0.5 and just above)."""
+def every_open_task_grouped(
+    engine: Engine, now: datetime
+) -> dict[tuple[str, str], tuple[int, int, int, float]]:
+    """The board worked out the slow way: every open task read and grouped here, with
+    the median's opening time (the mean of the two middle ones when the count is even)."""
+    groups: dict[tuple[str, str], list[tuple[datetime, bool, bool]]] = {}
+    with engine.connect() as conn:
+        for d, s, opened, due, paused, escalated in conn.execute(
+            sa.select(
+                case_tasks.c.district,
+                case_tasks.c.stage,
+                case_tasks.c.opened_at,
+                case_tasks.c.due_at,
+                case_tasks.c.paused,
+                case_tasks.c.escalated,
+            ).where(case_tasks.c.status.in_(("open", "waiting_info")))
+        ):
+            past_due = not paused and due is not None and due < now
+            groups.setdefault((d, s), []).append((opened, past_due, bool(escalated)))
+    out = {}
+    for key, tasks in groups.items():
+        times = sorted(t.timestamp() for t, _p, _e in tasks)
+        n = len(times)
+        out[key] = (
+            n,
+            sum(p for _t, p, _e in tasks),
+            sum(e for _t, _p, e in tasks),
+            (times[(n - 1) // 2] + times[n // 2]) / 2,
+        )
+    return out
 
 
+@pytest.mark.parametrize("district", [None, "崇川区"])
 def test_the_board_from_day_counts_equals_one_pass_over_every_open_task(
-    engine: Engine, store: EventStore, seeded: Seeded, queries: SupervisorQueries
+    engine: Engine,
+    store: EventStore,
+    seeded: Seeded,
+    queries: SupervisorQueries,
+    district: str | None,
 ) -> None:
-    """PostgreSQL's board reads the day counts; the grouped pass over every open task it
-    replaced must give the same rows (odd and even groups, medians across days)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the grouped pass is PostgreSQL's (SQLite counts per group itself)")
-    for n, day in enumerate((9, 9, 10, 12, 13, 13)):
+    """The board places each group's middle task(s) from the day counts; grouping every
+    open task must give the same rows (odd and even groups, medians across days and
+    inside one day, the whole city and one district)."""
+    for n, day in enumerate((9, 9, 10, 12, 13, 13, 13)):
         DomainCase(store, f"HR-2026-0001{n:02d}", start=at(10, day, 1 + n)).open()
+    board = queries._board_sqlite if engine.dialect.name == "sqlite" else queries._board_postgres
     for now in (NOW, datetime(2026, 10, 21, 2, tzinfo=UTC)):
-
-        def middle(times: list[datetime]) -> float:
-            return sum(t.timestamp() for t in times) / len(times)
-
-        with engine.connect() as conn:
-            reference = {
-                (d, s): (n, o, e, middle(middles))
-                for d, s, n, o, e, middles in conn.execute(GROUPED_BOARD, {"now": now})
-            }
-        found = queries._board_postgres(None, now)
-        assert {k: (n, o, e, middle(m)) for k, (n, o, e, m) in found.items()} == reference
+        reference = {
+            k: v
+            for k, v in every_open_task_grouped(engine, now).items()
+            if district is None or k[0] == district
+        }
+        assert reference
+        found = board(district, now)
+        assert {
+            k: (n, o, e, sum(t.timestamp() for t in m) / len(m))
+            for k, (n, o, e, m) in found.items()
+        } == reference
