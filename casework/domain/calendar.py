@@ -60,6 +60,26 @@ def _warn_uncovered(year: int) -> None:
         )
 
 
+_statutory_answers: dict[date, bool | None] = {}
+
+
+def _statutory(day: date) -> bool | None:
+    """The package's answer for `day`, None where it has no data for the year.
+    Remembered: the package's data never changes in a process, and its `is_workday`
+    scans every year it knows (min and max over all its dates) on each call, which was
+    three quarters of the time of deciding an approval that sets a deadline."""
+    try:
+        return _statutory_answers[day]
+    except KeyError:
+        pass
+    try:
+        answer: bool | None = bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        answer = None
+    _statutory_answers[day] = answer
+    return answer
+
+
 class WorkingCalendar:
     def __init__(self, overrides: CalendarOverrides | None = None) -> None:
         self.overrides = overrides or CalendarOverrides()
@@ -72,11 +92,11 @@ class WorkingCalendar:
             if day in supplied.workdays:
                 return True
             return day.weekday() < 5
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
+        statutory = _statutory(day)
+        if statutory is None:
             _warn_uncovered(day.year)
             return day.weekday() < 5
+        return statutory
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """The end (24:00 Beijing time) of the `days`-th working day after `start`'s date."""
