@@ -409,6 +409,12 @@ def case_open(
     case_type: str = typer.Argument(..., help="Case type: hardship (困难职工帮扶)."),
     file: Path = typer.Option(..., "--file", "-f", help="Application JSON file."),
     as_user: str = AsOpt,
+    key: str | None = typer.Option(
+        None,
+        "--key",
+        help="Idempotency key: sent again with the same key, the opening finds the case "
+        "it opened instead of opening another.",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Open a case from an application file; prints the case id."""
@@ -431,10 +437,15 @@ def case_open(
         application=application.model_dump(mode="json"),
     )
     actor = Directory(engine()).get(as_user).actor()
+    if key is not None and not 1 <= len(key) <= 200:
+        fail("field --key: 1 to 200 characters")
+    # Always an idempotency key, so that "try again" can name it.
+    key = key or f"cli-open-{uuid.uuid4()}"
+    wait = settings().act_wait_seconds
 
     async def go() -> CaseView:
         service = await _service()
-        return await service.open_hardship(application, actor)  # type: ignore[no-any-return]
+        return await service.open_hardship(application, actor, key, wait)  # type: ignore[no-any-return]
 
     view = run(go())
     if as_json:

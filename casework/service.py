@@ -4,18 +4,21 @@ Temporal. Reads go to the store's projections (`casework.store.queries`)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.domain.calendar import CHINA_TZ
@@ -24,7 +27,8 @@ from casework.domain.hardship import CASE_PREFIX, HardshipApplication, StartHard
 from casework.domain.org import Actor, Role
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
-from casework.store.intake import Intake
+from casework.store.intake import Intake, KeyReused
+from casework.store.queries import Queries
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
 MAX_ACTION_DATA_BYTES = 64_000
@@ -46,10 +50,10 @@ class CaseNotFound(LookupError):
 
 
 class ActionPending(Exception):
-    """The action was sent but its outcome did not come back in time (the case's worker
-    or its database is slow or away; it is retried there until it is recorded). Sending
-    it again with the same idempotency key applies it at most once and returns the
-    outcome."""
+    """The action (or opening) was sent but its outcome did not come back in time (the
+    case's worker or its database is slow or away; it is retried there until it is
+    recorded). Sending it again with the same idempotency key applies it at most once
+    and returns the outcome."""
 
     def __init__(self, case_id: str, key: str, waited: float) -> None:
         super().__init__(
@@ -61,6 +65,19 @@ class ActionPending(Exception):
         self.waited = waited
 
 
+def opening_fingerprint(case_type: str, actor: Actor, application: HardshipApplication) -> str:
+    """What an opening asked for, as sha256 hex: the type, the opener and the application
+    as the workflow gets it (personal fields masked), so that the digest reveals
+    nothing the case row does not show."""
+    asked = {
+        "type": case_type,
+        "opened_by": actor.id,
+        "application": application.masked().model_dump(mode="json"),
+    }
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class CaseService:
     def __init__(
         self, client: Client, engine: Engine, task_queue: str, keyring: Keyring | None = None
@@ -68,11 +85,22 @@ class CaseService:
         """`keyring`: the master keys for personal data; by default those of the client's
         payload codec (`casework.temporal.connect`)."""
         self.client = client
+        self.engine = engine
         self.intake = Intake(engine, keyring or keyring_of(client.data_converter))
         self.task_queue = task_queue
 
-    async def open_hardship(self, application: HardshipApplication, actor: Actor) -> CaseView:
-        """Open a hardship relief case; returns its view once the opening is recorded."""
+    async def open_hardship(
+        self,
+        application: HardshipApplication,
+        actor: Actor,
+        idempotency_key: str | None = None,
+        wait: float | None = None,
+    ) -> CaseView:
+        """Open a hardship relief case; returns its view once the opening is recorded.
+
+        `idempotency_key`: sending the same opening again with it (after a timeout, a
+        lost answer) returns the case it opened instead of opening another; the same key
+        with a different application is refused. `wait`: as for `act`."""
         district = application.applicant.district
         if not actor.has_role(Role.GRASSROOTS_OFFICER):
             raise ActionRefused("role_not_held", "立案需要 grassroots_officer 角色 (role required)")
@@ -83,17 +111,28 @@ class CaseService:
                 "applicant.district",
             )
         year = datetime.now(UTC).astimezone(CHINA_TZ).year
+        if idempotency_key is None and wait is not None:
+            idempotency_key = f"open-{uuid.uuid4()}"  # so that "try again" can name one
         # The number, the case's data key and the personal fields sealed with it: the
         # workflow input carries ciphertext, never the clear values.
-        case_id, personal = await asyncio.to_thread(
-            self.intake.register, CASE_PREFIX, year, application.personal_fields()
-        )
+        try:
+            case_id, personal, again = await asyncio.to_thread(
+                self.intake.register,
+                CASE_PREFIX,
+                year,
+                application.personal_fields(),
+                idempotency_key,
+                opening_fingerprint(HARDSHIP_WORKFLOW, actor, application),
+            )
+        except KeyReused as e:
+            raise ActionRefused("idempotency_key_reused", str(e), "key") from None
         start = StartHardshipCase(
             case_id=case_id,
             opened_by=actor,
             application=application.masked(),
             personal=personal,
         )
+        handle: WorkflowHandle[Any, Any]
         try:
             handle = await self.client.start_workflow(
                 HARDSHIP_WORKFLOW,
@@ -101,11 +140,33 @@ class CaseService:
                 id=case_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                # A case number names one case for ever, closed or not.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
+        except WorkflowAlreadyStartedError:
+            if idempotency_key is None:  # not ours: a number Temporal already knows
+                await asyncio.to_thread(self.intake.discard, case_id)
+                raise
+            # Another sending of this opening (at the same time, or before) started it.
+            handle = self.client.get_workflow_handle(case_id)
         except BaseException:
-            await asyncio.to_thread(self.intake.discard, case_id)
+            # With a key the registration stays, for the sending again to start; without
+            # one nobody can find it again, so its data key goes.
+            if idempotency_key is None:
+                await asyncio.to_thread(self.intake.discard, case_id)
             raise
-        return await handle.execute_update("sync", result_type=CaseView)
+        sync = handle.execute_update("sync", result_type=CaseView)
+        try:
+            return await (sync if wait is None else asyncio.wait_for(sync, wait))
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if wait is None or idempotency_key is None:
+                raise
+            raise ActionPending(case_id, idempotency_key, wait) from None
+        except RPCError as err:
+            if again and err.status == RPCStatusCode.NOT_FOUND:
+                # Opened by the first sending and closed since: its recorded view.
+                return await asyncio.to_thread(Queries(self.engine).case_view, case_id)
+            raise
 
     async def act(
         self,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from casework.api.deps import CurrentUser, EngineDep, ServiceDep
@@ -29,10 +29,21 @@ def refused(e: ActionRefused) -> HTTPException:
 
 @router.post("/hardship", status_code=201)
 async def open_hardship(
-    application: HardshipApplication, user: CurrentUser, service: ServiceDep
+    application: HardshipApplication,
+    user: CurrentUser,
+    service: ServiceDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Sent again with the same key, the opening returns the case it "
+            "opened instead of opening another.",
+        ),
+    ] = None,
 ) -> CaseView:
     try:
-        return await service.open_hardship(application, user.actor())
+        return await service.open_hardship(application, user.actor(), idempotency_key)
     except ActionRefused as e:
         raise refused(e) from None
 

@@ -8,23 +8,39 @@ ciphertext (and masked forms); the data key stays here, wrapped by a master key.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from casework.domain.personal import SealedFields
-from casework.privacy.fields import seal_fields
+from casework.privacy.fields import seal_fields, unwrap_data_key
 from casework.privacy.keys import Keyring
 from casework.store.db import IMMEDIATE
 from casework.store.personal import PersonalData
-from casework.store.tables import case_sequences
+from casework.store.tables import case_keys, case_requests, case_sequences
 
 
 class Registered(NamedTuple):
     case_id: str
     personal: SealedFields
-    """The personal fields encrypted with the new case's data key."""
+    """The personal fields encrypted with the case's data key."""
+    again: bool = False
+    """The idempotency key had opened this case before: it may already be running."""
+
+
+class KeyReused(Exception):
+    """An idempotency key sent again with a different opening."""
+
+    def __init__(self, key: str, case_id: str) -> None:
+        super().__init__(
+            f"幂等键 {key!r} 已用于另一份申请 (idempotency key already used for another "
+            f"application: {case_id})"
+        )
+        self.key = key
+        self.case_id = case_id
 
 
 class Intake:
@@ -32,10 +48,41 @@ class Intake:
         self.engine = engine
         self.personal = PersonalData(engine, keyring)
 
-    def register(self, prefix: str, year: int, personal: Mapping[str, str | None]) -> Registered:
+    def register(
+        self,
+        prefix: str,
+        year: int,
+        personal: Mapping[str, str | None],
+        key: str | None = None,
+        fingerprint: str = "",
+    ) -> Registered:
         """Allocate the next case id (`HR-2026-000123`), create its data key and seal the
-        personal fields with it, atomically."""
+        personal fields with it, atomically. With an idempotency `key` already used for
+        the same `fingerprint`: that case again, its fields sealed with its own key
+        (raises KeyReused for another fingerprint)."""
+        try:
+            return self._register(prefix, year, personal, key, fingerprint)
+        except IntegrityError:
+            if key is None:
+                raise
+            # The same key sent twice at once, and the other sending registered first
+            # (PostgreSQL): its transaction has committed, so this finds its case.
+            return self._register(prefix, year, personal, key, fingerprint)
+
+    def _register(
+        self,
+        prefix: str,
+        year: int,
+        personal: Mapping[str, str | None],
+        key: str | None,
+        fingerprint: str,
+    ) -> Registered:
         with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+            if key is not None:
+                found = self._requested(conn, key, fingerprint)
+                if found is not None:
+                    case_id, data_key = found
+                    return Registered(case_id, seal_fields(data_key, case_id, personal), True)
             # One atomic upsert: the first registrations of a year may race to create the
             # sequence row (a SELECT ... FOR UPDATE finds no row to lock on PostgreSQL).
             upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -50,9 +97,45 @@ class Intake:
             ).scalar_one()
             case_id = f"{prefix}-{year}-{number:06d}"
             data_key = self.personal.create_key(conn, case_id)
+            if key is not None:
+                # Two sendings of one key at once: on SQLite the second waits for the
+                # first's transaction (BEGIN IMMEDIATE) and finds its case above; on
+                # PostgreSQL it fails here on the primary key, and `register` looks again.
+                conn.execute(
+                    insert(case_requests).values(
+                        idempotency_key=key,
+                        case_id=case_id,
+                        fingerprint=fingerprint,
+                        created_at=datetime.now(UTC),
+                    )
+                )
         return Registered(case_id, seal_fields(data_key, case_id, personal))
+
+    def _requested(self, conn: Connection, key: str, fingerprint: str) -> tuple[str, bytes] | None:
+        row = conn.execute(
+            select(
+                case_requests.c.case_id,
+                case_requests.c.fingerprint,
+                case_keys.c.master_key_id,
+                case_keys.c.wrapped_key,
+            )
+            .join(case_keys, case_keys.c.case_id == case_requests.c.case_id, isouter=True)
+            .where(case_requests.c.idempotency_key == key)
+        ).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint or row.wrapped_key is None:
+            # Another application; or this case's personal data was erased since.
+            raise KeyReused(key, row.case_id)
+        keyring = self.personal.keyring
+        return row.case_id, unwrap_data_key(
+            keyring, row.case_id, row.master_key_id, row.wrapped_key
+        )
 
     def discard(self, case_id: str) -> None:
         """Undo `register` when the workflow could not be started: the data key goes, so
-        whatever ciphertext was made with it can never be read."""
+        whatever ciphertext was made with it can never be read, and the idempotency key
+        that asked for it is free again."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(case_requests).where(case_requests.c.case_id == case_id))
         self.personal.discard(case_id)

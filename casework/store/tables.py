@@ -247,6 +247,20 @@ case_keys = Table(
     Column("erased_at", UTCDateTime),
 )
 
+case_requests = Table(
+    "case_requests",
+    metadata,
+    # Openings sent with an idempotency key: the case each key opened, so that sending
+    # the same opening again (a timeout, a lost answer) finds that case instead of
+    # opening a second one. `fingerprint`: sha256 of what was asked (the type, the
+    # opener and the application with its personal fields masked), to refuse a key
+    # reused for another application.
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(32), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 case_sequences = Table(
     "case_sequences",
     metadata,

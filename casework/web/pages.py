@@ -143,7 +143,10 @@ def inbox(request: Request) -> HTMLResponse:
 @router.get("/cases/new")
 def new_case(request: Request) -> HTMLResponse:
     _signed_in(request)
-    return _render(request, "new_case.html", form={}, errors=[], districts=DISTRICTS)
+    # One key per form: a second click on submit, or the form sent again after a lost
+    # answer, finds the case the first opened.
+    form = {"idempotency_key": str(uuid.uuid4())}
+    return _render(request, "new_case.html", form=form, errors=[], districts=DISTRICTS)
 
 
 def _fen(value: str, field: str, errors: list[str]) -> int | None:
@@ -192,7 +195,8 @@ async def open_case(request: Request) -> Response:
     if application is None:
         return _render(request, "new_case.html", 422, form=form, errors=errors, districts=DISTRICTS)
     try:
-        view = await _service(request).open_hardship(application, user.actor())
+        key = form.get("idempotency_key", "")[:200] or None
+        view = await _service(request).open_hardship(application, user.actor(), key)
     except ActionRefused as refused:
         return _render(
             request,

@@ -247,6 +247,32 @@ def test_bad_input_is_refused_with_the_field_named(stack: Cli, tmp_path: Path) -
     assert "case" in help_text and "inbox" in help_text
 
 
+def test_an_opening_sent_again_with_its_key_opens_one_case(stack: Cli, tmp_path: Path) -> None:
+    """`case open --key`: run again (the answer was lost, the terminal closed), the same
+    key gives the same case; the key with another application is refused (exit 2)."""
+    cli = stack
+    app = tmp_path / "app.json"
+    app.write_text(json.dumps(application_data(), ensure_ascii=False), encoding="utf-8")
+    opening = ("case", "open", "hardship", "--file", str(app), "--as", "chongchuan.grassroots1")
+    first = cli.json(*opening, "--key", "intake-desk-0042")
+    again = cli.json(*opening, "--key", "intake-desk-0042")
+    assert again == first
+    history = cli.json("case", "history", first["case_id"])
+    assert [e["type"] for e in history].count("case.opened") == 1
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps(application_data(requested_amount_fen=120_000), ensure_ascii=False),
+        encoding="utf-8",
+    )
+    proc = cli.run(
+        "case", "open", "hardship", "--file", str(other), "--as", "chongchuan.grassroots1",
+        "--key", "intake-desk-0042", ok=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "idempotency key" in proc.stderr and first["case_id"] in proc.stderr
+    assert cli.json(*opening)["case_id"] != first["case_id"]  # no key: a new case
+
+
 def test_a_supervisor_finds_stuck_cases_acts_and_sees_them_leave_the_list(
     stack: Cli, tmp_path: Path
 ) -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from casework.privacy.fields import unseal, unwrap_data_key
-from casework.store.intake import Intake
+from casework.store.intake import Intake, KeyReused
 from casework.store.tables import case_keys, case_sequences
 from tests.conftest import TEST_KEYRING
 from tests.factories import id_number
@@ -94,3 +95,56 @@ def test_concurrent_registrations_get_distinct_ids(engine: Engine) -> None:
         assert r == sorted(r)
     with engine.connect() as conn:
         assert conn.execute(select(case_sequences.c.last_value)).scalar_one() == 40
+
+
+# -- idempotency keys ----------------------------------------------------------------------
+
+
+def test_an_opening_sent_again_with_its_key_finds_its_case(engine: Engine) -> None:
+    """The same key and application: the same case, its fields sealed with its own key,
+    and no number used up; another key or none opens a new case."""
+    intake = Intake(engine, TEST_KEYRING)
+    first = intake.register("HR", 2026, personal(1), "k-1", "fp-a")
+    again = intake.register("HR", 2026, personal(1), "k-1", "fp-a")
+    assert (first.case_id, first.again) == ("HR-2026-000001", False)
+    assert (again.case_id, again.again) == ("HR-2026-000001", True)
+    row = keys(engine)[first.case_id]
+    data_key = unwrap_data_key(
+        TEST_KEYRING, first.case_id, row["master_key_id"], row["wrapped_key"]
+    )
+    assert {f: unseal(data_key, first.case_id, f, again.personal[f]) for f in again.personal} == (
+        personal(1)
+    )
+    assert intake.register("HR", 2026, personal(2), "k-2", "fp-b").case_id == "HR-2026-000002"
+    assert register(intake, n=3) == "HR-2026-000003"
+    with engine.connect() as conn:
+        assert conn.execute(select(case_sequences.c.last_value)).scalar() == 3
+
+
+def test_a_key_sent_with_another_application_is_refused(engine: Engine) -> None:
+    intake = Intake(engine, TEST_KEYRING)
+    opened = intake.register("HR", 2026, personal(1), "k-1", "fp-a").case_id
+    with pytest.raises(KeyReused) as refused:
+        intake.register("HR", 2026, personal(2), "k-1", "fp-other")
+    assert refused.value.case_id == opened
+    assert set(keys(engine)) == {opened}  # nothing allocated for the refused one
+
+
+def test_a_discarded_opening_frees_its_key(engine: Engine) -> None:
+    """The workflow could not be started: the key may be sent again and opens anew."""
+    intake = Intake(engine, TEST_KEYRING)
+    dropped = intake.register("HR", 2026, personal(1), "k-1", "fp-a").case_id
+    intake.discard(dropped)
+    again = intake.register("HR", 2026, personal(1), "k-1", "fp-a")
+    assert (again.case_id, again.again) == ("HR-2026-000002", False)
+
+
+def test_one_key_sent_twice_at_once_opens_one_case(engine: Engine) -> None:
+    """Four sendings of one opening race: one registers, the others find its case."""
+    intake = Intake(engine, TEST_KEYRING)
+
+    def send() -> str:
+        return intake.register("HR", 2026, personal(1), "k-race", "fp-a").case_id
+
+    assert run_concurrently(*[send] * 4) == ["HR-2026-000001"] * 4
+    assert set(keys(engine)) == {"HR-2026-000001"}

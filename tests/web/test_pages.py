@@ -129,3 +129,38 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
 
     await page.goto(f"{site}/inbox?lang=en")
     assert "My inbox" in await page.content()
+
+
+async def test_a_form_sent_twice_opens_one_case(
+    harness: Harness,
+    site: str,
+    page,  # type: ignore[no-untyped-def]
+) -> None:
+    """A double click on 立案, or the form sent again after a lost answer: the form's
+    hidden key makes both sendings one opening."""
+    await sign_in(page, site, "chongchuan.grassroots1")
+    await page.click("text=困难职工帮扶立案")
+    await page.fill("#name", "张三")
+    await page.fill("#id_number", "320602198001011235")
+    await page.fill("#phone", "13800000000")
+    await page.fill("#employer", "南通某纺织有限公司")
+    await page.select_option("#district", "崇川区")
+    await page.fill("#household_size", "3")
+    await page.fill("#monthly_income", "2500")
+    await page.fill("#requested_amount", "3000")
+    await page.fill("#reason", "配偶重病")
+    sent = await page.evaluate(
+        """async () => {
+            const form = document.querySelector('form.open');
+            const send = () => fetch(form.action, {
+                method: 'POST', body: new FormData(form), redirect: 'manual'});
+            const answers = await Promise.all([send(), send()]);
+            return answers.map(a => a.type);
+        }"""
+    )
+    assert sent == ["opaqueredirect", "opaqueredirect"]  # both answered "opened, see ..."
+    [case_id] = harness.queries.case_ids()
+    assert harness.queries.case_view(case_id).stage == "grassroots_review"
+    # A new form is a new opening.
+    await page.goto(f"{site}/cases/new")
+    assert await page.locator("input[name=idempotency_key]").get_attribute("value")
