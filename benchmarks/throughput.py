@@ -180,7 +180,9 @@ async def drive_cases(
             visitors = [f"{slug}.grassroots2", f"{slug}.grassroots3"]
             findings = {"visitors": visitors, **FINDINGS}
             view = await act(view, f"{slug}.grassroots2", "入户调查属实", findings)
-            assert view.stage == "public_notice", view
+            # The answer shows the case as it is when the findings are recorded: on a
+            # loaded machine the one-second notice may have ended by then.
+            assert view.stage in ("public_notice", "district_review"), view
             await asyncio.sleep(1.0)  # the one-second public notice
             await watcher.wait(view.case_id, "district_review")
             view = await act(view, f"{slug}.officer1", "审核通过")

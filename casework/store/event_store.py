@@ -14,6 +14,7 @@ Rules (DESIGN.md "Event store"), each with a contract test on SQLite and Postgre
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -175,6 +176,13 @@ class EventStore:
         can never change and `(case_id, seq)` stays the arbiter: if another writer
         appended meanwhile, the insert collides and the append falls back to the rows."""
         self._heads_lock = threading.Lock()
+        self._writer: threading.Lock | contextlib.nullcontext[None] = (
+            contextlib.nullcontext() if self._postgres else threading.Lock()
+        )
+        """SQLite has one writer at a time. Threads of this process queue here rather
+        than in SQLite's busy handler, whose growing sleeps let an unlucky writer starve
+        behind others for seconds (the worker runs up to 32 appends at once); other
+        processes still meet at BEGIN IMMEDIATE."""
 
     def _remembered(self, case_id: str, expected_seq: int) -> Head | None:
         with self._heads_lock:
@@ -214,7 +222,11 @@ class EventStore:
         known = self._remembered(case_id, expected_seq)
         self._remember(case_id, None)  # until this append has committed
         try:
-            with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+            with (
+                self._writer,
+                self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn,
+                conn.begin(),
+            ):
                 if self._postgres:  # a projection rebuild waits for us, or we for it
                     _FAST.get(conn.dialect, "rebuild", lambda: projections.APPEND_LOCK).execute(
                         conn, {}
