@@ -133,11 +133,13 @@ def captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", listener)
+    # "after": the statements casework runs on the driver's cursor (casework.store.fastsql)
+    # announce themselves only once they have run.
+    event.listen(engine, "after_cursor_execute", listener)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        event.remove(engine, "after_cursor_execute", listener)
 
 
 def plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
