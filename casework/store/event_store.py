@@ -227,10 +227,6 @@ class EventStore:
                 self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn,
                 conn.begin(),
             ):
-                if self._postgres:  # a projection rebuild waits for us, or we for it
-                    _FAST.get(conn.dialect, "rebuild", lambda: projections.APPEND_LOCK).execute(
-                        conn, {}
-                    )
                 if known is not None:
                     head_seq, prev, state = known
                 else:

@@ -72,13 +72,14 @@ _TASK_CLOSING = {
 
 _MISSING = object()
 
-REBUILD_LOCK = 0x63617365
-"""PostgreSQL advisory lock key: every append holds it shared for its transaction,
-`rebuild` exclusively. A rebuild waits for the appends in flight and holds new ones back
-until it commits; otherwise an append committing during the rebuild has its projection
-rows deleted under it or replayed twice (SQLite: both use BEGIN IMMEDIATE)."""
-APPEND_LOCK = text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams(key=REBUILD_LOCK)
-_REBUILD_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=REBUILD_LOCK)
+REBUILD_LOCK = text("LOCK TABLE cases IN EXCLUSIVE MODE")
+"""PostgreSQL: `rebuild` takes this first. Every append writes its case's `cases` row
+before any other projection row (`project`), and holds that row's table lock to its
+commit; so the rebuild waits for the appends in flight, and new appends wait at their
+`cases` write (holding no other projection row) until the rebuild commits. Otherwise an
+append committing during the rebuild would have its projection rows deleted under it or
+replayed twice. Appends pay nothing extra for it (an advisory lock before cost each one
+a round trip). SQLite: both use BEGIN IMMEDIATE."""
 
 
 def project(
@@ -102,9 +103,11 @@ def project(
     else:
         state = CaseState(case_id=case_id)
     days: dict[tuple[str, str, str], int] = {}
-    for offset, event in enumerate(events):
+    states: list[CaseState] = []
+    for event in events:
         before = state.task
         state = evolve(state, event)
+        states.append(state)
         after = state.task
         if before is not None and (after is None or after.task_id != before.task_id):
             key = (before.district, str(before.stage), _day(before.opened_at))
@@ -112,7 +115,17 @@ def project(
         if after is not None and (before is None or after.task_id != before.task_id):
             key = (after.district, str(after.stage), _day(after.opened_at))
             days[key] = days.get(key, 0) + 1
-        _project_task(conn, state, event, first_seq + offset)
+    # The `cases` row first: a rebuild on PostgreSQL waits on its table (REBUILD_LOCK).
+    values = _case_row(state)
+    if not exists:
+        values = {"case_id": case_id, **values}
+        stmt = _FAST.get(conn.dialect, "insert_case", lambda: _INSERT_CASE, list(values))
+    else:
+        stmt = _FAST.get(conn.dialect, "update_case", lambda: _UPDATE_CASE, list(values))
+        values["key_case_id"] = case_id
+    stmt.execute(conn, values)
+    for offset, (event, after_event) in enumerate(zip(events, states, strict=True)):
+        _project_task(conn, after_event, event, first_seq + offset)
         entry = _LEDGER_ENTRIES.get(event.type)
         if entry is not None:
             p = event.payload
@@ -128,14 +141,6 @@ def project(
                     "occurred_at": event.occurred_at,
                 },
             )
-    values = _case_row(state)
-    if not exists:
-        values = {"case_id": case_id, **values}
-        stmt = _FAST.get(conn.dialect, "insert_case", lambda: _INSERT_CASE, list(values))
-    else:
-        stmt = _FAST.get(conn.dialect, "update_case", lambda: _UPDATE_CASE, list(values))
-        values["key_case_id"] = case_id
-    stmt.execute(conn, values)
     deltas = [(k, n) for k, n in days.items() if n]
     if deltas:
         _count_days(conn, deltas)
@@ -340,7 +345,7 @@ def rebuild(engine: Engine, batch: int = 5_000) -> int:
     replayed = 0
     with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
-            conn.execute(_REBUILD_LOCK)
+            conn.execute(REBUILD_LOCK)
         for table in PROJECTION_TABLES:
             conn.execute(delete(table))
         after = 0
