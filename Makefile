@@ -31,7 +31,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy casework workflows activities worker.py
+	$(BIN)/mypy casework workflows activities worker.py tests benchmarks
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

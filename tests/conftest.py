@@ -45,7 +45,7 @@ def venv_binary(name: str) -> str:
 
 
 def _sa_type(key: SearchAttributeKey) -> IndexedValueType.ValueType:  # type: ignore[type-arg]
-    return key._metadata_type  # type: ignore[attr-defined,no-any-return]
+    return key._metadata_type  # type: ignore[attr-defined,no-any-return,return-value]
 
 
 async def register_search_attributes(env: WorkflowEnvironment) -> None:

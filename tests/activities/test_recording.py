@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -13,6 +14,11 @@ from casework.store.event_store import EventStore
 
 
 def _events(case_id: str, at: datetime) -> list[NewEvent]:
+    decided: list[tuple[str, dict[str, Any]]] = [
+        ("case.opened", {"case_type": "hardship", "district": "崇川区"}),
+        ("case.stage_entered", {"stage": "grassroots_review", "facts": {}}),
+        ("case.commented", {"comment": f"截止 {at.isoformat()}"}),
+    ]
     return [
         NewEvent(
             event_id=f"00000000-0000-4000-8000-00000000000{i}",
@@ -22,13 +28,7 @@ def _events(case_id: str, at: datetime) -> list[NewEvent]:
             actor_id="chongchuan.grassroots1",
             occurred_at=at,
         )
-        for i, (t, p) in enumerate(
-            [
-                ("case.opened", {"case_type": "hardship", "district": "崇川区"}),
-                ("case.stage_entered", {"stage": "grassroots_review", "facts": {}}),
-                ("case.commented", {"comment": f"截止 {at.isoformat()}"}),
-            ]
-        )
+        for i, (t, p) in enumerate(decided)
     ]
 
 

@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import structlog
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from casework.cli import app
 from casework.demo.seed import seed_reference_data
@@ -52,7 +51,7 @@ def restore_logging() -> Iterator[None]:
     """`configure_logging` (called by the CLI run in-process, and by these tests)
     changes process-wide state: put it back so other tests log as before."""
     root = logging.getLogger()
-    saved = {
+    saved: dict[str, Any] = {
         "structlog": structlog.get_config(),
         "factory": logging.getLogRecordFactory(),
         "root_level": root.level,

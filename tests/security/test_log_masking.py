@@ -211,6 +211,7 @@ def test_processor_masks_objects_as_the_renderer_would_print_them() -> None:
         },
     )
     rendered = structlog.processors.JSONRenderer()(None, "info", out)
+    assert isinstance(rendered, str)
     assert_no_clear_value(rendered)
     assert mask(ID_NUMBER) in out["model"]
     assert out["broken"] == "<BrokenRepr (unrepresentable)>"

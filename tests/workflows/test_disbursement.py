@@ -3,6 +3,8 @@ retries, and what a failure leaves behind."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from casework.demo.people import DEMO_BUDGET_FEN
@@ -31,7 +33,7 @@ def config() -> HardshipConfig:
 AMOUNT = 300_000
 
 
-async def approve_for_payment(h: Harness, **application: object) -> str:
+async def approve_for_payment(h: Harness, **application: Any) -> str:
     """Open a case and approve it up to the point where the money goes out."""
     cid = (await h.open(requested_amount_fen=AMOUNT, **application)).case_id
     await advance(h, cid, "district_approval")

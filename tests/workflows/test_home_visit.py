@@ -56,12 +56,12 @@ async def test_civil_affairs_no_match_requires_an_explanation(harness: Harness) 
         )
     assert (await state(h, cid)).stage == "home_visit"
 
-    explanation = "民政记录未更新：申请人配偶上月已失业，有单位证明"
-    v = await h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3, explanation=explanation))
+    given = "民政记录未更新：申请人配偶上月已失业，有单位证明"
+    v = await h.act(cid, GR2, "approve", "已入户", findings(GR2, GR3, explanation=given))
     assert v.stage == "public_notice"
     approved = events_of(h, cid, "task.approved")[-1]
     assert approved.payload["stage"] == "home_visit"
-    assert approved.payload["data"]["explanation"] == explanation
+    assert approved.payload["data"]["explanation"] == given
     assert approved.payload["data"]["visitors"] == [GR2, GR3]
 
 

@@ -63,14 +63,14 @@ async def test_refused_actions_leave_the_history_exactly_as_it_was(harness: Harn
     await h.act(cid, GR2, "approve", "材料齐全")
     await civil_affairs_done(h, cid)
     await h.settled(cid)  # the check's answer recorded, nothing in flight
-    before = history_types(await history(h, cid))
+    types_before = history_types(await history(h, cid))
     results = await asyncio.gather(
         *(h.act(cid, who, "claim") for who in (GR2, GR3, "tongzhou.grassroots1", OFFICER, OPENER)),
         return_exceptions=True,
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1, results
     assert all(isinstance(r, ActionRefused) for r in results if isinstance(r, BaseException))
-    added = history_types(await history(h, cid))[len(before) :]
+    added = history_types(await history(h, cid))[len(types_before) :]
     assert added.count("WORKFLOW_EXECUTION_UPDATE_ACCEPTED") == 1
     assert "WORKFLOW_EXECUTION_UPDATE_REJECTED" not in added
     assert h.store.read(cid)[-1].type == "task.claimed"
