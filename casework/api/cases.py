@@ -11,6 +11,7 @@ from casework.api.deps import CurrentUser, EngineDep, ServiceDep
 from casework.domain.case import Action, CaseView
 from casework.domain.hardship import HardshipApplication
 from casework.service import ActionRefused, CaseNotFound
+from casework.store.personal import ApplicantCard
 from casework.store.queries import HistoryItem, Queries, UnknownCase
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -54,6 +55,26 @@ def show(case_id: str, engine: EngineDep) -> CaseView:
         return Queries(engine).case_view(case_id)
     except UnknownCase as e:
         raise HTTPException(404, str(e)) from None
+
+
+@router.get("/{case_id}/applicant")
+def applicant(
+    case_id: str, user: CurrentUser, engine: EngineDep, service: ServiceDep
+) -> ApplicantCard:
+    """The applicant as the acting user may see them (as `case show --as`): ID number,
+    phone and bank account in clear only where the user's role needs them, in their
+    jurisdiction, masked otherwise; each reveal is logged with who asked."""
+    queries = Queries(engine)
+    try:
+        state = queries.case_state(case_id)
+        opened = next((h for h in queries.history(case_id) if h.type == "case.opened"), None)
+    except UnknownCase as e:
+        raise HTTPException(404, str(e)) from None
+    if opened is None or "application" not in opened.payload:
+        raise HTTPException(404, f"{case_id}: no application on record")
+    return service.intake.personal.applicant(
+        case_id, state.district, opened.payload["application"], user.actor()
+    )
 
 
 @router.get("/{case_id}/history")

@@ -21,6 +21,7 @@ from casework.domain.hardship import HardshipApplication
 from casework.domain.org import DISTRICTS
 from casework.service import ActionRefused, CaseNotFound, CaseService
 from casework.store.directory import Directory, UnknownUser, User
+from casework.store.personal import PersonalData
 from casework.store.queries import Queries, UnknownCase
 from casework.web.i18n import LANGS, translator
 
@@ -211,7 +212,7 @@ async def open_case(request: Request) -> Response:
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str) -> HTMLResponse:
-    _signed_in(request)
+    user = _signed_in(request)
     queries = Queries(request.app.state.engine)
     try:
         state = queries.case_state(case_id)
@@ -220,11 +221,28 @@ def case_page(request: Request, case_id: str) -> HTMLResponse:
         raise HTTPException(404, str(e)) from None
     from casework.domain.case import CaseView
 
+    # The applicant as this officer may see them (as `case show --as`): the ID number,
+    # phone and account in clear only where their role's work needs it, in their
+    # jurisdiction; each reveal is logged with who looked.
+    opened = next((h for h in history if h.type == "case.opened"), None)
+    applicant = None
+    service: CaseService | None = request.app.state.service
+    if opened is not None and "application" in opened.payload:
+        personal = (
+            service.intake.personal
+            if service is not None
+            else PersonalData(request.app.state.engine, None)  # masked only
+        )
+        viewer = user.actor() if service is not None else None
+        applicant = personal.applicant(
+            case_id, state.district, opened.payload["application"], viewer
+        )
     return _render(
         request,
         "case.html",
         view=CaseView.of(state),
         facts=state.facts,
+        applicant=applicant,
         history=history,
         actions=[a.value for a in Action],
         key=str(uuid.uuid4()),

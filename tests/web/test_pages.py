@@ -104,6 +104,12 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
     assert "基层初审" in await page.locator("#stage").inner_text()
     assert "已立案" in await page.locator("[role=status]").inner_text()
     assert harness.queries.case_view(case_id).open_task is not None
+    # The opener (grassroots officer, same district) works with the ID number and phone
+    # in clear; the bank account is the district's to pay from, so masked here.
+    assert await page.locator("#applicant").inner_text() == "张三"
+    assert await page.locator("#applicant-id-number").inner_text() == "320602198001011235"
+    assert await page.locator("#applicant-phone").inner_text() == "13800000000"
+    assert await page.locator("#applicant-bank-account").inner_text() == "6222***********1234"
     await page.screenshot(path=str(SHOTS / "case-opened.png"), full_page=True)
 
     # The opener may not approve: the page says why, and nothing changes.
@@ -111,6 +117,14 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
     await page.click("#submit")
     assert "separation_of_duties" in await page.locator("[role=status]").inner_text()
     assert harness.queries.case_view(case_id).stage == "grassroots_review"
+
+    # A leader signs; they see the applicant masked.
+    await page.goto(f"{site}/logout")
+    await sign_in(page, site, "chongchuan.leader")
+    await page.goto(f"{site}/cases/{case_id}")
+    assert await page.locator("#applicant-id-number").inner_text() == "3206**********1235"
+    assert await page.locator("#applicant-phone").inner_text() == "138****0000"
+    assert "13800000000" not in await page.content()
 
     await page.goto(f"{site}/logout")
     await sign_in(page, site, "chongchuan.grassroots2")
@@ -164,3 +178,36 @@ async def test_a_form_sent_twice_opens_one_case(
     # A new form is a new opening.
     await page.goto(f"{site}/cases/new")
     assert await page.locator("input[name=idempotency_key]").get_attribute("value")
+
+
+async def test_the_api_shows_the_applicant_as_the_user_may_see_them(
+    harness: Harness, site: str
+) -> None:
+    import httpx
+
+    case_id = (await harness.open(applicant={"id_number": "320602198001011235"})).case_id
+    async with httpx.AsyncClient(base_url=site) as api:
+
+        async def card(user: str) -> dict[str, object]:
+            r = await api.get(f"/api/cases/{case_id}/applicant", headers={"X-Casework-User": user})
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+        officer = await card("chongchuan.officer1")  # district officer: pays, registers
+        assert (officer["id_number"], officer["bank_account"]) == (
+            "320602198001011235",
+            "6222020000000001234",
+        )
+        assert officer["revealed"] == ["bank_account", "id_number", "phone"]
+        leader = await card("chongchuan.leader")
+        assert (leader["id_number"], leader["phone"], leader["revealed"]) == (
+            "3206**********1235",
+            "138****0000",
+            [],
+        )
+        outsider = await card("tongzhou.officer1")  # another district's officer
+        assert outsider["revealed"] == [] and outsider["name"] == "张三"
+        missing = await api.get(
+            "/api/cases/HR-2026-999999/applicant", headers={"X-Casework-User": "chongchuan.leader"}
+        )
+        assert missing.status_code == 404
