@@ -25,6 +25,7 @@ from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, ActRequest, CaseView
 from casework.domain.hardship import CASE_PREFIX, HardshipApplication, StartHardshipCase
 from casework.domain.org import Actor, Role
+from casework.domain.text import forbidden_character
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
 from casework.store.intake import Intake, KeyReused
@@ -190,6 +191,17 @@ class CaseService:
             data=data or {},
             expected_stage=expected_stage,
         )
+        if comment is not None:
+            found = forbidden_character(comment, line_breaks=True)
+            if found is not None:
+                # Checked here, for every edge, rather than in ActRequest: workflow
+                # histories already holding such a comment must still replay.
+                raise ActionRefused(
+                    "invalid_comment",
+                    f"意见不能包含控制字符或双向文本控制符 (control or bidirectional "
+                    f"formatting characters are not allowed): {found}",
+                    "comment",
+                )
         size = len(json.dumps(data or {}, ensure_ascii=False).encode())
         if size > MAX_ACTION_DATA_BYTES:
             # Every edge (CLI, API, web) goes through here: far larger data would pass

@@ -38,6 +38,7 @@ from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
 from casework.domain.org import DISTRICTS, Actor, Role
 from casework.domain.personal import BANK_ACCOUNT, ID_NUMBER, PHONE, SealedFields
+from casework.domain.text import check_text
 
 CASE_TYPE = "hardship"
 CASE_PREFIX = "HR"
@@ -110,9 +111,7 @@ class Applicant(BaseModel):
     @field_validator("name", "employer")
     @classmethod
     def _printable(cls, v: str) -> str:
-        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in v):  # C0, DEL and C1 controls
-            raise ValueError("不能包含控制字符 (control characters are not allowed)")
-        return v
+        return check_text(v, line_breaks=False)
 
 
 class Household(BaseModel):
@@ -137,9 +136,7 @@ class HardshipApplication(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, v: str) -> str:
-        if any((ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 for c in v):
-            raise ValueError("不能包含控制字符 (control characters are not allowed)")
-        return v
+        return check_text(v, line_breaks=True)
 
     def masked(self) -> MaskedApplication:
         """What may enter Temporal history and the event store: no clear ID or phone."""

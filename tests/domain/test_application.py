@@ -244,6 +244,19 @@ def test_control_characters_in_reason_are_refused(bad: str) -> None:
     assert_refused_at(example(reason=f"家庭困难{bad}请核实"), ("reason",))
 
 
+@pytest.mark.parametrize("bad", ["\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "\u061c"])
+def test_bidirectional_formatting_characters_are_refused(bad: str) -> None:
+    """They display text in another order than it is stored: "张三\u202e元0005" reads
+    as a different amount in the audit trail than the one recorded."""
+    assert_refused_at(example(applicant={"name": f"张{bad}三"}), ("applicant", "name"))
+    assert_refused_at(example(reason=f"申请{bad}5000元"), ("reason",))
+
+
+def test_a_reason_may_have_lines_and_tabs() -> None:
+    app = HardshipApplication.model_validate(example(reason="第一行\n\t第二行"))
+    assert app.reason == "第一行\n\t第二行"
+
+
 @pytest.mark.parametrize(
     ("changes", "loc"),
     [
