@@ -946,6 +946,46 @@ def privacy_erase(
         )
 
 
+@privacy_app.command("sweep")
+@handled
+def privacy_sweep(
+    as_user: str = AsOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the cases due; erase nothing."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many cases."),
+    comment: str | None = typer.Option(None, "--comment", "-m", help="The reason, recorded."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Erase the personal data of every closed case whose retention period is over
+    (admin): the scheduled run of `privacy erase`, oldest first, one case at a time; a
+    case that cannot be erased is reported and the others go on."""
+    from casework.config import ConfigError
+    from casework.store.directory import Directory
+    from casework.store.personal import PersonalData
+
+    eng = engine()
+    admin = Directory(eng).get(as_user).actor()
+    try:
+        retention = settings().processes.hardship.retention_years
+    except ConfigError as e:
+        fail(f"configuration: {e}", 1)
+    lines = PersonalData(eng, None).sweep(
+        admin, retention_years=retention, dry_run=dry_run, limit=limit, reason=comment
+    )
+    if as_json:
+        emit_json(lines)
+        return
+    table = Table("案件 case", "结果 result", "原因 reason")
+    for line in lines:
+        table.add_row(line.case_id, line.result, line.message or "")
+    if lines:
+        out.print(table)
+    counts = {r: sum(1 for line in lines if line.result == r) for r in ("erased", "due", "refused")}
+    out.print(
+        f"保存期满 {len(lines)} 件 (past retention): erased {counts['erased']}, "
+        f"due {counts['due']}, refused {counts['refused']}"
+    )
+
+
 @privacy_app.command("rewrap")
 @handled
 def privacy_rewrap(as_json: bool = JsonOpt) -> None:

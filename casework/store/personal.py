@@ -56,6 +56,15 @@ class Revealed:
     """Field -> clear value; a field the applicant did not give is absent."""
 
 
+class SweepLine(BaseModel):
+    """One case of a retention sweep: erased, due (a dry run), or refused and why."""
+
+    case_id: str
+    result: str
+    code: str | None = None
+    message: str | None = None
+
+
 class ApplicantCard(BaseModel):
     """The applicant as one person sees them (`case show --as`): personal fields in
     clear if their work needs them, masked otherwise, `[已销毁 erased]` once erased."""
@@ -198,6 +207,61 @@ class PersonalData:
             card.id_number = card.phone = ERASED
             card.bank_account = ERASED if has_account else None
         return card
+
+    def sweep(
+        self,
+        admin: Actor,
+        *,
+        retention_years: int,
+        now: datetime | None = None,
+        dry_run: bool = False,
+        limit: int | None = None,
+        reason: str | None = None,
+    ) -> list[SweepLine]:
+        """Erase every closed case whose retention period is over (the scheduled run
+        behind `casework privacy sweep`), oldest first: one transaction per case, each
+        through `erase` and its checks, so a case that cannot be erased is reported and
+        the others go on. `dry_run`: list the cases due, erase nothing."""
+        from casework.store.tables import cases
+
+        now = now or utc_now()
+        if not admin.has_role(Role.ADMIN):
+            raise Refused("role_not_held", "销毁个人信息需要 admin 角色 (role admin required)")
+        # A case's last change is no earlier than its closing: every case closed before
+        # the cut-off is among these (erase checks the closing itself).
+        cutoff = years_after(now, -retention_years)
+        query = (
+            select(cases.c.case_id)
+            .join(case_keys, case_keys.c.case_id == cases.c.case_id)
+            .where(
+                cases.c.status == "closed",
+                cases.c.updated_at <= cutoff,
+                case_keys.c.wrapped_key.is_not(None),
+            )
+            .order_by(cases.c.updated_at, cases.c.case_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            due = list(conn.execute(query).scalars())
+        lines: list[SweepLine] = []
+        for case_id in due:
+            if dry_run:
+                lines.append(SweepLine(case_id=case_id, result="due"))
+                continue
+            try:
+                self.erase(case_id, admin, retention_years=retention_years, now=now, reason=reason)
+            except Refused as refused:
+                lines.append(
+                    SweepLine(
+                        case_id=case_id,
+                        result="refused",
+                        code=refused.code,
+                        message=refused.message,
+                    )
+                )
+            else:
+                lines.append(SweepLine(case_id=case_id, result="erased"))
+        return lines
 
     def bank_account(self, case_id: str) -> str | None:
         """The account relief is paid to (None: none given); for the disbursement."""

@@ -289,3 +289,48 @@ def test_migration_encrypts_the_old_clear_text_table(engine: Engine, store: Even
     # Downgrading now would destroy keys: refused.
     with pytest.raises(RuntimeError, match="cannot be downgraded"):
         to("0003", upgrade=False)
+
+
+# -- the retention sweep -------------------------------------------------------------
+
+
+def test_the_sweep_erases_every_closed_case_past_retention_and_only_those(
+    engine: Engine, store: EventStore
+) -> None:
+    done = [closed_case(engine, store) for _ in range(3)]
+    running = open_case(engine, store)
+    personal = PersonalData(engine, None)
+    checker = PersonalData(engine, TEST_KEYRING)
+    after = after_retention(done[-1]) + timedelta(seconds=1)
+
+    # Not yet: a day before the period ends, nothing is due.
+    early = personal.sweep(ADMIN, retention_years=YEARS, now=after - timedelta(days=1))
+    assert early == []
+    # A dry run lists the cases due, oldest first, and erases nothing.
+    listed = personal.sweep(ADMIN, retention_years=YEARS, now=after, dry_run=True)
+    assert [(x.case_id, x.result) for x in listed] == [(c.case_id, "due") for c in done]
+    assert checker.bank_account(done[0].case_id) == ACCOUNT
+    # The run erases them one by one, each with its own recorded event.
+    swept = personal.sweep(ADMIN, retention_years=YEARS, now=after, limit=2, reason="年度清理")
+    assert [(x.case_id, x.result) for x in swept] == [(c.case_id, "erased") for c in done[:2]]
+    rest = personal.sweep(ADMIN, retention_years=YEARS, now=after)
+    assert [(x.case_id, x.result) for x in rest] == [(done[2].case_id, "erased")]
+    for case in done:
+        last = store.read(case.case_id)[-1]
+        assert (last.type, last.actor_id) == (ERASED_EVENT, ADMIN.id)
+        with pytest.raises(PersonalDataErased):
+            checker.bank_account(case.case_id)
+    # The open case keeps its data, and a second sweep finds nothing.
+    assert checker.bank_account(running.case_id) == ACCOUNT
+    assert personal.sweep(ADMIN, retention_years=YEARS, now=after) == []
+    assert store.verify().broken == []
+
+
+def test_only_an_admin_may_sweep(engine: Engine, store: EventStore) -> None:
+    case = closed_case(engine, store)
+    supervisor = actor("city.supervisor", Role.SUPERVISOR, district="市总工会")
+    with pytest.raises(Refused) as refused:
+        PersonalData(engine, None).sweep(
+            supervisor, retention_years=0, now=after_retention(case), dry_run=True
+        )
+    assert refused.value.code == "role_not_held"

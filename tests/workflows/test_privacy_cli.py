@@ -221,3 +221,28 @@ async def test_the_wrong_keys_are_a_clear_error(harness: Harness, tmp_path: Path
     assert "CASEWORK_ENCRYPTION_KEYS" in failed.stderr
     # Masked views need no keys at all.
     assert cli.json("case", "show", cid)["applicant"]["revealed"] == []
+
+
+async def test_the_scheduled_sweep_erases_what_is_due(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`privacy sweep`: a dry run lists, the run erases; an open case is never touched."""
+    h = harness
+    done = await closed_case(h)
+    running = (await h.open()).case_id
+    [closed] = [e for e in h.store.read(done) if e.type == "case.closed"]
+    moment = years_after(closed.occurred_at, 10) + timedelta(days=1)
+    monkeypatch.setattr("casework.store.personal.utc_now", lambda: moment)
+    cli = Cli(h, tmp_path)
+    assert cli.json("privacy", "sweep", "--as", "city.admin", "--dry-run") == [
+        {"case_id": done, "result": "due", "code": None, "message": None}
+    ]
+    assert numbers(shown(cli, done, "chongchuan.officer1")) == CLEAR
+    swept = cli.json("privacy", "sweep", "--as", "city.admin", "--comment", "年度清理")
+    assert [(x["case_id"], x["result"]) for x in swept] == [(done, "erased")]
+    assert numbers(shown(cli, done, "chongchuan.officer1")) == dict.fromkeys(CLEAR, ERASED)
+    untouched = shown(cli, running, "chongchuan.officer1")
+    assert untouched["erased"] is False and ERASED not in numbers(untouched).values()
+    assert "erased 0" in cli.run("privacy", "sweep", "--as", "city.admin").stdout
+    refused = cli.run("privacy", "sweep", "--as", "city.supervisor", code=2)
+    assert "role_not_held" in refused.stderr
