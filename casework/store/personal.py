@@ -31,7 +31,7 @@ from casework.domain.personal import (
 from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
-from casework.store.tables import case_events, case_keys
+from casework.store.tables import case_events, case_keys, case_requests
 
 ERASED_EVENT = "case.personal_data_erased"
 
@@ -349,6 +349,8 @@ class PersonalData:
                     "already_erased",
                     f"案件 {case_id} 的个人信息已销毁或从未登记 (already erased, or none on record)",
                 )
+            # The opening's idempotency record holds a digest of the application.
+            conn.execute(delete(case_requests).where(case_requests.c.case_id == case_id))
 
         try:
             [stored] = store.append(case_id, events[-1].seq, [event], also=destroy_key)

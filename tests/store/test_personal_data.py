@@ -25,7 +25,7 @@ from casework.store.db import alembic_config
 from casework.store.event_store import EventStore
 from casework.store.intake import Intake
 from casework.store.personal import ERASED_EVENT, PersonalData, PersonalDataErased
-from casework.store.tables import case_keys
+from casework.store.tables import case_keys, case_requests
 from tests.conftest import TEST_KEYRING
 from tests.factories import id_number
 from tests.store.builders import OPENER, DomainCase, actor, after_statement, comments, opened
@@ -311,6 +311,12 @@ def test_the_sweep_erases_every_closed_case_past_retention_and_only_those(
     assert [(x.case_id, x.result) for x in listed] == [(c.case_id, "due") for c in done]
     assert checker.bank_account(done[0].case_id) == ACCOUNT
     # The run erases them one by one, each with its own recorded event.
+    with engine.begin() as conn:  # opened with an idempotency key, as the CLI does
+        conn.execute(
+            insert(case_requests).values(
+                idempotency_key="k-0", case_id=done[0].case_id, fingerprint="f", created_at=after
+            )
+        )
     swept = personal.sweep(ADMIN, retention_years=YEARS, now=after, limit=2, reason="年度清理")
     assert [(x.case_id, x.result) for x in swept] == [(c.case_id, "erased") for c in done[:2]]
     rest = personal.sweep(ADMIN, retention_years=YEARS, now=after)
@@ -324,6 +330,8 @@ def test_the_sweep_erases_every_closed_case_past_retention_and_only_those(
     assert checker.bank_account(running.case_id) == ACCOUNT
     assert personal.sweep(ADMIN, retention_years=YEARS, now=after) == []
     assert store.verify().broken == []
+    with engine.connect() as conn:  # the opening's record (a digest of it) went too
+        assert conn.execute(select(case_requests)).all() == []
 
 
 def test_only_an_admin_may_sweep(engine: Engine, store: EventStore) -> None:
