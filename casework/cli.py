@@ -483,13 +483,8 @@ def case_show(
     viewer = Directory(eng).get(as_user).actor() if as_user else None
     events = [e.as_new_event() for e in EventStore(eng).read(case_id)]
     clock = task_clock(state, events, datetime.now(UTC), calendar())
-    opened = next((e for e in events if e.type == "case.opened"), None)
-    applicant = None
-    if opened is not None and "application" in opened.payload:
-        personal = PersonalData(eng, keyring() if viewer else None)
-        applicant = personal.applicant(
-            case_id, state.district, opened.payload["application"], viewer
-        )
+    personal = PersonalData(eng, keyring() if viewer else None)
+    applicant = personal.applicant_in(case_id, state.district, events, viewer)
     if as_json:
         # The case view's keys are a contract; the clock and the applicant come as more keys.
         emit_json(

@@ -25,9 +25,10 @@ from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, ActRequest, CaseView
 from casework.domain.hardship import CASE_PREFIX, HardshipApplication, StartHardshipCase
 from casework.domain.org import Actor, Role
-from casework.domain.text import forbidden_character
+from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
+from casework.store.event_store import canonical_json
 from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
 
@@ -75,8 +76,7 @@ def opening_fingerprint(case_type: str, actor: Actor, application: HardshipAppli
         "opened_by": actor.id,
         "application": application.masked().model_dump(mode="json"),
     }
-    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(asked).encode()).hexdigest()
 
 
 class CaseService:
@@ -192,16 +192,12 @@ class CaseService:
             expected_stage=expected_stage,
         )
         if comment is not None:
-            found = forbidden_character(comment, line_breaks=True)
-            if found is not None:
-                # Checked here, for every edge, rather than in ActRequest: workflow
-                # histories already holding such a comment must still replay.
-                raise ActionRefused(
-                    "invalid_comment",
-                    f"意见不能包含控制字符或双向文本控制符 (control or bidirectional "
-                    f"formatting characters are not allowed): {found}",
-                    "comment",
-                )
+            # Checked here, for every edge, rather than in ActRequest: workflow
+            # histories already holding such a comment must still replay.
+            try:
+                check_text(comment, line_breaks=True)
+            except ValueError as e:
+                raise ActionRefused("invalid_comment", str(e), "comment") from None
         size = len(json.dumps(data or {}, ensure_ascii=False).encode())
         if size > MAX_ACTION_DATA_BYTES:
             # Every edge (CLI, API, web) goes through here: far larger data would pass

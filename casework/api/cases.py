@@ -67,14 +67,13 @@ def applicant(
     queries = Queries(engine)
     try:
         state = queries.case_state(case_id)
-        opened = next((h for h in queries.history(case_id) if h.type == "case.opened"), None)
+        history = queries.history(case_id)
     except UnknownCase as e:
         raise HTTPException(404, str(e)) from None
-    if opened is None or "application" not in opened.payload:
+    card = service.intake.personal.applicant_in(case_id, state.district, history, user.actor())
+    if card is None:
         raise HTTPException(404, f"{case_id}: no application on record")
-    return service.intake.personal.applicant(
-        case_id, state.district, opened.payload["application"], user.actor()
-    )
+    return card
 
 
 @router.get("/{case_id}/history")

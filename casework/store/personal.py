@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -177,6 +178,16 @@ class PersonalData:
             "personal_data.revealed", case_id=case_id, viewer=viewer, fields=sorted(revealed.values)
         )
         return revealed
+
+    def applicant_in(
+        self, case_id: str, district: str, events: Iterable[Any], viewer: Actor | None
+    ) -> ApplicantCard | None:
+        """The applicant of the `case.opened` event among the case's `events` (stored
+        events or history items) for `viewer`; None if no application is on record."""
+        opened = next((e for e in events if e.type == "case.opened"), None)
+        if opened is None or "application" not in opened.payload:
+            return None
+        return self.applicant(case_id, district, opened.payload["application"], viewer)
 
     def applicant(
         self, case_id: str, district: str, application: dict[str, Any], viewer: Actor | None

@@ -224,19 +224,14 @@ def case_page(request: Request, case_id: str) -> HTMLResponse:
     # The applicant as this officer may see them (as `case show --as`): the ID number,
     # phone and account in clear only where their role's work needs it, in their
     # jurisdiction; each reveal is logged with who looked.
-    opened = next((h for h in history if h.type == "case.opened"), None)
-    applicant = None
     service: CaseService | None = request.app.state.service
-    if opened is not None and "application" in opened.payload:
-        personal = (
-            service.intake.personal
-            if service is not None
-            else PersonalData(request.app.state.engine, None)  # masked only
+    if service is not None:
+        applicant = service.intake.personal.applicant_in(
+            case_id, state.district, history, user.actor()
         )
-        viewer = user.actor() if service is not None else None
-        applicant = personal.applicant(
-            case_id, state.district, opened.payload["application"], viewer
-        )
+    else:  # no keys without the service: masked only
+        personal = PersonalData(request.app.state.engine, None)
+        applicant = personal.applicant_in(case_id, state.district, history, None)
     return _render(
         request,
         "case.html",

@@ -74,16 +74,11 @@ async def sign_in(page, site: str, user_id: str) -> None:  # type: ignore[no-unt
     await page.wait_for_url(f"{site}/inbox")
 
 
-async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
-    harness: Harness,
-    site: str,
-    page,  # type: ignore[no-untyped-def]
-) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await sign_in(page, site, "chongchuan.grassroots1")
+async def fill_application(page, *, id_number: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the new-case form and fill in 张三's application (not sent)."""
     await page.click("text=困难职工帮扶立案")
     await page.fill("#name", "张三")
-    await page.fill("#id_number", "320602198001011234")  # wrong check digit
+    await page.fill("#id_number", id_number)
     await page.fill("#phone", "13800000000")
     await page.fill("#employer", "南通某纺织有限公司")
     await page.select_option("#district", "崇川区")
@@ -91,6 +86,16 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
     await page.fill("#monthly_income", "2500")
     await page.fill("#requested_amount", "3000")
     await page.fill("#reason", "配偶重病")
+
+
+async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
+    harness: Harness,
+    site: str,
+    page,  # type: ignore[no-untyped-def]
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await sign_in(page, site, "chongchuan.grassroots1")
+    await fill_application(page, id_number="320602198001011234")  # wrong check digit
     await page.click("#open")
     alert = page.locator("[role=alert]")
     assert "applicant.id_number" in await alert.inner_text()
@@ -153,16 +158,7 @@ async def test_a_form_sent_twice_opens_one_case(
     """A double click on 立案, or the form sent again after a lost answer: the form's
     hidden key makes both sendings one opening."""
     await sign_in(page, site, "chongchuan.grassroots1")
-    await page.click("text=困难职工帮扶立案")
-    await page.fill("#name", "张三")
-    await page.fill("#id_number", "320602198001011235")
-    await page.fill("#phone", "13800000000")
-    await page.fill("#employer", "南通某纺织有限公司")
-    await page.select_option("#district", "崇川区")
-    await page.fill("#household_size", "3")
-    await page.fill("#monthly_income", "2500")
-    await page.fill("#requested_amount", "3000")
-    await page.fill("#reason", "配偶重病")
+    await fill_application(page, id_number="320602198001011235")
     sent = await page.evaluate(
         """async () => {
             const form = document.querySelector('form.open');
