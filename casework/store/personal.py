@@ -32,7 +32,7 @@ from casework.domain.personal import (
 from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
-from casework.store.tables import case_events, case_keys, case_requests
+from casework.store.tables import case_events, case_keys, case_requests, cases
 
 ERASED_EVENT = "case.personal_data_erased"
 
@@ -78,6 +78,11 @@ class ApplicantCard(BaseModel):
     revealed: list[str]
     """The fields shown in clear."""
     erased: bool
+
+
+def _require_admin(admin: Actor) -> None:
+    if not admin.has_role(Role.ADMIN):
+        raise Refused("role_not_held", "销毁个人信息需要 admin 角色 (role admin required)")
 
 
 def utc_now() -> datetime:
@@ -233,11 +238,8 @@ class PersonalData:
         behind `casework privacy sweep`), oldest first: one transaction per case, each
         through `erase` and its checks, so a case that cannot be erased is reported and
         the others go on. `dry_run`: list the cases due, erase nothing."""
-        from casework.store.tables import cases
-
         now = now or utc_now()
-        if not admin.has_role(Role.ADMIN):
-            raise Refused("role_not_held", "销毁个人信息需要 admin 角色 (role admin required)")
+        _require_admin(admin)
         # A case's last change is no earlier than its closing: every case closed before
         # the cut-off is among these (erase checks the closing itself).
         cutoff = years_after(now, -retention_years)
@@ -317,8 +319,7 @@ class PersonalData:
         from casework.store.queries import UnknownCase
 
         now = now or utc_now()
-        if not admin.has_role(Role.ADMIN):
-            raise Refused("role_not_held", "销毁个人信息需要 admin 角色 (role admin required)")
+        _require_admin(admin)
         store = EventStore(self.engine)
         events = store.read(case_id)
         if not events:

@@ -396,11 +396,11 @@ def board_groups(queue: str | None) -> list[tuple[str, str]]:
     return groups
 
 
+_FAST = Statements()
 _BOARD_GROUPS = (
     "SELECT district, stage, count(*), sum(n) FROM open_task_days{where}"
     " GROUP BY district, stage ORDER BY district, stage"
 )
-_FAST = Statements()
 _BOARD_DAYS = "SELECT day, n FROM open_task_days{where} ORDER BY district, stage, day"
 """The board's first two reads: each queue and stage's number of days with open tasks
 and its open tasks, then every day's count in the same order (the primary key's)."""
