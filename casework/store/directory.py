@@ -1,15 +1,24 @@
-"""People who use casework: ids, names, roles and jurisdiction."""
+"""People who use casework: ids, names, roles, jurisdiction, and whether they may sign in.
+
+The directory is the one source of who someone is: every edge (web, API, CLI) resolves
+the acting user here, and the worker checks the actor an Update claims against it
+before it records anything (`Directory.verify_actor`).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from pydantic import BaseModel
-from sqlalchemy import Engine, delete, insert, select
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from casework.domain.org import Actor, Role
+from casework.domain.org import CITY, DISTRICTS, Actor, Role
 from casework.store.tables import users
+
+USER_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+"""Lower-case letters, digits, dot, dash, underscore; 2–64 characters."""
 
 
 class User(BaseModel):
@@ -17,13 +26,41 @@ class User(BaseModel):
     name: str
     roles: list[Role]
     district: str
+    disabled: bool = Field(default=False, description="disabled users cannot sign in or act")
+    has_password: bool = Field(default=False, description="may sign in with a password")
 
     def actor(self) -> Actor:
         return Actor(id=self.id, roles=tuple(self.roles), district=self.district)
 
+    def covers(self, district: str) -> bool:
+        """Whether `district` is inside this user's jurisdiction."""
+        return self.district in (CITY, district)
+
 
 class UnknownUser(LookupError):
     pass
+
+
+class UserDisabled(LookupError):
+    """The user exists but has been disabled: they may not sign in or act."""
+
+
+class ActorMismatch(Exception):
+    """An actor that does not match the directory (unknown, disabled, or claiming roles
+    or a jurisdiction the user does not hold). `code` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def check_district(district: str) -> str:
+    if district != CITY and district not in DISTRICTS:
+        raise ValueError(
+            f"未知辖区 (unknown district) {district!r}; one of: {', '.join((*DISTRICTS, CITY))}"
+        )
+    return district
 
 
 class Directory:
@@ -36,27 +73,117 @@ class Directory:
         return [self._user(r) for r in rows]
 
     def get(self, user_id: str) -> User:
+        """The user, disabled or not (UnknownUser if there is none)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.id == user_id)).first()
         if row is None:
             raise UnknownUser(f"未知用户 (unknown user): {user_id}")
         return self._user(row)
 
+    def active(self, user_id: str) -> User:
+        """The user if they may act now: UnknownUser, or UserDisabled."""
+        user = self.get(user_id)
+        if user.disabled:
+            raise UserDisabled(f"用户已停用 (user disabled): {user_id}")
+        return user
+
+    def password_hash(self, user_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                select(users.c.password_hash).where(users.c.id == user_id)
+            ).scalar()
+
+    # -- administration ------------------------------------------------------------------
+
+    def add(self, user: User, password_hash: str | None = None) -> User:
+        check_district(user.district)
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user.id)).first():
+                raise ValueError(f"用户已存在 (user exists): {user.id}")
+            conn.execute(
+                insert(users).values(
+                    id=user.id,
+                    name=user.name,
+                    roles=json.dumps(sorted(set(user.roles))),
+                    district=user.district,
+                    password_hash=password_hash,
+                    password_changed_at=now if password_hash else None,
+                )
+            )
+        return self.get(user.id)
+
     def upsert(self, people: Iterable[User]) -> None:
+        """Add or update people's names, roles and districts; passwords and the
+        disabled mark of existing users stay as they are."""
         people = list(people)
         with self.engine.begin() as conn:
-            conn.execute(delete(users).where(users.c.id.in_([p.id for p in people])))
-            conn.execute(
-                insert(users),
-                [
-                    {
-                        "id": p.id,
-                        "name": p.name,
-                        "roles": json.dumps(p.roles),
-                        "district": p.district,
-                    }
-                    for p in people
-                ],
+            known = set(
+                conn.execute(
+                    select(users.c.id).where(users.c.id.in_([p.id for p in people]))
+                ).scalars()
+            )
+            for p in people:
+                values = {"name": p.name, "roles": json.dumps(p.roles), "district": p.district}
+                if p.id in known:
+                    conn.execute(update(users).where(users.c.id == p.id).values(**values))
+                else:
+                    conn.execute(insert(users).values(id=p.id, **values))
+
+    def set_password_hash(self, user_id: str, password_hash: str | None) -> None:
+        self._update(
+            user_id,
+            password_hash=password_hash,
+            password_changed_at=datetime.now(UTC) if password_hash else None,
+        )
+
+    def set_roles(self, user_id: str, roles: Iterable[Role], district: str | None = None) -> User:
+        values: dict[str, object] = {"roles": json.dumps(sorted(set(roles)))}
+        if district is not None:
+            values["district"] = check_district(district)
+        self._update(user_id, **values)
+        return self.get(user_id)
+
+    def disable(self, user_id: str) -> None:
+        self._update(user_id, disabled_at=datetime.now(UTC))
+
+    def enable(self, user_id: str) -> None:
+        self._update(user_id, disabled_at=None)
+
+    def _update(self, user_id: str, **values: object) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        if done.rowcount == 0:
+            raise UnknownUser(f"未知用户 (unknown user): {user_id}")
+
+    # -- the worker's check ----------------------------------------------------------------
+
+    @staticmethod
+    def verify_actor(conn: Connection, actor: Actor) -> None:
+        """ActorMismatch unless `actor` is an enabled user of the directory who holds
+        every role and the jurisdiction the actor claims. Runs on `conn` so that the
+        worker can check inside the transaction that records the actor's events."""
+        row = conn.execute(
+            select(users.c.roles, users.c.district, users.c.disabled_at).where(
+                users.c.id == actor.id
+            )
+        ).first()
+        if row is None:
+            raise ActorMismatch("unknown_actor", f"未知用户 (unknown user): {actor.id}")
+        if row.disabled_at is not None:
+            raise ActorMismatch("actor_disabled", f"用户已停用 (user disabled): {actor.id}")
+        held = set(json.loads(row.roles))
+        claimed = {r.value for r in actor.roles}
+        if not claimed <= held:
+            extra = ", ".join(sorted(claimed - held))
+            raise ActorMismatch(
+                "actor_mismatch", f"{actor.id} 不具有所声明的角色 (does not hold roles: {extra})"
+            )
+        if row.district != actor.district:
+            raise ActorMismatch(
+                "actor_mismatch",
+                f"{actor.id} 的辖区是 {row.district}，不是 {actor.district} (jurisdiction claimed "
+                "does not match the directory)",
             )
 
     @staticmethod
@@ -66,4 +193,6 @@ class Directory:
             name=row.name,  # type: ignore[attr-defined]
             roles=json.loads(row.roles),  # type: ignore[attr-defined]
             district=row.district,  # type: ignore[attr-defined]
+            disabled=row.disabled_at is not None,  # type: ignore[attr-defined]
+            has_password=row.password_hash is not None,  # type: ignore[attr-defined]
         )

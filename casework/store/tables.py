@@ -277,4 +277,66 @@ users = Table(
     Column("name", String(50), nullable=False),
     Column("roles", Text, nullable=False),  # JSON list of role names
     Column("district", String(32), nullable=False),
+    # Argon2id hash (argon2-cffi's encoded form); NULL: no password sign-in (a user who
+    # signs in through the federation's OIDC provider or a trusted proxy only).
+    Column("password_hash", Text),
+    # Set when an administrator disables the user: every session and token of theirs
+    # stops working at once, and the worker refuses actions in their name.
+    Column("disabled_at", UTCDateTime),
+    Column("password_changed_at", UTCDateTime),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # Browser sign-ins. The cookie holds a random id; only its sha256 is stored, so a
+    # copy of this table signs nobody in. `csrf_token` goes into every form of the
+    # session and is compared on every POST.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("via", String(16), nullable=False),  # password | oidc | proxy
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("address", String(64)),
+    Index(None, "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    # Personal access tokens for the HTTP API (`Authorization: Bearer cw_<id>_<secret>`).
+    # The secret is 256 random bits; only its sha256 is stored.
+    Column("id", String(16), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Index(None, "user_id"),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    # Failed sign-ins in the recent window, per account and per address: the rate limit
+    # counts them here so that every API process sees the same count.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(128), nullable=False),  # user:<id> | address:<ip>
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "subject", "at"),
+)
+
+oidc_logins = Table(
+    "oidc_logins",
+    metadata,
+    # Sign-ins through the federation's OIDC provider that have left for the provider
+    # and not come back yet: state, nonce and the PKCE verifier, used once.
+    Column("state", String(64), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
