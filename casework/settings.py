@@ -40,6 +40,36 @@ class Settings(BaseSettings):
     act_wait_seconds: float = 60.0
     """How long `casework act` waits for an action's outcome before saying "try again"."""
 
+    # -- sign-in (casework.auth) -----------------------------------------------------------
+    public_url: str | None = None
+    """The address people use, e.g. `https://casework.example.org` behind a TLS proxy:
+    forms are accepted only from this origin and cookies are `Secure` when it is https.
+    Unset: the origin of each request (the embedded stack on 127.0.0.1)."""
+    session_hours: float = 12.0
+    """A browser session ends this long after sign-in."""
+    session_idle_minutes: float = 30.0
+    """... or after this long without a request."""
+    sign_in_window_minutes: float = 15.0
+    sign_in_failures_per_account: int = 5
+    """Failed sign-ins of one account within the window before it must wait."""
+    sign_in_failures_per_address: int = 20
+    """Failed sign-ins from one address within the window before it must wait."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (`10.0.0.5,10.1.0.0/24`) of reverse proxies
+    allowed to name the signed-in user in `proxy_user_header` (single sign-on in front);
+    they must also send `proxy_secret`. Empty: the header is ignored."""
+    proxy_secret: SecretStr | None = None
+    """Shared secret the trusted proxy sends in `X-Casework-Proxy-Secret`."""
+    proxy_user_header: str = "X-Casework-User"
+    oidc_issuer: str | None = None
+    """OpenID Connect provider (its `/.well-known/openid-configuration` is read); with
+    `oidc_client_id` and `oidc_client_secret` set, the sign-in page offers it."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile"
+    oidc_user_claim: str = "preferred_username"
+    """The ID token claim that holds the casework user id."""
+
     @cached_property
     def processes(self) -> ProcessConfig:
         return load_process_config(self.config, self.holidays_file)

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from casework.api.app import create_app
 from casework.config import DEMO_CONFIG
 from casework.demo.drive import Driver, run_demo
+from casework.demo.people import DEMO_PASSWORD
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer, reachable
 from casework.domain.case import Action, CaseView
@@ -109,7 +110,8 @@ def _banner(stack: Stack, api_url: str) -> str:
 [bold]casework 已启动 (running)[/]
   Temporal Web UI : {ui}
   Temporal        : {s.temporal_address}   (task queue {s.task_queue})
-  HTTP API        : {api_url}/docs
+  网页 web        : {api_url}/   (演示账号密码 demo password: {DEMO_PASSWORD})
+  HTTP API        : {api_url}/docs   (令牌 token: casework tokens create --as USER)
   数据库 database : {s.database_url}
   配置 config     : {s.config or "processes.md defaults"}  (demo: public notice lasts seconds)
 
@@ -171,3 +173,33 @@ async def run_demo_once(settings: Settings, quiet: bool = False) -> list[Any]:
             where = "running stack" if running else "embedded stack started for this demo"
             console.print(f"演示 (demo) on the {where} ...")
         return await asyncio.wait_for(run_demo(stack.driver()), timeout=180)
+
+
+async def serve_api(settings: Settings) -> None:
+    """The web pages and HTTP API alone (`casework serve`): no dev server, no worker, no
+    demo data. Production runs it behind a TLS reverse proxy (README, Security)."""
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    client = await connect(settings)
+    service = CaseService(client, engine, settings.task_queue)
+    api = create_app(engine, service, settings)
+    proxies = settings.trusted_proxies.replace(" ", "")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+            lifespan="off",
+            # The client address and scheme come from X-Forwarded-* only when the
+            # request came from a trusted proxy.
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
+    )
+    log.info("api.started", host=settings.api_host, port=settings.api_port)
+    try:
+        await server.serve()
+    finally:
+        engine.dispose()

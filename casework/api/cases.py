@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from casework.api.deps import CurrentUser, EngineDep, ServiceDep
-from casework.domain.case import Action, CaseView
+from casework.api.deps import CurrentUser, EngineDep, ServiceDep, get_service
+from casework.domain.case import Action, CaseState, CaseView
 from casework.domain.hardship import HardshipApplication
 from casework.service import ActionRefused, CaseNotFound
+from casework.store.directory import User
 from casework.store.personal import ApplicantCard
 from casework.store.queries import HistoryItem, Queries, UnknownCase
 
@@ -49,12 +50,21 @@ async def open_hardship(
         raise refused(e) from None
 
 
-@router.get("/{case_id}")
-def show(case_id: str, engine: EngineDep) -> CaseView:
+def visible_state(queries: Queries, case_id: str, user: User) -> CaseState:
+    """The case if it lies in the user's jurisdiction; 404 otherwise, the same answer as
+    for a case that does not exist, so ids cannot be probed."""
     try:
-        return Queries(engine).case_view(case_id)
-    except UnknownCase as e:
-        raise HTTPException(404, str(e)) from None
+        state = queries.case_state(case_id)
+    except UnknownCase:
+        state = None
+    if state is None or not user.covers(state.district):
+        raise HTTPException(404, f"未找到案件 (no such case): {case_id}")
+    return state
+
+
+@router.get("/{case_id}")
+def show(case_id: str, user: CurrentUser, engine: EngineDep) -> CaseView:
+    return CaseView.of(visible_state(Queries(engine), case_id, user))
 
 
 @router.get("/{case_id}/applicant")
@@ -65,11 +75,8 @@ def applicant(
     phone and bank account in clear only where the user's role needs them, in their
     jurisdiction, masked otherwise; each reveal is logged with who asked."""
     queries = Queries(engine)
-    try:
-        state = queries.case_state(case_id)
-        history = queries.history(case_id)
-    except UnknownCase as e:
-        raise HTTPException(404, str(e)) from None
+    state = visible_state(queries, case_id, user)
+    history = queries.history(case_id)
     card = service.intake.personal.applicant_in(case_id, state.district, history, user.actor())
     if card is None:
         raise HTTPException(404, f"{case_id}: no application on record")
@@ -77,17 +84,23 @@ def applicant(
 
 
 @router.get("/{case_id}/history")
-def history(case_id: str, engine: EngineDep) -> list[HistoryItem]:
-    try:
-        return Queries(engine).history(case_id)
-    except UnknownCase as e:
-        raise HTTPException(404, str(e)) from None
+def history(case_id: str, user: CurrentUser, engine: EngineDep) -> list[HistoryItem]:
+    queries = Queries(engine)
+    visible_state(queries, case_id, user)
+    return queries.history(case_id)
 
 
 @router.post("/{case_id}/actions/{action}")
 async def act(
-    case_id: str, action: Action, body: ActionIn, user: CurrentUser, service: ServiceDep
+    case_id: str,
+    action: Action,
+    body: ActionIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
 ) -> CaseView:
+    visible_state(Queries(engine), case_id, user)
+    service = get_service(request)
     try:
         return await service.act(
             case_id,

@@ -1,17 +1,38 @@
-"""Dependencies: the store engine, the case service and the acting user."""
+"""Dependencies: the store engine, the case service, and the signed-in user.
+
+The API takes a personal access token (`Authorization: Bearer cw_…`, see `casework
+tokens create`), the browser's session cookie (with its CSRF token in `X-CSRF-Token`
+on anything but a read), or the user named by a trusted reverse proxy (single sign-on,
+CASEWORK_TRUSTED_PROXIES). A request with none of them gets 401."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from casework.auth.edge import EdgeAuth, check_csrf
+from casework.domain.org import Role
 from casework.service import CaseService
-from casework.store.directory import Directory, UnknownUser, User
+from casework.store.directory import User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="cw_<id>_<secret>",
+    description="A personal access token from `casework tokens create`.",
+)
 
 
 def get_engine(request: Request) -> Any:
     return request.app.state.engine
+
+
+def get_auth(request: Request) -> EdgeAuth:
+    return request.app.state.auth  # type: ignore[no-any-return]
 
 
 def get_service(request: Request) -> CaseService:
@@ -21,20 +42,42 @@ def get_service(request: Request) -> CaseService:
     return service
 
 
+def unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
 def current_user(
     request: Request,
-    x_casework_user: Annotated[str | None, Header(description="Acting user id")] = None,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    # Development authentication: the user id in a header. A deployment puts the
-    # federation's single sign-on in front and passes the verified id here.
-    if not x_casework_user:
-        raise HTTPException(401, "缺少 X-Casework-User (missing X-Casework-User header)")
-    try:
-        return Directory(request.app.state.engine).get(x_casework_user)
-    except UnknownUser as e:
-        raise HTTPException(401, str(e)) from None
+    auth = get_auth(request)
+    by_token = auth.from_token(request)
+    if by_token is False:
+        raise unauthorized("令牌无效、已过期或已撤销 (token invalid, expired or revoked)")
+    if isinstance(by_token, User):
+        return by_token
+    proxied = auth.from_proxy(request)
+    if proxied is not None:
+        return proxied
+    found = auth.from_session(request)
+    if found is not None:
+        user, session = found
+        if request.method not in SAFE_METHODS and not (
+            auth.same_origin(request) and check_csrf(session, request.headers.get(CSRF_HEADER))
+        ):
+            raise HTTPException(403, "CSRF 校验失败 (CSRF check failed)")
+        return user
+    raise unauthorized("请登录：需要令牌 (sign-in required: Authorization: Bearer <token>)")
+
+
+def staff_directory_reader(user: Annotated[User, Depends(current_user)]) -> User:
+    """Who may list every user: administrators and supervisors."""
+    if not ({Role.ADMIN, Role.SUPERVISOR} & set(user.roles)):
+        raise HTTPException(403, "需要管理员或督办角色 (admin or supervisor role required)")
+    return user
 
 
 EngineDep = Annotated[Any, Depends(get_engine)]
 ServiceDep = Annotated[CaseService, Depends(get_service)]
 CurrentUser = Annotated[User, Depends(current_user)]
+DirectoryReader = Annotated[User, Depends(staff_directory_reader)]

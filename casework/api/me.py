@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from casework.api.deps import CurrentUser, EngineDep
+from casework.api.deps import CurrentUser, DirectoryReader, EngineDep
 from casework.store.directory import Directory, User
 from casework.store.queries import InboxItem, Queries
 
@@ -17,5 +17,6 @@ def inbox(user: CurrentUser, engine: EngineDep) -> list[InboxItem]:
 
 
 @router.get("/users")
-def users(engine: EngineDep) -> list[User]:
+def users(_reader: DirectoryReader, engine: EngineDep) -> list[User]:
+    """Every user, their roles and jurisdiction: administrators and supervisors only."""
     return Directory(engine).list()

@@ -49,5 +49,9 @@ def demo_users() -> list[User]:
     return people
 
 
+DEMO_PASSWORD = "casework-demo"
+"""Every demo user's password (README). Only the demo seed sets it: a production stack
+(`casework serve` and `casework worker`) seeds no users at all."""
+
 DEMO_BUDGET_FEN = 150_000_000
 """1,500,000 元 a district a year: about the seed year's 1,334万元 spread over 9 districts."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from casework.demo.people import DEMO_BUDGET_FEN, demo_users
+from casework.demo.people import DEMO_BUDGET_FEN, DEMO_PASSWORD, demo_users
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.hardship import HardshipApplication
 from casework.domain.identity import id_check_digit
@@ -17,13 +17,27 @@ from casework.store.event_store import EventStore
 
 
 def seed_reference_data(engine: Engine) -> None:
-    """Demo users and this year's and next year's relief budgets (idempotent)."""
+    """Demo users (with the demo password, unless one was set since) and this year's and
+    next year's relief budgets (idempotent)."""
     Directory(engine).upsert(demo_users())
+    set_demo_passwords(engine)
     store = EventStore(engine)
     year = datetime.now(UTC).astimezone(CHINA_TZ).year
     for district in DISTRICTS:
         for y in (year - 1, year, year + 1):
             store.set_budget(district, y, DEMO_BUDGET_FEN)
+
+
+def set_demo_passwords(engine: Engine) -> None:
+    """The demo password for every demo user who has none (README)."""
+    from casework.auth.passwords import hash_password
+
+    directory = Directory(engine)
+    without = [p.id for p in demo_users() if directory.password_hash(p.id) is None]
+    if without:
+        hashed = hash_password(DEMO_PASSWORD)  # one Argon2 run for all (~0.3 s each)
+        for user_id in without:
+            directory.set_password_hash(user_id, hashed)
 
 
 def demo_id_number(n: int) -> str:

@@ -33,7 +33,16 @@ ACTIONS = {
 TEXT = {
     "title": ("工会案件审批", "Union case approvals"),
     "inbox": ("我的待办", "My inbox"),
-    "sign_in": ("选择用户登录", "Sign in as"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_in_button": ("登录", "Sign in"),
+    "sign_in_oidc": ("使用统一身份认证登录", "Sign in with the federation's single sign-on"),
+    "user_id": ("用户名", "User id"),
+    "password": ("密码", "Password"),
+    "login_expired": (
+        "登录表单已过期，请重新输入 (the sign-in form expired; try again)",
+        "The sign-in form expired or came from another site; try again",
+    ),
+    "retry_after": ("可于此时间后重试", "try again after"),
     "sign_out": ("退出", "Sign out"),
     "no_tasks": ("没有待办任务", "No open tasks"),
     "case": ("案件", "Case"),

@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import json
+import secrets
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+import structlog
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from casework.auth.edge import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    EdgeAuth,
+    check_csrf,
+    client_address,
+    set_session_cookie,
+)
+from casework.auth.signin import SignInRefused
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action
 from casework.domain.hardship import HardshipApplication
 from casework.domain.org import DISTRICTS
 from casework.service import ActionRefused, CaseNotFound, CaseService
-from casework.store.directory import Directory, UnknownUser, User
+from casework.store.auth import WebSession
+from casework.store.directory import User
 from casework.store.personal import PersonalData
 from casework.store.queries import Queries, UnknownCase
 from casework.web.i18n import LANGS, translator
 
-USER_COOKIE = "casework_user"
 LANG_COOKIE = "casework_lang"
 
+log = structlog.get_logger("casework.web")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
@@ -55,14 +69,65 @@ def _lang(request: Request) -> str:
     return chosen if chosen in LANGS else "zh"
 
 
+def _auth(request: Request) -> EdgeAuth:
+    return request.app.state.auth  # type: ignore[no-any-return]
+
+
+def _who(request: Request) -> tuple[User, WebSession] | None:
+    """The signed-in user and their session (once per request). A trusted proxy's user
+    (single sign-on in front) gets a session of their own on their first page."""
+    if hasattr(request.state, "who"):
+        return request.state.who  # type: ignore[no-any-return]
+    auth = _auth(request)
+    found = auth.from_session(request)
+    proxied = auth.from_proxy(request)
+    if proxied is not None and (found is None or found[0].id != proxied.id):
+        if found is not None:
+            auth.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+        session_id, session = auth.sessions.create(proxied.id, "proxy", client_address(request))
+        request.state.started_session = session_id
+        log.info("auth.signed_in", user=proxied.id, address=client_address(request), via="proxy")
+        found = (proxied, session)
+    request.state.who = found
+    return found
+
+
 def _user(request: Request) -> User | None:
-    user_id = request.cookies.get(USER_COOKIE)
-    if not user_id:
-        return None
-    try:
-        return Directory(request.app.state.engine).get(user_id)
-    except UnknownUser:
-        return None
+    found = _who(request)
+    return None if found is None else found[0]
+
+
+class Forbidden(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "请求来源或表单令牌无效，请刷新页面后重试 (form expired or sent from another site; reload the page)",
+        )
+
+
+def _check_form(request: Request, form: dict[str, str]) -> None:
+    """Every POST of a signed-in page: from our own origin, with the session's token."""
+    found = _who(request)
+    auth = _auth(request)
+    if found is None:
+        raise HTTPException(303, headers={"Location": "/login"})
+    if not auth.same_origin(request) or not check_csrf(found[1], form.get("csrf_token")):
+        log.warning(
+            "auth.csrf_refused",
+            user=found[0].id,
+            path=request.url.path,
+            origin=request.headers.get("origin"),
+        )
+        raise Forbidden()
+
+
+def _t(request: Request, key: str) -> str:
+    return translator(_lang(request))[0](key)
+
+
+def _csrf_token(request: Request) -> str:
+    found = _who(request)
+    return "" if found is None else found[1].csrf_token
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -81,6 +146,7 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
             "local_time": _local_time,
             "local_date": _local_date,
             "user": _user(request),
+            "csrf_token": _csrf_token(request),
             "flash": context.pop("flash", flash),
             "flash_kind": context.pop("flash_kind", request.query_params.get("kind", "ok")),
             **context,
@@ -111,27 +177,91 @@ def home(request: Request) -> Response:
     return RedirectResponse("/inbox" if _user(request) else "/login", 303)
 
 
+def _login_form(
+    request: Request, status: int = 200, error: str | None = None, user_id: str = ""
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = _render(
+        request,
+        "login.html",
+        status,
+        login_token=token,
+        error=error,
+        user_id=user_id,
+        oidc=_auth(request).oidc is not None,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=_auth(request).secure_cookies(request),
+    )
+    return response
+
+
 @router.get("/login")
-def login_page(request: Request) -> HTMLResponse:
-    return _render(request, "login.html", users=Directory(request.app.state.engine).list())
+def login_page(request: Request) -> Response:
+    if _user(request) is not None:
+        return RedirectResponse("/inbox", 303)
+    return _login_form(request)
 
 
 @router.post("/login")
-def login(request: Request, user_id: Annotated[str, Form()]) -> Response:
-    # Development sign-in: pick a user. A deployment authenticates with single sign-on.
+async def login(request: Request) -> Response:
+    auth = _auth(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    user_id = form.get("user_id", "")[:64]
+    # Login CSRF: the form must come from our page, which set this cookie.
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    given = form.get("login_token", "")
+    if (
+        not auth.same_origin(request)
+        or not cookie
+        or not hmac.compare_digest(cookie.encode(), given.encode())
+    ):
+        log.warning("auth.login_csrf_refused", address=client_address(request))
+        return _login_form(request, 403, _t(request, "login_expired"), user_id)
+    address = client_address(request)
     try:
-        Directory(request.app.state.engine).get(user_id)
-    except UnknownUser:
-        return RedirectResponse("/login", 303)
+        user = await asyncio.to_thread(
+            auth.authenticator.sign_in, user_id, form.get("password", ""), address
+        )
+    except SignInRefused as refused:
+        status = 429 if refused.code == "rate_limited" else 401
+        message = refused.message
+        if refused.retry_at is not None:
+            message += f" ({_t(request, 'retry_after')} {_local_time(refused.retry_at)})"
+        return _login_form(request, status, message, user_id)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:  # never carry a session id across a sign-in (session fixation)
+        auth.sessions.end(previous)
+    session_id, _ = auth.sessions.create(user.id, "password", address)
+    log.info("auth.signed_in", user=user.id, address=address, via="password")
     response = RedirectResponse("/inbox", 303)
-    response.set_cookie(USER_COOKIE, user_id, httponly=True, samesite="lax")
+    set_session_cookie(response, auth, request, session_id)
+    response.delete_cookie(LOGIN_COOKIE)
     return response
 
 
 @router.get("/logout")
-def logout() -> Response:
+def logout_page(request: Request) -> Response:
+    if _user(request) is None:
+        return RedirectResponse("/login", 303)
+    return _render(request, "logout.html")
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    found = _who(request)
+    if found is not None:
+        _check_form(request, form)
+        _auth(request).sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+        log.info("auth.signed_out", user=found[0].id, address=client_address(request))
     response = RedirectResponse("/login", 303)
-    response.delete_cookie(USER_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return response
 
 
@@ -167,6 +297,7 @@ def _fen(value: str, field: str, errors: list[str]) -> int | None:
 async def open_case(request: Request) -> Response:
     user = _signed_in(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
+    _check_form(request, form)
     errors: list[str] = []
     income = _fen(form.get("monthly_income", ""), "household.monthly_income_fen", errors)
     amount = _fen(form.get("requested_amount", ""), "requested_amount_fen", errors)
@@ -248,6 +379,7 @@ def case_page(request: Request, case_id: str) -> HTMLResponse:
 async def act(request: Request, case_id: str) -> Response:
     user = _signed_in(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
+    _check_form(request, form)
     back = f"/cases/{case_id}"
     try:
         chosen = Action(form.get("action", ""))

@@ -3,89 +3,9 @@ by the real app on a real worker and store."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-import uvicorn
-
-from casework.api.app import create_app
+from casework.store.auth import Tokens
+from tests.web.conftest import SHOTS, fill_application, sign_in, sign_out
 from tests.workflows.conftest import Harness
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-REQUIRE = os.environ.get("CASEWORK_REQUIRE_BROWSER") == "1"
-SHOTS = Path(os.environ.get("CASEWORK_SCREENSHOTS", "/tmp/casework-screenshots"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def site(harness: Harness) -> AsyncIterator[str]:
-    port = _free_port()
-    app = create_app(harness.engine, harness.service)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
-@pytest.fixture
-async def page():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if REQUIRE:
-            pytest.fail(f"CASEWORK_REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = await browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
-        yield await context.new_page()
-        await browser.close()
-
-
-async def sign_in(page, site: str, user_id: str) -> None:  # type: ignore[no-untyped-def]
-    await page.goto(f"{site}/login")
-    await page.select_option("#user_id", user_id)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{site}/inbox")
-
-
-async def fill_application(page, *, id_number: str) -> None:  # type: ignore[no-untyped-def]
-    """Open the new-case form and fill in 张三's application (not sent)."""
-    await page.click("text=困难职工帮扶立案")
-    await page.fill("#name", "张三")
-    await page.fill("#id_number", id_number)
-    await page.fill("#phone", "13800000000")
-    await page.fill("#employer", "南通某纺织有限公司")
-    await page.select_option("#district", "崇川区")
-    await page.fill("#household_size", "3")
-    await page.fill("#monthly_income", "2500")
-    await page.fill("#requested_amount", "3000")
-    await page.fill("#reason", "配偶重病")
 
 
 async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
@@ -124,14 +44,14 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
     assert harness.queries.case_view(case_id).stage == "grassroots_review"
 
     # A leader signs; they see the applicant masked.
-    await page.goto(f"{site}/logout")
+    await sign_out(page, site)
     await sign_in(page, site, "chongchuan.leader")
     await page.goto(f"{site}/cases/{case_id}")
     assert await page.locator("#applicant-id-number").inner_text() == "3206**********1235"
     assert await page.locator("#applicant-phone").inner_text() == "138****0000"
     assert "13800000000" not in await page.content()
 
-    await page.goto(f"{site}/logout")
+    await sign_out(page, site)
     await sign_in(page, site, "chongchuan.grassroots2")
     await page.click(f"text={case_id}")
     await page.select_option("#action", "reject")
@@ -182,10 +102,15 @@ async def test_the_api_shows_the_applicant_as_the_user_may_see_them(
     import httpx
 
     case_id = (await harness.open(applicant={"id_number": "320602198001011235"})).case_id
+    tokens = Tokens(harness.engine)
+
+    def bearer(user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens.create(user, 'test', 1)[0]}"}
+
     async with httpx.AsyncClient(base_url=site) as api:
 
         async def card(user: str) -> dict[str, object]:
-            r = await api.get(f"/api/cases/{case_id}/applicant", headers={"X-Casework-User": user})
+            r = await api.get(f"/api/cases/{case_id}/applicant", headers=bearer(user))
             assert r.status_code == 200, r.text
             return r.json()  # type: ignore[no-any-return]
 
@@ -201,9 +126,13 @@ async def test_the_api_shows_the_applicant_as_the_user_may_see_them(
             "138****0000",
             [],
         )
-        outsider = await card("tongzhou.officer1")  # another district's officer
-        assert outsider["revealed"] == [] and outsider["name"] == "张三"
+        # Another district's officer: the case is outside their jurisdiction, so it is
+        # not there for them at all (404, as for a case that does not exist).
+        outsider = await api.get(
+            f"/api/cases/{case_id}/applicant", headers=bearer("tongzhou.officer1")
+        )
+        assert outsider.status_code == 404
         missing = await api.get(
-            "/api/cases/HR-2026-999999/applicant", headers={"X-Casework-User": "chongchuan.leader"}
+            "/api/cases/HR-2026-999999/applicant", headers=bearer("chongchuan.leader")
         )
         assert missing.status_code == 404

@@ -84,7 +84,7 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
     from casework.privacy.fields import DecryptionFailed
     from casework.privacy.keys import KeyringError
     from casework.service import ActionPending, ActionRefused, CaseNotFound
-    from casework.store.directory import UnknownUser
+    from casework.store.directory import UnknownUser, UserDisabled
     from casework.store.queries import UnknownCase
     from casework.store.supervision import SupervisionRefused
 
@@ -109,7 +109,7 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
                 highlight=False,
             )
             raise typer.Exit(2) from None
-        except (UnknownUser, UnknownCase, CaseNotFound) as e:
+        except (UnknownUser, UserDisabled, UnknownCase, CaseNotFound) as e:
             err.print(f"[red]错误 (error):[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(2) from None
         except ActionPending as e:
@@ -1063,6 +1063,18 @@ def up(
 
 @app.command()
 @handled
+def serve() -> None:
+    """Serve the web pages and HTTP API only (production, behind a TLS proxy): Temporal
+    and workers run elsewhere; no demo users. CASEWORK_API_HOST / _PORT."""
+    from casework.stack import serve_api
+
+    global _temporal_used
+    _temporal_used = True
+    run(serve_api(settings()))
+
+
+@app.command()
+@handled
 def demo(as_json: bool = JsonOpt) -> None:
     """Drive demo cases through approval, rejection and return; print a summary."""
     from casework.stack import run_demo_once
@@ -1114,6 +1126,9 @@ def main() -> None:
     sys.stderr.flush()
     os._exit(code)
 
+
+# Command groups kept in modules of their own register themselves on import.
+from casework.cli import accounts  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()
