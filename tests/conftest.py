@@ -4,15 +4,18 @@ task queues per test, and the PostgreSQL contract target when it is reachable.""
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from sqlalchemy import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -121,3 +124,29 @@ def postgres_engine() -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest) -> Engine:
     """Both back-ends: every test using this runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_engine")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The CLI configures logging for the whole process (onto the runner's stderr, closed
+    after each command): put it back, or later tests log into a closed stream."""
+    root = logging.getLogger()
+    saved = (
+        structlog.get_config(),
+        logging.getLogRecordFactory(),
+        root.level,
+        {h: list(h.filters) for h in root.handlers},
+        sys.excepthook,
+        threading.excepthook,
+    )
+    yield
+    config, factory, level, filters, sys.excepthook, threading.excepthook = saved
+    structlog.reset_defaults()
+    structlog.configure(**config)
+    logging.setLogRecordFactory(factory)
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        if handler not in filters:
+            root.removeHandler(handler)
+        else:
+            handler.filters[:] = filters[handler]

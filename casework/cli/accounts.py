@@ -93,8 +93,6 @@ def users_add(
     """Add a user with a password (asked for, or --password-stdin)."""
     import re
 
-    from pydantic import ValidationError
-
     from casework.auth.passwords import hash_password
     from casework.domain.text import check_text
     from casework.store.directory import USER_ID_PATTERN, User, check_district
@@ -112,13 +110,16 @@ def users_add(
     if not re.match(USER_ID_PATTERN, user_id):
         fail(f"field user_id: {USER_ID_PATTERN} (lower-case letters, digits, . _ -)")
     try:
-        check_text(name, line_breaks=False)
         check_district(district)
-        user = User(id=user_id, name=name.strip(), roles=roles, district=district)
-    except (ValueError, ValidationError) as e:
-        fail(f"field --name/--district: {e}")
-    if not user.name or len(user.name) > 50:
+    except ValueError as e:
+        fail(f"field --district: {e}")
+    try:
+        check_text(name, line_breaks=False)
+    except ValueError as e:
+        fail(f"field --name: {e}")
+    if not name.strip() or len(name.strip()) > 50:
         fail("field --name: 1 to 50 characters")
+    user = User(id=user_id, name=name.strip(), roles=roles, district=district)
     password_hash = None if no_password else hash_password(_read_password(password_stdin))
     try:
         added = directory.add(user, password_hash)

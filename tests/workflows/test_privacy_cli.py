@@ -5,16 +5,11 @@ period, with `audit verify` and `projections rebuild` still clean."""
 from __future__ import annotations
 
 import json
-import logging
-import sys
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from typer.testing import CliRunner
 
 from casework.cli import app
@@ -39,29 +34,8 @@ CLEAR = {"id_number": ID_NUMBER, "phone": PHONE, "bank_account": ACCOUNT}
 
 
 @pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The CLI configures logging for the whole process (onto the runner's stderr, closed
-    after each command): put it back, or later tests log into a closed stream."""
-    root = logging.getLogger()
-    saved = (
-        structlog.get_config(),
-        logging.getLogRecordFactory(),
-        root.level,
-        {h: list(h.filters) for h in root.handlers},
-        sys.excepthook,
-        threading.excepthook,
-    )
-    yield
-    config, factory, level, filters, sys.excepthook, threading.excepthook = saved
-    structlog.reset_defaults()
-    structlog.configure(**config)
-    logging.setLogRecordFactory(factory)
-    root.setLevel(level)
-    for handler in list(root.handlers):
-        if handler not in filters:
-            root.removeHandler(handler)
-        else:
-            handler.filters[:] = filters[handler]
+def _logging(restore_logging: None) -> None:
+    """The CLI configures the process's logging: put it back after each test."""
 
 
 class Cli:
