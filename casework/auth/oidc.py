@@ -53,9 +53,6 @@ SIGNING_ALGORITHMS = (
 )
 DISCOVERY_TTL = 3600.0
 """Seconds the provider's discovery document is kept before it is read again."""
-JWKS_REFRESH_AFTER = 10.0
-"""A token signed with a key we do not know makes us re-read the JWKS (the provider
-rotated its keys), but not more often than this many seconds."""
 
 
 class OidcRefused(Exception):
@@ -95,7 +92,6 @@ class OidcClient:
     _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _metadata_at: float = field(default=0.0, init=False, repr=False)
     _jwks: KeySet | None = field(default=None, init=False, repr=False)
-    _jwks_at: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.issuer = self.issuer.rstrip("/")
@@ -151,15 +147,18 @@ class OidcClient:
         return data
 
     async def _keys(self, refresh: bool = False) -> KeySet:
-        now = time.monotonic()
-        if self._jwks is not None and not (refresh and now - self._jwks_at > JWKS_REFRESH_AFTER):
+        """The provider's signing keys, read once and again when a token names a key we
+        do not have (the provider rotated its keys). Only a sign-in that came back from
+        the provider with a code it accepted gets that far, so nobody else can make us
+        re-read them."""
+        if self._jwks is not None and not refresh:
             return self._jwks
         data = await self._get_json((await self.metadata())["jwks_uri"])
         try:
             keys = KeySet.import_key_set(data)  # type: ignore[arg-type]
         except (JoseError, ValueError, KeyError, TypeError) as e:
             raise ProviderUnavailable(f"jwks: {e.__class__.__name__}") from e
-        self._jwks, self._jwks_at = keys, now
+        self._jwks = keys
         return keys
 
     def _oauth(self, metadata: dict[str, Any], redirect_uri: str) -> AsyncOAuth2Client:

@@ -29,11 +29,10 @@ from starlette.routing import Route
 
 CLIENT_ID = "casework"
 CLIENT_SECRET = "provider-client-secret-0123456789"
-KID = "test-key-1"
 
 
-def _key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "RS256"})
+def _key(kid: str = "test-key-1") -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
 
 
 @dataclass
@@ -53,12 +52,14 @@ class Provider:
     """Answer /authorize with error=access_denied (the person said no)."""
     fault: str | None = None
     key: RSAKey = field(default_factory=_key)
-    other_key: RSAKey = field(default_factory=_key)
-    """Same key id, different key: what a forged token is signed with."""
     grants: dict[str, Grant] = field(default_factory=dict)
     token_requests: int = 0
     issued: list[str] = field(default_factory=list)
     """Every code, access token and ID token handed out (none may appear in a log)."""
+
+    def rotate(self) -> None:
+        """A new signing key under a new key id; the old one is no longer published."""
+        self.key = _key(f"test-key-{secrets.token_hex(4)}")
 
     def app(self) -> Starlette:
         return Starlette(
@@ -153,7 +154,7 @@ class Provider:
         }
         key = self.key
         if self.fault == "signature":
-            key = self.other_key
+            key = _key(str(self.key.kid))  # a forger's key under the provider's key id
         elif self.fault == "aud":
             # Issued to another client (azp names us, which must not be enough).
             claims.update(aud="another-client", azp=grant.client_id)
@@ -161,7 +162,7 @@ class Provider:
             claims["nonce"] = secrets.token_urlsafe(32)
         elif self.fault == "expired":
             claims.update(iat=now - 3600, exp=now - 600)
-        return jwt.encode({"alg": "RS256", "kid": KID}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
 
 def _free_port() -> int:

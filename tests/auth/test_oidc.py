@@ -4,6 +4,7 @@ redirects followed by hand."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -175,6 +176,36 @@ async def test_the_redirect_uri_is_the_public_url(
     assert query["redirect_uri"] == ["https://casework.example.org/login/oidc/callback"]
     state_cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(OIDC_COOKIE))
     assert "Secure" in state_cookie and "HttpOnly" in state_cookie
+
+
+async def test_keys_rotated_by_the_provider_are_read_again(
+    sqlite_engine: Engine, browser: httpx.AsyncClient, provider: Provider
+) -> None:
+    assert (await sign_in(browser)).status_code == 303
+    provider.rotate()
+    browser.cookies.clear()
+    assert (await sign_in(browser)).status_code == 303
+
+
+async def test_an_unreachable_provider_gets_a_page_not_a_crash(
+    sqlite_engine: Engine, directory: Directory
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        issuer = f"http://127.0.0.1:{s.getsockname()[1]}"
+    app = make_app(
+        sqlite_engine,
+        oidc_issuer=issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=SecretStr(CLIENT_SECRET),
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        with capture_logs() as logs:
+            r = await c.get("/login/oidc")
+        refused(r, 502, c)
+    assert failures(logs) == ["provider_unavailable"]
+    assert pending(sqlite_engine) == 0
 
 
 # -- the directory decides ------------------------------------------------------------------
