@@ -12,7 +12,7 @@ from casework.api import cases, me
 from casework.auth.edge import EdgeAuth, set_session_cookie
 from casework.service import CaseService
 from casework.settings import Settings
-from casework.web import pages
+from casework.web import oidc, pages
 
 
 def create_app(
@@ -31,6 +31,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(me.router)
     app.include_router(pages.router)
+    app.include_router(oidc.router)
     static = Path(pages.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
