@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import Engine
@@ -44,6 +45,20 @@ def directory(sqlite_engine: Engine) -> Directory:
 
 def make_app(engine: Engine, **settings: Any) -> FastAPI:
     return create_app(engine, None, Settings(_env_file=None, **settings))  # type: ignore[call-arg]
+
+
+@pytest.fixture(autouse=True)
+def fresh_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loggers that bind anew inside `capture_logs`: a module's logger that an earlier
+    test used under the CLI's logging set-up stays bound to that set-up (structlog
+    caches it on first use)."""
+    import casework.auth.edge
+    import casework.auth.signin
+    import casework.web.pages
+
+    for module in (casework.auth.signin, casework.auth.edge, casework.web.pages):
+        name = module.log._logger_factory_args[0]  # type: ignore[attr-defined]
+        monkeypatch.setattr(module, "log", structlog.get_logger(name))
 
 
 @pytest.fixture
