@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +21,8 @@ from casework.store.event_store import (
     FundCheck,
     FundsUnavailable,
 )
+
+log = structlog.get_logger("casework.recording")
 
 
 class Recorder:
@@ -44,6 +47,16 @@ class Recorder:
         except ActorRefused as exc:
             field = fields[exc.index]
             message = exc.message if field is None else f"{field}: {exc.message}"
+            # Someone sent an action in a name the directory does not vouch for (or
+            # for a user disabled since): worth a look. Ids and roles only.
+            log.warning(
+                "actor.refused",
+                case_id=req.case_id,
+                code=exc.code,
+                claimed=actors[exc.index].model_dump(mode="json"),
+                field=field,
+                events=[e.type for e in req.events],
+            )
             raise ApplicationError(
                 message,
                 {"code": exc.code, "field": field},

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 
 from activities.recording import Recorder
@@ -97,8 +98,12 @@ def test_an_actor_the_directory_does_not_vouch_for_fails_for_good(engine: Engine
         (opener.model_copy(update={"id": "nobody"}), {}, "unknown_actor", None),
     ]:
         req = RecordEvents(case_id=cid, expected_seq=3, events=claim, actor=actor, named=named)
-        with pytest.raises(ApplicationError) as refused:
+        with capture_logs() as logs, pytest.raises(ApplicationError) as refused:
             recorder.record_events(req)
+        # Logged for whoever looks into it: who was claimed, as what, on which case.
+        [logged] = [e for e in logs if e["event"] == "actor.refused"]
+        assert logged["case_id"] == cid and logged["code"] == code
+        assert logged["claimed"]["id"] == (named["data.to"] if field else actor).id
         err = refused.value
         assert (err.type, err.non_retryable) == (ACTOR_REFUSED, True)
         assert err.details == ({"code": code, "field": field},)
