@@ -9,7 +9,9 @@ tests/workflows/test_forged_actors_on_dev_server.py.
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from casework.domain.hardship import StartHardshipCase
 from casework.domain.org import Actor, Role
 from casework.service import HARDSHIP_WORKFLOW, ActionRefused
 from casework.store.queries import UnknownCase
-from tests.factories import application
+from tests.factories import application, application_data
 from tests.workflows.conftest import Harness, civil_affairs_done
 from tests.workflows.steps import (
     DISTRICT,
@@ -36,6 +38,7 @@ from tests.workflows.steps import (
     search_attributes,
     state,
 )
+from tests.workflows.test_privacy_cli import Cli, restore_logging  # noqa: F401 - a fixture
 
 G = Role.GRASSROOTS_OFFICER
 
@@ -233,3 +236,40 @@ async def test_a_forged_closing_action_does_not_end_the_case(harness: Harness) -
     assert await h.idle(cid), "the case workflow ended"
     view = await h.act(cid, GR2, "approve", "材料齐全")
     assert view.status == "open" and view.stage == "home_visit"
+
+
+# -- the command line: disabled users cannot act ----------------------------------------
+
+
+async def test_a_disabled_user_cannot_act_from_the_command_line(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """`--as` and `--to` name users as the directory has them now: a disabled one is
+    refused with a clear message and exit 2, before anything is sent."""
+    h = harness
+    cid = (await h.open()).case_id
+    await h.act(cid, GR2, "claim")
+    stored = h.store.read(cid)
+    cli = Cli(h, tmp_path)
+    app_file = tmp_path / "application.json"
+    app_file.write_text(json.dumps(application_data()), encoding="utf-8")
+    h.directory.disable(GR3)
+    h.directory.disable(SUPERVISOR)
+    for args in [
+        ("act", cid, "approve", "--as", GR3, "-m", "材料齐全"),
+        ("case", "open", "hardship", "--file", str(app_file), "--as", GR3),
+        ("inbox", "--as", GR3),
+        ("act", cid, "reassign", "--as", SUPERVISOR, "--to", GR2, "-m", "改派"),
+    ]:
+        result = cli.run(*args, code=2)
+        assert f"用户已停用 (user disabled): {args[args.index('--as') + 1]}" in result.stderr
+        assert "Traceback" not in result.stderr
+    h.directory.enable(SUPERVISOR)
+    result = cli.run("act", cid, "reassign", "--as", SUPERVISOR, "--to", GR3, "-m", "改派", code=2)
+    assert f"field --to: 用户已停用 (user disabled): {GR3}" in result.stderr
+    result = cli.run(
+        "act", cid, "reassign", "--as", SUPERVISOR, "--to", "nobody", "-m", "改派", code=2
+    )
+    assert "field --to: 未知用户 (unknown user): nobody" in result.stderr
+    assert h.store.read(cid) == stored
+    assert h.queries.case_ids() == [cid]
