@@ -688,3 +688,23 @@ def test_the_check_also_runs_outside_an_append(engine: Engine, people: Directory
             with pytest.raises(ActorMismatch) as refused:
                 Directory.verify_actor(conn, forged)
             assert refused.value.code == code
+
+
+def test_a_retry_is_not_refused_when_another_worker_stored_it(
+    engine: Engine, people: Directory
+) -> None:
+    """The retry lands on a worker whose store remembers the case's head from before
+    another worker stored these events (and died before reporting it): the remembered
+    head says the events are new, the directory now refuses their actor, yet they are
+    in the log. They stand: the stored rows come back."""
+    cid = "HR-2026-000001"
+    this_worker, other_worker = EventStore(engine), EventStore(engine)
+    this_worker.append(cid, 0, [opened(cid)], actors=[OPENER])  # remembers head 1
+    events = comments(cid, 2)
+    first = other_worker.append(cid, 1, events, actors=[GRASSROOTS2])
+    people.disable(GRASSROOTS2.id)
+    before = state_of(engine)
+    assert dump(this_worker.append(cid, 1, events, actors=[GRASSROOTS2])) == dump(first)
+    nothing_changed(engine, before)
+    with pytest.raises(ActorRefused):  # a new append in their name is still refused
+        this_worker.append(cid, 3, comments(cid, 1, start=2), actors=[GRASSROOTS2])
