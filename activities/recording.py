@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from casework.domain.contracts import (
+    ACTOR_REFUSED,
     CONCURRENCY_CONFLICT,
     FUNDS_UNAVAILABLE,
     RECORD_EVENTS,
@@ -13,11 +15,14 @@ from casework.domain.contracts import (
     RecordEvents,
 )
 from casework.store.event_store import (
+    ActorRefused,
     ConcurrencyConflict,
     EventStore,
     FundCheck,
     FundsUnavailable,
 )
+
+log = structlog.get_logger("casework.recording")
 
 
 class Recorder:
@@ -26,10 +31,38 @@ class Recorder:
 
     @activity.defn(name=RECORD_EVENTS)
     def record_events(self, req: RecordEvents) -> Recorded:
-        """Idempotent: a retry of an append that already committed returns the stored rows."""
+        """Idempotent: a retry of an append that already committed returns the stored rows.
+
+        The actor the request claims (and anyone it names) is checked against the
+        directory in the append's transaction: the Update's word is not taken for who
+        acts. A mismatch records nothing and fails for good (`ACTOR_REFUSED`)."""
         funds = FundCheck(**req.fund_check.model_dump()) if req.fund_check else None
+        fields: list[str | None] = [None] if req.actor is not None else []
+        fields += req.named
+        actors = ([req.actor] if req.actor is not None else []) + list(req.named.values())
         try:
-            stored = self.store.append(req.case_id, req.expected_seq, req.events, funds)
+            stored = self.store.append(
+                req.case_id, req.expected_seq, req.events, funds, actors=actors
+            )
+        except ActorRefused as exc:
+            field = fields[exc.index]
+            message = exc.message if field is None else f"{field}: {exc.message}"
+            # Someone sent an action in a name the directory does not vouch for (or
+            # for a user disabled since): worth a look. Ids and roles only.
+            log.warning(
+                "actor.refused",
+                case_id=req.case_id,
+                code=exc.code,
+                claimed=actors[exc.index].model_dump(mode="json"),
+                field=field,
+                events=[e.type for e in req.events],
+            )
+            raise ApplicationError(
+                message,
+                {"code": exc.code, "field": field},
+                type=ACTOR_REFUSED,
+                non_retryable=True,
+            ) from None
         except FundsUnavailable as exc:
             raise ApplicationError(str(exc), type=FUNDS_UNAVAILABLE, non_retryable=True) from exc
         except ConcurrencyConflict as exc:

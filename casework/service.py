@@ -22,12 +22,18 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.domain.calendar import CHINA_TZ
-from casework.domain.case import Action, ActRequest, CaseView
-from casework.domain.hardship import CASE_PREFIX, HardshipApplication, StartHardshipCase
-from casework.domain.org import Actor, Role
+from casework.domain.case import Action, ActRequest, CaseView, Refused
+from casework.domain.hardship import (
+    CASE_PREFIX,
+    HardshipApplication,
+    StartHardshipCase,
+    check_opener,
+)
+from casework.domain.org import Actor
 from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
+from casework.store.directory import Directory, UnknownUser, UserDisabled
 from casework.store.event_store import canonical_json
 from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
@@ -102,15 +108,10 @@ class CaseService:
         `idempotency_key`: sending the same opening again with it (after a timeout, a
         lost answer) returns the case it opened instead of opening another; the same key
         with a different application is refused. `wait`: as for `act`."""
-        district = application.applicant.district
-        if not actor.has_role(Role.GRASSROOTS_OFFICER):
-            raise ActionRefused("role_not_held", "立案需要 grassroots_officer 角色 (role required)")
-        if not actor.covers(district):
-            raise ActionRefused(
-                "outside_jurisdiction",
-                f"申请人所在区县 {district} 不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
-                "applicant.district",
-            )
+        try:
+            check_opener(actor, application.applicant.district)
+        except Refused as r:
+            raise ActionRefused(r.code, r.message, r.field) from None
         year = datetime.now(UTC).astimezone(CHINA_TZ).year
         if idempotency_key is None and wait is not None:
             idempotency_key = f"open-{uuid.uuid4()}"  # so that "try again" can name one
@@ -183,7 +184,12 @@ class CaseService:
         """Send an action; a repeated `idempotency_key` is applied once (Temporal update id).
 
         `wait`: give up waiting for the outcome after this many seconds and raise
-        `ActionPending`, which names the key to send again (one is made if none given)."""
+        `ActionPending`, which names the key to send again (one is made if none given).
+
+        A reassignment's `data.to` (a user id, or an object with `id`) is resolved here
+        from the directory, whatever roles or district it claims."""
+        if action is Action.REASSIGN and data and "to" in data:
+            data = {**data, "to": await asyncio.to_thread(self._assignee, data["to"])}
         req = ActRequest(
             actor=actor,
             action=action,
@@ -229,3 +235,18 @@ class CaseService:
                     f"未找到案件或案件已结束 (no such open case): {case_id}"
                 ) from None
             raise
+
+    def _assignee(self, to: object) -> dict[str, Any]:
+        """The new assignee of a reassignment, as the directory has them now."""
+        user_id = to.get("id") if isinstance(to, dict) else to
+        if not isinstance(user_id, str) or not user_id:
+            raise ActionRefused(
+                "invalid_target", "须指定接手人 (data.to: the new assignee's user id)", "data.to"
+            )
+        try:
+            user = Directory(self.engine).active(user_id)
+        except UserDisabled as e:
+            raise ActionRefused("actor_disabled", f"data.to: {e}", "data.to") from None
+        except UnknownUser as e:
+            raise ActionRefused("unknown_actor", f"data.to: {e}", "data.to") from None
+        return user.actor().model_dump(mode="json")

@@ -5,11 +5,18 @@ without touching history, so a refused action leaves no trace. The handler appli
 decided events to the workflow state at once (so a second, concurrent action is judged
 against the new state) and records them through the `record_events` local activity,
 one append at a time in decision order.
+
+The actor an Update claims is not taken on its word: the recording checks it (and
+anyone the action names) against the directory before it writes anything. When it is
+refused, the events go back out of the state, and so does everything decided after
+them, which was judged against a state that never existed (`take_back`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,13 +37,15 @@ with workflow.unsafe.imports_passed_through():
         evolve_all,
     )
     from casework.domain.contracts import (
+        ACTOR_REFUSED,
         CONCURRENCY_CONFLICT,
         RECORD_EVENTS,
         FundReservation,
         Recorded,
         RecordEvents,
     )
-    from casework.domain.supervision import clock_events, next_deadline
+    from casework.domain.org import Actor
+    from casework.domain.supervision import clock_events, named_actors, next_deadline
     from casework.temporal import (
         CASE_ASSIGNEE,
         CASE_DISTRICT,
@@ -67,6 +76,29 @@ def refusal(r: Refused) -> ApplicationError:
     )
 
 
+def actor_refusal(cause: ApplicationError) -> ApplicationError:
+    """The recording's ActorRefused as a refusal of the action, typed by its code
+    (unknown_actor, actor_disabled, actor_mismatch), as `refusal` types the rules' own."""
+    details = cause.details[0] if cause.details else {}
+    code = str(details.get("code") or "actor_refused")
+    return ApplicationError(
+        cause.message, {"code": code, "field": details.get("field")}, type=code, non_retryable=True
+    )
+
+
+class Superseded(Exception):
+    """Events decided against a state that held events since refused and taken back (a
+    forged actor's): not recorded. The workflow decides again; an officer's action is
+    refused and may be sent again."""
+
+
+SUPERSEDED = Refused(
+    "stage_changed",
+    "案件状态已变化，请刷新后再办理 (this action was judged after another that was then "
+    "refused; the case is as it was before both: reload and act again)",
+)
+
+
 class CaseWorkflow:
     """Base of every case workflow: state, the `act` Update, queries and recording."""
 
@@ -82,6 +114,9 @@ class CaseWorkflow:
         self._pending: list[NewEvent] = []
         """Events taken into `state` but not yet recorded, in decision order."""
         self._record_lock = asyncio.Lock()
+        self._taken_back = 0
+        """How many times refused events were taken back out of the state: a recording
+        decided before the last time is superseded."""
         self._search: dict[str, Any] = {}
         self._clocks = True  # see start_task_clocks
 
@@ -103,7 +138,10 @@ class CaseWorkflow:
             events = decide(self.process, self.state, req, self.ctx())
         except Refused as r:  # the state moved on between validation and handling
             raise refusal(r) from None
-        await self.apply(events)
+        try:
+            await self.apply(events, actor=req.actor, named=named_actors(req))
+        except Superseded:
+            raise refusal(SUPERSEDED) from None
         return CaseView.of(self.state)
 
     @act.validator
@@ -146,15 +184,36 @@ class CaseWorkflow:
 
     # -- recording --------------------------------------------------------------------
 
-    async def apply(self, events: list[NewEvent]) -> None:
-        """Take `events` into the state now and record them, in decision order."""
+    async def apply(
+        self,
+        events: list[NewEvent],
+        actor: Actor | None = None,
+        named: dict[str, Actor] | None = None,
+    ) -> None:
+        """Take `events` into the state now and record them, in decision order.
+        `actor`: the person acting (None for the workflow's own events), `named`: others
+        the action names; the recording checks them against the directory. Raises the
+        refusal (ApplicationError) if it does not vouch for them, `Superseded` if events
+        decided before these were refused: either way nothing is recorded and the state
+        is as if nothing had been decided."""
         self.state = evolve_all(self.state, events)
         self._pending.extend(events)
         self._update_search_attributes()
-        await self.record(events)
+        await self.record(events, actor=actor, named=named)
 
-    async def record(self, events: list[NewEvent], funds: FundReservation | None = None) -> None:
+    async def record(
+        self,
+        events: list[NewEvent],
+        funds: FundReservation | None = None,
+        actor: Actor | None = None,
+        named: dict[str, Actor] | None = None,
+    ) -> None:
+        decided_after = self._taken_back
         async with self._record_lock:
+            if self._taken_back != decided_after:
+                # Decided while refused events were in the state: a state that never
+                # existed. `take_back` already dropped these from the pending events.
+                raise Superseded
             try:
                 recorded = await workflow.execute_local_activity(
                     RECORD_EVENTS,
@@ -163,6 +222,8 @@ class CaseWorkflow:
                         expected_seq=self._recorded_seq,
                         events=events,
                         fund_check=funds,
+                        actor=actor,
+                        named=named or {},
                     ),
                     result_type=Recorded,
                     start_to_close_timeout=RECORD_TIMEOUT,
@@ -174,8 +235,26 @@ class CaseWorkflow:
                     # The log and this workflow disagree: stop (the workflow task fails and
                     # retries, visibly) rather than let them drift apart.
                     raise RuntimeError(f"event log conflict: {cause.message}") from err
+                if cause is not None and cause.type == ACTOR_REFUSED:
+                    self.take_back(events)
+                    raise actor_refusal(cause) from None
                 raise
             self._recorded(events, recorded.stored)
+
+    def take_back(self, events: list[NewEvent]) -> None:
+        """The recording refused `events` (the directory does not vouch for who acted):
+        they leave the state, and so does every event decided after them, judged against
+        a state that held them. Recordings of those raise `Superseded`."""
+        ids = {e.event_id for e in events}
+        kept: list[NewEvent] = []
+        for e in self._pending:
+            if e.event_id in ids:
+                break
+            kept.append(e)
+        self._pending = kept
+        self._taken_back += 1
+        self.state = evolve_all(self._recorded_state, self._pending)
+        self._update_search_attributes()
 
     def _recorded(self, events: list[NewEvent], stored: list[NewEvent] | None) -> None:
         """Move the recorded state on; adopt the log's version where it differs."""
@@ -189,6 +268,17 @@ class CaseWorkflow:
             # (a fund reservation): the state is the recorded state plus what is pending.
             self.state = evolve_all(self._recorded_state, self._pending)
             self._update_search_attributes()
+
+    async def apply_learnt(self, decide: Callable[[], list[NewEvent]]) -> None:
+        """Record what the workflow learnt from outside and cannot ask again (a transfer
+        made or failed): decided by `decide` against the state, and decided again if a
+        refusal takes back the state it was judged against. Never dropped."""
+        while True:
+            try:
+                await self.apply(decide())
+                return
+            except Superseded:
+                continue
 
     def start_task_clocks(self) -> None:
         """Task deadlines wake the workflow (overdue, escalation) for cases started with
@@ -214,7 +304,8 @@ class CaseWorkflow:
         except TimeoutError:
             events = clock_events(self.state, self.ctx(), p.calendar, p.escalation_grace_days)
             if events:
-                await self.apply(events)
+                with contextlib.suppress(Superseded):  # the caller looks at the clock again
+                    await self.apply(events)
 
     async def finish(self) -> CaseView:
         await workflow.wait_condition(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.case import CaseWorkflow, activity_failure
+from workflows.case import CaseWorkflow, Superseded, activity_failure, refusal
 
 with workflow.unsafe.imports_passed_through():
-    from casework.domain.case import Action, ActRequest, CaseState, CaseView, Status
+    from casework.domain.case import Action, ActRequest, CaseState, CaseView, Refused, Status
     from casework.domain.contracts import (
         ACCOUNT_REJECTED,
         CHECK_CIVIL_AFFAIRS,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         HardshipProcess,
         Stage,
         StartHardshipCase,
+        check_opener,
         fund_year,
     )
 
@@ -123,20 +125,33 @@ class HardshipReliefWorkflow(CaseWorkflow):
             self._rules_read_at = workflow.now()
         self.hardship = HardshipProcess(config)
         self.process = self.hardship
-        await self.apply(self.hardship.open(start, self.state, self.ctx()))
-        while self.state.status is Status.OPEN:
-            stage = self.state.stage
-            if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
-                await self._check_civil_affairs()
-            elif stage == Stage.PUBLIC_NOTICE:
-                await self._public_notice()
-            elif stage == Stage.DISBURSEMENT:
-                await self._disburse()
-            else:
-                await self.wait_for_change()
-        return await self.finish()
+        # The start input may come straight to Temporal: the opener must be allowed to
+        # open, and (checked when the opening is recorded) be who they claim. If not,
+        # the workflow fails having recorded nothing.
+        try:
+            check_opener(start.opened_by, start.application.district)
+        except Refused as r:
+            raise refusal(r) from None
+        await self.apply(self.hardship.open(start, self.state, self.ctx()), actor=start.opened_by)
+        while True:
+            while self.state.status is Status.OPEN:
+                stage = self.state.stage
+                if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
+                    await self._check_civil_affairs()
+                elif stage == Stage.PUBLIC_NOTICE:
+                    await self._public_notice()
+                elif stage == Stage.DISBURSEMENT:
+                    await self._disburse()
+                else:
+                    await self.wait_for_change()
+            view = await self.finish()
+            if view.status is not Status.OPEN:
+                return view
+            # The closing action was refused when recorded (the directory did not vouch
+            # for who sent it) and taken back: the case goes on.
 
     async def _check_civil_affairs(self) -> None:
+        taken_back = self._taken_back
         facts = self.state.facts
         answer = await workflow.execute_activity(
             CHECK_CIVIL_AFFAIRS,
@@ -150,12 +165,17 @@ class HardshipReliefWorkflow(CaseWorkflow):
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=CHECK_RETRY,
         )
+        if self._taken_back != taken_back and (
+            self.state.stage != Stage.HOME_VISIT or "civil_affairs_match" in self.state.facts
+        ):
+            return  # asked for a home visit the case never reached: the loop looks again
         if self.state.status is Status.OPEN:
-            await self.apply(
-                self.hardship.civil_affairs_checked(
-                    self.state, answer.match, answer.detail, self.ctx()
+            with contextlib.suppress(Superseded):  # the loop asks again if still needed
+                await self.apply(
+                    self.hardship.civil_affairs_checked(
+                        self.state, answer.match, answer.detail, self.ctx()
+                    )
                 )
-            )
 
     async def _public_notice(self) -> None:
         round_ = self.state.facts["notice_round"]
@@ -176,7 +196,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
         except TimeoutError:
             await self.refresh_rules()
             if not interrupted():  # an objection may have come in while the rules were read
-                await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
+                with contextlib.suppress(Superseded):  # the loop looks at the notice again
+                    await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
 
     async def _disburse(self) -> None:
         hp = self.hardship
@@ -188,10 +209,13 @@ class HardshipReliefWorkflow(CaseWorkflow):
         try:
             # Checked against the district's yearly budget in the append's transaction.
             await self.record([reserve], funds=funds)
+        except Superseded:
+            return  # decided on a state since taken back: the loop looks again
         except (ActivityError, ApplicationError) as err:  # record_events is a local activity
             cause = activity_failure(err)
             if cause is not None and cause.type == FUNDS_UNAVAILABLE:
-                await self.apply(hp.funds_unavailable(self.state, self.ctx(), cause.message))
+                with contextlib.suppress(Superseded):  # the loop tries the reservation again
+                    await self.apply(hp.funds_unavailable(self.state, self.ctx(), cause.message))
                 return
             raise
         config = hp.config
@@ -218,11 +242,11 @@ class HardshipReliefWorkflow(CaseWorkflow):
             reason = (
                 failure.message if isinstance(failure, ApplicationError) else str(failure or err)
             )
-            await self.apply(hp.disbursement_failed(self.state, self.ctx(), reason))
+            await self.apply_learnt(lambda: hp.disbursement_failed(self.state, self.ctx(), reason))
             return
         await self.refresh_rules()  # registration opens with the limits in force now
-        await self.apply(
-            self.hardship.disbursed(
+        await self.apply_learnt(
+            lambda: self.hardship.disbursed(
                 self.state, self.ctx(), result.transfer_ref, self._confirm_receipt
             )
         )

@@ -58,7 +58,9 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
-AsOpt = typer.Option(..., "--as", help="Acting user id (see `casework users list`).")
+AsOpt = typer.Option(
+    ..., "--as", help="Acting user id (see `casework users list`); not a disabled user."
+)
 
 
 class CliError(Exception):
@@ -436,7 +438,7 @@ def case_open(
         file=str(file),
         application=application.model_dump(mode="json"),
     )
-    actor = Directory(engine()).get(as_user).actor()
+    actor = Directory(engine()).active(as_user).actor()
     if key is not None and not 1 <= len(key) <= 200:
         fail("field --key: 1 to 200 characters")
     # Always an idempotency key, so that "try again" can name it.
@@ -480,7 +482,7 @@ def case_show(
     eng = engine()
     state = Queries(eng).case_state(case_id)
     view = CaseView.of(state)
-    viewer = Directory(eng).get(as_user).actor() if as_user else None
+    viewer = Directory(eng).active(as_user).actor() if as_user else None
     events = [e.as_new_event() for e in EventStore(eng).read(case_id)]
     clock = task_clock(state, events, datetime.now(UTC), calendar())
     personal = PersonalData(eng, keyring() if viewer else None)
@@ -532,7 +534,7 @@ def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     from casework.store.queries import Queries
 
     eng = engine()
-    user = Directory(eng).get(as_user)
+    user = Directory(eng).active(as_user)
     items = Queries(eng).inbox(user)
     if as_json:
         emit_json(items)
@@ -594,7 +596,10 @@ def act(
     if to is not None:
         if chosen is not Action.REASSIGN:
             fail(f"field --to: only for reassign, not {chosen.value}")
-        data["to"] = directory.get(to).actor().model_dump(mode="json")
+        try:
+            data["to"] = directory.active(to).actor().model_dump(mode="json")
+        except LookupError as e:  # unknown or disabled
+            fail(f"field --to: {e}")
     elif chosen is Action.REASSIGN and "to" not in data:
         fail("field --to: reassign needs --to USER (who takes the task)")
     if until is not None:
@@ -607,7 +612,7 @@ def act(
         data["until"] = until
     elif chosen is Action.EXTEND and "until" not in data:
         fail("field --until: extend needs --until YYYY-MM-DD (the new due date)")
-    actor = directory.get(as_user).actor()
+    actor = directory.active(as_user).actor()
     # Always an idempotency key, so that "try again" can name it.
     key = key or f"cli-{uuid.uuid4()}"
     wait = settings().act_wait_seconds
@@ -663,7 +668,7 @@ def stuck(
     from casework.store.supervision import SupervisorQueries
 
     eng = engine()
-    user = Directory(eng).get(as_user)
+    user = Directory(eng).active(as_user)
     now = parse_at(at)
     items = SupervisorQueries(eng, calendar()).stuck(
         user,
@@ -726,7 +731,7 @@ def board(
     from casework.store.supervision import SupervisorQueries
 
     eng = engine()
-    user = Directory(eng).get(as_user)
+    user = Directory(eng).active(as_user)
     now = parse_at(at)
     rows = SupervisorQueries(eng, calendar()).board(user, now=now, district=district)
     if as_json:
@@ -788,8 +793,11 @@ def reassign_all(
         fail("field --to: the tasks are already theirs (--from and --to are the same user)")
     eng = engine()
     directory = Directory(eng)
-    supervisor = directory.get(as_user)
-    target = directory.get(to_user).actor()
+    supervisor = directory.active(as_user)
+    try:
+        target = directory.active(to_user).actor()
+    except LookupError as e:  # unknown or disabled
+        fail(f"field --to: {e}")
     tasks = SupervisorQueries(eng, calendar()).open_tasks(supervisor, from_user)
     reason = (comment or "").strip() or f"{from_user} 的待办移交 {to_user} (reassign-all)"
     data = {"to": target.model_dump(mode="json")}
@@ -917,7 +925,7 @@ def privacy_erase(
     from casework.store.queries import Queries
 
     eng = engine()
-    admin = Directory(eng).get(as_user).actor()
+    admin = Directory(eng).active(as_user).actor()
     state = Queries(eng).case_state(case_id)
     try:
         retention = getattr(settings().processes, state.case_type).retention_years
@@ -958,7 +966,7 @@ def privacy_sweep(
     from casework.store.personal import PersonalData
 
     eng = engine()
-    admin = Directory(eng).get(as_user).actor()
+    admin = Directory(eng).active(as_user).actor()
     try:
         retention = settings().processes.hardship.retention_years
     except ConfigError as e:

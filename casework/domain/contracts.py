@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from casework.domain.events import NewEvent
+from casework.domain.org import Actor
 
 RECORD_EVENTS = "record_events"
 CHECK_CIVIL_AFFAIRS = "check_civil_affairs"
@@ -14,6 +15,9 @@ PROCESS_CONFIG = "process_config"
 FUNDS_UNAVAILABLE = "FundsUnavailable"
 CONCURRENCY_CONFLICT = "ConcurrencyConflict"
 ACCOUNT_REJECTED = "AccountRejected"
+ACTOR_REFUSED = "ActorRefused"
+"""record_events refused: an actor the events name does not match the directory
+(details: {"code": unknown_actor | actor_disabled | actor_mismatch, "field"})."""
 
 
 class FundReservation(BaseModel):
@@ -27,6 +31,13 @@ class RecordEvents(BaseModel):
     expected_seq: int
     events: list[NewEvent]
     fund_check: FundReservation | None = None
+    actor: Actor | None = None
+    """The person whose action (or opening) these events record, as the Update or the
+    workflow's start claimed them: checked against the directory in the append's
+    transaction. None for the workflow's own events (timers, checks, payments)."""
+    named: dict[str, Actor] = Field(default_factory=dict)
+    """Other people the request names, by the field that names them (a reassignment's
+    `data.to`): checked the same way."""
 
 
 class Recorded(BaseModel):

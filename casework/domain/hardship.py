@@ -550,6 +550,20 @@ def _check_grassroots(actor: Actor, state: CaseState) -> None:
         )
 
 
+def check_opener(actor: Actor, district: str) -> None:
+    """Who may open a case for an applicant of `district` (Refused otherwise). The
+    service checks it for every edge; the workflow again, since its start input can be
+    sent straight to Temporal (and the recording checks the opener is who they claim)."""
+    if not actor.has_role(Role.GRASSROOTS_OFFICER):
+        raise Refused("role_not_held", "立案需要 grassroots_officer 角色 (role required)")
+    if not actor.covers(district):
+        raise Refused(
+            "outside_jurisdiction",
+            f"申请人所在区县 {district} 不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
+            "applicant.district",
+        )
+
+
 def fund_year(moment: datetime) -> int:
     """The budget year money is drawn from (Beijing calendar year)."""
     return moment.astimezone(CHINA_TZ).year

@@ -103,6 +103,27 @@ def parse_until(value: object) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
 
 
+def reassign_target(req: ActRequest) -> Actor:
+    """The person a reassignment names in `data.to` (Refused if it names nobody)."""
+    try:
+        return Actor.model_validate(req.data.get("to"))
+    except ValueError:
+        raise Refused(
+            "invalid_target", "须指定接手人 (data.to: the new assignee)", "data.to"
+        ) from None
+
+
+def named_actors(req: ActRequest) -> dict[str, Actor]:
+    """The people an action names besides the one acting, by the field that names them:
+    the worker checks them against the directory as it checks the actor."""
+    if req.action.value != "reassign":
+        return {}
+    try:
+        return {"data.to": reassign_target(req)}
+    except Refused:
+        return {}  # decide refuses it
+
+
 def decide_supervision(
     process: Process, state: CaseState, req: ActRequest, ctx: Context
 ) -> list[NewEvent]:
@@ -116,12 +137,7 @@ def decide_supervision(
     reason = require_comment(req, "督办")
 
     if action == "reassign":
-        try:
-            target = Actor.model_validate(req.data.get("to"))
-        except ValueError:
-            raise Refused(
-                "invalid_target", "须指定接手人 (data.to: the new assignee)", "data.to"
-            ) from None
+        target = reassign_target(req)
         if target.id == task.assignee:
             raise Refused(
                 "same_assignee", f"任务已由 {target.id} 承办 (already assigned)", "data.to"

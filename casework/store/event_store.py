@@ -10,6 +10,11 @@ Rules (DESIGN.md "Event store"), each with a contract test on SQLite and Postgre
 - Global `position` follows commit order (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
   EXCLUSIVE table lock taken last, just before one multi-row insert).
 - Projections are written in the same transaction as the events.
+- The people an append names (`actors`: who acted, whom they named) are checked against
+  the directory in the same transaction, before any row is written: an actor who is
+  unknown, disabled, or claims roles or a jurisdiction they do not hold is an
+  `ActorRefused` and nothing is written. An append found already stored is not checked
+  again: it was checked when it was written (see `append`).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.domain.case import CaseState
 from casework.domain.events import NewEvent, upcast
+from casework.domain.org import Actor
 from casework.store import projections
 from casework.store.db import IMMEDIATE
+from casework.store.directory import ActorMismatch, Directory
 from casework.store.fastsql import Statements
 from casework.store.tables import case_events, cases, relief_fund_budgets, relief_fund_ledger
 
@@ -89,6 +96,18 @@ class StoreError(Exception):
 
 class ConcurrencyConflict(StoreError):
     """Another writer appended to this case first, or an event id was reused."""
+
+
+class ActorRefused(StoreError):
+    """An actor the append names does not match the directory; nothing was written.
+    `code`: unknown_actor | actor_disabled | actor_mismatch; `index`: which of the
+    append's `actors` it was."""
+
+    def __init__(self, code: str, message: str, index: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.index = index
 
 
 class FundsUnavailable(StoreError):
@@ -211,10 +230,20 @@ class EventStore:
         events: Sequence[NewEvent],
         fund_check: FundCheck | None = None,
         also: Callable[[Connection], None] | None = None,
+        actors: Sequence[Actor] = (),
     ) -> list[StoredEvent]:
         """Append `events` after seq `expected_seq` of `case_id`, atomically with projections.
         `also`: an effect that must commit with the events, or not at all (it may raise
-        to abort the append), e.g. destroying a case's data key."""
+        to abort the append), e.g. destroying a case's data key.
+        `actors`: the people these events record acting or name (the Update's actor, a
+        reassignment's new assignee), each checked against the directory in this
+        transaction before anything is written (`ActorRefused`).
+
+        A retry of an append already stored (the same event ids) returns the stored rows
+        without checking `actors` again: they were checked in the transaction that wrote
+        those rows, which is what stands. A user disabled after acting must not turn
+        the retry of their recorded action into a refusal the log contradicts. Ids come
+        from the workflow (`workflow.uuid4()`), so a new request cannot reuse them."""
         if not events:
             return []
         if any(e.case_id != case_id for e in events):
@@ -241,6 +270,16 @@ class EventStore:
                     raise ConcurrencyConflict(
                         f"case {case_id}: expected to follow seq {expected_seq}, head is {head_seq}"
                     )
+                for index, actor in enumerate(actors):
+                    try:
+                        Directory.verify_actor(conn, actor)
+                    except ActorMismatch as exc:
+                        # A head remembered from before another worker stored these very
+                        # events (its retry is ours): they stand, checked when written.
+                        stored = self._already_stored(conn, events) if known else None
+                        if stored is not None:
+                            return stored
+                        raise ActorRefused(exc.code, exc.message, index) from None
                 if also is not None:
                     also(conn)
                 appended, new_state = self._append(

@@ -18,15 +18,23 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 
+from casework.demo.people import demo_users
 from casework.domain.events import NewEvent
+from casework.domain.org import Role
 from casework.store import projections
+from casework.store.directory import ActorMismatch, Directory
 from casework.store.event_store import (
     GENESIS,
+    ActorRefused,
     ConcurrencyConflict,
     EventStore,
     StoredEvent,
 )
 from tests.store.builders import (
+    GRASSROOTS2,
+    GRASSROOTS3,
+    OPENER,
+    actor,
     after_event_insert,
     after_statement,
     comments,
@@ -544,3 +552,159 @@ def test_an_append_waits_for_one_that_took_positions_before_it(
     assert not follower.skipped(log), "a follower skipped events that committed late"
     assert not b_finished_first, "B committed while A, holding earlier positions, had not"
     assert max(e.position for e in results["A"]) < min(e.position for e in results["B"])
+
+
+# -- 5. the actor is checked against the directory --------------------------------------
+
+
+@pytest.fixture
+def people(engine: Engine) -> Directory:
+    directory = Directory(engine)
+    directory.upsert(demo_users())
+    return directory
+
+
+FORGED = {
+    "unknown_actor": (actor("chongchuan.nobody", Role.GRASSROOTS_OFFICER), "unknown_actor"),
+    "extra_role": (
+        actor("chongchuan.grassroots2", Role.GRASSROOTS_OFFICER, Role.DISTRICT_LEADER),
+        "actor_mismatch",
+    ),
+    "other_district": (
+        actor("chongchuan.grassroots2", Role.GRASSROOTS_OFFICER, district="通州区"),
+        "actor_mismatch",
+    ),
+    "city_claimed": (
+        actor("chongchuan.grassroots2", Role.GRASSROOTS_OFFICER, district="市总工会"),
+        "actor_mismatch",
+    ),
+}
+
+
+@pytest.mark.parametrize("forgery", [*FORGED, "disabled"])
+@pytest.mark.parametrize("head", ["remembered", "read"])
+def test_an_actor_the_directory_does_not_vouch_for_is_refused_and_nothing_is_written(
+    engine: Engine, store: EventStore, people: Directory, forgery: str, head: str
+) -> None:
+    """Unknown, disabled, or claiming a role or jurisdiction the directory does not give:
+    refused inside the append's transaction, before any row (event or projection) is
+    written; whether the store remembers the case's head from its own last append (the
+    fast path) or reads it."""
+    cid = "HR-2026-000001"
+    store.append(cid, 0, [opened(cid)], actors=[OPENER])
+    if forgery == "disabled":
+        people.disable(GRASSROOTS2.id)
+        claimed, code = GRASSROOTS2, "actor_disabled"
+    else:
+        claimed, code = FORGED[forgery]
+    writer = store if head == "remembered" else EventStore(engine)
+    before = state_of(engine)
+    claim = event(cid, "task.claimed", {"task_id": "t1", "assignee": claimed.id}, actor=claimed.id)
+    with pytest.raises(ActorRefused) as refused:
+        writer.append(cid, 1, [claim], actors=[claimed])
+    assert (refused.value.code, refused.value.index) == (code, 0)
+    assert claimed.id in refused.value.message
+    nothing_changed(engine, before)
+    # The case is not stuck: the next append at that seq, by someone real, goes in.
+    real = event(
+        cid, "task.claimed", {"task_id": "t1", "assignee": GRASSROOTS3.id}, actor=GRASSROOTS3.id
+    )
+    assert [e.seq for e in writer.append(cid, 1, [real], actors=[GRASSROOTS3])] == [2]
+
+
+def test_a_named_person_is_checked_too_and_each_check_is_one_read(
+    engine: Engine, store: EventStore, people: Directory
+) -> None:
+    """A reassignment names its new assignee: a forged one is refused like a forged
+    actor, and `index` says which. Each check is one primary-key read."""
+    cid = "HR-2026-000001"
+    store.append(cid, 0, [opened(cid)], actors=[OPENER])
+    before = state_of(engine)
+    supervisor = actor("chongchuan.supervisor", Role.SUPERVISOR)
+    forged_target = actor("chongchuan.grassroots3", Role.GRASSROOTS_OFFICER, Role.CITY_LEADER)
+    moved = event(
+        cid, "task.reassigned", {"task_id": "t1", "assignee": forged_target.id}, actor=supervisor.id
+    )
+    reads: list[int] = []
+    with after_statement(engine, "FROM users", lambda: reads.append(1)):
+        with pytest.raises(ActorRefused) as refused:
+            store.append(cid, 1, [moved], actors=[supervisor, forged_target])
+        assert (refused.value.code, refused.value.index) == ("actor_mismatch", 1)
+        nothing_changed(engine, before)
+        assert len(reads) == 2
+        store.append(cid, 1, [moved], actors=[supervisor, GRASSROOTS3])
+    assert len(reads) == 4
+    assert [e.type for e in store.read(cid)] == ["case.opened", "task.reassigned"]
+
+
+def test_the_directory_is_read_at_each_append_not_remembered(
+    engine: Engine, store: EventStore, people: Directory
+) -> None:
+    cid = "HR-2026-000001"
+    store.append(cid, 0, [opened(cid)], actors=[OPENER])
+    store.append(cid, 1, comments(cid, 1), actors=[OPENER])
+    people.set_roles(OPENER.id, [Role.DISTRICT_OFFICER])
+    with pytest.raises(ActorRefused, match="grassroots_officer"):
+        store.append(cid, 2, comments(cid, 1, start=1), actors=[OPENER])
+    people.set_roles(OPENER.id, [Role.GRASSROOTS_OFFICER])
+    people.disable(OPENER.id)
+    with pytest.raises(ActorRefused) as refused:
+        store.append(cid, 2, comments(cid, 1, start=1), actors=[OPENER])
+    assert refused.value.code == "actor_disabled"
+    people.enable(OPENER.id)
+    # Claiming fewer roles than one holds is no forgery.
+    modest = actor(OPENER.id)
+    assert [e.seq for e in store.append(cid, 2, comments(cid, 1, start=1), actors=[modest])] == [3]
+
+
+def test_a_retried_append_is_not_checked_again(
+    engine: Engine, store: EventStore, people: Directory
+) -> None:
+    """The events of an append that committed were checked in the transaction that wrote
+    them. Its retry (a worker died before reporting the commit) returns the stored rows
+    even if the user has been disabled since: the action happened, the log says so, and
+    a refusal now would have the workflow take back what the log holds. A new append in
+    their name is refused."""
+    cid = "HR-2026-000001"
+    events = [opened(cid), *comments(cid, 2)]
+    first = store.append(cid, 0, events, actors=[OPENER])
+    people.disable(OPENER.id)
+    after_first = state_of(engine)
+    for writer in (store, EventStore(engine)):  # head remembered, or read from the rows
+        assert dump(writer.append(cid, 0, events, actors=[OPENER])) == dump(first)
+    nothing_changed(engine, after_first)
+    with pytest.raises(ActorRefused):
+        store.append(cid, 3, comments(cid, 1, start=2), actors=[OPENER])
+    nothing_changed(engine, after_first)
+
+
+def test_the_check_also_runs_outside_an_append(engine: Engine, people: Directory) -> None:
+    """`Directory.verify_actor` on a connection with no transaction begun (an edge
+    checking someone) reads through SQLAlchemy rather than the append's driver cursor:
+    the same verdicts."""
+    with engine.connect() as conn:
+        Directory.verify_actor(conn, OPENER)
+        for forged, code in FORGED.values():
+            with pytest.raises(ActorMismatch) as refused:
+                Directory.verify_actor(conn, forged)
+            assert refused.value.code == code
+
+
+def test_a_retry_is_not_refused_when_another_worker_stored_it(
+    engine: Engine, people: Directory
+) -> None:
+    """The retry lands on a worker whose store remembers the case's head from before
+    another worker stored these events (and died before reporting it): the remembered
+    head says the events are new, the directory now refuses their actor, yet they are
+    in the log. They stand: the stored rows come back."""
+    cid = "HR-2026-000001"
+    this_worker, other_worker = EventStore(engine), EventStore(engine)
+    this_worker.append(cid, 0, [opened(cid)], actors=[OPENER])  # remembers head 1
+    events = comments(cid, 2)
+    first = other_worker.append(cid, 1, events, actors=[GRASSROOTS2])
+    people.disable(GRASSROOTS2.id)
+    before = state_of(engine)
+    assert dump(this_worker.append(cid, 1, events, actors=[GRASSROOTS2])) == dump(first)
+    nothing_changed(engine, before)
+    with pytest.raises(ActorRefused):  # a new append in their name is still refused
+        this_worker.append(cid, 3, comments(cid, 1, start=2), actors=[GRASSROOTS2])
