@@ -38,9 +38,15 @@ from tests.workflows.steps import (
     search_attributes,
     state,
 )
-from tests.workflows.test_privacy_cli import Cli, restore_logging  # noqa: F401 - a fixture
+from tests.workflows.test_privacy_cli import Cli
 
 G = Role.GRASSROOTS_OFFICER
+
+
+@pytest.fixture(autouse=True)
+def _logging(restore_logging: None) -> None:
+    """The CLI configures the process's logging: put it back after each test."""
+
 
 MALLORY = Actor(id="mallory", roles=(G,), district=DISTRICT)
 """Nobody the directory knows, claiming what a grassroots officer of the case holds."""
