@@ -30,6 +30,7 @@ from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.store.queries import Queries
 from casework.store.supervision import task_clock
+from casework.web import supervision
 from casework.web.acting import companions, perform, visible_state
 from casework.web.forms import parse_whole, parse_yuan, read_form
 from casework.web.i18n import Texts
@@ -392,3 +393,6 @@ async def act(request: Request, case_id: str) -> Response:
         return _case_page(request, me, fresh, status, kept, errors, banner)
     assert chosen is not None
     return RedirectResponse(f"/cases/{quote(case_id)}?notice=done&action={chosen.value}#top", 303)
+
+
+router.include_router(supervision.router)
