@@ -160,7 +160,8 @@ async def logout(request: Request) -> Response:
 @router.get("/inbox")
 def inbox(request: Request) -> HTMLResponse:
     me = signed_in(request)
-    return render(request, "inbox.html", items=Queries(request.app.state.engine).inbox(me))
+    items = Queries(request.app.state.engine).inbox(me)
+    return render(request, "inbox.html", items=items, names=names(request), moment=now())
 
 
 # -- opening a case ----------------------------------------------------------------------
