@@ -19,6 +19,8 @@ from casework.web.forms import parse_date, parse_json_object, parse_whole, parse
 from casework.web.i18n import Texts
 from casework.web.site import directory, log, service, texts
 
+MAX_COMMENT = 2000
+"""As the `act` Update's input allows (ActRequest.comment)."""
 ACT_WAIT_SECONDS = 30.0
 """How long a page waits for an action's outcome before saying "sent, not confirmed"."""
 
@@ -138,6 +140,8 @@ async def perform(
         if problem:
             errors["until"] = words.t(problem)
         data = {"until": until}
+    if len(form.get("comment", "")) > MAX_COMMENT:
+        errors["comment"] = words.t("too_long", n=MAX_COMMENT)
     if not errors and chosen is Action.REASSIGN:
         problem = resolve_reassign_target(request, data)
         if problem:

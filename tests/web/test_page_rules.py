@@ -375,10 +375,11 @@ async def test_bad_supervisor_input_is_shown_beside_its_field(app: FastAPI, engi
             ({"action": "reassign", "to": ""}, "to"),
             ({"action": "reassign", "to": "nobody.here"}, "to"),
             ({"action": "fly"}, "action"),
+            ({"action": "hold", "comment": "长" * 2001}, "comment"),
         ):
             r = await supervisor.post(
                 f"/cases/{REVIEW}/act",
-                data={"csrf_token": token, "comment": "原因", **sent},
+                data={"csrf_token": token, "comment": "原因", **sent},  # type: ignore[dict-item]
                 headers=ORIGIN,
             )
             assert r.status_code == 422 and problem(r, field), (sent, r.status_code)

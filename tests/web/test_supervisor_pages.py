@@ -150,3 +150,15 @@ async def test_bad_input_on_the_stuck_list_is_shown_beside_the_row(
         assert r.status_code == 422 and problem(r, "until")
         assert 'id="row-HR-2026-000001" data-case="HR-2026-000001" class="row-error"' in r.text
     assert history_length(engine, REVIEW) == 3
+
+
+async def test_the_supervisors_pages_read_in_english_too(app: FastAPI) -> None:
+    async with browser(app, "city.supervisor") as supervisor:
+        board = await supervisor.get("/board", params={"lang": "en"})
+        assert (
+            board.status_code == 200 and "Board" in board.text and "grassroots review" in board.text
+        )
+        stuck = await supervisor.get("/stuck", params={"lang": "en", "district": "崇川区"})
+        assert stuck.status_code == 200 and "Stuck tasks" in stuck.text
+        # The language link keeps the filters (and nothing else from the URL).
+        assert 'href="/stuck?district=%E5%B4%87%E5%B7%9D%E5%8C%BA&amp;lang=zh"' in stuck.text
