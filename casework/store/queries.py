@@ -51,6 +51,19 @@ class Queries:
             raise UnknownCase(f"未找到案件 (no such case): {case_id}")
         return CaseState.model_validate_json(row.state)
 
+    def case_states(self, case_ids: list[str]) -> dict[str, CaseState]:
+        """The states of these cases (those that exist), in one read."""
+        found: dict[str, CaseState] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(case_ids), 500):
+                chunk = case_ids[start : start + 500]
+                rows = conn.execute(
+                    select(cases.c.case_id, cases.c.state).where(cases.c.case_id.in_(chunk))
+                )
+                for row in rows:
+                    found[row.case_id] = CaseState.model_validate_json(row.state)
+        return found
+
     def case_view(self, case_id: str) -> CaseView:
         return CaseView.of(self.case_state(case_id))
 

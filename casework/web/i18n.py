@@ -1,10 +1,19 @@
-"""Page text in Chinese (default) and English. Domain terms keep both names."""
+"""Page text in Chinese (default) and English. Domain terms keep both names.
+
+Every table maps a key to (中文, English). `Texts(lang)` looks them up; a key missing
+from a table shows as itself, and tests/web/test_i18n.py checks that every event type
+the processes record, every stage and every action has its words here.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 LANGS = ("zh", "en")
 
-STAGES = {
+Pair = tuple[str, str]
+
+STAGES: dict[str, Pair] = {
     "grassroots_review": ("基层初审", "grassroots review"),
     "home_visit": ("入户调查", "home visit"),
     "public_notice": ("单位公示", "public notice"),
@@ -18,7 +27,7 @@ STAGES = {
     "filed": ("已归档", "filed"),
 }
 
-ACTIONS = {
+ACTIONS: dict[str, Pair] = {
     "claim": ("认领", "claim"),
     "approve": ("同意", "approve"),
     "reject": ("驳回", "reject"),
@@ -28,9 +37,91 @@ ACTIONS = {
     "object": ("公示异议", "object"),
     "withdraw": ("撤回", "withdraw"),
     "comment": ("备注", "comment"),
+    "reassign": ("改派", "reassign"),
+    "extend": ("延期", "extend"),
+    "hold": ("暂停计时", "hold"),
+    "resume": ("恢复计时", "resume"),
 }
 
-TEXT = {
+EVENTS: dict[str, Pair] = {
+    # {stage}, {to_stage}, {outcome} are filled in from the event.
+    "case.opened": ("立案", "case opened"),
+    "case.stage_entered": ("进入{stage}", "entered {stage}"),
+    "task.opened": ("{stage}待办生成", "{stage} task opened"),
+    "task.claimed": ("认领{stage}任务", "claimed the {stage} task"),
+    "task.approved": ("{stage}通过", "{stage} approved"),
+    "task.rejected": ("{stage}驳回", "rejected at {stage}"),
+    "task.returned": ("{stage}退回至{to_stage}", "returned from {stage} to {to_stage}"),
+    "task.info_requested": ("要求补充材料", "information requested"),
+    "task.info_provided": ("已补充材料", "information provided"),
+    "task.overdue": ("{stage}超期", "{stage} overdue"),
+    "task.escalated": ("{stage}超期升级督办", "{stage} escalated to the supervisors"),
+    "task.reassigned": ("督办改派", "reassigned by a supervisor"),
+    "task.extended": ("督办延期", "deadline extended by a supervisor"),
+    "task.held": ("督办暂停计时", "clock put on hold by a supervisor"),
+    "task.resumed": ("督办恢复计时", "clock resumed by a supervisor"),
+    "case.commented": ("备注", "comment"),
+    "case.closed": ("结案：{outcome}", "case closed: {outcome}"),
+    "notice.objected": ("公示期间提出异议", "objection during the public notice"),
+    "notice.ended": ("公示期满无异议", "public notice ended"),
+    "civil_affairs.checked": ("民政数据核对", "civil-affairs data check"),
+    "funds.reserved": ("预留帮扶资金", "relief funds reserved"),
+    "funds.released": ("释放预留资金", "reserved funds released"),
+    "disbursement.completed": ("帮扶资金已拨付", "relief paid"),
+    "disbursement.failed": ("拨付失败", "transfer failed"),
+    "case.personal_data_erased": ("个人信息已销毁", "personal data erased"),
+}
+
+OUTCOMES: dict[str, Pair] = {
+    "approved": ("批准", "approved"),
+    "rejected": ("驳回", "rejected"),
+    "withdrawn": ("撤回", "withdrawn"),
+    "failed": ("失败", "failed"),
+}
+
+STATUSES: dict[str, Pair] = {
+    "open": ("办理中", "open"),
+    "closed": ("已结案", "closed"),
+    "waiting_info": ("等待补充材料", "waiting for information"),
+}
+
+CATEGORIES: dict[str, Pair] = {
+    "deep": ("深度困难", "deep hardship"),
+    "relative": ("相对困难", "relative hardship"),
+    "accident": ("意外致困", "accident-induced hardship"),
+}
+
+RELIEF_TYPES: dict[str, Pair] = {
+    "living": ("生活救助", "living"),
+    "medical": ("医疗救助", "medical"),
+    "education": ("助学", "education"),
+    "seasonal": ("送温暖", "seasonal"),
+}
+
+ROLES: dict[str, Pair] = {
+    "grassroots_officer": ("基层工会干事", "grassroots officer"),
+    "district_officer": ("区县总工会干事", "district officer"),
+    "district_leader": ("区县总工会领导", "district leader"),
+    "city_officer": ("市总工会干事", "city officer"),
+    "city_leader": ("市总工会领导", "city leader"),
+    "legal_aid_officer": ("法律援助干事", "legal aid officer"),
+    "lawyer": ("援助律师", "lawyer"),
+    "auditor": ("审计员", "auditor"),
+    "audit_lead": ("审计组长", "audit lead"),
+    "committee_member": ("评审委员", "committee member"),
+    "supervisor": ("督办", "supervisor"),
+    "admin": ("系统管理员", "administrator"),
+}
+
+CASE_TYPES: dict[str, Pair] = {"hardship": ("困难职工帮扶", "hardship relief")}
+
+NOTICES: dict[str, Pair] = {
+    # The only banners a URL may ask for: `?notice=<code>`; the text is ours.
+    "opened": ("已立案", "Case opened"),
+    "done": ("已办理", "Done"),
+}
+
+TEXT: dict[str, Pair] = {
     "title": ("工会案件审批", "Union case approvals"),
     "inbox": ("我的待办", "My inbox"),
     "sign_in": ("登录", "Sign in"),
@@ -56,51 +147,263 @@ TEXT = {
     "applicant": ("申请人", "Applicant"),
     "amount": ("金额（元）", "Amount (yuan)"),
     "opened_by": ("立案人", "Opened by"),
+    "opened_at": ("立案时间", "Opened"),
     "open_task": ("待办任务", "Open task"),
     "none": ("无", "none"),
     "unclaimed": ("未认领", "unclaimed"),
     "history": ("办理记录", "History"),
     "act": ("办理", "Act"),
     "action": ("操作", "Action"),
+    "choose": ("请选择", "choose"),
     "comment": ("意见/原因", "Comment / reason"),
-    "data": ("附加数据（JSON，入户调查记录等）", "Data (JSON, e.g. home-visit findings)"),
+    "comment_hint": (
+        "驳回、退回、要求补充材料、督办操作等须填写",
+        "needed to reject, return, request information and for supervisor actions",
+    ),
+    "data": ("附加数据（JSON）", "Data (JSON)"),
+    "data_hint": (
+        "高级：直接填写 JSON；填写后以此为准",
+        "Advanced: the action's data as JSON; when filled in, it is used as is",
+    ),
     "submit": ("提交", "Submit"),
     "done": ("已办理", "Done"),
     "refused": ("操作被拒绝", "Refused"),
+    "no_actions": (
+        "此阶段没有您可办理的操作",
+        "There is nothing you may do on this case at this stage",
+    ),
     "new_case": ("困难职工帮扶立案", "Open a hardship relief case"),
     "open_case": ("立案", "Open case"),
     "time": ("时间", "Time"),
     "event": ("事件", "Event"),
-    "actor": ("操作人", "Actor"),
+    "actor": ("操作人", "By"),
+    "details": ("意见/说明", "Comment / details"),
     "waiting_info": ("等待补充材料", "waiting for information"),
     "name": ("姓名", "Name"),
     "id_number": ("身份证号", "ID number"),
     "phone": ("手机号", "Phone"),
     "employer": ("工作单位", "Employer"),
     "bank_account": ("银行账号", "Bank account"),
+    "household": ("家庭情况", "Household"),
     "household_size": ("家庭人口", "Household size"),
+    "persons": ("人", "persons"),
     "monthly_income": ("家庭月收入（元）", "Household monthly income (yuan)"),
+    "income_per_head": ("人均月收入（元）", "Monthly income per head (yuan)"),
     "category": ("困难类别", "Category"),
     "relief_type": ("救助类型", "Relief type"),
     "requested_amount": ("申请金额（元）", "Requested amount (yuan)"),
     "reason": ("申请理由", "Reason"),
-    "invalid": ("申请材料无效", "Invalid application"),
+    "invalid": ("申请材料有误，请按提示修改", "Please correct the fields marked below"),
+    "application": ("申请内容", "The application"),
+    "home_visit": ("入户调查", "Home visit"),
+    "visitors": ("调查人", "Visitors"),
+    "visit_with": ("同行调查人（您与其一同入户）", "Visited together with"),
+    "assets": ("家庭财产", "Assets"),
+    "cause": ("致困原因", "Cause of hardship"),
+    "explanation": ("情况说明", "Explanation"),
+    "explanation_hint": (
+        "民政核对不一致时必填",
+        "required when the civil-affairs check found no match",
+    ),
+    "visit_recorded_by": ("提交人", "Recorded by"),
+    "civil_affairs": ("民政核对", "Civil-affairs check"),
+    "match": ("一致", "match"),
+    "no_match": ("不一致", "no match"),
+    "pending": ("核对中", "still running"),
+    "notice_ends": ("公示截止", "Public notice ends"),
+    "clock": ("办理时限", "Task clock"),
+    "working_days_used": ("已用工作日", "Working days used"),
+    "working_days_left": ("剩余工作日", "Working days left"),
+    "days_overdue": ("超期工作日", "Working days overdue"),
+    "no_limit": ("无时限", "no time limit"),
+    "paused": ("计时暂停", "clock paused"),
+    "pause_info": ("等待补充材料", "waiting for information"),
+    "pause_hold": ("督办暂停", "on hold"),
+    "pauses": ("暂停记录", "Pauses"),
+    "overdue": ("超期", "overdue"),
+    "escalated": ("已升级督办", "escalated"),
+    "on_time": ("正常", "on time"),
+    "system": ("系统", "system"),
+    "to": ("改派给", "to"),
+    "previously": ("原", "previously"),
+    "until": ("新期限", "New due date"),
+    "was_due": ("原期限", "was due"),
+    "round": ("第{n}轮", "round {n}"),
+    "transfer": ("转账流水", "transfer"),
+    # supervisors
+    "board": ("督办看板", "Board"),
+    "stuck": ("卡办任务", "Stuck tasks"),
+    "board_intro": (
+        "按区县和阶段统计在办、超期、已升级任务及中位时长",
+        "Open, overdue and escalated tasks and their median age, per district and stage",
+    ),
+    "stuck_intro": (
+        "超期（及长期无进展）的待办任务，最早的在前",
+        "Tasks past due (and idle ones), oldest first",
+    ),
+    "open_count": ("在办", "open"),
+    "overdue_count": ("超期", "overdue"),
+    "escalated_count": ("已升级", "escalated"),
+    "median_age": ("中位时长（天）", "median age (days)"),
+    "total": ("合计", "total"),
+    "all_districts": ("全部（本人管辖范围）", "all (your jurisdiction)"),
+    "all": ("全部", "all"),
+    "at": ("查看时点（北京时间）", "As of (Beijing time)"),
+    "at_hint": ("留空为当前时间", "empty: now"),
+    "show": ("查看", "Show"),
+    "queue": ("队列", "Queue"),
+    "late": ("超期", "Late"),
+    "last_event": ("最后事件", "Last event"),
+    "notes": ("说明", "Notes"),
+    "idle": ("{n} 个工作日无进展", "idle {n} working days"),
+    "overdue_only": ("仅超期", "Overdue only"),
+    "idle_days": ("无进展工作日数", "Idle working days"),
+    "limit": ("最多显示", "At most"),
+    "no_rows": ("没有在办任务", "No open tasks"),
+    "nothing_stuck": ("没有卡办任务", "Nothing stuck"),
+    "limited": ("仅显示最早的 {n} 项", "Only the oldest {n} shown"),
+    "supervise": ("督办", "Supervise"),
+    "nothing_to_supervise": ("无可用督办操作", "No supervisor action available"),
+    "barred": ("不可承办", "may not take it"),
+    "chart_title": ("{district}：各阶段任务", "{district}: tasks per stage"),
+    # errors
+    "error": ("出错了", "Something went wrong"),
+    "back_home": ("返回待办", "Back to the inbox"),
+    "not_found": (
+        "未找到该页面或案件，或不在您的管辖范围内",
+        "No such page or case, or it is outside your jurisdiction",
+    ),
+    "forbidden_role": (
+        "您没有查看此页面的权限（需要督办 supervisor 角色）",
+        "You may not see this page (supervisor role required)",
+    ),
+    "forbidden_open": (
+        "只有基层工会干事可以立案",
+        "Only grassroots officers open cases",
+    ),
+    "unavailable": (
+        "办理服务暂时不可用，请稍后重试",
+        "The case service is unavailable; try again shortly",
+    ),
+    "internal": (
+        "服务器内部错误，已记录，请稍后重试",
+        "Internal error (logged); try again shortly",
+    ),
+    "bad_encoding": (
+        "表单内容不是有效的 UTF-8 编码，未作任何处理",
+        "The form was not valid UTF-8; nothing was done",
+    ),
+    "too_large": ("表单内容过大，未作任何处理", "The form is too large; nothing was done"),
+    "bad_request": ("请求无效", "Bad request"),
+    "pending_outcome": (
+        "已提交，尚未确认结果；请刷新页面查看，或稍后再次提交（不会重复办理）",
+        "Sent; the outcome is not confirmed yet. Reload to see it, or send again "
+        "(it is applied once)",
+    ),
+    "closed_meanwhile": (
+        "案件已结束，无法继续办理",
+        "The case has ended; there is nothing more to do",
+    ),
+    # field problems
+    "required": ("必填", "required"),
+    "bad_yuan": (
+        "请输入金额（元），如 3000 或 3000.50",
+        "Enter an amount in yuan, e.g. 3000 or 3000.50",
+    ),
+    "negative": ("不能为负数", "must not be negative"),
+    "two_decimals": ("最多两位小数（分）", "at most two decimals (fen)"),
+    "too_big": ("数额过大", "too large"),
+    "bad_count": ("请输入整数人数，如 3", "Enter a whole number of people, e.g. 3"),
+    "bad_whole": ("请输入整数，如 3", "Enter a whole number, e.g. 3"),
+    "bad_choice": ("请从列表中选择", "choose one of the options"),
+    "bad_date": ("日期格式应为 YYYY-MM-DD", "Enter a date as YYYY-MM-DD"),
+    "bad_at": (
+        "时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（北京时间）",
+        "Enter YYYY-MM-DD or YYYY-MM-DDTHH:MM (Beijing time)",
+    ),
+    "at_range": (
+        "时点须在近五年至一年后之间",
+        "must lie between five years ago and a year from now",
+    ),
+    "bad_json": ("不是有效的 JSON 对象", "not a valid JSON object"),
+    "json_too_large": ("数据过大", "too large"),
+    "between": ("须在 {lo} 至 {hi} 之间", "must be between {lo} and {hi}"),
+    "more_than": ("须大于 {lo}", "must be more than {lo}"),
+    "too_long": ("最多 {n} 个字符", "at most {n} characters"),
+    "bank_account_digits": ("银行账号应为 12–30 位数字", "12–30 digits"),
+    "unknown_user": ("未知或已停用的用户", "unknown or disabled user"),
+    "outside_jurisdiction": ("不在您的管辖范围内", "outside your jurisdiction"),
 }
 
 
-def translator(lang: str):  # type: ignore[no-untyped-def]
-    index = 1 if lang == "en" else 0
+def _pick(table: dict[str, Pair], key: str, index: int) -> str:
+    pair = table.get(key)
+    return pair[index] if pair else key
 
-    def t(key: str) -> str:
-        pair = TEXT.get(key)
-        return pair[index] if pair else key
 
-    def stage(key: str) -> str:
+class Texts:
+    """The words of one language. Templates call these as `t`, `stage`, `action`, ..."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGS else "zh"
+        self.index = 1 if self.lang == "en" else 0
+
+    def t(self, key: str, **values: Any) -> str:
+        text = _pick(TEXT, key, self.index)
+        return text.format(**values) if values else text
+
+    def stage(self, key: str | None) -> str:
+        """A stage with both names in Chinese pages (domain terms keep both)."""
+        if not key:
+            return "-"
         pair = STAGES.get(key)
-        return f"{pair[0]} {pair[1]}" if pair and index == 0 else (pair[1] if pair else key)
+        if pair is None:
+            return key
+        return f"{pair[0]} {pair[1]}" if self.index == 0 else pair[1]
 
-    def action(key: str) -> str:
-        pair = ACTIONS.get(key)
-        return pair[index] if pair else key
+    def stage_short(self, key: str | None) -> str:
+        return _pick(STAGES, key or "", self.index) if key else "-"
 
-    return t, stage, action
+    def action(self, key: str) -> str:
+        return _pick(ACTIONS, key, self.index)
+
+    def outcome(self, key: str | None) -> str:
+        return _pick(OUTCOMES, key, self.index) if key else "-"
+
+    def status(self, key: str | None) -> str:
+        return _pick(STATUSES, key, self.index) if key else "-"
+
+    def category(self, key: str | None) -> str:
+        return self._both(CATEGORIES, key)
+
+    def relief_type(self, key: str | None) -> str:
+        return self._both(RELIEF_TYPES, key)
+
+    def role(self, key: str | None) -> str:
+        return _pick(ROLES, key, self.index) if key else "-"
+
+    def case_type(self, key: str | None) -> str:
+        return self._both(CASE_TYPES, key)
+
+    def notice(self, code: str | None) -> str | None:
+        pair = NOTICES.get(code or "")
+        return None if pair is None else pair[self.index]
+
+    def event(self, type_: str, payload: dict[str, Any]) -> str:
+        """An event in words: `task.approved` at the grassroots review is 基层初审通过."""
+        pair = EVENTS.get(type_)
+        if pair is None:
+            return type_
+        return pair[self.index].format(
+            stage=self.stage_short(payload.get("stage") if isinstance(payload, dict) else None),
+            to_stage=self.stage_short(payload.get("to_stage")),
+            outcome=self.outcome(payload.get("outcome")),
+        )
+
+    def _both(self, table: dict[str, Pair], key: str | None) -> str:
+        if not key:
+            return "-"
+        pair = table.get(key)
+        if pair is None:
+            return key
+        return f"{pair[0]} {pair[1]}" if self.index == 0 else pair[1]

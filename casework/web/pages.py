@@ -1,194 +1,81 @@
-"""Officers' pages: sign in, inbox, case page with its actions, opening a case."""
+"""Officers' pages: sign in, inbox, opening a case, the case page with its actions.
+The supervisors' pages are in `casework.web.supervision`; what pages share (sign-in
+state, CSRF, layout, errors) in `casework.web.site`."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import secrets
+import unicodedata
 import uuid
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import structlog
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from casework.auth.edge import (
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
-    EdgeAuth,
-    check_csrf,
-    client_address,
-    set_session_cookie,
-)
+from casework.auth.edge import LOGIN_COOKIE, SESSION_COOKIE, client_address, set_session_cookie
 from casework.auth.signin import SignInRefused
-from casework.domain.calendar import CHINA_TZ
-from casework.domain.case import Action
-from casework.domain.hardship import HardshipApplication
-from casework.domain.org import DISTRICTS
-from casework.service import ActionRefused, CaseNotFound, CaseService
-from casework.store.auth import WebSession
+from casework.domain.case import Action, CaseState, CaseView
+from casework.domain.hardship import HardshipApplication, Stage
+from casework.domain.offer import offered_actions, reassign_candidates
+from casework.domain.org import DISTRICTS, Role
+from casework.domain.processes import PROCESSES
+from casework.service import ActionRefused, CaseService
 from casework.store.directory import User
+from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
-from casework.store.queries import Queries, UnknownCase
-from casework.web.i18n import LANGS, translator
+from casework.store.queries import Queries
+from casework.store.supervision import task_clock
+from casework.web import supervision
+from casework.web.acting import companions, perform, visible_state
+from casework.web.forms import parse_whole, parse_yuan, read_form
+from casework.web.i18n import Texts
+from casework.web.site import (
+    PageRoute,
+    auth,
+    calendar,
+    check_form,
+    directory,
+    log,
+    names,
+    now,
+    render,
+    require_role,
+    service,
+    signed_in,
+    texts,
+    user,
+)
+from casework.web.timeline import case_details, timeline
 
-LANG_COOKIE = "casework_lang"
-
-log = structlog.get_logger("casework.web")
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-router = APIRouter(include_in_schema=False)
-
-
-def _yuan(fen: int | None) -> str:
-    return "-" if fen is None else f"{fen / 100:,.2f}"
-
-
-def _local_time(value: datetime | None) -> str:
-    return "-" if value is None else value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def _local_date(value: datetime | None) -> str:
-    # A deadline is the end of a working day: show that day, not the next midnight.
-    if value is None:
-        return "-"
-    local = value.astimezone(CHINA_TZ)
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        local = local.fromordinal(local.toordinal() - 1)
-    return local.strftime("%Y-%m-%d")
-
-
-def _lang(request: Request) -> str:
-    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
-    return chosen if chosen in LANGS else "zh"
-
-
-def _auth(request: Request) -> EdgeAuth:
-    return request.app.state.auth  # type: ignore[no-any-return]
-
-
-def _who(request: Request) -> tuple[User, WebSession] | None:
-    """The signed-in user and their session (once per request). A trusted proxy's user
-    (single sign-on in front) gets a session of their own on their first page."""
-    if hasattr(request.state, "who"):
-        return request.state.who  # type: ignore[no-any-return]
-    auth = _auth(request)
-    found = auth.from_session(request)
-    proxied = auth.from_proxy(request)
-    if proxied is not None and (found is None or found[0].id != proxied.id):
-        if found is not None:
-            auth.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
-        session_id, session = auth.sessions.create(proxied.id, "proxy", client_address(request))
-        request.state.started_session = session_id
-        log.info("auth.signed_in", user=proxied.id, address=client_address(request), via="proxy")
-        found = (proxied, session)
-    request.state.who = found
-    return found
-
-
-def _user(request: Request) -> User | None:
-    found = _who(request)
-    return None if found is None else found[0]
-
-
-class Forbidden(HTTPException):
-    def __init__(self) -> None:
-        super().__init__(
-            403,
-            "请求来源或表单令牌无效，请刷新页面后重试 (form expired or sent from another site; reload the page)",
-        )
-
-
-def _check_form(request: Request, form: dict[str, str]) -> None:
-    """Every POST of a signed-in page: from our own origin, with the session's token."""
-    found = _who(request)
-    auth = _auth(request)
-    if found is None:
-        raise HTTPException(303, headers={"Location": "/login"})
-    if not auth.same_origin(request) or not check_csrf(found[1], form.get("csrf_token")):
-        log.warning(
-            "auth.csrf_refused",
-            user=found[0].id,
-            path=request.url.path,
-            origin=request.headers.get("origin"),
-        )
-        raise Forbidden()
-
-
-def _t(request: Request, key: str) -> str:
-    return translator(_lang(request))[0](key)
-
-
-def _csrf_token(request: Request) -> str:
-    found = _who(request)
-    return "" if found is None else found[1].csrf_token
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = _lang(request)
-    t, stage, action = translator(lang)
-    flash = request.query_params.get("flash")
-    response = templates.TemplateResponse(
-        request,
-        name,
-        {
-            "lang": lang,
-            "t": t,
-            "stage": stage,
-            "action": action,
-            "yuan": _yuan,
-            "local_time": _local_time,
-            "local_date": _local_date,
-            "user": _user(request),
-            "csrf_token": _csrf_token(request),
-            "flash": context.pop("flash", flash),
-            "flash_kind": context.pop("flash_kind", request.query_params.get("kind", "ok")),
-            **context,
-        },
-        status_code=status,
-    )
-    if request.query_params.get("lang") in LANGS:
-        response.set_cookie(LANG_COOKIE, lang, samesite="lax")
-    return response
-
-
-def _service(request: Request) -> CaseService:
-    service: CaseService | None = request.app.state.service
-    if service is None:
-        raise HTTPException(503, "Temporal 不可用 (Temporal unavailable)")
-    return service
-
-
-def _signed_in(request: Request) -> User:
-    user = _user(request)
-    if user is None:
-        raise HTTPException(303, headers={"Location": "/login"})
-    return user
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 @router.get("/")
 def home(request: Request) -> Response:
-    return RedirectResponse("/inbox" if _user(request) else "/login", 303)
+    return RedirectResponse("/inbox" if user(request) else "/login", 303)
+
+
+# -- sign in and out ---------------------------------------------------------------------
 
 
 def _login_form(
     request: Request, status: int = 200, error: str | None = None, user_id: str = ""
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    response = _render(
+    response = render(
         request,
         "login.html",
         status,
         login_token=token,
         error=error,
         user_id=user_id,
-        oidc=_auth(request).oidc is not None,
+        oidc=auth(request).oidc is not None,
+        page_path="/login",
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -196,211 +83,317 @@ def _login_form(
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=_auth(request).secure_cookies(request),
+        secure=auth(request).secure_cookies(request),
     )
     return response
 
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    if _user(request) is not None:
+    if user(request) is not None:
         return RedirectResponse("/inbox", 303)
     return _login_form(request)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    auth = _auth(request)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    edge = auth(request)
+    form = await read_form(request)
     user_id = form.get("user_id", "")[:64]
     # Login CSRF: the form must come from our page, which set this cookie.
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     given = form.get("login_token", "")
     if (
-        not auth.same_origin(request)
+        not edge.same_origin(request)
         or not cookie
         or not hmac.compare_digest(cookie.encode(), given.encode())
     ):
         log.warning("auth.login_csrf_refused", address=client_address(request))
-        return _login_form(request, 403, _t(request, "login_expired"), user_id)
+        return _login_form(request, 403, texts(request).t("login_expired"), user_id)
     address = client_address(request)
     try:
-        user = await asyncio.to_thread(
-            auth.authenticator.sign_in, user_id, form.get("password", ""), address
+        signed = await asyncio.to_thread(
+            edge.authenticator.sign_in, user_id, form.get("password", ""), address
         )
     except SignInRefused as refused:
         status = 429 if refused.code == "rate_limited" else 401
         message = refused.message
         if refused.retry_at is not None:
-            message += f" ({_t(request, 'retry_after')} {_local_time(refused.retry_at)})"
+            from casework.web.formatting import local_time
+
+            message += f" ({texts(request).t('retry_after')} {local_time(refused.retry_at)})"
         return _login_form(request, status, message, user_id)
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # never carry a session id across a sign-in (session fixation)
-        auth.sessions.end(previous)
-    session_id, _ = auth.sessions.create(user.id, "password", address)
-    log.info("auth.signed_in", user=user.id, address=address, via="password")
+        edge.sessions.end(previous)
+    session_id, _ = edge.sessions.create(signed.id, "password", address)
+    log.info("auth.signed_in", user=signed.id, address=address, via="password")
     response = RedirectResponse("/inbox", 303)
-    set_session_cookie(response, auth, request, session_id)
+    set_session_cookie(response, edge, request, session_id)
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
 
 @router.get("/logout")
 def logout_page(request: Request) -> Response:
-    if _user(request) is None:
+    if user(request) is None:
         return RedirectResponse("/login", 303)
-    return _render(request, "logout.html")
+    return render(request, "logout.html")
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    found = _who(request)
+    form = await read_form(request)
+    found = user(request)
     if found is not None:
-        _check_form(request, form)
-        _auth(request).sessions.end(request.cookies.get(SESSION_COOKIE, ""))
-        log.info("auth.signed_out", user=found[0].id, address=client_address(request))
+        check_form(request, form)
+        auth(request).sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+        log.info("auth.signed_out", user=found.id, address=client_address(request))
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
+# -- inbox -------------------------------------------------------------------------------
+
+
 @router.get("/inbox")
 def inbox(request: Request) -> HTMLResponse:
-    user = _signed_in(request)
-    return _render(request, "inbox.html", items=Queries(request.app.state.engine).inbox(user))
+    me = signed_in(request)
+    items = Queries(request.app.state.engine).inbox(me)
+    return render(request, "inbox.html", items=items, names=names(request), moment=now())
+
+
+# -- opening a case ----------------------------------------------------------------------
+
+APPLICATION_FIELDS: dict[tuple[str, ...], str] = {
+    ("applicant", "name"): "name",
+    ("applicant", "id_number"): "id_number",
+    ("applicant", "phone"): "phone",
+    ("applicant", "employer"): "employer",
+    ("applicant", "district"): "district",
+    ("applicant", "bank_account"): "bank_account",
+    ("household", "size"): "household_size",
+    ("household", "monthly_income_fen"): "monthly_income",
+    ("category",): "category",
+    ("relief_type",): "relief_type",
+    ("requested_amount_fen",): "requested_amount",
+    ("reason",): "reason",
+}
+"""Where each field of the application sits on the form."""
+
+FORM_ORDER = list(APPLICATION_FIELDS.values())
+
+RANGES: dict[str, tuple[str, str]] = {
+    "household_size": ("1", "30"),
+    "monthly_income": ("0", "100,000,000"),
+    "requested_amount": ("0.01", "10,000,000"),
+}
+"""The application's bounds as people type them (persons, yuan)."""
+
+
+def _problem(error: ErrorDetails, field: str, words: Texts) -> str:
+    """A validation problem in words, without repeating what was typed."""
+    kind = error["type"]
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "missing" or (
+        kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1
+    ):
+        return words.t("required")
+    if kind == "string_too_long":
+        return words.t("too_long", n=(error.get("ctx") or {}).get("max_length", "?"))
+    if kind == "enum":
+        return words.t("bad_choice")
+    if kind == "string_pattern_mismatch":
+        return words.t("bank_account_digits")
+    if field in RANGES:
+        lo, hi = RANGES[field]
+        return words.t("between", lo=lo, hi=hi)
+    return str(error["msg"])
+
+
+def _blank_application(me: User) -> dict[str, str]:
+    return {
+        # One key per form: a second click on submit, or the form sent again after a
+        # lost answer, finds the case the first opened.
+        "idempotency_key": str(uuid.uuid4()),
+        "district": me.district if me.district in DISTRICTS else DISTRICTS[0],
+        "category": "relative",
+        "relief_type": "living",
+    }
+
+
+def _new_case_page(
+    request: Request, form: dict[str, str], errors: dict[str, str], status: int = 200
+) -> HTMLResponse:
+    words = texts(request)
+    ordered = sorted(
+        errors.items(), key=lambda kv: FORM_ORDER.index(kv[0]) if kv[0] in FORM_ORDER else -1
+    )
+    return render(
+        request,
+        "new_case.html",
+        status,
+        form=form,
+        errors=dict(ordered),
+        districts=DISTRICTS,
+        categories=["deep", "relative", "accident"],
+        relief_types=["living", "medical", "education", "seasonal"],
+        words=words,
+        page_path="/cases/new",
+    )
 
 
 @router.get("/cases/new")
 def new_case(request: Request) -> HTMLResponse:
-    _signed_in(request)
-    # One key per form: a second click on submit, or the form sent again after a lost
-    # answer, finds the case the first opened.
-    form = {"idempotency_key": str(uuid.uuid4())}
-    return _render(request, "new_case.html", form=form, errors=[], districts=DISTRICTS)
+    me = require_role(request, Role.GRASSROOTS_OFFICER, "forbidden_open")
+    return _new_case_page(request, _blank_application(me), {})
 
 
-def _fen(value: str, field: str, errors: list[str]) -> int | None:
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        errors.append(f"field {field}: 请输入金额，如 3000 或 3000.50 (enter an amount in yuan)")
-        return None
-    fen = amount * 100
-    if fen != fen.to_integral_value():
-        errors.append(f"field {field}: 最多两位小数 (at most two decimals)")
-        return None
-    return int(fen)
+def _bank_account(raw: str) -> str | None:
+    text = unicodedata.normalize("NFKC", raw).replace(" ", "")
+    return text or None
 
 
 @router.post("/cases/new")
 async def open_case(request: Request) -> Response:
-    user = _signed_in(request)
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    _check_form(request, form)
-    errors: list[str] = []
-    income = _fen(form.get("monthly_income", ""), "household.monthly_income_fen", errors)
-    amount = _fen(form.get("requested_amount", ""), "requested_amount_fen", errors)
-    data = {
+    me = signed_in(request)
+    form = await read_form(request)
+    check_form(request, form)
+    if Role.GRASSROOTS_OFFICER not in me.roles:
+        raise HTTPException(403, texts(request).t("forbidden_open"))
+    words = texts(request)
+    kept = {k: v for k, v in form.items() if k != "csrf_token"}
+    errors: dict[str, str] = {}
+    income, problem = parse_yuan(form.get("monthly_income", ""))
+    if problem:
+        errors["monthly_income"] = words.t(problem)
+    amount, problem = parse_yuan(form.get("requested_amount", ""))
+    if problem:
+        errors["requested_amount"] = words.t(problem)
+    size, problem = parse_whole(form.get("household_size", ""), bad="bad_count")
+    if problem:
+        errors["household_size"] = words.t(problem)
+    data: dict[str, Any] = {
         "applicant": {
             "name": form.get("name", ""),
-            "id_number": form.get("id_number", ""),
-            "phone": form.get("phone", ""),
+            "id_number": unicodedata.normalize("NFKC", form.get("id_number", "")),
+            "phone": unicodedata.normalize("NFKC", form.get("phone", "")).strip(),
             "employer": form.get("employer", ""),
             "district": form.get("district", ""),
-            "bank_account": form.get("bank_account") or None,
+            "bank_account": _bank_account(form.get("bank_account", "")),
         },
-        "household": {"size": int(form.get("household_size") or 0), "monthly_income_fen": income},
+        "household": {"size": size, "monthly_income_fen": income},
         "category": form.get("category", ""),
         "relief_type": form.get("relief_type", ""),
         "requested_amount_fen": amount,
         "reason": form.get("reason", ""),
     }
+    # Every problem at once: the rest of the application is checked even when a
+    # number did not parse (its own message stays the one shown for it).
     application = None
-    if not errors:
-        try:
-            application = HardshipApplication.model_validate(data)
-        except ValidationError as exc:
-            errors += [
-                f"field {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            ]
-    if application is None:
-        return _render(request, "new_case.html", 422, form=form, errors=errors, districts=DISTRICTS)
+    try:
+        application = HardshipApplication.model_validate(data)
+    except ValidationError as exc:
+        for e in exc.errors():
+            field = APPLICATION_FIELDS.get(tuple(str(p) for p in e["loc"]))
+            if field is None:
+                field = "reason"
+            errors.setdefault(field, _problem(e, field, words))
+    if errors or application is None:
+        return _new_case_page(request, kept, errors, 422)
     try:
         key = form.get("idempotency_key", "")[:200] or None
-        view = await _service(request).open_hardship(application, user.actor(), key)
+        view = await service(request).open_hardship(application, me.actor(), key)
     except ActionRefused as refused:
-        return _render(
-            request,
-            "new_case.html",
-            409,
-            form=form,
-            errors=[f"{refused.code}: {refused.message}"],
-            districts=DISTRICTS,
+        field = {"applicant.district": "district"}.get(refused.field or "", "")
+        errors[field or "form"] = f"{words.t('refused')} ({refused.code}): {refused.message}"
+        return _new_case_page(request, kept, errors, 409)
+    return RedirectResponse(f"/cases/{quote(view.case_id)}?notice=opened", 303)
+
+
+# -- the case page -----------------------------------------------------------------------
+
+
+def _case_page(
+    request: Request,
+    me: User,
+    state: CaseState,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: tuple[str, str] | None = None,
+) -> HTMLResponse:
+    words = texts(request)
+    engine = request.app.state.engine
+    stored = EventStore(engine).read(state.case_id)
+    events = [e.as_new_event() for e in stored]
+    # The applicant as this officer may see them (as `case show --as`): the ID number,
+    # phone and account in clear only where their role's work needs it, in their
+    # jurisdiction; each reveal is logged with who looked.
+    found: CaseService | None = request.app.state.service
+    if found is not None:
+        applicant = found.intake.personal.applicant_in(
+            state.case_id, state.district, events, me.actor()
         )
-    return RedirectResponse(f"/cases/{view.case_id}?flash={quote('已立案 opened')}", 303)
+    else:  # no keys without the service: masked only
+        applicant = PersonalData(engine, None).applicant_in(
+            state.case_id, state.district, events, None
+        )
+    moment = now()
+    process = PROCESSES.get(state.case_type)
+    offered = [] if process is None else offered_actions(process, state, me.actor(), moment)
+    candidates = []
+    if process is not None and Action.REASSIGN in offered:
+        people = [u.actor() for u in directory(request).list() if not u.disabled]
+        candidates = reassign_candidates(process, state, people)
+    visiting = Action.APPROVE in offered and state.stage == Stage.HOME_VISIT
+    people_names = names(request)
+    return render(
+        request,
+        "case.html",
+        status,
+        view=CaseView.of(state),
+        state=state,
+        facts=state.facts,
+        details=case_details(state, stored),
+        applicant=applicant,
+        clock=task_clock(state, events, moment, calendar(request)),
+        entries=timeline(stored, words, people_names),
+        names=people_names,
+        offered=[a.value for a in offered],
+        candidates=candidates,
+        visiting=visiting,
+        companions=companions(request, me, state) if visiting else [],
+        form=form or {},
+        errors=errors or {},
+        notice=notice,
+        key=str(uuid.uuid4()),
+        page_path=f"/cases/{quote(state.case_id)}",
+    )
 
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str) -> HTMLResponse:
-    user = _signed_in(request)
-    queries = Queries(request.app.state.engine)
-    try:
-        state = queries.case_state(case_id)
-        history = queries.history(case_id)
-    except UnknownCase as e:
-        raise HTTPException(404, str(e)) from None
-    from casework.domain.case import CaseView
-
-    # The applicant as this officer may see them (as `case show --as`): the ID number,
-    # phone and account in clear only where their role's work needs it, in their
-    # jurisdiction; each reveal is logged with who looked.
-    service: CaseService | None = request.app.state.service
-    if service is not None:
-        applicant = service.intake.personal.applicant_in(
-            case_id, state.district, history, user.actor()
-        )
-    else:  # no keys without the service: masked only
-        personal = PersonalData(request.app.state.engine, None)
-        applicant = personal.applicant_in(case_id, state.district, history, None)
-    return _render(
-        request,
-        "case.html",
-        view=CaseView.of(state),
-        facts=state.facts,
-        applicant=applicant,
-        history=history,
-        actions=[a.value for a in Action],
-        key=str(uuid.uuid4()),
-    )
+    me = signed_in(request)
+    return _case_page(request, me, visible_state(request, me, case_id))
 
 
 @router.post("/cases/{case_id}/act")
 async def act(request: Request, case_id: str) -> Response:
-    user = _signed_in(request)
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    _check_form(request, form)
-    back = f"/cases/{case_id}"
-    try:
-        chosen = Action(form.get("action", ""))
-        raw = form.get("data", "").strip()
-        data = json.loads(raw) if raw else {}
-        if not isinstance(data, dict):
-            raise ValueError("field data: 须为 JSON 对象 (must be a JSON object)")
-        await _service(request).act(
-            case_id,
-            user.actor(),
-            chosen,
-            form.get("comment") or None,
-            data,
-            form.get("key") or None,  # the form's key makes a double submit act once
-            form.get("stage") or None,  # the stage the officer was looking at
-        )
-    except ActionRefused as refused:
-        message = f"操作被拒绝 refused ({refused.code}): {refused.message}"
-        return RedirectResponse(f"{back}?flash={quote(message)}&kind=error", 303)
-    except (ValueError, json.JSONDecodeError) as exc:
-        return RedirectResponse(f"{back}?flash={quote(str(exc))}&kind=error", 303)
-    except CaseNotFound as exc:
-        return RedirectResponse(f"{back}?flash={quote(str(exc))}&kind=error", 303)
-    return RedirectResponse(f"{back}?flash={quote('已办理 done: ' + chosen.value)}", 303)
+    me = signed_in(request)
+    form = await read_form(request)
+    check_form(request, form)
+    state = visible_state(request, me, case_id)
+    chosen, errors, banner, status = await perform(request, me, state, form)
+    if errors or banner:
+        # The refusal on the page itself, with what was typed, never through the URL.
+        kept = {k: v for k, v in form.items() if k not in ("csrf_token", "key")}
+        fresh = visible_state(request, me, case_id)
+        return _case_page(request, me, fresh, status, kept, errors, banner)
+    assert chosen is not None
+    return RedirectResponse(f"/cases/{quote(case_id)}?notice=done&action={chosen.value}#top", 303)
+
+
+router.include_router(supervision.router)

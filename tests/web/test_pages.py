@@ -4,30 +4,43 @@ by the real app on a real worker and store."""
 from __future__ import annotations
 
 from casework.store.auth import Tokens
-from tests.web.conftest import SHOTS, fill_application, sign_in, sign_out
-from tests.workflows.conftest import Harness
+from tests.web.conftest import SHOTS, fill_application, readme_screenshot, sign_in, sign_out
+from tests.workflows.conftest import Harness, civil_affairs_done
 
 
-async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
+async def offered(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The actions the case page's form offers."""
+    return await page.eval_on_selector_all(  # type: ignore[no-any-return]
+        "#action option", "options => options.map(o => o.value)"
+    )
+
+
+async def test_an_officer_opens_a_case_and_colleagues_work_it(
     harness: Harness,
     site: str,
     page,  # type: ignore[no-untyped-def]
 ) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     await sign_in(page, site, "chongchuan.grassroots1")
     await fill_application(page, id_number="320602198001011234")  # wrong check digit
+    await page.fill("#monthly_income", "2,500.5.0")
+    await page.select_option("#category", "deep")
     await page.click("#open")
-    alert = page.locator("[role=alert]")
-    assert "applicant.id_number" in await alert.inner_text()
+    # Every problem at once, each beside its field; what was typed stays.
+    assert "check digit" in await page.locator("#error-id_number").inner_text()
+    assert "3000.50" in await page.locator("#error-monthly_income").inner_text()
+    assert await page.locator("#monthly_income").input_value() == "2,500.5.0"
+    assert await page.locator("#category").input_value() == "deep"
     assert harness.queries.case_ids() == []  # nothing half-opened
 
     await page.fill("#id_number", "320602198001011235")
+    await page.fill("#monthly_income", "2500")
+    await page.select_option("#category", "relative")
     await page.fill("#bank_account", "6222020000000001234")
     await page.click("#open")
     await page.wait_for_url(f"{site}/cases/HR-*")
     case_id = page.url.rsplit("/", 1)[-1].split("?")[0]
     assert "基层初审" in await page.locator("#stage").inner_text()
-    assert "已立案" in await page.locator("[role=status]").inner_text()
+    assert "已立案" in await page.locator("#notice").inner_text()
     assert harness.queries.case_view(case_id).open_task is not None
     # The opener (grassroots officer, same district) works with the ID number and phone
     # in clear; the bank account is the district's to pay from, so masked here.
@@ -37,16 +50,20 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
     assert await page.locator("#applicant-bank-account").inner_text() == "6222***********1234"
     await page.screenshot(path=str(SHOTS / "case-opened.png"), full_page=True)
 
-    # The opener may not approve: the page says why, and nothing changes.
-    await page.select_option("#action", "approve")
+    # The opener is not offered the review; sent anyway, it is refused on the page.
+    assert await offered(page) == ["withdraw", "comment"]
+    await page.evaluate(
+        "document.querySelector('#action').add(new Option('approve', 'approve', true, true))"
+    )
     await page.click("#submit")
-    assert "separation_of_duties" in await page.locator("[role=status]").inner_text()
+    assert "separation_of_duties" in await page.locator("#notice").inner_text()
     assert harness.queries.case_view(case_id).stage == "grassroots_review"
 
-    # A leader signs; they see the applicant masked.
+    # A leader signs nothing here; they see the applicant masked.
     await sign_out(page, site)
     await sign_in(page, site, "chongchuan.leader")
     await page.goto(f"{site}/cases/{case_id}")
+    assert await offered(page) == ["comment"]
     assert await page.locator("#applicant-id-number").inner_text() == "3206**********1235"
     assert await page.locator("#applicant-phone").inner_text() == "138****0000"
     assert "13800000000" not in await page.content()
@@ -54,18 +71,51 @@ async def test_an_officer_opens_a_case_and_a_colleague_reviews_it(
     await sign_out(page, site)
     await sign_in(page, site, "chongchuan.grassroots2")
     await page.click(f"text={case_id}")
+    assert await offered(page) == ["claim", "approve", "reject", "request-info", "comment"]
     await page.select_option("#action", "reject")
     await page.click("#submit")  # no reason given
-    assert "comment_required" in await page.locator("[role=status]").inner_text()
+    assert "comment_required" in await page.locator("#error-comment").inner_text()
     await page.select_option("#action", "approve")
     await page.fill("#comment", "材料齐全，同意受理")
     await page.click("#submit")
-    assert "已办理" in await page.locator("[role=status]").inner_text()
+    assert "已办理" in await page.locator("#notice").inner_text()
     assert "入户调查" in await page.locator("#stage").inner_text()
-    assert "材料齐全，同意受理" in await page.locator("#history").inner_text()
-    await page.screenshot(path=str(SHOTS / "case-approved.png"), full_page=True)
+    history = await page.locator("#history").inner_text()
+    assert "基层初审通过" in history and "材料齐全，同意受理" in history
+    assert "崇川区基层干事二" in history and "task.approved" not in history
     assert harness.queries.case_view(case_id).stage == "home_visit"
 
+    # The home visit, in named fields; the civil-affairs check has answered meanwhile.
+    await civil_affairs_done(harness, case_id)
+    await page.reload()
+    assert "民政记录与申报一致" in await page.locator("#civil-affairs").inner_text()
+    await page.select_option("#action", "approve")
+    assert await page.locator("#visit-fields").is_visible()
+    await page.select_option("#companion", "chongchuan.grassroots3")
+    await page.fill("#visit_household_size", "三")
+    await page.fill("#visit_monthly_income", "2400")
+    await page.fill("#visit_assets", "无房产，无车辆")
+    await page.fill("#visit_cause", "配偶重病，长期住院")
+    await page.click("#submit")
+    assert "整数" in await page.locator("#error-visit_household_size").inner_text()
+    assert await page.locator("#visit_assets").input_value() == "无房产，无车辆"
+    await page.fill("#visit_household_size", "3")
+    await page.fill("#comment", "已入户核实")
+    await page.click("#submit")
+    assert "单位公示" in await page.locator("#stage").inner_text()
+    visit = await page.locator("#visit").inner_text()
+    assert "配偶重病，长期住院" in visit and "2,400.00" in visit and "崇川区基层干事三" in visit
+    assert "入户调查通过" in await page.locator("#history").inner_text()
+    [approved] = [e for e in harness.store.read(case_id) if e.type == "task.approved"][1:]
+    assert approved.payload["data"]["visitors"] == [
+        "chongchuan.grassroots2",
+        "chongchuan.grassroots3",
+    ]
+    assert approved.payload["data"]["monthly_income_fen"] == 240000
+    await readme_screenshot(page, "case")
+
+    await page.goto(f"{site}/cases/{case_id}?lang=en")
+    assert "home visit approved" in await page.locator("#history").inner_text()
     await page.goto(f"{site}/inbox?lang=en")
     assert "My inbox" in await page.content()
 
@@ -136,3 +186,17 @@ async def test_the_api_shows_the_applicant_as_the_user_may_see_them(
             "/api/cases/HR-2026-999999/applicant", headers=bearer("chongchuan.leader")
         )
         assert missing.status_code == 404
+
+
+async def test_the_inbox_lists_the_tasks_one_may_take_soonest_due_first(
+    recorded_site: str,
+    page,  # type: ignore[no-untyped-def]
+) -> None:
+    await sign_in(page, recorded_site, "chongchuan.grassroots2")
+    rows = page.locator("#inbox tr")
+    assert await rows.count() == 1 + 5  # unclaimed or theirs, in 崇川区, at their stages
+    dues = await page.eval_on_selector_all(
+        "#inbox tr td:nth-child(5)", "cells => cells.map(c => c.textContent)"
+    )
+    assert dues == sorted(dues)
+    await readme_screenshot(page, "inbox")

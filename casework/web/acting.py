@@ -1,0 +1,177 @@
+"""Acting on a case from a page: the form's fields into an action, sent through the
+case service, and the refusal placed beside the field it names. Shared by the case page
+and the supervisors' stuck list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, Request
+from temporalio.service import RPCError
+
+from casework.domain.case import Action, CaseState
+from casework.domain.hardship import Stage
+from casework.domain.org import Role
+from casework.service import ActionPending, ActionRefused, CaseNotFound
+from casework.store.directory import UnknownUser, User, UserDisabled
+from casework.store.queries import Queries, UnknownCase
+from casework.web.forms import parse_date, parse_json_object, parse_whole, parse_yuan
+from casework.web.i18n import Texts
+from casework.web.site import directory, log, service, texts
+
+MAX_COMMENT = 2000
+"""As the `act` Update's input allows (ActRequest.comment)."""
+ACT_WAIT_SECONDS = 30.0
+"""How long a page waits for an action's outcome before saying "sent, not confirmed"."""
+
+
+def visible_state(request: Request, me: User, case_id: str) -> CaseState:
+    """The case if it lies in the user's jurisdiction; 404 otherwise, the same answer
+    as for a case that does not exist (ids cannot be probed)."""
+    try:
+        state = Queries(request.app.state.engine).case_state(case_id)
+    except UnknownCase:
+        state = None
+    if state is None or not me.covers(state.district):
+        raise HTTPException(404)
+    return state
+
+
+def companions(request: Request, me: User, state: CaseState) -> list[User]:
+    """Who may have visited the home with `me`: the district's grassroots officers."""
+    return [
+        u
+        for u in directory(request).list()
+        if not u.disabled
+        and u.id != me.id
+        and Role.GRASSROOTS_OFFICER in u.roles
+        and u.covers(state.district)
+    ]
+
+
+REFUSAL_FIELDS = {
+    "comment": "comment",
+    "data.to": "to",
+    "data.until": "until",
+    "data.visitors": "companion",
+    "data.explanation": "visit_explanation",
+    "data.household_size": "visit_household_size",
+    "data.monthly_income_fen": "visit_monthly_income",
+    "data.assets": "visit_assets",
+    "data.cause": "visit_cause",
+}
+"""Where a refusal naming a field is shown on the action form."""
+
+
+def resolve_reassign_target(request: Request, data: dict[str, Any]) -> str | None:
+    """`data.to` named by user id: the target's actor from the directory, as the CLI
+    sends it (None, or the key of the problem). Kept apart so that it can go once the
+    service resolves user ids itself."""
+    target = data.get("to")
+    if isinstance(target, str):
+        try:
+            data["to"] = directory(request).active(target).actor().model_dump(mode="json")
+        except (UnknownUser, UserDisabled):
+            return "unknown_user"
+    return None
+
+
+def _visit_findings(
+    form: dict[str, str], me: User, companions: list[User], errors: dict[str, str], words: Texts
+) -> dict[str, Any]:
+    """The home-visit findings from the form's named fields."""
+    companion = form.get("companion", "")
+    if not companion:
+        errors["companion"] = words.t("required")
+    elif companion not in {u.id for u in companions}:
+        errors["companion"] = words.t("bad_choice")
+    size, problem = parse_whole(form.get("visit_household_size", ""), bad="bad_count")
+    if problem:
+        errors["visit_household_size"] = words.t(problem)
+    elif size is not None and not 1 <= size <= 30:
+        errors["visit_household_size"] = words.t("between", lo=1, hi=30)
+    income, problem = parse_yuan(form.get("visit_monthly_income", ""))
+    if problem:
+        errors["visit_monthly_income"] = words.t(problem)
+    findings: dict[str, Any] = {
+        "visitors": [me.id, companion],
+        "household_size": size,
+        "monthly_income_fen": income,
+    }
+    for name in ("assets", "cause"):
+        text = form.get(f"visit_{name}", "").strip()
+        if not text:
+            errors[f"visit_{name}"] = words.t("required")
+        findings[name] = text
+    explanation = form.get("visit_explanation", "").strip()
+    if explanation:
+        findings["explanation"] = explanation
+    return findings
+
+
+async def perform(
+    request: Request, me: User, state: CaseState, form: dict[str, str]
+) -> tuple[Action | None, dict[str, str], tuple[str, str] | None, int]:
+    """Send the action a form asks for. Returns (the action, problems by form field, a
+    banner, status): no problems and no banner means done. Shared by the case page and
+    the supervisors' stuck list."""
+    words = texts(request)
+    errors: dict[str, str] = {}
+    try:
+        chosen = Action(form.get("action", ""))
+    except ValueError:
+        errors["action"] = words.t("bad_choice")
+        return None, errors, None, 422
+    data: dict[str, Any] = {}
+    raw = form.get("data", "").strip()
+    if raw:  # the JSON fallback, used as is
+        parsed, problem = parse_json_object(raw)
+        if problem:
+            errors["data"] = words.t(problem)
+        data = parsed or {}
+    elif chosen is Action.APPROVE and state.stage == Stage.HOME_VISIT:
+        data = _visit_findings(form, me, companions(request, me, state), errors, words)
+    elif chosen is Action.REASSIGN:
+        if not form.get("to"):
+            errors["to"] = words.t("required")
+        data = {"to": form.get("to", "")}
+    elif chosen is Action.EXTEND:
+        until, problem = parse_date(form.get("until", ""))
+        if problem:
+            errors["until"] = words.t(problem)
+        data = {"until": until}
+    if len(form.get("comment", "")) > MAX_COMMENT:
+        errors["comment"] = words.t("too_long", n=MAX_COMMENT)
+    if not errors and chosen is Action.REASSIGN:
+        problem = resolve_reassign_target(request, data)
+        if problem:
+            errors["to"] = words.t(problem)
+    if errors:
+        return chosen, errors, None, 422
+    try:
+        await service(request).act(
+            state.case_id,
+            me.actor(),
+            chosen,
+            form.get("comment") or None,
+            data,
+            form.get("key", "")[:200] or None,  # the form's key makes a double submit act once
+            form.get("stage") or None,  # the stage the officer was looking at
+            ACT_WAIT_SECONDS,
+        )
+    except ActionRefused as refused:
+        message = f"{words.t('refused')} ({refused.code}): {refused.message}"
+        field = REFUSAL_FIELDS.get(refused.field or "")
+        if refused.field == "data":
+            field = "data" if raw else ("visit" if data and chosen is Action.APPROVE else None)
+        if field:
+            return chosen, {field: message}, None, 409
+        return chosen, {}, ("error", message), 409
+    except CaseNotFound:
+        return chosen, {}, ("error", words.t("closed_meanwhile")), 409
+    except ActionPending:
+        return chosen, {}, ("error", words.t("pending_outcome")), 503
+    except RPCError:
+        log.exception("web.temporal_unavailable", case_id=state.case_id)
+        return chosen, {}, ("error", words.t("unavailable")), 503
+    return chosen, {}, None, 200

@@ -1,0 +1,401 @@
+"""The pages' rules without a browser or Temporal: who may see which page, what a case
+page offers and shows, and that bad input gets a page with the problem beside its field
+(never a 500, never text from the URL). The real app on httpx's ASGI transport, cases
+recorded by the real domain into a real store (tests/store/builders.py); with no case
+service (Temporal) attached, nothing a test sends can act on a case."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from casework.store.queries import Queries
+from tests.web.http import (
+    AT_DISTRICT_REVIEW,
+    CLOSED,
+    ORIGIN,
+    REVIEW,
+    TONGZHOU,
+    VISIT,
+    browser,
+    csrf,
+    history_length,
+    is_page,
+    main,
+    options,
+    problem,
+)
+
+# -- who sees what -------------------------------------------------------------------------
+
+PAGES = ["/inbox", "/cases/new", f"/cases/{REVIEW}"]
+FORMS = ["/cases/new", f"/cases/{REVIEW}/act"]
+
+
+async def test_every_page_sends_an_anonymous_visitor_to_sign_in(app: FastAPI) -> None:
+    async with browser(app) as anonymous:
+        for path in PAGES:
+            r = await anonymous.get(path)
+            assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
+        for path in FORMS:
+            r = await anonymous.post(path, data={"action": "comment", "comment": "x"})
+            assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
+
+
+async def test_a_case_outside_the_jurisdiction_is_not_found(app: FastAPI) -> None:
+    async with browser(app, "tongzhou.officer1") as outsider:
+        theirs = await outsider.get(f"/cases/{TONGZHOU}")
+        assert theirs.status_code == 200
+        other = await outsider.get(f"/cases/{REVIEW}")
+        missing = await outsider.get("/cases/HR-2026-999999")
+        assert other.status_code == missing.status_code == 404
+        assert is_page(other) and REVIEW not in main(other)
+        # The same page either way, so that case numbers cannot be probed.
+        assert main(other) == main(missing)
+        r = await outsider.post(
+            f"/cases/{REVIEW}/act",
+            data={"csrf_token": csrf(theirs), "action": "comment", "comment": "x"},
+            headers=ORIGIN,
+        )
+        assert r.status_code == 404 and is_page(r)
+
+
+# -- what a case page offers and shows -----------------------------------------------------
+
+
+async def offered(app: FastAPI, user: str, case_id: str) -> list[str]:
+    async with browser(app, user) as client:
+        page = await client.get(f"/cases/{case_id}")
+        assert page.status_code == 200
+        if 'id="act-form"' not in page.text:
+            return []
+        return options(page, "action")
+
+
+async def test_a_case_page_offers_only_what_the_user_may_do_at_this_stage(app: FastAPI) -> None:
+    # The opener never reviews their own case: they may withdraw it or comment.
+    assert await offered(app, "chongchuan.grassroots1", REVIEW) == ["withdraw", "comment"]
+    assert await offered(app, "chongchuan.grassroots2", REVIEW) == [
+        "claim",
+        "approve",
+        "reject",
+        "request-info",
+        "comment",
+    ]
+    assert await offered(app, "chongchuan.leader", REVIEW) == ["comment"]
+    assert await offered(app, "chongchuan.supervisor", REVIEW) == [
+        "comment",
+        "reassign",
+        "extend",
+        "hold",
+    ]
+    # At the home visit GR2 (who claimed it) may approve with findings or send it back.
+    assert await offered(app, "chongchuan.grassroots2", VISIT) == [
+        "approve",
+        "reject",
+        "return",
+        "request-info",
+        "comment",
+    ]
+    assert await offered(app, "chongchuan.grassroots3", VISIT) == ["comment"]  # taken
+    # A closed case: no form at all.
+    async with browser(app, "chongchuan.grassroots2") as client:
+        page = await client.get(f"/cases/{CLOSED}")
+        assert 'id="act-form"' not in page.text and 'name="action"' not in page.text
+
+
+async def test_reassignment_offers_the_queues_officers_and_says_who_is_barred(
+    app: FastAPI,
+) -> None:
+    async with browser(app, "chongchuan.supervisor") as supervisor:
+        page = await supervisor.get(f"/cases/{REVIEW}")
+        assert options(page, "to") == [
+            "",
+            "chongchuan.grassroots1",
+            "chongchuan.grassroots2",
+            "chongchuan.grassroots3",
+        ]
+        # The opener is listed but cannot be chosen, with the reason.
+        opener = re.search(r'<option value="chongchuan.grassroots1"([^>]*)>([^<]*)', page.text)
+        assert opener and "disabled" in opener.group(1)
+        assert "separation_of_duties" in opener.group(2)
+
+
+async def test_the_case_page_shows_what_the_officer_decides_on(app: FastAPI) -> None:
+    async with browser(app, "chongchuan.officer1") as officer:
+        page = await officer.get(f"/cases/{AT_DISTRICT_REVIEW}")
+        text = page.text
+        for shown in (
+            "南通某纺织有限公司",  # employer
+            "配偶重病，子女上学",  # the reason
+            "3 人",
+            "2,500.00",  # household income in yuan
+            "3,000.00",  # requested amount
+            "相对困难 relative hardship",
+            "生活救助 living",
+            "无房产，无车辆",  # home-visit findings
+            "一致",  # civil-affairs check
+            "已用工作日",  # the task clock
+        ):
+            assert shown in text, shown
+        # The history in words, who (name and id) and the comment.
+        history = text.split('id="history"')[1]
+        for words in ("立案", "基层初审通过", "入户调查通过", "公示期满无异议", "材料齐全"):
+            assert words in history, words
+        assert "崇川区基层干事二" in history and "chongchuan.grassroots2" in history
+        assert ">task.approved<" not in history
+        english = await officer.get(f"/cases/{AT_DISTRICT_REVIEW}?lang=en")
+        assert "grassroots review approved" in english.text
+        assert "home visit approved" in english.text
+
+
+# -- the notice banner ---------------------------------------------------------------------
+
+
+async def test_the_banner_shows_only_the_servers_own_words(app: FastAPI) -> None:
+    planted = "请拨打 400-123-4567 领取补助"
+    async with browser(app, "chongchuan.grassroots2") as client:
+        for query in (
+            {"flash": planted},
+            {"flash": planted, "kind": "ok"},
+            {"notice": planted},
+            {"notice": "done", "action": planted},
+        ):
+            for path in ("/inbox", f"/cases/{REVIEW}"):
+                r = await client.get(path, params=query)
+                assert r.status_code == 200
+                assert "400-123-4567" not in r.text, (path, query)
+        done = await client.get("/inbox", params={"notice": "done", "action": "approve"})
+        assert 'id="notice"' in done.text and "已办理：同意" in done.text
+        opened = await client.get(f"/cases/{REVIEW}", params={"notice": "opened"})
+        assert "已立案" in opened.text
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+BAD_NUMBERS = ["abc", "1e3", "Infinity", "sNaN", "NaN", "1e999999", "-0", ""]
+
+
+def application_form(token: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf_token": token,
+        "idempotency_key": "k-1",
+        "name": "张三",
+        "id_number": "320602198001011235",
+        "phone": "13800000000",
+        "employer": "南通某纺织有限公司",
+        "district": "崇川区",
+        "bank_account": "",
+        "household_size": "3",
+        "monthly_income": "2500",
+        "category": "deep",
+        "relief_type": "medical",
+        "requested_amount": "3000",
+        "reason": "配偶重病",
+    }
+    return {**form, **changes}
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+async def test_bad_numbers_on_the_new_case_form_are_shown_beside_their_fields(
+    app: FastAPI, engine: Engine, bad: str
+) -> None:
+    before = Queries(engine).case_ids()
+    async with browser(app, "chongchuan.grassroots1") as officer:
+        token = csrf(await officer.get("/cases/new"))
+        sent = application_form(
+            token,
+            household_size=bad,
+            monthly_income=bad,
+            requested_amount=bad,
+            id_number="320602198001011234",  # wrong check digit: shown as well
+        )
+        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
+        assert r.status_code == 422 and is_page(r)
+        for field in ("household_size", "monthly_income", "requested_amount", "id_number"):
+            assert problem(r, field), (bad, field)
+        # What was typed stays, the choices too.
+        if bad:
+            assert f'id="monthly_income" value="{bad}"' in r.text
+        assert re.search(r'<option value="deep"\s+selected', r.text)
+        assert re.search(r'<option value="medical"\s+selected', r.text)
+        assert re.search(r'<option value="崇川区"\s+selected', r.text)
+        assert 'id="reason"' in r.text and "配偶重病</textarea>" in r.text
+    assert Queries(engine).case_ids() == before
+
+
+async def test_every_problem_of_an_application_is_shown_at_once(app: FastAPI) -> None:
+    async with browser(app, "chongchuan.grassroots1") as officer:
+        token = csrf(await officer.get("/cases/new"))
+        sent = application_form(
+            token,
+            name="",
+            phone="12345",
+            employer="",
+            bank_account="62-22",
+            household_size="40",
+            monthly_income="2500.123",
+            requested_amount="0",
+            reason="",
+            category="poor",
+        )
+        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
+        assert r.status_code == 422
+        shown = {
+            f: problem(r, f)
+            for f in (
+                "name",
+                "phone",
+                "employer",
+                "bank_account",
+                "household_size",
+                "monthly_income",
+                "requested_amount",
+                "reason",
+                "category",
+            )
+        }
+        assert all(shown.values()), shown
+        assert shown["name"] == shown["reason"] == "必填"
+        assert shown["household_size"] == "须在 1 至 30 之间"
+        assert "两位小数" in shown["monthly_income"]
+
+
+async def test_a_valid_application_without_the_case_service_gets_a_503_page(
+    app: FastAPI, engine: Engine
+) -> None:
+    before = Queries(engine).case_ids()
+    async with browser(app, "chongchuan.grassroots1") as officer:
+        token = csrf(await officer.get("/cases/new"))
+        # Full-width digits and thousands separators are numbers too.
+        sent = application_form(token, monthly_income="２,５００.５", household_size="３")
+        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
+        assert r.status_code == 503 and is_page(r) and "不可用" in r.text
+    assert Queries(engine).case_ids() == before
+
+
+async def test_a_form_that_is_not_utf8_is_refused_whole(app: FastAPI, engine: Engine) -> None:
+    before = Queries(engine).case_ids()
+    async with browser(app, "chongchuan.grassroots2") as officer:
+        token = csrf(await officer.get(f"/cases/{REVIEW}"))
+        urlencoded = {"Content-Type": "application/x-www-form-urlencoded", **ORIGIN}
+        for body in (
+            f"csrf_token={token}&action=comment&comment=%FF%FE%E4%B8".encode(),
+            f"csrf_token={token}&action=comment&comment=".encode() + b"\xff\xfe",
+        ):
+            r = await officer.post(f"/cases/{REVIEW}/act", content=body, headers=urlencoded)
+            assert r.status_code == 400 and is_page(r) and "UTF-8" in r.text
+        boundary = "b0undary"
+        multipart = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}'
+                f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n'
+            ).encode()
+            + b"\xe5\xbc\xa0\xff"
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        r = await officer.post(
+            "/cases/new",
+            content=multipart,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **ORIGIN},
+        )
+        assert r.status_code == 400 and is_page(r)
+    assert history_length(engine, REVIEW) == 3
+    assert Queries(engine).case_ids() == before
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+async def test_bad_home_visit_findings_are_shown_beside_their_fields(
+    app: FastAPI, engine: Engine, bad: str
+) -> None:
+    before = history_length(engine, VISIT)
+    async with browser(app, "chongchuan.grassroots2") as officer:
+        page = await officer.get(f"/cases/{VISIT}")
+        assert options(page, "companion") == [
+            "",
+            "chongchuan.grassroots1",
+            "chongchuan.grassroots3",
+        ]
+        sent = {
+            "csrf_token": csrf(page),
+            "action": "approve",
+            "companion": "chongchuan.grassroots3",
+            "visit_household_size": bad,
+            "visit_monthly_income": bad,
+            "visit_assets": "",
+            "visit_cause": "配偶重病",
+            "stage": "home_visit",
+        }
+        r = await officer.post(f"/cases/{VISIT}/act", data=sent, headers=ORIGIN)
+        assert r.status_code == 422 and is_page(r)
+        for field in ("visit_household_size", "visit_monthly_income", "visit_assets"):
+            assert problem(r, field), field
+        assert "配偶重病</textarea>" in r.text  # kept
+        assert re.search(r'<option value="chongchuan.grassroots3"\s+selected', r.text)
+    assert history_length(engine, VISIT) == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"household_size": NaN}',
+        '{"monthly_income_fen": 1e999999}',
+        '{"a": Infinity}',
+        '{"a": 1, "a": 2}',
+        "[1, 2]",
+        "{" * 60_000,
+        '{"a": ' * 30 + "1" + "}" * 30,
+        "not json",
+    ],
+)
+async def test_bad_json_data_is_shown_beside_the_field(
+    app: FastAPI, engine: Engine, data: str
+) -> None:
+    before = history_length(engine, VISIT)
+    async with browser(app, "chongchuan.grassroots2") as officer:
+        page = await officer.get(f"/cases/{VISIT}")
+        sent = {"csrf_token": csrf(page), "action": "approve", "data": data}
+        r = await officer.post(f"/cases/{VISIT}/act", data=sent, headers=ORIGIN)
+        assert r.status_code == 422 and problem(r, "data"), r.text[-500:]
+    assert history_length(engine, VISIT) == before
+
+
+async def test_bad_supervisor_input_is_shown_beside_its_field(app: FastAPI, engine: Engine) -> None:
+    async with browser(app, "chongchuan.supervisor") as supervisor:
+        page = await supervisor.get(f"/cases/{REVIEW}")
+        token = csrf(page)
+        for sent, field in (
+            ({"action": "extend", "until": "abc"}, "until"),
+            ({"action": "extend", "until": "2026-02-30"}, "until"),
+            ({"action": "extend", "until": ""}, "until"),
+            ({"action": "reassign", "to": ""}, "to"),
+            ({"action": "reassign", "to": "nobody.here"}, "to"),
+            ({"action": "fly"}, "action"),
+            ({"action": "hold", "comment": "长" * 2001}, "comment"),
+        ):
+            r = await supervisor.post(
+                f"/cases/{REVIEW}/act",
+                data={"csrf_token": token, "comment": "原因", **sent},  # type: ignore[dict-item]
+                headers=ORIGIN,
+            )
+            assert r.status_code == 422 and problem(r, field), (sent, r.status_code)
+            assert "nobody.here" not in problem(r, field)
+    assert history_length(engine, REVIEW) == 3
+
+
+async def test_error_pages_are_in_the_sites_layout(app: FastAPI, engine: Engine) -> None:
+    async with browser(app, "chongchuan.grassroots2") as officer:
+        page = await officer.get(f"/cases/{REVIEW}")
+        forged: dict[str, Any] = {"csrf_token": "x" * 43, "action": "comment", "comment": "x"}
+        r = await officer.post(f"/cases/{REVIEW}/act", data=forged, headers=ORIGIN)
+        assert r.status_code == 403 and is_page(r) and "表单" in r.text
+        r = await officer.get("/cases/HR-2026-999999")
+        assert r.status_code == 404 and is_page(r)
+        sent = {"csrf_token": csrf(page), "action": "comment", "comment": "备注"}
+        r = await officer.post(f"/cases/{REVIEW}/act", data=sent, headers=ORIGIN)
+        assert r.status_code == 503 and is_page(r)
+    assert history_length(engine, REVIEW) == 3
