@@ -63,19 +63,6 @@ REFUSAL_FIELDS = {
 """Where a refusal naming a field is shown on the action form."""
 
 
-def resolve_reassign_target(request: Request, data: dict[str, Any]) -> str | None:
-    """`data.to` named by user id: the target's actor from the directory, as the CLI
-    sends it (None, or the key of the problem). Kept apart so that it can go once the
-    service resolves user ids itself."""
-    target = data.get("to")
-    if isinstance(target, str):
-        try:
-            data["to"] = directory(request).active(target).actor().model_dump(mode="json")
-        except (UnknownUser, UserDisabled):
-            return "unknown_user"
-    return None
-
-
 def _visit_findings(
     form: dict[str, str], me: User, companions: list[User], errors: dict[str, str], words: Texts
 ) -> dict[str, Any]:
@@ -140,12 +127,14 @@ async def perform(
         if problem:
             errors["until"] = words.t(problem)
         data = {"until": until}
+    if chosen is Action.REASSIGN and data.get("to") and not errors:
+        # Said beside the field at once; the service resolves the user again when it acts.
+        try:
+            directory(request).active(str(data["to"]))
+        except (UnknownUser, UserDisabled):
+            errors["to"] = words.t("unknown_user")
     if len(form.get("comment", "")) > MAX_COMMENT:
         errors["comment"] = words.t("too_long", n=MAX_COMMENT)
-    if not errors and chosen is Action.REASSIGN:
-        problem = resolve_reassign_target(request, data)
-        if problem:
-            errors["to"] = words.t(problem)
     if errors:
         return chosen, errors, None, 422
     try:

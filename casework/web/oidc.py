@@ -23,7 +23,7 @@ from casework.auth.oidc import OidcClient, OidcRefused, ProviderUnavailable
 from casework.auth.signin import logged_id
 from casework.store.directory import UnknownUser, UserDisabled
 from casework.store.oidc import LoginExpired
-from casework.web.i18n import LANGS, translator
+from casework.web.site import render
 
 log = structlog.get_logger("casework.auth")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -64,15 +64,7 @@ def _refused(request: Request, refused: OidcRefused, user: str | None = None) ->
         address=client_address(request),
         **({"detail": refused.detail} if isinstance(refused, ProviderUnavailable) else {}),
     )
-    chosen = request.query_params.get("lang") or request.cookies.get("casework_lang") or "zh"
-    lang = chosen if chosen in LANGS else "zh"
-    t, _, _ = translator(lang)
-    response = templates.TemplateResponse(
-        request,
-        "oidc_refused.html",
-        {"lang": lang, "t": t, "user": None, "csrf_token": "", "message": refused.message},
-        status_code=refused.status,
-    )
+    response = render(request, "oidc_refused.html", refused.status, message=refused.message)
     response.delete_cookie(OIDC_COOKIE, path="/login/oidc")
     return response
 
