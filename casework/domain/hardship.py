@@ -38,7 +38,7 @@ from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
 from casework.domain.org import DISTRICTS, Actor, Role
 from casework.domain.personal import BANK_ACCOUNT, ID_NUMBER, PHONE, SealedFields
-from casework.domain.text import check_text
+from casework.domain.text import check_text, text_pattern
 
 CASE_TYPE = "hardship"
 CASE_PREFIX = "HR"
@@ -73,16 +73,75 @@ class Stage(StrEnum):
 
 _Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+# The rules below as the HTTP API's schema states them (`json_schema_extra`), so that a
+# request valid by the schema is not refused by the server. The validators stay what
+# they were: the schema describes them, it does not replace them.
+ID_NUMBER_PATTERN = "^[0-9]{17}[0-9Xx]$"
+ID_NUMBER_FORMAT = "gb11643-id"
+"""A JSON-schema `format` of our own: the birth date and the check digit (GB 11643,
+ISO 7064 MOD 11-2), which no pattern states; tools that do not know it ignore it."""
+PHONE_PATTERN = "^1[3-9][0-9]{9}$"
+BANK_ACCOUNT_PATTERN = r"^[0-9]{12,30}$"
+NAME_PATTERN = text_pattern(line_breaks=False)
+"""A name or employer: no control, bidirectional formatting or invisible characters,
+and not blank."""
+REASON_PATTERN = text_pattern(line_breaks=True)
+"""As a name, but line breaks and tabs are fine."""
+
 
 class Applicant(BaseModel):
     model_config = _Strict
 
-    name: str = Field(min_length=1, max_length=50)
-    id_number: str = Field(description="18-character resident ID number")
-    phone: str
-    employer: str = Field(min_length=1, max_length=200)
-    district: str
-    bank_account: str | None = Field(default=None, pattern=r"^[0-9]{12,30}$")
+    name: str = Field(
+        min_length=1,
+        max_length=50,
+        description="The applicant's name: no control characters, no bidirectional "
+        "formatting or invisible characters (U+200B–U+200F, U+2028–U+202E, U+2060, "
+        "U+2066–U+2069, U+FEFF, U+061C), not blank.",
+        json_schema_extra={"pattern": NAME_PATTERN, "examples": ["张三"]},
+    )
+    id_number: str = Field(
+        description="18-character resident ID number (GB 11643): 17 digits, then a digit "
+        "or X. Characters 7–14 must be a real birth date (YYYYMMDD) and the last one the "
+        "check character computed from the first 17 (ISO 7064 MOD 11-2), which a pattern "
+        f"cannot state (`format: {ID_NUMBER_FORMAT}`); a wrong one is refused with 422 "
+        "naming `applicant.id_number`. Never shown or stored in clear outside the "
+        "applicant record.",
+        json_schema_extra={
+            "pattern": ID_NUMBER_PATTERN,
+            "minLength": 18,
+            "maxLength": 18,
+            "format": ID_NUMBER_FORMAT,
+            "examples": ["320602198001011235"],
+        },
+    )
+    phone: str = Field(
+        description="Mainland mobile number: 11 digits starting 13–19.",
+        json_schema_extra={
+            "pattern": PHONE_PATTERN,
+            "minLength": 11,
+            "maxLength": 11,
+            "examples": ["13800000000"],
+        },
+    )
+    employer: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The employer, with the same character rules as the name.",
+        json_schema_extra={"pattern": NAME_PATTERN, "examples": ["南通某纺织有限公司"]},
+    )
+    district: str = Field(
+        description="The applicant's district (Nantong): decides which district's "
+        "officers handle the case.",
+        json_schema_extra={"enum": list(DISTRICTS), "examples": ["崇川区"]},
+    )
+    bank_account: str | None = Field(
+        default=None,
+        pattern=BANK_ACCOUNT_PATTERN,
+        description="Where approved relief is paid: 12–30 digits. Without it the "
+        "disbursement fails with the reason recorded.",
+        examples=["6222020000000001234"],
+    )
 
     @field_validator("id_number")
     @classmethod
@@ -117,21 +176,60 @@ class Applicant(BaseModel):
 class Household(BaseModel):
     model_config = _Strict
 
-    size: int = Field(ge=1, le=30, strict=True)
-    monthly_income_fen: int = Field(ge=0, le=10**10, strict=True)
+    size: int = Field(ge=1, le=30, strict=True, description="People in the household.")
+    monthly_income_fen: int = Field(
+        ge=0,
+        le=10**10,
+        strict=True,
+        description="The household's monthly income in integer fen (分): 250000 is 2,500 元.",
+    )
+
+
+APPLICATION_EXAMPLE: JsonDict = {
+    "applicant": {
+        "name": "张三",
+        "id_number": "320602198001011235",
+        "phone": "13800000000",
+        "employer": "南通某纺织有限公司",
+        "district": "崇川区",
+        "bank_account": "6222020000000001234",
+    },
+    "household": {"size": 3, "monthly_income_fen": 250000},
+    "category": "deep",
+    "relief_type": "living",
+    "requested_amount_fen": 300000,
+    "reason": "配偶重病，家庭收入低于低保标准。",
+}
+"""The README's application file."""
 
 
 class HardshipApplication(BaseModel):
     """The application file an officer submits (`casework case open hardship --file`)."""
 
-    model_config = _Strict
+    model_config = ConfigDict(**_Strict, json_schema_extra={"examples": [APPLICATION_EXAMPLE]})
 
     applicant: Applicant
     household: Household
-    category: Category
-    relief_type: ReliefType
-    requested_amount_fen: int = Field(gt=0, le=10**9, strict=True)
-    reason: str = Field(min_length=1, max_length=4000)
+    category: Category = Field(
+        description="deep (深度困难), relative (相对困难), accident (意外致困)."
+    )
+    relief_type: ReliefType = Field(
+        description="living (生活救助), medical (医疗救助), education (助学), seasonal (送温暖)."
+    )
+    requested_amount_fen: int = Field(
+        gt=0,
+        le=10**9,
+        strict=True,
+        description="The amount asked for, in integer fen (分): 300000 is 3,000 元. Above "
+        "the city approval threshold (5,000 元 by default) the city federation approves too.",
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="Why the household needs relief: as the name, but line breaks and tabs "
+        "are fine.",
+        json_schema_extra={"pattern": REASON_PATTERN},
+    )
 
     @field_validator("reason")
     @classmethod
