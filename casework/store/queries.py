@@ -5,19 +5,70 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import Engine, or_, select
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, and_, not_, or_, select
 
 from casework.domain.case import CaseState, CaseView, Refused, check_may_work
 from casework.domain.org import CITY
 from casework.domain.processes import PROCESSES
 from casework.store.directory import User
 from casework.store.event_store import EventStore
+from casework.store.supervision import (  # the open-task predicates its indexes are built on
+    _OPEN,
+    _PAST_DUE,
+    _RUNNING,
+    _hint,
+)
 from casework.store.tables import case_tasks, cases
 
 
 class UnknownCase(LookupError):
     pass
+
+
+class CaseListItem(BaseModel):
+    """A case as `GET /api/cases` lists it (from the `cases` and `case_tasks` rows)."""
+
+    case_id: str
+    type: str
+    status: str = Field(description="open | closed")
+    outcome: str | None = Field(description="approved | rejected | withdrawn | failed")
+    stage: str
+    district: str = Field(description="The applicant's district (the case's).")
+    opened_by: str
+    applicant_name: str | None
+    amount_fen: int | None = Field(description="The amount asked for, in fen.")
+    task_district: str | None = Field(
+        description="The queue of the open task: the district, or 市总工会 for city stages."
+    )
+    assignee: str | None
+    due_at: datetime | None
+    waiting_info: bool
+    overdue: bool = Field(
+        description="The open task is past due: its deadline has passed and its clock runs "
+        "(as `stuck` counts it)."
+    )
+    opened_at: datetime
+    updated_at: datetime
+
+
+class CasePage(BaseModel):
+    items: list[CaseListItem]
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` for the next page; null on the last page."
+    )
+
+
+# The case-id order each page walks, by (status given, district given): the primary key's
+# index (SQLite's name for it) or migration 0008's.
+_ORDER_INDEX = {
+    (False, False): "sqlite_autoindex_cases_1",
+    (False, True): "ix_cases_district_case_id",
+    (True, False): "ix_cases_status_case_id",
+    (True, True): "ix_cases_status_district_case_id",
+}
+_ASSIGNEE_INDEX = "ix_case_tasks_assignee_status"
+_CLOCK_INDEX = "ix_case_tasks_clock"
 
 
 class InboxItem(BaseModel):
@@ -126,6 +177,106 @@ class Queries:
             )
             for e in events
         ]
+
+    def case_page(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        after: str | None = None,
+        district: str | None = None,
+        case_type: str | None = None,
+        stage: str | None = None,
+        status: str | None = None,
+        assignee: str | None = None,
+        overdue: bool | None = None,
+    ) -> CasePage:
+        """One page of cases, newest case number first, after the case `after` (the
+        previous page's cursor); `district` None: every district.
+
+        Keyset pagination on the case id: a page costs the same wherever it is, and cases
+        opened or changed meanwhile never shift the pages that follow. Most pages walk an
+        index in case-id order and stop after `limit` + 1 matches: the primary key, or
+        (district, case_id), (status, case_id), (status, district, case_id) when those
+        are given (migration 0008). A page of one officer's tasks or of past-due tasks
+        starts instead from those few open tasks (case_tasks' assignee index, the clock
+        index) and sorts them. SQLite, which keeps no statistics to choose by, is told
+        the index; PostgreSQL's planner chooses among the same ones."""
+        c, t = cases, case_tasks
+        columns = (
+            c.c.case_id,
+            c.c.case_type,
+            c.c.status,
+            c.c.outcome,
+            c.c.stage,
+            c.c.district,
+            c.c.opened_by,
+            c.c.applicant_name,
+            c.c.amount_fen,
+            c.c.task_district,
+            c.c.assignee,
+            c.c.due_at,
+            c.c.waiting_info,
+            c.c.opened_at,
+            c.c.updated_at,
+            and_(_RUNNING, _PAST_DUE).label("overdue"),
+        )
+        query: Any
+        if assignee is not None or overdue is True:
+            # Few rows: one officer's open tasks, or the past-due ones.
+            query = select(*columns).select_from(t.join(c, c.c.case_id == t.c.case_id)).where(_OPEN)
+            if assignee is not None:
+                query = _hint(query.where(t.c.assignee == assignee), t, _ASSIGNEE_INDEX)
+                if overdue is True:
+                    query = query.where(_RUNNING, _PAST_DUE)
+            else:
+                query = _hint(query.where(_RUNNING, _PAST_DUE), t, _CLOCK_INDEX)
+            # The case by its key for each of those tasks, not the tasks for each case.
+            query = _hint(query, c, _ORDER_INDEX[(False, False)])
+        else:
+            # At most one open task per case (the domain's rule).
+            query = select(*columns).select_from(
+                c.outerjoin(t, and_(t.c.case_id == c.c.case_id, _OPEN))
+            )
+            query = _hint(query, c, _ORDER_INDEX[(status is not None, district is not None)])
+            if overdue is False:
+                query = query.where(or_(t.c.task_id.is_(None), not_(and_(_RUNNING, _PAST_DUE))))
+        query = query.order_by(c.c.case_id.desc()).limit(limit + 1)
+        if after is not None:
+            query = query.where(c.c.case_id < after)
+        if district is not None:
+            query = query.where(c.c.district == district)
+        if case_type is not None:
+            query = query.where(c.c.case_type == case_type)
+        if stage is not None:
+            query = query.where(c.c.stage == stage)
+        if status is not None:
+            query = query.where(c.c.status == status)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"now": now}).all()
+        items = [
+            CaseListItem(
+                case_id=r.case_id,
+                type=r.case_type,
+                status=r.status,
+                outcome=r.outcome,
+                stage=r.stage,
+                district=r.district,
+                opened_by=r.opened_by,
+                applicant_name=r.applicant_name,
+                amount_fen=r.amount_fen,
+                task_district=r.task_district,
+                assignee=r.assignee,
+                due_at=r.due_at,
+                waiting_info=bool(r.waiting_info),
+                overdue=bool(r.overdue),
+                opened_at=r.opened_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return CasePage(items=items, next_cursor=items[-1].case_id if more else None)
 
     def case_ids(self, status: str | None = None) -> list[str]:
         query = select(cases.c.case_id).order_by(cases.c.case_id)

@@ -121,6 +121,10 @@ cases = Table(
     Column("state", Text, nullable=False),
     Index(None, "status", "district", "stage"),
     Index(None, "case_type", "status"),
+    # GET /api/cases: the cases of a district and/or status in case-id order
+    Index(None, "district", "case_id"),
+    Index(None, "status", "case_id"),
+    Index(None, "status", "district", "case_id"),
     # stuck --idle-days: open tasks by last event, city-wide and per queue
     _partial("ix_cases_task_idle", HAS_TASK_SQL, "updated_at", "case_id"),
     _partial("ix_cases_task_idle_queue", HAS_TASK_SQL, "task_district", "updated_at", "case_id"),
