@@ -5,14 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
-from casework.api import cases, me
+from casework.api import cases, me, supervision
+from casework.api.errors import validation_failed
 from casework.auth.edge import EdgeAuth, set_session_cookie
+from casework.config import ConfigError
+from casework.domain.calendar import STATUTORY, WorkingCalendar
 from casework.service import CaseService
 from casework.settings import Settings
 from casework.web import oidc, pages
+
+API_DESCRIPTION = """工会案件审批 API (trade-union case approval workflows).
+
+Every operation needs a signed-in user: a personal access token
+(`Authorization: Bearer cw_…`, from `casework tokens create --as USER`), or the browser's
+session cookie (writes also need its `X-CSRF-Token`). Reads and actions follow the
+jurisdiction rule: a case outside the user's district (city-level staff: every district)
+answers 404, like a case that does not exist.
+
+Errors are JSON with a `detail`: a problem `{"code", "message", "field"}` for 400
+(malformed body), 403, 409 (refused by the rules), 413 and 503; a message for 401 and
+404; `[{"loc", "msg", "type"}]` for 422 (never repeating the input). Bodies are strict
+JSON in UTF-8, at most 256,000 bytes and 20 levels deep.
+"""
 
 
 def create_app(
@@ -20,16 +39,17 @@ def create_app(
 ) -> FastAPI:
     """The API under /api and the officers' pages (inbox, case page) at /. `settings`:
     sign-in options (proxy, OIDC, session lengths); by default from CASEWORK_*."""
-    app = FastAPI(
-        title="casework",
-        description="工会案件审批 API (trade-union case approval workflows)",
-        version="0.1.0",
-    )
+    settings = settings or Settings()
+    app = FastAPI(title="casework", description=API_DESCRIPTION, version="0.1.0")
     app.state.engine = engine
     app.state.service = service
     app.state.auth = EdgeAuth.from_settings(engine, settings)
+    app.state.act_wait = settings.act_wait_seconds
+    app.state.calendar = _calendar(settings)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.include_router(cases.router)
     app.include_router(me.router)
+    app.include_router(supervision.router)
     app.include_router(pages.router)
     app.include_router(oidc.router)
     static = Path(pages.__file__).parent / "static"
@@ -49,3 +69,12 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def _calendar(settings: Settings) -> WorkingCalendar:
+    """The processes' working-day calendar (with CASEWORK_HOLIDAYS_FILE), for /api/stuck."""
+    try:
+        return WorkingCalendar(settings.processes.hardship.calendar)
+    except ConfigError as e:
+        structlog.get_logger("casework.api").error("api.config_unreadable", error=str(e))
+        return STATUTORY

@@ -1,53 +1,331 @@
-"""/api/cases: open, read, trace and act on cases."""
+"""/api/cases: open, list, read, trace and act on cases."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from temporalio.service import RPCError, RPCStatusCode
 
-from casework.api.deps import CurrentUser, EngineDep, ServiceDep, get_service
-from casework.domain.case import Action, CaseState, CaseView
-from casework.domain.hardship import HardshipApplication
-from casework.service import ActionRefused, CaseNotFound
-from casework.store.directory import User
+from casework.api.body import StrictJSONRoute
+from casework.api.deps import CurrentUser, EngineDep, ServiceDep, act_wait, get_service
+from casework.api.errors import problem, responses
+from casework.domain.case import Action, CaseState, CaseView, Status
+from casework.domain.hardship import APPLICATION_EXAMPLE, HardshipApplication, Stage
+from casework.domain.org import CITY, DISTRICTS
+from casework.domain.processes import PROCESSES
+from casework.domain.text import check_text, free_text_pattern
+from casework.service import ActionPending, ActionRefused, CaseNotFound
+from casework.store.directory import USER_ID_PATTERN, User
 from casework.store.personal import ApplicantCard
-from casework.store.queries import HistoryItem, Queries, UnknownCase
+from casework.store.queries import CasePage, HistoryItem, Queries, UnknownCase
 
-router = APIRouter(prefix="/api/cases", tags=["cases"])
+router = APIRouter(prefix="/api/cases", tags=["cases"], route_class=StrictJSONRoute)
+
+CASE_ID_PATTERN = r"^[A-Z]{2,8}-[0-9]{4}-[0-9]{6,9}$"
+KEY_PATTERN = r"^[!-~]{1,200}$"
+"""An idempotency key: 1–200 visible ASCII characters (a UUID will do)."""
+COMMENT_PATTERN = free_text_pattern(line_breaks=True)
+
+CaseId = Annotated[
+    str,
+    Path(
+        description="The case number, e.g. HR-2026-000123.",
+        pattern=CASE_ID_PATTERN,
+        examples=["HR-2026-000123"],
+    ),
+]
+
+ACTION_DESCRIPTION = """\
+`comment`: the reason, required for reject, return, request-info, provide-info, object,
+withdraw, comment, the home-visit approval's explanation and every supervisor action
+(reassign, extend, hold, resume); free text, line breaks allowed, no control,
+bidirectional formatting or invisible characters.
+
+`data`, per action (at most 64 KB as JSON, 20 levels):
+- `approve` at the home visit: the findings `{"visitors": [two user ids, the sender one of
+  them], "household_size", "monthly_income_fen", "assets", "cause", "explanation"}`
+  (`explanation` only when the civil-affairs check found no match); other approvals
+  take no data;
+- `reassign` (supervisors): `{"to": "user.id"}`, the officer who takes the task;
+- `extend` (supervisors): `{"until": "YYYY-MM-DD"}`, the new deadline (end of that day,
+  Beijing time).
+
+`idempotency_key`: sent again with the same key (a retry), the action is applied once
+and the same answer comes back. `expected_stage`: refused with `stage_changed` if the
+case has moved on from that stage since the officer looked.
+"""
 
 
 class ActionIn(BaseModel):
-    comment: str | None = Field(default=None, max_length=2000)
-    data: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str | None = Field(default=None, max_length=200)
-    expected_stage: str | None = Field(default=None, max_length=32)
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The reason; line breaks allowed, no control, bidirectional formatting "
+        "or invisible characters.",
+        json_schema_extra={"pattern": COMMENT_PATTERN},
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the action needs besides the comment (see the operation).",
+    )
+    idempotency_key: str | None = Field(
+        default=None,
+        pattern=KEY_PATTERN,
+        description="Sent again with the same key, the action is applied once.",
+    )
+    expected_stage: Stage | None = Field(
+        default=None, description="Refused (stage_changed) if the case is no longer at it."
+    )
+
+    @field_validator("comment")
+    @classmethod
+    def _comment(cls, v: str | None) -> str | None:
+        # The service checks comments too, for every edge; here it is a 422 like any
+        # other field the schema describes.
+        return v if v is None else check_text(v, line_breaks=True)
+
+
+ACTION_EXAMPLES: dict[str, Any] = {
+    "claim": {"summary": "Claim the open task", "value": {}},
+    "approve": {"summary": "Approve, with a comment", "value": {"comment": "材料齐全"}},
+    "home-visit": {
+        "summary": "Approve the home visit (its findings as data)",
+        "value": {
+            "comment": "入户核实",
+            "data": {
+                "visitors": ["chongchuan.grassroots2", "chongchuan.grassroots3"],
+                "household_size": 3,
+                "monthly_income_fen": 250000,
+                "assets": "无房产",
+                "cause": "配偶重病",
+            },
+            "idempotency_key": "2b1f6d1e-6c1a-4c37-9d0e-5d0b1f0c2a11",
+            "expected_stage": "home_visit",
+        },
+    },
+    "reject": {"summary": "Reject, with the reason", "value": {"comment": "收入超过标准"}},
+    "reassign": {
+        "summary": "Reassign (supervisors)",
+        "value": {"comment": "原承办人出差", "data": {"to": "chongchuan.grassroots3"}},
+    },
+    "extend": {
+        "summary": "Extend the deadline (supervisors)",
+        "value": {"comment": "申请人住院", "data": {"until": "2026-12-31"}},
+    },
+}
 
 
 def refused(e: ActionRefused) -> HTTPException:
-    return HTTPException(409, {"code": e.code, "message": e.message, "field": e.field})
+    return problem(409, e.code, e.message, e.field)
 
 
-@router.post("/hardship", status_code=201)
+def pending(e: ActionPending) -> HTTPException:
+    return problem(
+        503,
+        "not_confirmed",
+        f"{e} 请用同一 idempotency key 重试 (send it again with key {e.key})",
+        None,
+    )
+
+
+UNAVAILABLE = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
+
+
+def temporal_down(e: RPCError) -> HTTPException:
+    """503 if Temporal is away or overloaded; anything else it says is a fault of ours."""
+    if e.status not in UNAVAILABLE:
+        raise e
+    return problem(
+        503,
+        "temporal_unavailable",
+        f"Temporal 暂时无法访问，请稍后重试 (Temporal unreachable: {e.status.name}; try again)",
+    )
+
+
+@router.post(
+    "/hardship",
+    status_code=201,
+    operation_id="open_hardship",
+    summary="Open a hardship relief case",
+    description="Opens a hardship relief (困难职工帮扶) case from the application and "
+    "returns its view once the opening is recorded. The user must be a grassroots officer "
+    "whose jurisdiction covers the applicant's district. The ID number, phone and bank "
+    "account are kept encrypted; the case and its history show masked forms only.",
+    responses={
+        201: {
+            "description": "Opened (or, with an Idempotency-Key sent before, the case that "
+            "key opened).",
+            "links": {
+                "GetCase": {
+                    "operationId": "show_case",
+                    "parameters": {"case_id": "$response.body#/case_id"},
+                },
+                "GetHistory": {
+                    "operationId": "case_history",
+                    "parameters": {"case_id": "$response.body#/case_id"},
+                },
+                "GetApplicant": {
+                    "operationId": "case_applicant",
+                    "parameters": {"case_id": "$response.body#/case_id"},
+                },
+                "Act": {
+                    "operationId": "act",
+                    "parameters": {"case_id": "$response.body#/case_id"},
+                },
+            },
+        },
+        **responses(
+            400,
+            401,
+            403,
+            409,
+            413,
+            422,
+            503,
+            s409="Refused: `role_not_held` (not a grassroots officer), `outside_jurisdiction` "
+            "(field `applicant.district`), `idempotency_key_reused` (the key opened a case "
+            "for another application).",
+        ),
+    },
+)
 async def open_hardship(
-    application: HardshipApplication,
+    application: Annotated[
+        HardshipApplication,
+        Body(openapi_examples={"deep": {"summary": "深度困难", "value": APPLICATION_EXAMPLE}}),
+    ],
     user: CurrentUser,
     service: ServiceDep,
+    request: Request,
     idempotency_key: Annotated[
         str | None,
         Header(
-            min_length=1,
-            max_length=200,
+            pattern=KEY_PATTERN,
             description="Sent again with the same key, the opening returns the case it "
-            "opened instead of opening another.",
+            "opened instead of opening another (1–200 visible ASCII characters).",
         ),
     ] = None,
 ) -> CaseView:
     try:
-        return await service.open_hardship(application, user.actor(), idempotency_key)
+        return await service.open_hardship(
+            application, user.actor(), idempotency_key, wait=act_wait(request)
+        )
     except ActionRefused as e:
         raise refused(e) from None
+    except ActionPending as e:
+        raise pending(e) from None
+    except RPCError as e:
+        raise temporal_down(e) from None
+
+
+# -- the list --------------------------------------------------------------------------------
+
+
+def _one_of(place: str, name: str, value: str | None, allowed: list[str]) -> None:
+    if value is not None and value not in allowed:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "enum",
+                    "loc": (place, name),
+                    "msg": f"Input should be one of: {', '.join(allowed)}",
+                }
+            ]
+        )
+
+
+CASE_TYPES = list(PROCESSES)
+STAGES = [s.value for s in Stage]
+
+
+@router.get(
+    "",
+    operation_id="list_cases",
+    summary="List cases",
+    description="The cases in the user's jurisdiction (a district; the whole city for "
+    "市总工会 staff), newest case number first, a page at a time: pass `next_cursor` back "
+    "as `cursor` until it is null. Filters combine (all must hold). Read from the `cases` "
+    "and `case_tasks` projections.",
+    responses=responses(
+        401,
+        403,
+        422,
+        s403="`outside_jurisdiction`: a district outside the user's jurisdiction.",
+    ),
+)
+def list_cases(
+    user: CurrentUser,
+    engine: EngineDep,
+    case_type: Annotated[
+        str | None,
+        Query(alias="type", description="Case type.", json_schema_extra={"enum": CASE_TYPES}),
+    ] = None,
+    stage: Annotated[
+        str | None,
+        Query(description="The case's stage.", json_schema_extra={"enum": STAGES}),
+    ] = None,
+    status: Annotated[Status | None, Query(description="open or closed.")] = None,
+    district: Annotated[
+        str | None,
+        Query(
+            description="The applicant's district (within the user's jurisdiction).",
+            json_schema_extra={"enum": list(DISTRICTS)},
+        ),
+    ] = None,
+    assignee: Annotated[
+        str | None,
+        Query(description="Whose open task (a user id).", pattern=USER_ID_PATTERN),
+    ] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(
+            description="true: cases whose open task is past due (deadline passed, clock "
+            "running); false: all others."
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="Opaque: the `next_cursor` of the previous page.",
+            pattern=CASE_ID_PATTERN,
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Cases per page.")] = 50,
+) -> CasePage:
+    _one_of("query", "type", case_type, CASE_TYPES)
+    _one_of("query", "stage", stage, STAGES)
+    _one_of("query", "district", district, list(DISTRICTS))
+    if user.district != CITY:
+        if district not in (None, user.district):
+            raise problem(
+                403,
+                "outside_jurisdiction",
+                f"{district} 不在您的管辖范围 {user.district} 内 (outside jurisdiction)",
+                "district",
+            )
+        district = user.district
+    return Queries(engine).case_page(
+        now=datetime.now(UTC),
+        limit=limit,
+        after=cursor,
+        district=district,
+        case_type=case_type,
+        stage=stage,
+        status=None if status is None else status.value,
+        assignee=assignee,
+        overdue=overdue,
+    )
+
+
+# -- one case --------------------------------------------------------------------------------
 
 
 def visible_state(queries: Queries, case_id: str, user: User) -> CaseState:
@@ -62,18 +340,30 @@ def visible_state(queries: Queries, case_id: str, user: User) -> CaseState:
     return state
 
 
-@router.get("/{case_id}")
-def show(case_id: str, user: CurrentUser, engine: EngineDep) -> CaseView:
+@router.get(
+    "/{case_id}",
+    operation_id="show_case",
+    summary="Show a case",
+    description="Stage, status, outcome and the open task (its queue, assignee, deadline, "
+    "whether it waits for information, is paused, overdue or escalated).",
+    responses=responses(401, 404, 422),
+)
+def show(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> CaseView:
     return CaseView.of(visible_state(Queries(engine), case_id, user))
 
 
-@router.get("/{case_id}/applicant")
+@router.get(
+    "/{case_id}/applicant",
+    operation_id="case_applicant",
+    summary="Show a case's applicant",
+    description="The applicant as the user may see them (as `case show --as`): ID number, "
+    "phone and bank account in clear only where the user's role needs them, in their "
+    "jurisdiction, masked otherwise; each reveal is logged with who asked.",
+    responses=responses(401, 404, 422, 503),
+)
 def applicant(
-    case_id: str, user: CurrentUser, engine: EngineDep, service: ServiceDep
+    case_id: CaseId, user: CurrentUser, engine: EngineDep, service: ServiceDep
 ) -> ApplicantCard:
-    """The applicant as the acting user may see them (as `case show --as`): ID number,
-    phone and bank account in clear only where the user's role needs them, in their
-    jurisdiction, masked otherwise; each reveal is logged with who asked."""
     queries = Queries(engine)
     state = visible_state(queries, case_id, user)
     history = queries.history(case_id)
@@ -83,23 +373,52 @@ def applicant(
     return card
 
 
-@router.get("/{case_id}/history")
-def history(case_id: str, user: CurrentUser, engine: EngineDep) -> list[HistoryItem]:
+@router.get(
+    "/{case_id}/history",
+    operation_id="case_history",
+    summary="A case's history",
+    description="Every recorded event of the case, in order, with its hash (the case's "
+    "sha256 chain); personal fields appear only encrypted or masked.",
+    responses=responses(401, 404, 422),
+)
+def history(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> list[HistoryItem]:
     queries = Queries(engine)
     visible_state(queries, case_id, user)
     return queries.history(case_id)
 
 
-@router.post("/{case_id}/actions/{action}")
+@router.post(
+    "/{case_id}/actions/{action}",
+    operation_id="act",
+    summary="Act on a case",
+    description="Claim, approve, reject, return, request or provide information, object "
+    "during the public notice, withdraw, comment; supervisors reassign, extend, hold and "
+    "resume. Checked before anything is written: a refusal leaves the case as it was.\n\n"
+    + ACTION_DESCRIPTION,
+    responses=responses(
+        400,
+        401,
+        403,
+        404,
+        409,
+        413,
+        422,
+        503,
+        s409="Refused by the rules, e.g. `separation_of_duties`, `already_taken`, "
+        "`stage_changed`, `comment_required`, `invalid_findings` (field `data`), "
+        "`invalid_target` (`data.to`), `invalid_until` (`data.until`), `data_too_large`.",
+    ),
+)
 async def act(
-    case_id: str,
-    action: Action,
-    body: ActionIn,
+    case_id: CaseId,
+    action: Annotated[Action, Path(description="What to do.")],
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
+    body: Annotated[ActionIn | None, Body(openapi_examples=ACTION_EXAMPLES)] = None,
 ) -> CaseView:
-    visible_state(Queries(engine), case_id, user)
+    body = body or ActionIn()
+    await asyncio.to_thread(visible_state, Queries(engine), case_id, user)
     service = get_service(request)
     try:
         return await service.act(
@@ -109,9 +428,14 @@ async def act(
             body.comment,
             body.data,
             body.idempotency_key,
-            body.expected_stage,
+            None if body.expected_stage is None else body.expected_stage.value,
+            wait=act_wait(request),
         )
     except ActionRefused as e:
         raise refused(e) from None
     except CaseNotFound as e:
         raise HTTPException(404, str(e)) from None
+    except ActionPending as e:
+        raise pending(e) from None
+    except RPCError as e:
+        raise temporal_down(e) from None

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from casework.api.errors import problem
 from casework.auth.edge import EdgeAuth, check_csrf
 from casework.domain.org import Role
 from casework.service import CaseService
@@ -38,8 +39,14 @@ def get_auth(request: Request) -> EdgeAuth:
 def get_service(request: Request) -> CaseService:
     service: CaseService | None = request.app.state.service
     if service is None:
-        raise HTTPException(503, "Temporal 不可用 (Temporal unavailable)")
+        raise problem(503, "temporal_unavailable", "Temporal 不可用 (Temporal unavailable)")
     return service
+
+
+def act_wait(request: Request) -> float:
+    """How long an action or opening waits for its outcome before answering 503 with the
+    idempotency key to send again (CASEWORK_ACT_WAIT_SECONDS)."""
+    return request.app.state.act_wait  # type: ignore[no-any-return]
 
 
 def unauthorized(message: str) -> HTTPException:
@@ -65,7 +72,7 @@ def current_user(
         if request.method not in SAFE_METHODS and not (
             auth.same_origin(request) and check_csrf(session, request.headers.get(CSRF_HEADER))
         ):
-            raise HTTPException(403, "CSRF 校验失败 (CSRF check failed)")
+            raise problem(403, "csrf_failed", "CSRF 校验失败 (CSRF check failed)", CSRF_HEADER)
         return user
     raise unauthorized("请登录：需要令牌 (sign-in required: Authorization: Bearer <token>)")
 
@@ -73,7 +80,9 @@ def current_user(
 def staff_directory_reader(user: Annotated[User, Depends(current_user)]) -> User:
     """Who may list every user: administrators and supervisors."""
     if not ({Role.ADMIN, Role.SUPERVISOR} & set(user.roles)):
-        raise HTTPException(403, "需要管理员或督办角色 (admin or supervisor role required)")
+        raise problem(
+            403, "role_not_held", "需要管理员或督办角色 (admin or supervisor role required)"
+        )
     return user
 
 

@@ -106,3 +106,9 @@ def text_pattern(*, line_breaks: bool) -> str:
         if not any(x <= c <= y for x, y in bad)
     ]
     return f"^[{_ranges(spaces)}]*[^{_ranges([*bad, *_WHITESPACE])}][^{_ranges(bad)}]*$"
+
+
+def free_text_pattern(*, line_breaks: bool) -> str:
+    """A JSON-schema pattern matching exactly the texts `check_text` accepts (blank
+    ones too: for optional text such as a comment)."""
+    return f"^[^{_ranges(_forbidden_ranges(line_breaks))}]*$"

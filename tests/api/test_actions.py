@@ -1,0 +1,226 @@
+"""Opening and working cases over HTTP against a real worker (Temporal's time-skipping
+server, SQLite): what each user may do, the refusals as 409 with their code, and the
+supervisor's reassign / extend / hold / resume."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import bearer, client_for, make_app
+from tests.factories import application_data
+from tests.workflows.conftest import (  # noqa: F401 - shared fixtures
+    Harness,
+    civil_affairs_done,
+    config,
+    findings,
+    harness,
+)
+
+OPENER = "chongchuan.grassroots1"
+GR2 = "chongchuan.grassroots2"
+GR3 = "chongchuan.grassroots3"
+SUPERVISOR = "chongchuan.supervisor"
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, harness: Harness) -> None:  # noqa: F811
+        self.client = client
+        self.harness = harness
+
+    def headers(self, user: str, **extra: str) -> dict[str, str]:
+        return {**bearer(self.harness.engine, user), **extra}
+
+    async def open(
+        self,
+        user: str = OPENER,
+        key: str | None = None,
+        data: dict[str, Any] | None = None,
+        **changes: Any,
+    ) -> httpx.Response:
+        headers = self.headers(user, **({"Idempotency-Key": key} if key else {}))
+        body = data or application_data(**changes)
+        return await self.client.post("/api/cases/hardship", json=body, headers=headers)
+
+    async def act(self, case_id: str, user: str, action: str, **body: Any) -> httpx.Response:
+        return await self.client.post(
+            f"/api/cases/{case_id}/actions/{action}", json=body, headers=self.headers(user)
+        )
+
+    async def get(self, path: str, user: str, **params: Any) -> httpx.Response:
+        return await self.client.get(path, params=params, headers=self.headers(user))
+
+
+@pytest.fixture
+async def api(harness: Harness) -> AsyncIterator[Api]:  # noqa: F811
+    async with client_for(make_app(harness.engine, harness.service)) as client:
+        yield Api(client, harness)
+
+
+async def opened(api: Api) -> str:
+    r = await api.open()
+    assert r.status_code == 201, r.text
+    case_id: str = r.json()["case_id"]
+    api.harness.opened.append(case_id)
+    return case_id
+
+
+async def test_an_officer_opens_a_case_and_colleagues_work_it(api: Api) -> None:
+    r = await api.open()
+    assert r.status_code == 201, r.text
+    view = r.json()
+    case_id = view["case_id"]
+    api.harness.opened.append(case_id)
+    assert (view["stage"], view["opened_by"]) == ("grassroots_review", OPENER)
+    assert view["open_task"]["role"] == "grassroots_officer"
+
+    r = await api.act(case_id, GR2, "claim")
+    assert r.status_code == 200 and r.json()["open_task"]["assignee"] == GR2
+    r = await api.act(
+        case_id, GR2, "approve", comment="材料齐全", expected_stage="grassroots_review"
+    )
+    assert r.status_code == 200 and r.json()["stage"] == "home_visit"
+    await civil_affairs_done(api.harness, case_id)
+    r = await api.act(
+        case_id,
+        GR2,
+        "approve",
+        comment="已入户",
+        data=findings(GR2, GR3),
+        idempotency_key="visit-1",
+    )
+    assert r.status_code == 200 and r.json()["stage"] == "public_notice", r.text
+    again = await api.act(
+        case_id,
+        GR2,
+        "approve",
+        comment="已入户",
+        data=findings(GR2, GR3),
+        idempotency_key="visit-1",
+    )
+    assert again.json() == r.json()  # a retry is applied once
+
+    history = (await api.get(f"/api/cases/{case_id}/history", OPENER)).json()
+    assert [e["type"] for e in history].count("home_visit.recorded") <= 1
+    assert history[0]["type"] == "case.opened" and history[0]["seq"] == 1
+    listed = (await api.get("/api/cases", OPENER, stage="public_notice")).json()["items"]
+    assert [c["case_id"] for c in listed] == [case_id]
+
+
+async def test_refusals_are_409s_that_say_why_and_change_nothing(api: Api) -> None:
+    case_id = await opened(api)
+    before = (await api.get(f"/api/cases/{case_id}/history", OPENER)).json()
+    cases: list[tuple[str, str, dict[str, Any], str, str | None]] = [
+        (OPENER, "approve", {}, "separation_of_duties", None),
+        (GR2, "reject", {}, "comment_required", "comment"),
+        (GR2, "approve", {"expected_stage": "home_visit"}, "stage_changed", None),
+        (GR2, "approve", {"data": {"x": 1}}, "unexpected_data", "data"),
+        (
+            GR2,
+            "comment",
+            {"comment": "x", "data": {"blob": "x" * 70_000}},
+            "data_too_large",
+            "data",
+        ),
+        (
+            SUPERVISOR,
+            "extend",
+            {"comment": "住院", "data": {"until": "2026-02-30"}},
+            "invalid_until",
+            "data.until",
+        ),
+        (
+            GR2,
+            "extend",
+            {"comment": "住院", "data": {"until": "2026-12-31"}},
+            "role_not_held",
+            None,
+        ),
+    ]
+    for user, action, body, code, field in cases:
+        r = await api.act(case_id, user, action, **body)
+        assert r.status_code == 409, (action, r.text)
+        detail = r.json()["detail"]
+        assert detail["code"] == code, (action, detail)
+        if field is not None:
+            assert detail["field"] == field, (action, detail)
+    assert (await api.get(f"/api/cases/{case_id}/history", OPENER)).json() == before
+    # Another district's officer: the case does not exist for them.
+    r = await api.act(case_id, "tongzhou.grassroots2", "claim")
+    assert r.status_code == 404
+    # An opening outside the opener's district, or by someone who may not open.
+    r = await api.open(applicant={"district": "通州区"})
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "applicant.district"
+    r = await api.open(user="chongchuan.officer1")
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "role_not_held"
+
+
+async def test_the_same_idempotency_key_opens_one_case(api: Api) -> None:
+    application = application_data()
+    first = await api.open(key="open-key-1", data=application)
+    again = await api.open(key="open-key-1", data=application)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert first.json()["case_id"] == again.json()["case_id"]
+    api.harness.opened.append(first.json()["case_id"])
+    other = await api.open(key="open-key-1", data={**application, "requested_amount_fen": 123})
+    assert other.status_code == 409
+    assert other.json()["detail"]["code"] == "idempotency_key_reused"
+
+
+async def test_a_supervisor_extends_holds_and_resumes_a_task(api: Api) -> None:
+    case_id = await opened(api)
+    r = await api.act(
+        case_id, SUPERVISOR, "extend", comment="申请人住院", data={"until": "2027-01-29"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["open_task"]["due_at"].startswith("2027-01-29T16:00:00")  # end of day, Beijing
+    r = await api.act(case_id, SUPERVISOR, "hold", comment="等待法院判决")
+    assert r.status_code == 200 and r.json()["open_task"]["paused"] is True
+    r = await api.act(case_id, SUPERVISOR, "resume", comment="判决已出")
+    assert r.status_code == 200 and r.json()["open_task"]["paused"] is False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="waits for casework/service.py to resolve data.to (a user id) from the directory "
+    "(another engineer's change, not on main yet); until then the workflow takes only a "
+    "whole actor there and refuses a user id with invalid_target. Remove this mark once it "
+    "lands: the test then passes.",
+)
+async def test_a_supervisor_reassigns_a_task_by_user_id(api: Api) -> None:
+    case_id = await opened(api)
+    assert (await api.act(case_id, GR2, "claim")).status_code == 200
+    r = await api.act(case_id, SUPERVISOR, "reassign", comment="原承办人出差", data={"to": GR3})
+    assert r.status_code == 200, r.text
+    assert r.json()["open_task"]["assignee"] == GR3
+
+
+async def test_a_reassignment_to_nobody_is_refused_naming_data_to(api: Api) -> None:
+    case_id = await opened(api)
+    r = await api.act(case_id, SUPERVISOR, "reassign", comment="原承办人出差", data={})
+    assert r.status_code == 409
+    assert (r.json()["detail"]["code"], r.json()["detail"]["field"]) == (
+        "invalid_target",
+        "data.to",
+    )
+
+
+async def test_without_temporal_actions_answer_503_and_reads_still_work(api: Api) -> None:
+    case_id = await opened(api)
+    async with client_for(make_app(api.harness.engine, None)) as client:
+        headers = api.headers(GR2)
+        r = await client.post(f"/api/cases/{case_id}/actions/claim", json={}, headers=headers)
+        assert r.status_code == 503
+        assert r.json()["detail"]["code"] == "temporal_unavailable"
+        r = await client.get(f"/api/cases/{case_id}", headers=headers)
+        assert r.status_code == 200
+        r = await client.post(
+            "/api/cases/hardship",
+            content=json.dumps(application_data()),
+            headers={**api.headers(OPENER), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 503
