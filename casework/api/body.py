@@ -11,8 +11,10 @@ task). Here each is a 400 naming the field, before anything is read or written:
 - at most `MAX_BODY_BYTES` (413 beyond, without reading the rest);
 - UTF-8 (a byte-order mark is fine);
 - at most `MAX_DEPTH` levels of arrays and objects, checked before parsing;
+- numbers as JSON means them: `3.0` is the integer 3;
 - no NaN, Infinity, numbers out of range, integers longer than `MAX_INT_DIGITS`,
-  duplicate keys, lone surrogates (in keys or strings).
+  duplicate keys, lone surrogates or NUL characters (in keys or strings: PostgreSQL
+  cannot store U+0000 in text, and an action's data is recorded as it came).
 """
 
 from __future__ import annotations
@@ -50,10 +52,16 @@ def _constant(name: str) -> _Invalid:
     return _Invalid(f"{name} 不是合法的 JSON 值 ({name} is not a JSON value)")
 
 
-def _float(text: str) -> float | _Invalid:
+def _float(text: str) -> int | float | _Invalid:
+    """A number written with a fraction or exponent. `3.0` and `3e2` are the integers 3 and
+    300, as JSON and JSON Schema count (`"type": "integer"` admits 3.0): they reach the
+    models as ints, so that a value the schema calls an integer is taken as one (the
+    application's counts and amounts are strict ints)."""
     value = float(text)
     if not math.isfinite(value):
         return _Invalid("数值超出范围 (number out of range)")
+    if value.is_integer() and abs(value) <= 2**53:
+        return int(value)
     return value
 
 
@@ -107,9 +115,12 @@ def _too_deep(text: str) -> list[str | int] | None:
     return None
 
 
-def _surrogate(text: str) -> int | None:
+def _unstorable(text: str) -> int | None:
+    """Where `text` holds a lone surrogate or NUL, or None."""
+    if text.isascii():
+        return text.find("\x00") if "\x00" in text else None
     for i, c in enumerate(text):
-        if 0xD800 <= ord(c) <= 0xDFFF:
+        if c == "\x00" or 0xD800 <= ord(c) <= 0xDFFF:
             return i
     return None
 
@@ -164,8 +175,8 @@ def _not_utf8(at: int, field: str | None) -> Exception:
 
 
 def _check(document: Any, not_utf8: int | None) -> None:
-    """Walk the parsed document (without recursion) for what the parser marked and for
-    lone surrogates."""
+    """Walk the parsed document (without recursion) for what the parser marked, lone
+    surrogates and NUL characters."""
     todo: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while todo:
         value, path = todo.pop()
@@ -183,9 +194,16 @@ def _check(document: Any, not_utf8: int | None) -> None:
         else:
             continue
         for text, where in strings:
-            at = _surrogate(text)
+            at = _unstorable(text)
             if at is None:
                 continue
+            if text[at] == "\x00":
+                raise problem(
+                    400,
+                    "nul_character",
+                    f"不能包含 NUL 字符 (U+0000 at position {at + 1} cannot be stored)",
+                    field_path(where),
+                )
             if not_utf8 is not None:
                 raise _not_utf8(not_utf8, field_path(where))
             raise problem(

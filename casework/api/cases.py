@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.convertors import Convertor, register_url_convertor
 from temporalio.service import RPCError, RPCStatusCode
 
+from casework.api import examples
 from casework.api.body import StrictJSONRoute
 from casework.api.deps import CurrentUser, EngineDep, ServiceDep, act_wait, get_service
 from casework.api.errors import problem, responses
@@ -27,6 +29,25 @@ from casework.store.queries import CasePage, HistoryItem, Queries, UnknownCase
 router = APIRouter(prefix="/api/cases", tags=["cases"], route_class=StrictJSONRoute)
 
 CASE_ID_PATTERN = r"^[A-Z]{2,8}-[0-9]{4}-[0-9]{6,9}$"
+CASE_ID_EXAMPLE = "HR-2026-000123"
+
+
+class CaseIdConvertor(Convertor[str]):
+    """`{case_id:case_id}`: only a case number matches, so `/api/cases/hardship` is the
+    opening's path alone (GET on it: 405, not a case called "hardship"), and any other
+    path there is no route (404)."""
+
+    regex = CASE_ID_PATTERN[1:-1]
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("case_id", CaseIdConvertor())
+
 KEY_PATTERN = r"^[!-~]{1,200}$"
 """An idempotency key: 1–200 visible ASCII characters (a UUID will do)."""
 COMMENT_PATTERN = free_text_pattern(line_breaks=True)
@@ -34,9 +55,9 @@ COMMENT_PATTERN = free_text_pattern(line_breaks=True)
 CaseId = Annotated[
     str,
     Path(
-        description="The case number, e.g. HR-2026-000123.",
+        description=f"The case number, e.g. {CASE_ID_EXAMPLE}.",
         pattern=CASE_ID_PATTERN,
-        examples=["HR-2026-000123"],
+        examples=[CASE_ID_EXAMPLE],
     ),
 ]
 
@@ -162,8 +183,9 @@ def temporal_down(e: RPCError) -> HTTPException:
     "account are kept encrypted; the case and its history show masked forms only.",
     responses={
         201: {
-            "description": "Opened (or, with an Idempotency-Key sent before, the case that "
-            "key opened).",
+            **examples.case_view(
+                "Opened (or, with an Idempotency-Key sent before, the case that key opened)."
+            ),
             "links": {
                 "GetCase": {
                     "operationId": "show_case",
@@ -254,12 +276,15 @@ STAGES = [s.value for s in Stage]
     "市总工会 staff), newest case number first, a page at a time: pass `next_cursor` back "
     "as `cursor` until it is null. Filters combine (all must hold). Read from the `cases` "
     "and `case_tasks` projections.",
-    responses=responses(
-        401,
-        403,
-        422,
-        s403="`outside_jurisdiction`: a district outside the user's jurisdiction.",
-    ),
+    responses={
+        200: examples.case_page(),
+        **responses(
+            401,
+            403,
+            422,
+            s403="`outside_jurisdiction`: a district outside the user's jurisdiction.",
+        ),
+    },
 )
 def list_cases(
     user: CurrentUser,
@@ -341,25 +366,25 @@ def visible_state(queries: Queries, case_id: str, user: User) -> CaseState:
 
 
 @router.get(
-    "/{case_id}",
+    "/{case_id:case_id}",
     operation_id="show_case",
     summary="Show a case",
     description="Stage, status, outcome and the open task (its queue, assignee, deadline, "
     "whether it waits for information, is paused, overdue or escalated).",
-    responses=responses(401, 404, 422),
+    responses={200: examples.case_view("The case."), **responses(401, 404, 422)},
 )
 def show(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> CaseView:
     return CaseView.of(visible_state(Queries(engine), case_id, user))
 
 
 @router.get(
-    "/{case_id}/applicant",
+    "/{case_id:case_id}/applicant",
     operation_id="case_applicant",
     summary="Show a case's applicant",
     description="The applicant as the user may see them (as `case show --as`): ID number, "
     "phone and bank account in clear only where the user's role needs them, in their "
     "jurisdiction, masked otherwise; each reveal is logged with who asked.",
-    responses=responses(401, 404, 422, 503),
+    responses={200: examples.applicant(), **responses(401, 404, 422, 503)},
 )
 def applicant(
     case_id: CaseId, user: CurrentUser, engine: EngineDep, service: ServiceDep
@@ -374,12 +399,12 @@ def applicant(
 
 
 @router.get(
-    "/{case_id}/history",
+    "/{case_id:case_id}/history",
     operation_id="case_history",
     summary="A case's history",
     description="Every recorded event of the case, in order, with its hash (the case's "
     "sha256 chain); personal fields appear only encrypted or masked.",
-    responses=responses(401, 404, 422),
+    responses={200: examples.history(), **responses(401, 404, 422)},
 )
 def history(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> list[HistoryItem]:
     queries = Queries(engine)
@@ -388,26 +413,29 @@ def history(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> list[Histo
 
 
 @router.post(
-    "/{case_id}/actions/{action}",
+    "/{case_id:case_id}/actions/{action}",
     operation_id="act",
     summary="Act on a case",
     description="Claim, approve, reject, return, request or provide information, object "
     "during the public notice, withdraw, comment; supervisors reassign, extend, hold and "
     "resume. Checked before anything is written: a refusal leaves the case as it was.\n\n"
     + ACTION_DESCRIPTION,
-    responses=responses(
-        400,
-        401,
-        403,
-        404,
-        409,
-        413,
-        422,
-        503,
-        s409="Refused by the rules, e.g. `separation_of_duties`, `already_taken`, "
-        "`stage_changed`, `comment_required`, `invalid_findings` (field `data`), "
-        "`invalid_target` (`data.to`), `invalid_until` (`data.until`), `data_too_large`.",
-    ),
+    responses={
+        200: examples.case_view("Done: the case as it is now."),
+        **responses(
+            400,
+            401,
+            403,
+            404,
+            409,
+            413,
+            422,
+            503,
+            s409="Refused by the rules, e.g. `separation_of_duties`, `already_taken`, "
+            "`stage_changed`, `comment_required`, `invalid_findings` (field `data`), "
+            "`invalid_target` (`data.to`), `invalid_until` (`data.until`), `data_too_large`.",
+        ),
+    },
 )
 async def act(
     case_id: CaseId,

@@ -171,7 +171,7 @@ _MODELS: dict[int, type[BaseModel]] = {
 
 _WHAT: dict[int, str] = {
     400: "Malformed body: not JSON, not UTF-8, NaN or Infinity, a duplicate key, a lone "
-    "surrogate, nested more than 20 levels.",
+    "surrogate or NUL character in a string, nested more than 20 levels.",
     401: "No signed-in user: a missing, invalid, expired or revoked token.",
     403: "Not allowed: the user lacks the role, or asks outside their jurisdiction; a "
     "write with the session cookie but without its X-CSRF-Token.",

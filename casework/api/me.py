@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from casework.api import examples
 from casework.api.body import StrictJSONRoute
 from casework.api.deps import CurrentUser, DirectoryReader, EngineDep
 from casework.api.errors import responses
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["people"], route_class=StrictJSONRoute)
     description="Open tasks the user may act on now: their role, their jurisdiction, "
     "unclaimed or theirs, and not barred by separation of duties; earliest deadline "
     "first, at most 200.",
-    responses=responses(401),
+    responses={200: examples.inbox(), **responses(401)},
 )
 def inbox(user: CurrentUser, engine: EngineDep) -> list[InboxItem]:
     return Queries(engine).inbox(user)
@@ -31,7 +32,10 @@ def inbox(user: CurrentUser, engine: EngineDep) -> list[InboxItem]:
     operation_id="users",
     summary="Users",
     description="Every user, their roles and jurisdiction: administrators and supervisors only.",
-    responses=responses(401, 403, s403="`role_not_held`: administrators and supervisors only."),
+    responses={
+        200: examples.users(),
+        **responses(401, 403, s403="`role_not_held`: administrators and supervisors only."),
+    },
 )
 def users(_reader: DirectoryReader, engine: EngineDep) -> list[User]:
     return Directory(engine).list()

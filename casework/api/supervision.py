@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from casework.api import examples
 from casework.api.body import StrictJSONRoute
 from casework.api.cases import CASE_TYPES, _one_of
 from casework.api.deps import CurrentUser, EngineDep
@@ -98,13 +99,16 @@ Queue = Annotated[
     "the last N working days (today not counted); oldest first: by deadline, or by last "
     "event for idle ones. Supervisors see their jurisdiction's queues (the city's: every "
     "queue); anyone else only their own tasks (`assignee` = their own id).",
-    responses=responses(
-        401,
-        403,
-        422,
-        s403="`role_not_held`: only supervisors see other officers' tasks; "
-        "`outside_jurisdiction`: a queue outside the supervisor's jurisdiction.",
-    ),
+    responses={
+        200: examples.stuck(),
+        **responses(
+            401,
+            403,
+            422,
+            s403="`role_not_held`: only supervisors see other officers' tasks; "
+            "`outside_jurisdiction`: a queue outside the supervisor's jurisdiction.",
+        ),
+    },
 )
 def stuck(
     user: CurrentUser,
@@ -155,13 +159,16 @@ def stuck(
     description="Per queue (district, or 市总工会 for city-level stages) and stage with open "
     "tasks: how many, how many past due, how many escalated, and their median age in "
     "days. Supervisors only.",
-    responses=responses(
-        401,
-        403,
-        422,
-        s403="`role_not_held`: supervisors only; `outside_jurisdiction`: a queue outside "
-        "the supervisor's jurisdiction.",
-    ),
+    responses={
+        200: examples.board(),
+        **responses(
+            401,
+            403,
+            422,
+            s403="`role_not_held`: supervisors only; `outside_jurisdiction`: a queue outside "
+            "the supervisor's jurisdiction.",
+        ),
+    },
 )
 def board(
     user: CurrentUser,

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -87,6 +88,18 @@ NAME_PATTERN = text_pattern(line_breaks=False)
 and not blank."""
 REASON_PATTERN = text_pattern(line_breaks=True)
 """As a name, but line breaks and tabs are fine."""
+
+
+_RAW_MAX_LENGTH = {"name": 50, "employer": 200, "reason": 4000}
+
+
+def _at_most(value: object, info: ValidationInfo) -> object:
+    """Free text at most its length as sent, the whitespace that is stripped included:
+    what the schema's maxLength says (pydantic counts after stripping)."""
+    limit = _RAW_MAX_LENGTH[info.field_name or ""]
+    if isinstance(value, str) and len(value) > limit:
+        raise ValueError(f"至多 {limit} 个字符 (at most {limit} characters)")
+    return value
 
 
 class Applicant(BaseModel):
@@ -167,6 +180,11 @@ class Applicant(BaseModel):
             raise ValueError(f"未知区县 (unknown district); one of: {', '.join(DISTRICTS)}")
         return v
 
+    @field_validator("name", "employer", mode="before")
+    @classmethod
+    def _not_too_long(cls, v: object, info: ValidationInfo) -> object:
+        return _at_most(v, info)
+
     @field_validator("name", "employer")
     @classmethod
     def _printable(cls, v: str) -> str:
@@ -230,6 +248,11 @@ class HardshipApplication(BaseModel):
         "are fine.",
         json_schema_extra={"pattern": REASON_PATTERN},
     )
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _not_too_long(cls, v: object, info: ValidationInfo) -> object:
+        return _at_most(v, info)
 
     @field_validator("reason")
     @classmethod

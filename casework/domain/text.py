@@ -87,15 +87,20 @@ def _ranges(ranges: list[tuple[int, int]]) -> str:
 
 
 def _forbidden_ranges(line_breaks: bool) -> list[tuple[int, int]]:
+    """The forbidden characters but surrogates: a pattern may not name those (Rust's and
+    JavaScript's regex engines refuse it, and a validator built on them then drops the
+    whole pattern), and no text that holds one reaches a field anyway: the API refuses
+    it as a malformed body, a file reader as invalid UTF-8."""
     c0 = [(0x00, 0x08), (0x0B, 0x1F)] if line_breaks else [(0x00, 0x1F)]
     single = [(ord(c), ord(c)) for c in BIDI_CONTROLS | INVISIBLE]
-    return [*c0, (0x7F, 0x9F), *single, (0xD800, 0xDFFF)]
+    return [*c0, (0x7F, 0x9F), *single]
 
 
 def text_pattern(*, line_breaks: bool) -> str:
     """A JSON-schema pattern matching the texts `check_text` accepts that still hold a
     character once the whitespace around them is stripped: what a required text field
-    of the API (pydantic's str_strip_whitespace, then check_text) accepts. Written with
+    of the API (pydantic's str_strip_whitespace, then check_text) accepts, surrogates
+    aside (`_forbidden_ranges`). Written with
     \\u escapes only, so it reads the same in ECMA-262 (Unicode mode) and Python; the
     leading run is whitespace only, so a match never backtracks."""
     bad = _forbidden_ranges(line_breaks)
@@ -109,6 +114,6 @@ def text_pattern(*, line_breaks: bool) -> str:
 
 
 def free_text_pattern(*, line_breaks: bool) -> str:
-    """A JSON-schema pattern matching exactly the texts `check_text` accepts (blank
-    ones too: for optional text such as a comment)."""
+    """A JSON-schema pattern matching the texts `check_text` accepts, blank ones too (for
+    optional text such as a comment), surrogates aside (`_forbidden_ranges`)."""
     return f"^[^{_ranges(_forbidden_ranges(line_breaks))}]*$"

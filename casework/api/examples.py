@@ -1,0 +1,182 @@
+"""Examples of successful answers for /docs, each checked against its model on import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from casework.domain.case import CaseView
+from casework.store.directory import User
+from casework.store.personal import ApplicantCard
+from casework.store.queries import CasePage, HistoryItem, InboxItem
+from casework.store.supervision import BoardRow, StuckItem
+
+CASE_VIEW: dict[str, Any] = {
+    "case_id": "HR-2026-000123",
+    "type": "hardship",
+    "status": "open",
+    "outcome": None,
+    "stage": "home_visit",
+    "district": "崇川区",
+    "opened_by": "chongchuan.grassroots1",
+    "open_task": {
+        "stage": "home_visit",
+        "role": "grassroots_officer",
+        "district": "崇川区",
+        "assignee": "chongchuan.grassroots2",
+        "due_at": "2026-12-09T16:00:00Z",
+        "waiting_info": False,
+        "paused": False,
+        "overdue": False,
+        "escalated": False,
+    },
+    "seq": 5,
+}
+
+CASE_PAGE: dict[str, Any] = {
+    "items": [
+        {
+            "case_id": "HR-2026-000123",
+            "type": "hardship",
+            "status": "open",
+            "outcome": None,
+            "stage": "home_visit",
+            "district": "崇川区",
+            "opened_by": "chongchuan.grassroots1",
+            "applicant_name": "张三",
+            "amount_fen": 300000,
+            "task_district": "崇川区",
+            "assignee": "chongchuan.grassroots2",
+            "due_at": "2026-12-09T16:00:00Z",
+            "waiting_info": False,
+            "overdue": False,
+            "opened_at": "2026-12-01T01:30:00Z",
+            "updated_at": "2026-12-02T03:00:00Z",
+        }
+    ],
+    "next_cursor": "HR-2026-000123",
+}
+
+STUCK: list[dict[str, Any]] = [
+    {
+        "case_id": "HR-2026-000088",
+        "type": "hardship",
+        "stage": "district_review",
+        "district": "崇川区",
+        "case_district": "崇川区",
+        "assignee": "chongchuan.officer1",
+        "status": "open",
+        "due_at": "2026-11-24T16:00:00Z",
+        "days_overdue": 5,
+        "last_event_at": "2026-11-17T06:12:00Z",
+        "idle_working_days": 10,
+        "escalated": True,
+        "paused": False,
+        "reason": "overdue",
+    }
+]
+
+BOARD: list[dict[str, Any]] = [
+    {
+        "district": "崇川区",
+        "stage": "district_review",
+        "open": 12,
+        "overdue": 3,
+        "escalated": 1,
+        "median_age_days": 4.5,
+    }
+]
+
+
+APPLICANT: dict[str, Any] = {
+    "name": "张三",
+    "id_number": "320602198001011235",
+    "phone": "138****0000",
+    "bank_account": "6222***********1234",
+    "revealed": ["id_number"],
+    "erased": False,
+}
+
+HISTORY: list[dict[str, Any]] = [
+    {
+        "seq": 4,
+        "type": "task.claimed",
+        "actor_id": "chongchuan.grassroots2",
+        "occurred_at": "2026-12-02T03:00:00Z",
+        "payload": {
+            "task_id": "0b6f2c1e-8d4a-4f1e-9a57-3c2d1e0f9a8b",
+            "assignee": "chongchuan.grassroots2",
+        },
+        "hash": "9f2c5d0e" * 8,
+    }
+]
+
+INBOX: list[dict[str, Any]] = [
+    {
+        "case_id": "HR-2026-000123",
+        "type": "hardship",
+        "stage": "grassroots_review",
+        "due_at": "2026-12-09T16:00:00Z",
+        "assignee": None,
+        "status": "open",
+        "applicant_name": "张三",
+        "amount_fen": 300000,
+    }
+]
+
+USERS: list[dict[str, Any]] = [
+    {
+        "id": "chongchuan.grassroots1",
+        "name": "崇川区基层干事一",
+        "roles": ["grassroots_officer"],
+        "district": "崇川区",
+        "disabled": False,
+        "has_password": True,
+    }
+]
+
+
+def _checked(model: Any, value: Any) -> Any:
+    TypeAdapter(model).validate_python(value)
+    return value
+
+
+def ok(example: Any, model: type[BaseModel] | Any, description: str) -> dict[str, Any]:
+    """A 2xx entry of `responses=`: its description and an example valid by `model`."""
+    return {
+        "description": description,
+        "content": {"application/json": {"example": _checked(model, example)}},
+    }
+
+
+def case_view(description: str) -> dict[str, Any]:
+    return ok(CASE_VIEW, CaseView, description)
+
+
+def case_page() -> dict[str, Any]:
+    return ok(CASE_PAGE, CasePage, "A page of cases, newest first.")
+
+
+def stuck() -> dict[str, Any]:
+    return ok(STUCK, list[StuckItem], "Stuck tasks, oldest first.")
+
+
+def board() -> dict[str, Any]:
+    return ok(BOARD, list[BoardRow], "One row per queue and stage with open tasks.")
+
+
+def applicant() -> dict[str, Any]:
+    return ok(APPLICANT, ApplicantCard, "The applicant as this user may see them.")
+
+
+def history() -> dict[str, Any]:
+    return ok(HISTORY, list[HistoryItem], "Every recorded event, in order.")
+
+
+def inbox() -> dict[str, Any]:
+    return ok(INBOX, list[InboxItem], "Tasks the user may act on now.")
+
+
+def users() -> dict[str, Any]:
+    return ok(USERS, list[User], "Every user.")
