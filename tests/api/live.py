@@ -1,0 +1,174 @@
+"""The whole API served for real, for tools that speak HTTP from outside (Schemathesis):
+uvicorn on a free port of 127.0.0.1, the app with a real case service, a worker on a
+Temporal time-skipping server of its own, a fresh SQLite store with the demo directory.
+
+It runs in a thread with an event loop of its own, so that a synchronous test (each
+Schemathesis case is one) can call it while it answers; pytest's event loop is not
+running between async tests and could not serve it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine, insert
+from temporalio.testing import WorkflowEnvironment
+
+from activities.civil_affairs import FakeCivilAffairs
+from activities.configuration import ConfigSource
+from activities.disbursement import FakeBank
+from casework.api.app import create_app
+from casework.api.cases import CASE_ID_EXAMPLE
+from casework.config import ProcessConfig
+from casework.demo.people import DEMO_BUDGET_FEN, demo_users
+from casework.domain.calendar import CHINA_TZ
+from casework.domain.case import CaseView
+from casework.domain.hardship import StartHardshipCase
+from casework.domain.org import CITY, DISTRICTS, Role
+from casework.service import HARDSHIP_WORKFLOW, CaseService, opening_fingerprint
+from casework.settings import Settings
+from casework.store.auth import Tokens
+from casework.store.db import make_engine, migrate
+from casework.store.directory import Directory, User
+from casework.store.event_store import EventStore
+from casework.store.tables import case_sequences
+from tests.conftest import DATA_CONVERTER, register_search_attributes, venv_binary
+from tests.factories import application
+
+EVERY_ROLE = User(id="fuzz.everything", name="全能测试员", roles=list(Role), district=CITY)
+"""One user who may do everything everywhere: the most requests get past the rules to
+the code behind them (the separation of duties still refuses some)."""
+
+
+@dataclass
+class LiveApi:
+    directory: Path
+    url: str = ""
+    token: str = ""
+    engine: Engine | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _stop: asyncio.Event | None = None
+    _thread: threading.Thread | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+    _error: BaseException | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def start(self, timeout: float = 60) -> LiveApi:
+        self._thread = threading.Thread(target=self._run, name="live-api", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the live API did not start")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(60)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as e:  # noqa: BLE001 - reported to the starting thread
+            self._error = e
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=venv_binary("temporal-test-server"),
+            data_converter=DATA_CONVERTER,
+        )
+        try:
+            await register_search_attributes(env)
+            engine = self.engine = make_engine(f"sqlite:///{self.directory / 'casework.db'}")
+            migrate(engine)
+            Directory(engine).upsert([*demo_users(), EVERY_ROLE])
+            store = EventStore(engine)
+            year = datetime.now(UTC).astimezone(CHINA_TZ).year
+            for district in DISTRICTS:
+                for y in (year, year + 1):
+                    store.set_budget(district, y, DEMO_BUDGET_FEN)
+            self.token = Tokens(engine).create(EVERY_ROLE.id, "schemathesis", 1)[0]
+            from worker import build_worker
+
+            task_queue = f"live-{uuid.uuid4()}"
+            worker = build_worker(
+                env.client,
+                engine,
+                task_queue=task_queue,
+                bank=FakeBank(),
+                civil_affairs=FakeCivilAffairs(),
+                config=ConfigSource(ProcessConfig()),
+            )
+            service = CaseService(env.client, engine, task_queue)
+            settings: Any = Settings(_env_file=None, act_wait_seconds=15)  # type: ignore[call-arg]
+            app = create_app(engine, service, settings)
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            server = uvicorn.Server(
+                uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+            )
+            async with worker:
+                await self._open_the_documented_case(env, engine, service, task_queue)
+                serving = asyncio.create_task(server.serve(sockets=[sock]))
+                while not server.started:
+                    if serving.done():
+                        serving.result()
+                    await asyncio.sleep(0.01)
+                self.url = f"http://127.0.0.1:{port}"
+                self._ready.set()
+                await self._stop.wait()
+                server.should_exit = True
+                await serving
+            engine.dispose()
+        finally:
+            await env.shutdown()
+
+    async def _open_the_documented_case(
+        self, env: WorkflowEnvironment, engine: Engine, service: CaseService, task_queue: str
+    ) -> None:
+        """The case the schema's examples name (CASE_ID_EXAMPLE), opened by a grassroots
+        officer of 崇川区, so that requests built from the documented examples find a real
+        case on which the all-roles user (not its opener) may act."""
+        prefix, year, number = CASE_ID_EXAMPLE.split("-")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(case_sequences).values(
+                    prefix=prefix, year=int(year), last_value=int(number) - 1
+                )
+            )
+        opener = Directory(engine).get("chongchuan.grassroots1").actor()
+        app = application()
+        registered = service.intake.register(
+            prefix,
+            int(year),
+            app.personal_fields(),
+            None,
+            opening_fingerprint(HARDSHIP_WORKFLOW, opener, app),
+        )
+        assert registered.case_id == CASE_ID_EXAMPLE, registered
+        start = StartHardshipCase(
+            case_id=CASE_ID_EXAMPLE,
+            opened_by=opener,
+            application=app.masked(),
+            personal=registered.personal,
+        )
+        handle = await env.client.start_workflow(
+            HARDSHIP_WORKFLOW, start, id=CASE_ID_EXAMPLE, task_queue=task_queue
+        )
+        await handle.execute_update("sync", result_type=CaseView)
