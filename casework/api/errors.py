@@ -121,7 +121,8 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "value": {
             "detail": {
                 "code": "separation_of_duties",
-                "message": "立案人不能审批本案 (the opener may not approve)",
+                "message": "立案人不得审批本人经办的案件 (the officer who opened the case may "
+                "not approve it)",
                 "field": None,
             }
         }
