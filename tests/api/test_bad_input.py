@@ -114,7 +114,9 @@ async def test_the_good_requests_go_through(
     assert r.status_code == 201, r.text
     r = await send(api, ACT, json.dumps({"comment": "好", "data": {"x": [1.5, {"y": "z"}]}}))
     assert r.status_code == 200, r.text
-    assert [kind for kind, _ in service.calls] == ["open", "act"]
+    r = await api.post(f"/api/cases/{CASE}/actions/claim")  # no body at all: {}
+    assert r.status_code == 200, r.text
+    assert [kind for kind, _ in service.calls] == ["open", "act", "act"]
 
 
 async def test_an_integer_written_with_a_fraction_is_an_integer(
