@@ -63,7 +63,7 @@ CaseId = Annotated[
 
 ACTION_DESCRIPTION = """\
 `comment`: the reason, required for reject, return, request-info, provide-info, object,
-withdraw, comment, the home-visit approval's explanation and every supervisor action
+withdraw, comment, the receipt confirmation's approval and every supervisor action
 (reassign, extend, hold, resume); free text, line breaks allowed, no control,
 bidirectional formatting or invisible characters.
 
@@ -251,7 +251,7 @@ async def open_hardship(
 # -- the list --------------------------------------------------------------------------------
 
 
-def _one_of(place: str, name: str, value: str | None, allowed: list[str]) -> None:
+def one_of(place: str, name: str, value: str | None, allowed: list[str]) -> None:
     if value is not None and value not in allowed:
         raise RequestValidationError(
             [
@@ -325,9 +325,9 @@ def list_cases(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Cases per page.")] = 50,
 ) -> CasePage:
-    _one_of("query", "type", case_type, CASE_TYPES)
-    _one_of("query", "stage", stage, STAGES)
-    _one_of("query", "district", district, list(DISTRICTS))
+    one_of("query", "type", case_type, CASE_TYPES)
+    one_of("query", "stage", stage, STAGES)
+    one_of("query", "district", district, list(DISTRICTS))
     if user.district != CITY:
         if district not in (None, user.district):
             raise problem(

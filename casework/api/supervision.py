@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 
 from casework.api import examples
 from casework.api.body import StrictJSONRoute
-from casework.api.cases import CASE_TYPES, _one_of
+from casework.api.cases import CASE_TYPES, one_of
 from casework.api.deps import CurrentUser, EngineDep
 from casework.api.errors import problem, responses
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
@@ -134,8 +134,8 @@ def stuck(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many.")] = 100,
     at: At = None,
 ) -> list[StuckItem]:
-    _one_of("query", "district", district, QUEUES)
-    _one_of("query", "type", case_type, CASE_TYPES)
+    one_of("query", "district", district, QUEUES)
+    one_of("query", "type", case_type, CASE_TYPES)
     now = parse_at(at)
     try:
         return SupervisorQueries(engine, calendar(request)).stuck(
@@ -177,7 +177,7 @@ def board(
     district: Queue = None,
     at: At = None,
 ) -> list[BoardRow]:
-    _one_of("query", "district", district, QUEUES)
+    one_of("query", "district", district, QUEUES)
     now = parse_at(at)
     try:
         return SupervisorQueries(engine, calendar(request)).board(user, now=now, district=district)
