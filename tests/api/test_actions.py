@@ -184,19 +184,18 @@ async def test_a_supervisor_extends_holds_and_resumes_a_task(api: Api) -> None:
     assert r.status_code == 200 and r.json()["open_task"]["paused"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for casework/service.py to resolve data.to (a user id) from the directory "
-    "(another engineer's change, not on main yet); until then the workflow takes only a "
-    "whole actor there and refuses a user id with invalid_target. Remove this mark once it "
-    "lands: the test then passes.",
-)
 async def test_a_supervisor_reassigns_a_task_by_user_id(api: Api) -> None:
     case_id = await opened(api)
     assert (await api.act(case_id, GR2, "claim")).status_code == 200
     r = await api.act(case_id, SUPERVISOR, "reassign", comment="原承办人出差", data={"to": GR3})
     assert r.status_code == 200, r.text
     assert r.json()["open_task"]["assignee"] == GR3
+    # Someone the directory does not know, or the opener (separation of duties).
+    r = await api.act(case_id, SUPERVISOR, "reassign", comment="x", data={"to": "nobody.here"})
+    assert r.status_code == 409
+    assert (r.json()["detail"]["code"], r.json()["detail"]["field"]) == ("unknown_actor", "data.to")
+    r = await api.act(case_id, SUPERVISOR, "reassign", comment="x", data={"to": OPENER})
+    assert r.status_code == 409, r.text
 
 
 async def test_a_reassignment_to_nobody_is_refused_naming_data_to(api: Api) -> None:
