@@ -7,8 +7,11 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casework.api import cases, me, supervision
 from casework.api.errors import validation_failed
@@ -18,6 +21,7 @@ from casework.domain.calendar import STATUTORY, WorkingCalendar
 from casework.service import CaseService
 from casework.settings import Settings
 from casework.web import oidc, pages
+from casework.web.site import error_page
 
 API_DESCRIPTION = """工会案件审批 API (trade-union case approval workflows).
 
@@ -47,6 +51,7 @@ def create_app(
     app.state.act_wait = settings.act_wait_seconds
     app.state.calendar = _calendar(settings)
     app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(StarletteHTTPException, _not_routed)
     app.include_router(cases.router)
     app.include_router(me.router)
     app.include_router(supervision.router)
@@ -69,6 +74,18 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+async def _not_routed(request: Request, exc: Exception) -> Response:
+    """An address no route answers (404) or a wrong method (405): a page in the site's
+    layout for people, FastAPI's JSON for the API and its documents."""
+    assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    if exc.status_code < 400 or path.startswith(
+        ("/api", "/docs", "/redoc", "/openapi", "/static", "/healthz")
+    ):
+        return await http_exception_handler(request, exc)
+    return error_page(request, exc.status_code, None)
 
 
 def _calendar(settings: Settings) -> WorkingCalendar:

@@ -399,3 +399,23 @@ async def test_error_pages_are_in_the_sites_layout(app: FastAPI, engine: Engine)
         r = await officer.post(f"/cases/{REVIEW}/act", data=sent, headers=ORIGIN)
         assert r.status_code == 503 and is_page(r)
     assert history_length(engine, REVIEW) == 3
+
+
+async def test_an_unknown_address_is_a_page_for_people_and_json_for_the_api(
+    sqlite_engine: Engine,
+) -> None:
+    """No route answers: people get the site's 404 page, programs FastAPI's JSON."""
+    import httpx
+
+    from casework.api.app import create_app
+
+    app = create_app(sqlite_engine, None)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        page = await client.get("/no/such/page")
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        wrong = await client.put("/login")
+        assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("text/html")
+        api = await client.get("/api/no/such/thing")
+        assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
