@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -191,3 +192,19 @@ def set_session_cookie(response: object, auth: EdgeAuth, request: Request, sessi
         secure=auth.secure_cookies(request),
         path="/",
     )
+
+
+def signed_in_response(auth: EdgeAuth, request: Request, user_id: str, via: str) -> Any:
+    """After a successful sign-in (password, OIDC): a new session, never the id the
+    browser came with (session fixation), logged, and the way to the inbox."""
+    from starlette.responses import RedirectResponse
+
+    address = client_address(request)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        auth.sessions.end(previous)
+    session_id, _ = auth.sessions.create(user_id, via, address)
+    log.info("auth.signed_in", user=user_id, address=address, via=via)
+    response = RedirectResponse("/inbox", 303)
+    set_session_cookie(response, auth, request, session_id)
+    return response

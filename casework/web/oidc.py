@@ -18,7 +18,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from casework.auth.edge import SESSION_COOKIE, EdgeAuth, client_address, set_session_cookie
+from casework.auth.edge import (
+    EdgeAuth,
+    client_address,
+    signed_in_response,
+)
 from casework.auth.oidc import OidcClient, OidcRefused, ProviderUnavailable
 from casework.auth.signin import logged_id
 from casework.store.directory import UnknownUser, UserDisabled
@@ -140,13 +144,6 @@ async def oidc_callback(request: Request) -> Response:
             OidcRefused("disabled", "用户已停用 (this account is disabled)", 403),
             user_id,
         )
-    address = client_address(request)
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:  # never carry a session id across a sign-in (session fixation)
-        auth.sessions.end(previous)
-    session_id, _ = auth.sessions.create(user.id, "oidc", address)
-    log.info("auth.signed_in", user=user.id, address=address, via="oidc")
-    response = RedirectResponse("/inbox", 303)
-    set_session_cookie(response, auth, request, session_id)
+    response = signed_in_response(auth, request, user.id, "oidc")
     response.delete_cookie(OIDC_COOKIE, path="/login/oidc")
     return response

@@ -17,7 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from casework.auth.edge import LOGIN_COOKIE, SESSION_COOKIE, client_address, set_session_cookie
+from casework.auth.edge import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    client_address,
+    signed_in_response,
+)
 from casework.auth.signin import SignInRefused
 from casework.domain.case import Action, CaseState, CaseView
 from casework.domain.hardship import HardshipApplication, Stage
@@ -123,13 +128,7 @@ async def login(request: Request) -> Response:
 
             message += f" ({texts(request).t('retry_after')} {local_time(refused.retry_at)})"
         return _login_form(request, status, message, user_id)
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:  # never carry a session id across a sign-in (session fixation)
-        edge.sessions.end(previous)
-    session_id, _ = edge.sessions.create(signed.id, "password", address)
-    log.info("auth.signed_in", user=signed.id, address=address, via="password")
-    response = RedirectResponse("/inbox", 303)
-    set_session_cookie(response, edge, request, session_id)
+    response = signed_in_response(edge, request, signed.id, "password")
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
