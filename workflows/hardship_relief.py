@@ -41,11 +41,15 @@ RULES_FRESH_FOR = timedelta(minutes=1)
 
 @workflow.defn(name="HardshipRelief")
 class HardshipReliefWorkflow(CaseWorkflow):
+    process: HardshipProcess
+    """The case's one process object: its configuration changes (`use`), never the object."""
+
     @workflow.init
     def __init__(self, start: StartHardshipCase) -> None:
         # Until the configuration is known the case has no stage: actions are refused.
-        self.hardship = HardshipProcess(start.config or HardshipConfig())
-        self._init_case(self.hardship, CaseState(case_id=start.case_id))
+        self._init_case(
+            HardshipProcess(start.config or HardshipConfig()), CaseState(case_id=start.case_id)
+        )
         self._rules_read_at: datetime | None = None
         """When the worker's time rules were last read; None: fixed for this case."""
         self._reading_rules = False
@@ -87,7 +91,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
         finally:
             self._reading_rules = False
         self._rules_read_at = workflow.now()
-        current = self.hardship.config
+        current = self.process.config
         rules = current.model_copy(
             update={
                 "limits": latest.limits,
@@ -96,8 +100,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
             }
         )
         if rules != current:
-            self.hardship = HardshipProcess(rules)
-            self.process = self.hardship
+            self.process.use(rules)
 
     def confirms_receipt(self) -> bool:
         """Version 2 of the process: after the transfer the grassroots officer confirms
@@ -121,9 +124,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 start_to_close_timeout=CONFIG_TIMEOUT,
             )
             self._rules_read_at = workflow.now()
-        self.hardship = HardshipProcess(config)
-        self.process = self.hardship
-        await self.apply(self.hardship.open(start, self.state, self.ctx()))
+        self.process.use(config)
+        await self.apply(self.process.open(start, self.state, self.ctx()))
         while self.state.status is Status.OPEN:
             stage = self.state.stage
             if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
@@ -152,7 +154,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
         )
         if self.state.status is Status.OPEN:
             await self.apply(
-                self.hardship.civil_affairs_checked(
+                self.process.civil_affairs_checked(
                     self.state, answer.match, answer.detail, self.ctx()
                 )
             )
@@ -176,10 +178,10 @@ class HardshipReliefWorkflow(CaseWorkflow):
         except TimeoutError:
             await self.refresh_rules()
             if not interrupted():  # an objection may have come in while the rules were read
-                await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
+                await self.apply(self.process.notice_ended(self.state, self.ctx()))
 
     async def _disburse(self) -> None:
-        hp = self.hardship
+        hp = self.process
         year = fund_year(workflow.now())
         reserve = hp.funds_reserved(self.state, self.ctx(), year)
         funds = FundReservation(
@@ -222,7 +224,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
             return
         await self.refresh_rules()  # registration opens with the limits in force now
         await self.apply(
-            self.hardship.disbursed(
+            self.process.disbursed(
                 self.state, self.ctx(), result.transfer_ref, self._confirm_receipt
             )
         )

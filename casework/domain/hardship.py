@@ -316,6 +316,10 @@ class HardshipProcess(Process):
     }
 
     def __init__(self, config: HardshipConfig) -> None:
+        self.use(config)
+
+    def use(self, config: HardshipConfig) -> None:
+        """Follow `config` from now on (a case's configuration, or rules re-read)."""
         self.config = config
         self.calendar = WorkingCalendar(config.calendar)
         self.escalation_grace_days = config.escalation_grace_working_days
