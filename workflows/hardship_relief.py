@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from casework.domain.hardship import (
         CASE_TYPE,
+        PAID_STAGES,
         HardshipConfig,
         HardshipProcess,
         Stage,
@@ -68,6 +69,18 @@ class HardshipReliefWorkflow(CaseWorkflow):
                     or self.state.status is not Status.OPEN
                 )
             )
+        self.judge_by_rules_in_force(req)
+
+    def judge_by_rules_in_force(self, req: ActRequest) -> None:
+        """Rules corrected while cases were running apply to every action from the
+        deployment on, running cases included. Asked here, in the handler, just before
+        the decision: an action recorded before the change replays without the marker
+        and is judged again by the rule it was judged by (README, "Changing a running
+        process"). The validator, which may not ask, judges by the rules of the last
+        action; every action it lets through is judged again here."""
+        process, state = self.process, self.state
+        if req.action == Action.REJECT and state.stage in PAID_STAGES:
+            process.paid_is_final = workflow.patched("paid-is-final")
 
     async def refresh_rules(self) -> None:
         """Time limits, escalation grace and holidays as in force on the worker now, so

@@ -215,6 +215,9 @@ class Process:
         """Process-specific actions (e.g. `object` during a public notice)."""
         raise Refused("action_not_available", f"动作 {req.action} 在此流程中不可用")
 
+    def check_rejectable(self, state: CaseState) -> None:
+        """Refuse a rejection the process no longer allows (e.g. once money is paid)."""
+
     def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
         return None
 
@@ -382,6 +385,7 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         )
         return [*claim, approved, *process.approve(state, req, ctx)]
     if action is Action.REJECT:
+        process.check_rejectable(state)
         reason = require_comment(req, "驳回")
         return [
             *claim,

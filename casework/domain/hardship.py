@@ -71,6 +71,9 @@ class Stage(StrEnum):
     FILED = "filed"  # 归档
 
 
+PAID_STAGES = frozenset({Stage.RECEIPT_CONFIRMATION, Stage.REGISTRATION, Stage.FILED})
+"""Stages after the transfer went through (`disbursement.completed`): the money is paid."""
+
 _Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -315,6 +318,10 @@ class HardshipProcess(Process):
         Stage.CITY_APPROVAL: Stage.CITY_REVIEW,
     }
 
+    paid_is_final = True
+    """Once paid, a case cannot be rejected. False only while a case that was rejected
+    after payment before this rule replays (the workflow's `paid-is-final` patch)."""
+
     def __init__(self, config: HardshipConfig) -> None:
         self.use(config)
 
@@ -337,6 +344,14 @@ class HardshipProcess(Process):
 
     def previous_stage(self, state: CaseState) -> str | None:
         return self._previous.get(state.stage)
+
+    def check_rejectable(self, state: CaseState) -> None:
+        if state.stage in PAID_STAGES and self.paid_is_final:
+            raise Refused(
+                "already_paid",
+                "帮扶资金已拨付，案件不能再驳回；误拨款项须另行追回 "
+                "(the relief has been paid: the case can no longer be rejected)",
+            )
 
     def approval_data(self, state: CaseState, data: JsonDict) -> JsonDict:
         if state.stage != Stage.HOME_VISIT:

@@ -498,6 +498,38 @@ def test_withdraw_is_too_late_once_money_is_being_paid() -> None:
     assert case.refused(OPENER, Action.WITHDRAW, "撤回").code == "too_late"
 
 
+@pytest.mark.parametrize("receipt", [True, False], ids=["receipt-confirmation", "registration"])
+def test_once_paid_the_case_can_no_longer_be_rejected(receipt: bool) -> None:
+    case = Case().to_district_approval()
+    case.act(D_LEADER, Action.APPROVE)
+    case.apply([case.process.funds_reserved(case.state, case.ctx, 2026)])
+    case.apply(case.process.disbursed(case.state, case.ctx, "TX-1", confirm_receipt=receipt))
+    if receipt:
+        assert case.state.stage == Stage.RECEIPT_CONFIRMATION
+        refusal = case.refused(VISITOR, Action.REJECT, "申请人称未收到")
+        assert refusal.code == "already_paid"
+        case.act(VISITOR, Action.APPROVE, "电话确认已到账")
+    assert case.state.stage == Stage.REGISTRATION
+    refusal = case.refused(D_OFFICER_2, Action.REJECT, "不符合条件")
+    assert refusal.code == "already_paid" and "no longer be rejected" in refusal.message
+    # Who may not work the task at all hears that first.
+    assert case.refused(C_LEADER, Action.REJECT, "不符合条件").code == "role_not_held"
+    case.act(D_OFFICER_2, Action.APPROVE)
+    assert case.state.outcome is Outcome.APPROVED
+
+
+def test_a_case_rejected_after_payment_before_the_rule_replays_as_it_was() -> None:
+    """`paid_is_final` False: the workflow replaying a history recorded before the rule
+    decides what was decided then."""
+    case = Case().to_district_approval()
+    case.act(D_LEADER, Action.APPROVE)
+    case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
+    case.process.paid_is_final = False
+    events = case.act(D_OFFICER_2, Action.REJECT, "不符合条件")
+    assert types(events) == ["task.claimed", "task.rejected", "case.closed"]
+    assert case.state.outcome is Outcome.REJECTED
+
+
 def test_withdraw_during_the_public_notice_is_allowed() -> None:
     case = Case().to_public_notice()
     case.act(OPENER, Action.WITHDRAW, "撤回")

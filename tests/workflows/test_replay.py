@@ -25,6 +25,7 @@ from temporalio.worker import Replayer
 from casework.config import ProcessConfig
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
+from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
@@ -181,6 +182,17 @@ async def receipt_confirmed_then_filed(h: Harness) -> str:
     return cid
 
 
+async def rejection_refused_once_paid(h: Harness) -> str:
+    """After the payment a rejection is refused (`already_paid`); the case is filed."""
+    cid = (await h.open()).case_id
+    await advance(h, cid, "registration")
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(cid, OFFICER, "reject", "不符合条件")
+    assert refused.value.code == "already_paid"
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -192,6 +204,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_overdue_escalated_then_extended": overdue_escalated_then_extended,
     "hardship_limits_changed_mid_case": limits_changed_mid_case,
     "hardship_receipt_confirmed_then_filed": receipt_confirmed_then_filed,
+    "hardship_rejection_refused_once_paid": rejection_refused_once_paid,
 }
 
 

@@ -14,13 +14,19 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+from temporalio import workflow
 from temporalio.worker import Replayer
 
 from casework.service import CaseService
 from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness
-from tests.workflows.steps import advance, events_of, history
-from tests.workflows.versions import HardshipReliefBeforeReceiptConfirmation, Unguarded
+from tests.workflows.steps import OFFICER, advance, events_of, history
+from tests.workflows.versions import (
+    HardshipReliefBeforePaidIsFinal,
+    HardshipReliefBeforeReceiptConfirmation,
+    PaidIsFinalUnguarded,
+    Unguarded,
+)
 from worker import build_worker
 from workflows.hardship_relief import HardshipReliefWorkflow
 
@@ -90,7 +96,40 @@ async def test_an_unpatched_change_would_break_the_old_case(harness: Harness) ->
 
     replayer = Replayer(workflows=[Unguarded], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
-    assert result.replay_failure is not None
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)
     replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+async def test_a_case_rejected_after_payment_before_the_rule_still_replays(
+    harness: Harness,
+) -> None:
+    """A case that a worker of the old code rejected after the payment (what the
+    `already_paid` rule now refuses) replays on today's code: the handler asks the
+    `paid-is-final` patch, which an old history does not have, and judges by the old
+    rule. Without the patch the replay fails."""
+    queue = f"versioning-{uuid.uuid4()}"
+    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+    async with build_worker(
+        h.env.client,
+        h.engine,
+        task_queue=queue,
+        bank=h.bank,
+        civil_affairs=h.civil,
+        config=h.config_source,
+        workflows=[HardshipReliefBeforePaidIsFinal],
+        max_cached_workflows=0,
+    ):
+        old = (await h.open()).case_id
+        await advance(h, old, "registration")
+        v = await h.act(old, OFFICER, "reject", "不符合条件")
+        assert (v.status, v.outcome, v.stage) == ("closed", "rejected", "registration")
+    old_history = await history(h, old)
+
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    replayer = Replayer(workflows=[PaidIsFinalUnguarded], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from casework.domain.case import CaseView
+    from casework.domain.case import ActRequest, CaseView
     from casework.domain.hardship import StartHardshipCase
     from workflows.hardship_relief import HardshipReliefWorkflow
 
@@ -31,6 +31,31 @@ class Unguarded(HardshipReliefWorkflow):
 
     def confirms_receipt(self) -> bool:
         return True
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforePaidIsFinal(HardshipReliefWorkflow):
+    """As deployed before the `paid-is-final` rule: a paid case could still be rejected."""
+
+    def judge_by_rules_in_force(self, req: ActRequest) -> None:
+        pass
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        self.process.paid_is_final = False
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class PaidIsFinalUnguarded(HardshipReliefWorkflow):
+    """The `paid-is-final` rule without its patch: every case judged by it on replay."""
+
+    def judge_by_rules_in_force(self, req: ActRequest) -> None:
+        pass
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
