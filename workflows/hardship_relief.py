@@ -80,7 +80,14 @@ class HardshipReliefWorkflow(CaseWorkflow):
         action; every action it lets through is judged again here."""
         process, state = self.process, self.state
         if req.action == Action.REJECT and state.stage in PAID_STAGES:
-            process.paid_is_final = workflow.patched("paid-is-final")
+            process.paid_is_final = self.rule_in_force("paid-is-final")
+        elif req.action in (Action.PROVIDE_INFO, Action.RESUME) and _paused(state):
+            process.pauses_in_working_days = self.rule_in_force("working-day-pauses")
+
+    def rule_in_force(self, patch: str) -> bool:
+        """Whether the rule introduced with `patch` judges this action: always, except
+        for an action replayed from a history recorded before it."""
+        return workflow.patched(patch)
 
     async def refresh_rules(self) -> None:
         """Time limits, escalation grace and holidays as in force on the worker now, so
@@ -241,3 +248,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 self.state, self.ctx(), result.transfer_ref, self._confirm_receipt
             )
         )
+
+
+def _paused(state: CaseState) -> bool:
+    return state.task is not None and state.task.paused_at is not None

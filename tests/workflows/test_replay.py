@@ -193,6 +193,20 @@ async def rejection_refused_once_paid(h: Harness) -> str:
     return cid
 
 
+async def paused_in_working_days(h: Harness) -> str:
+    """Information requested and given, then a supervisor's hold and resume: each
+    resumption keeps the working days left (the `working-day-pauses` patch)."""
+    cid = (await h.open()).case_id
+    await h.act(cid, GR2, "request-info", "请补充诊断证明")
+    await h.env.sleep(3 * 24 * 3600)
+    await h.act(cid, OPENER, "provide-info", "已补充诊断证明")
+    await h.act(cid, SUPERVISOR, "hold", "申请人住院，暂缓办理")
+    await h.env.sleep(9 * 24 * 3600)
+    await h.act(cid, SUPERVISOR, "resume", "恢复办理")
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -205,6 +219,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_limits_changed_mid_case": limits_changed_mid_case,
     "hardship_receipt_confirmed_then_filed": receipt_confirmed_then_filed,
     "hardship_rejection_refused_once_paid": rejection_refused_once_paid,
+    "hardship_paused_in_working_days": paused_in_working_days,
 }
 
 

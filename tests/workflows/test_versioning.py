@@ -24,7 +24,7 @@ from tests.workflows.steps import OFFICER, advance, events_of, history
 from tests.workflows.versions import (
     HardshipReliefBeforePaidIsFinal,
     HardshipReliefBeforeReceiptConfirmation,
-    PaidIsFinalUnguarded,
+    RulesUnguarded,
     Unguarded,
 )
 from worker import build_worker
@@ -130,6 +130,6 @@ async def test_a_case_rejected_after_payment_before_the_rule_still_replays(
     replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
     assert result.replay_failure is None
-    replayer = Replayer(workflows=[PaidIsFinalUnguarded], data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=[RulesUnguarded], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, workflow.NondeterminismError)

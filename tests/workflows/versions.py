@@ -8,7 +8,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from casework.domain.case import ActRequest, CaseView
+    from casework.domain.case import CaseView
     from casework.domain.hardship import StartHardshipCase
     from workflows.hardship_relief import HardshipReliefWorkflow
 
@@ -41,8 +41,8 @@ class Unguarded(HardshipReliefWorkflow):
 class HardshipReliefBeforePaidIsFinal(HardshipReliefWorkflow):
     """As deployed before the `paid-is-final` rule: a paid case could still be rejected."""
 
-    def judge_by_rules_in_force(self, req: ActRequest) -> None:
-        pass
+    def rule_in_force(self, patch: str) -> bool:
+        return patch != "paid-is-final" and super().rule_in_force(patch)
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
@@ -51,11 +51,23 @@ class HardshipReliefBeforePaidIsFinal(HardshipReliefWorkflow):
 
 
 @workflow.defn(name="HardshipRelief")
-class PaidIsFinalUnguarded(HardshipReliefWorkflow):
-    """The `paid-is-final` rule without its patch: every case judged by it on replay."""
+class HardshipReliefBeforeWorkingDayPauses(HardshipReliefWorkflow):
+    """As deployed before pauses counted in working days: calendar time."""
 
-    def judge_by_rules_in_force(self, req: ActRequest) -> None:
-        pass
+    def rule_in_force(self, patch: str) -> bool:
+        return patch != "working-day-pauses" and super().rule_in_force(patch)
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class RulesUnguarded(HardshipReliefWorkflow):
+    """Corrected rules without their patches: every action judged by them on replay."""
+
+    def rule_in_force(self, patch: str) -> bool:
+        return True
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
