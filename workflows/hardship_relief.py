@@ -83,6 +83,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
             process.paid_is_final = self.rule_in_force("paid-is-final")
         elif req.action in (Action.PROVIDE_INFO, Action.RESUME) and _paused(state):
             process.pauses_in_working_days = self.rule_in_force("working-day-pauses")
+        elif req.action == Action.OBJECT and state.stage == Stage.PUBLIC_NOTICE:
+            process.objector_recorded = self.rule_in_force("objector-recorded")
 
     def rule_in_force(self, patch: str) -> bool:
         """Whether the rule introduced with `patch` judges this action: always, except

@@ -276,6 +276,27 @@ class HomeVisitFindings(BaseModel):
     """Required when the civil-affairs check found no match."""
 
 
+class Objection(BaseModel):
+    """Who objects during the public notice: a real name, or anonymous."""
+
+    model_config = _Strict
+
+    objector: str | None = Field(default=None, min_length=1, max_length=50)
+    """The objector's real name, as given."""
+    anonymous: bool = Field(default=False, strict=True)
+
+    @field_validator("objector")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        return None if v is None else check_text(v, line_breaks=False)
+
+    @model_validator(mode="after")
+    def _one(self) -> Objection:
+        if (self.objector is None) == (not self.anonymous):
+            raise ValueError('give the objector\'s real name, or "anonymous": true')
+        return self
+
+
 class HardshipProcess(Process):
     case_type = CASE_TYPE
     stage_roles: ClassVar[dict[str, Role]] = {
@@ -318,6 +339,9 @@ class HardshipProcess(Process):
         Stage.CITY_APPROVAL: Stage.CITY_REVIEW,
     }
 
+    objector_recorded = True
+    """An objection names its objector (or says anonymous). False only while a case
+    objected to before this rule replays (the workflow's `objector-recorded` patch)."""
     paid_is_final = True
     """Once paid, a case cannot be rejected. False only while a case that was rejected
     after payment before this rule replays (the workflow's `paid-is-final` patch)."""
@@ -437,14 +461,42 @@ class HardshipProcess(Process):
                 "not_in_notice",
                 "仅可在单位公示期间提出异议 (objections only during the public notice)",
             )
-        _check_grassroots(req.actor, state)
+        self._check_officer_of_the_district(req.actor, state)
         comment = (req.comment or "").strip()
         if not comment:
             raise Refused("comment_required", "异议必须填写内容 (comment is required)", "comment")
+        who = self._objector(req.data) if self.objector_recorded else {}
         return [
-            ctx.event(state, "notice.objected", req.actor.id, comment=comment),
+            ctx.event(state, "notice.objected", req.actor.id, comment=comment, **who),
             *self.enter_stage(state, Stage.HOME_VISIT, ctx),
         ]
+
+    def _check_officer_of_the_district(self, actor: Actor, state: CaseState) -> None:
+        """Any officer who works this process's cases, within the case's jurisdiction,
+        may record an objection made to them."""
+        if not any(actor.has_role(role) for role in set(self.stage_roles.values())):
+            raise Refused(
+                "role_not_held",
+                "须由本区县工会工作人员记录异议 (an officer of the district records objections)",
+            )
+        if not actor.covers(state.district):
+            raise Refused(
+                "outside_jurisdiction",
+                f"案件属于 {state.district}，不在您的管辖范围内 (outside jurisdiction)",
+            )
+
+    @staticmethod
+    def _objector(data: JsonDict) -> JsonDict:
+        try:
+            objection = Objection.model_validate(data)
+        except ValidationError as exc:
+            raise Refused(
+                "objector_required",
+                "须记录异议人实名，或注明匿名 (the objector's real name, or anonymous): "
+                + _problems(exc, "data"),
+                "data.objector",
+            ) from exc
+        return objection.model_dump()
 
     # -- transitions the workflow makes on its own -------------------------------------
 
@@ -555,18 +607,6 @@ def _problems(exc: ValidationError, prefix: str) -> str:
         f"field {'.'.join([prefix, *(part(p) for p in e['loc'])])}: {e['msg']}"
         for e in exc.errors()[:10]
     )
-
-
-def _check_grassroots(actor: Actor, state: CaseState) -> None:
-    if not actor.has_role(Role.GRASSROOTS_OFFICER):
-        raise Refused(
-            "role_not_held", "需要角色 grassroots_officer (role grassroots_officer required)"
-        )
-    if not actor.covers(state.district):
-        raise Refused(
-            "outside_jurisdiction",
-            f"案件属于 {state.district}，不在您的管辖范围内 (outside jurisdiction)",
-        )
 
 
 def fund_year(moment: datetime) -> int:

@@ -539,13 +539,21 @@ def test_withdraw_during_the_public_notice_is_allowed() -> None:
 # -- objection during the public notice ------------------------------------------------
 
 
+NAMED = {"objector": "王建国"}
+ANONYMOUS = {"anonymous": True}
+
+
 def test_objection_during_the_notice_sends_the_case_back_to_home_visit() -> None:
     case = Case().to_public_notice()
     assert case.state.facts["notice_round"] == 1
     assert case.state.task is None  # nobody works the notice itself
-    events = case.act(VISITOR, Action.OBJECT, "同事反映其家中另有经营收入")
+    events = case.act(VISITOR, Action.OBJECT, "同事反映其家中另有经营收入", NAMED)
     assert types(events) == ["notice.objected", "case.stage_entered", "task.opened"]
-    assert events[0].payload["comment"] == "同事反映其家中另有经营收入"
+    assert events[0].payload == {
+        "comment": "同事反映其家中另有经营收入",
+        "objector": "王建国",
+        "anonymous": False,
+    }
     assert case.state.stage == Stage.HOME_VISIT
     assert case.state.task is not None and case.state.task.stage == Stage.HOME_VISIT
     # A second visit starts a second notice round.
@@ -559,17 +567,58 @@ def test_objection_outside_the_notice_is_refused(reach: str) -> None:
     case = Case()
     if reach != "__init__":
         getattr(case, reach)()
-    assert case.refused(VISITOR, Action.OBJECT, "异议").code == "not_in_notice"
+    assert case.refused(VISITOR, Action.OBJECT, "异议", NAMED).code == "not_in_notice"
 
 
-def test_objection_needs_a_comment_and_a_grassroots_officer_of_the_district() -> None:
+def test_objection_needs_a_comment_and_an_officer_of_the_district() -> None:
     case = Case().to_public_notice()
-    refusal = case.refused(VISITOR, Action.OBJECT, "  ")
+    refusal = case.refused(VISITOR, Action.OBJECT, "  ", NAMED)
     assert (refusal.code, refusal.field) == ("comment_required", "comment")
-    assert case.refused(D_OFFICER, Action.OBJECT, "异议").code == "role_not_held"
-    assert case.refused(GRASSROOTS_ELSEWHERE, Action.OBJECT, "异议").code == (
-        "outside_jurisdiction"
-    )
+    supervisor = person("sup", Role.SUPERVISOR)
+    assert case.refused(supervisor, Action.OBJECT, "异议", NAMED).code == "role_not_held"
+    for elsewhere in (GRASSROOTS_ELSEWHERE, D_OFFICER_ELSEWHERE):
+        refusal = case.refused(elsewhere, Action.OBJECT, "异议", NAMED)
+        assert refusal.code == "outside_jurisdiction"
+
+
+@pytest.mark.parametrize("officer", [D_OFFICER, D_LEADER, C_OFFICER, OPENER], ids=lambda a: a.id)
+def test_any_officer_of_the_district_may_record_an_objection(officer: Actor) -> None:
+    """An objection reaches whoever the objector turns to: the district federation's
+    staff, the city's, the grassroots officer who opened the case."""
+    case = Case().to_public_notice()
+    [objected, *_] = case.act(officer, Action.OBJECT, "来电反映申请人另有收入", ANONYMOUS)
+    assert objected.actor_id == officer.id
+    assert (objected.payload["objector"], objected.payload["anonymous"]) == (None, True)
+    assert case.state.stage == Stage.HOME_VISIT
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"objector": "  "},
+        {"anonymous": False},
+        {"objector": "王建国", "anonymous": True},
+        {"anonymous": "yes"},
+        {"objector": "王建国", "phone": "13900000000"},
+        {"objector": "王\u202e国"},
+    ],
+    ids=["none", "blank", "not-anonymous", "both", "not-a-bool", "extra", "bidi"],
+)
+def test_an_objection_names_its_objector_or_says_anonymous(data: dict[str, Any]) -> None:
+    case = Case().to_public_notice()
+    refusal = case.refused(VISITOR, Action.OBJECT, "异议", data)
+    assert (refusal.code, refusal.field) == ("objector_required", "data.objector")
+    assert "anonymous" in refusal.message
+
+
+def test_an_objection_recorded_before_objectors_were_named_replays_as_it_was() -> None:
+    """`objector_recorded` False: the workflow replaying a history recorded before."""
+    case = Case().to_public_notice()
+    case.process.objector_recorded = False
+    [objected, *_] = case.act(VISITOR, Action.OBJECT, "异议")
+    assert objected.payload == {"comment": "异议"}
+    assert case.state.stage == Stage.HOME_VISIT
 
 
 def test_nothing_to_approve_during_the_notice() -> None:
@@ -785,7 +834,10 @@ def _decide_fresh(case: Case, req: ActRequest) -> list[NewEvent]:
             "to_district_review",
             ActRequest(actor=D_OFFICER, action=Action.REQUEST_INFO, comment="r"),
         ),
-        ("to_public_notice", ActRequest(actor=VISITOR, action=Action.OBJECT, comment="异议")),
+        (
+            "to_public_notice",
+            ActRequest(actor=VISITOR, action=Action.OBJECT, comment="异议", data=ANONYMOUS),
+        ),
         ("to_city_approval", ActRequest(actor=OPENER, action=Action.WITHDRAW, comment="撤回")),
     ],
 )

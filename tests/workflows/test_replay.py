@@ -84,7 +84,7 @@ async def returned_objected_and_info_requested(h: Harness) -> str:
     await advance(h, cid, "district_review")
     await h.act(cid, OFFICER, "return", "请重新入户调查")
     await visit(h, cid, by=GR3)
-    await h.act(cid, GR3, "object", "同事反映另有收入")
+    await h.act(cid, GR3, "object", "同事反映另有收入", {"objector": "王建国"})
     await visit(h, cid)
     await end_notice(h, cid)
     await h.act(cid, OFFICER, "request-info", "请补充诊断证明")
@@ -207,6 +207,17 @@ async def paused_in_working_days(h: Harness) -> str:
     return cid
 
 
+async def objected_anonymously_through_the_district(h: Harness) -> str:
+    """A district officer records an anonymous objection (the `objector-recorded`
+    patch); a second visit and notice, then filed."""
+    cid = (await h.open()).case_id
+    await advance(h, cid, "public_notice")
+    await h.act(cid, OFFICER, "object", "匿名来电反映申请人有出租房收入", {"anonymous": True})
+    await visit(h, cid)
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -220,6 +231,9 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_receipt_confirmed_then_filed": receipt_confirmed_then_filed,
     "hardship_rejection_refused_once_paid": rejection_refused_once_paid,
     "hardship_paused_in_working_days": paused_in_working_days,
+    "hardship_objected_anonymously_through_the_district": (
+        objected_anonymously_through_the_district
+    ),
 }
 
 

@@ -63,6 +63,19 @@ class HardshipReliefBeforeWorkingDayPauses(HardshipReliefWorkflow):
 
 
 @workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforeObjectors(HardshipReliefWorkflow):
+    """As deployed before objections named their objector."""
+
+    def rule_in_force(self, patch: str) -> bool:
+        return patch != "objector-recorded" and super().rule_in_force(patch)
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        self.process.objector_recorded = False
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
 class RulesUnguarded(HardshipReliefWorkflow):
     """Corrected rules without their patches: every action judged by them on replay."""
 
