@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -29,12 +31,15 @@ with workflow.unsafe.imports_passed_through():
         PAID_STAGES,
         HardshipConfig,
         HardshipProcess,
+        Period,
         Stage,
         StartHardshipCase,
         fund_year,
     )
 
-CHECK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+CHECK_RETRY_INTERVAL = timedelta(minutes=5)
+CHECK_RETRY = RetryPolicy(maximum_interval=CHECK_RETRY_INTERVAL)
+CHECK_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 CONFIG_TIMEOUT = timedelta(seconds=10)
 RULES_FRESH_FOR = timedelta(minutes=1)
 """How long a reading of the time rules is used before the next decision re-reads it."""
@@ -92,7 +97,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
         return workflow.patched(patch)
 
     async def refresh_rules(self) -> None:
-        """Time limits, escalation grace and holidays as in force on the worker now, so
+        """Time limits (the civil-affairs check's too), escalation grace and holidays as
+        in force on the worker now, so
         that a changed limit applies to tasks opened after the change. Amounts and
         thresholds stay as they were when the case opened. Read at most once a minute
         of workflow time; cases started with an explicit configuration keep it."""
@@ -119,6 +125,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 "limits": latest.limits,
                 "escalation_grace_working_days": latest.escalation_grace_working_days,
                 "calendar": latest.calendar,
+                "civil_affairs_timeout": latest.civil_affairs_timeout,
             }
         )
         if rules != current:
@@ -151,7 +158,10 @@ class HardshipReliefWorkflow(CaseWorkflow):
         while self.state.status is Status.OPEN:
             stage = self.state.stage
             if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
-                await self._check_civil_affairs()
+                if workflow.patched("civil-affairs-deadline"):
+                    await self._check_civil_affairs_until_its_deadline()
+                else:  # cases whose check started before it had an end
+                    await self._check_civil_affairs()
             elif stage == Stage.PUBLIC_NOTICE:
                 await self._public_notice()
             elif stage == Stage.DISBURSEMENT:
@@ -160,16 +170,55 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 await self.wait_for_change()
         return await self.finish()
 
-    async def _check_civil_affairs(self) -> None:
+    def _civil_affairs_query(self) -> CivilAffairsQuery:
         facts = self.state.facts
+        return CivilAffairsQuery(
+            case_id=self.state.case_id,
+            district=self.state.district,
+            household_size=int(facts.get("household_size", 1)),
+            monthly_income_fen=int(facts.get("monthly_income_fen", 0)),
+        )
+
+    async def _check_civil_affairs_until_its_deadline(self) -> None:
+        """Ask the civil-affairs check until `civil_affairs_timeout` runs out, while the
+        task clocks run on (and the case may move, e.g. back to the grassroots review).
+        No answer by then, or none possible (no ID number on file): recorded as
+        unavailable, and the home visit goes on with an explanation."""
+        timeout = self.process.config.civil_affairs_timeout
+        now = workflow.now()
+        # The server stops retrying once the next attempt would come after this limit:
+        # one retry interval beyond the configured time, so that it never gives up early.
+        gives_up_at = timeout.end(now, self.process.calendar) + CHECK_RETRY_INTERVAL
+        check = workflow.start_activity(
+            CHECK_CIVIL_AFFAIRS,
+            self._civil_affairs_query(),
+            result_type=CivilAffairsAnswer,
+            start_to_close_timeout=CHECK_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=gives_up_at - now,
+            retry_policy=CHECK_RETRY,
+        )
+        while not check.done() and self.state.status is Status.OPEN:
+            await self.wait_for_change(until=check.done)
+        if self.state.status is not Status.OPEN:  # withdrawn or rejected meanwhile
+            check.cancel()
+            with suppress(ActivityError, asyncio.CancelledError):
+                await check
+            return
+        try:
+            answer = check.result()
+        except ActivityError as err:
+            reason = _unavailable_reason(err, timeout)
+            await self.apply(self.process.civil_affairs_unavailable(self.state, reason, self.ctx()))
+            return
+        await self.apply(
+            self.process.civil_affairs_checked(self.state, answer.match, answer.detail, self.ctx())
+        )
+
+    async def _check_civil_affairs(self) -> None:
+        """The check as it ran before it had an end (replaying cases started then)."""
         answer = await workflow.execute_activity(
             CHECK_CIVIL_AFFAIRS,
-            CivilAffairsQuery(
-                case_id=self.state.case_id,
-                district=self.state.district,
-                household_size=int(facts.get("household_size", 1)),
-                monthly_income_fen=int(facts.get("monthly_income_fen", 0)),
-            ),
+            self._civil_affairs_query(),
             result_type=CivilAffairsAnswer,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=CHECK_RETRY,
@@ -254,3 +303,13 @@ class HardshipReliefWorkflow(CaseWorkflow):
 
 def _paused(state: CaseState) -> bool:
     return state.task is not None and state.task.paused_at is not None
+
+
+def _unavailable_reason(err: ActivityError, timeout: Period) -> str:
+    """Why the check gave no answer: none possible (its own words), or none in time (the
+    time ran out during an attempt, or the next retry would have come after it)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.message
+    zh, en = timeout.label()
+    return f"民政核对 {zh} 内未获答复 (no answer from the civil-affairs check within {en})"

@@ -14,6 +14,8 @@ PROCESS_CONFIG = "process_config"
 FUNDS_UNAVAILABLE = "FundsUnavailable"
 CONCURRENCY_CONFLICT = "ConcurrencyConflict"
 ACCOUNT_REJECTED = "AccountRejected"
+NO_IDENTITY = "NoIdentityOnFile"
+CIVIL_AFFAIRS_UNAVAILABLE = "CivilAffairsUnavailable"
 
 
 class FundReservation(BaseModel):
@@ -38,7 +40,9 @@ class Recorded(BaseModel):
 
 
 class CivilAffairsQuery(BaseModel):
-    """Household data sent to the civil-affairs (民政) records check; nothing identifying."""
+    """What the workflow asks the civil-affairs (民政) records check about: the case and
+    its household figures, nothing identifying. The activity adds the applicant's ID
+    number, decrypted there from the case's sealed fields."""
 
     case_id: str
     district: str

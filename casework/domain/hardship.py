@@ -199,6 +199,12 @@ class Period(BaseModel):
             raise ValueError("give exactly one of working_days or seconds")
         return self
 
+    def label(self) -> tuple[str, str]:
+        """How people read it: (Chinese, English)."""
+        if self.seconds is not None:
+            return f"{self.seconds} 秒", f"{self.seconds} seconds"
+        return f"{self.working_days} 个工作日", f"{self.working_days} working days"
+
     def end(self, start: datetime, calendar: WorkingCalendar = STATUTORY) -> datetime:
         if self.seconds is not None:
             return start + timedelta(seconds=self.seconds)
@@ -237,6 +243,9 @@ class HardshipConfig(BaseModel):
     disbursement_retry_seconds: int = Field(default=60, ge=1)
     escalation_grace_working_days: int = Field(default=2, ge=0, le=60)
     """A task overdue this many working days goes to the supervisor queue."""
+    civil_affairs_timeout: Period = Field(default_factory=lambda: _wd(3))
+    """How long the civil-affairs (民政) check is asked for an answer; then the case
+    records it as unavailable and the home visit goes on with an explanation."""
     retention_years: int = Field(default=10, ge=0, le=100)
     """Files are kept this long after the case closes; only then may an administrator
     erase the applicant's personal data (`casework privacy erase`)."""
@@ -273,7 +282,7 @@ class HomeVisitFindings(BaseModel):
     assets: str = Field(min_length=1, max_length=2000)
     cause: str = Field(min_length=1, max_length=2000)
     explanation: str | None = Field(default=None, max_length=2000)
-    """Required when the civil-affairs check found no match."""
+    """Required when the civil-affairs check found no match or gave no answer."""
 
 
 class Objection(BaseModel):
@@ -405,10 +414,14 @@ class HardshipProcess(Process):
                 "check_pending",
                 "民政数据核对尚未完成，请稍后再提交 (civil-affairs check still running; try again shortly)",
             )
-        if state.facts.get("civil_affairs_match") is False and not findings.explanation:
+        match = state.facts.get("civil_affairs_match")
+        if match is not True and not findings.explanation:
             raise Refused(
                 "explanation_required",
-                "民政核对不一致，须说明情况 (civil-affairs check found no match: explanation required)",
+                "民政核对不一致，须说明情况 (civil-affairs check found no match: explanation required)"
+                if match is False
+                else "民政核对未获答复，须说明情况 "
+                "(civil-affairs check unavailable: explanation required)",
                 "data.explanation",
             )
         return findings.model_dump()
@@ -536,6 +549,21 @@ class HardshipProcess(Process):
                 match=match,
                 detail=detail,
                 facts={"civil_affairs_match": match},
+            )
+        ]
+
+    def civil_affairs_unavailable(
+        self, state: CaseState, reason: str, ctx: Context
+    ) -> list[NewEvent]:
+        """No answer from the civil-affairs check within its time (or none possible):
+        the home visit goes on, with an explanation (`civil_affairs_match` None)."""
+        return [
+            ctx.event(
+                state,
+                "civil_affairs.unavailable",
+                SYSTEM,
+                reason=reason,
+                facts={"civil_affairs_match": None},
             )
         ]
 

@@ -697,6 +697,28 @@ def test_a_match_needs_no_explanation() -> None:
     assert case.state.stage == Stage.PUBLIC_NOTICE
 
 
+def test_a_check_without_an_answer_needs_an_explanation() -> None:
+    case = Case().to_home_visit()
+    [unavailable] = case.process.civil_affairs_unavailable(
+        case.state, "民政核对 3 个工作日 内未获答复", case.ctx
+    )
+    assert (unavailable.type, unavailable.actor_id) == ("civil_affairs.unavailable", "system")
+    assert unavailable.payload["reason"] == "民政核对 3 个工作日 内未获答复"
+    case.apply([unavailable])
+    assert case.state.facts["civil_affairs_match"] is None  # answered: by no answer
+    refusal = case.refused(VISITOR, Action.APPROVE, data=findings())
+    assert (refusal.code, refusal.field) == ("explanation_required", "data.explanation")
+    assert "unavailable" in refusal.message
+    case.act(VISITOR, Action.APPROVE, data=findings(explanation="民政平台无响应，已核验低保证"))
+    assert case.state.stage == Stage.PUBLIC_NOTICE
+
+
+def test_the_check_is_given_three_working_days_unless_configured() -> None:
+    assert HardshipConfig().civil_affairs_timeout == Period(working_days=3)
+    config = HardshipConfig.model_validate({"civil_affairs_timeout": {"seconds": 30}})
+    assert config.civil_affairs_timeout.label() == ("30 秒", "30 seconds")
+
+
 def test_approval_data_is_refused_outside_the_home_visit() -> None:
     case = Case()
     refusal = case.refused(REVIEWER, Action.APPROVE, data={"x": 1})

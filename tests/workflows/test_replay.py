@@ -218,6 +218,21 @@ async def objected_anonymously_through_the_district(h: Harness) -> str:
     return cid
 
 
+async def civil_affairs_unavailable_then_explained(h: Harness) -> str:
+    """The civil-affairs registry never answers: after its ten minutes the check is
+    recorded unavailable (the `civil-affairs-deadline` patch), the visit explains."""
+    ten_minutes = QUICK.model_copy(update={"civil_affairs_timeout": Period(seconds=600)})
+    h.config_source.update(ProcessConfig(hardship=ten_minutes))
+    cid = (await h.open()).case_id
+    h.civil.unanswered_cases.add(cid)
+    await h.act(cid, GR2, "approve", "材料齐全")
+    await h.env.sleep(1200)
+    await wait_for(lambda s: "civil_affairs_match" in s.facts, h, cid)
+    await visit(h, cid, explanation="民政平台无响应，已核验低保证原件")
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -234,6 +249,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_objected_anonymously_through_the_district": (
         objected_anonymously_through_the_district
     ),
+    "hardship_civil_affairs_unavailable_then_explained": (civil_affairs_unavailable_then_explained),
 }
 
 
