@@ -90,6 +90,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
             process.pauses_in_working_days = self.rule_in_force("working-day-pauses")
         elif req.action == Action.OBJECT and state.stage == Stage.PUBLIC_NOTICE:
             process.objector_recorded = self.rule_in_force("objector-recorded")
+        elif req.action == Action.APPROVE and state.stage == Stage.REGISTRATION:
+            process.files_household = self.rule_in_force("household-filed")
 
     def rule_in_force(self, patch: str) -> bool:
         """Whether the rule introduced with `patch` judges this action: always, except

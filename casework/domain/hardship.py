@@ -348,6 +348,9 @@ class HardshipProcess(Process):
         Stage.CITY_APPROVAL: Stage.CITY_REVIEW,
     }
 
+    files_household = True
+    """Registration records `household.filed` before the case closes. False only while a
+    case registered before this event existed replays (the `household-filed` patch)."""
     objector_recorded = True
     """An objection names its objector (or says anonymous). False only while a case
     objected to before this rule replays (the workflow's `objector-recorded` patch)."""
@@ -454,9 +457,24 @@ class HardshipProcess(Process):
         if stage == Stage.REGISTRATION:
             return [
                 *self.enter_stage(state, Stage.FILED, ctx),
+                *([self.household_filed(state, req, ctx)] if self.files_household else []),
                 self.close(state, Outcome.APPROVED, ctx, req.actor.id, None),
             ]
         raise Refused("no_open_task", f"阶段 {stage} 不能审批 (nothing to approve here)")
+
+    def household_filed(self, state: CaseState, req: ActRequest, ctx: Context) -> NewEvent:
+        """建档: the household goes on file, by the officer who entered it into the
+        national system. Its own event, not the case's closing: the file outlives the
+        case (until the household leaves it), the case ends here."""
+        f = state.facts
+        return ctx.event(
+            state,
+            "household.filed",
+            req.actor.id,
+            district=state.district,
+            applicant_name=f.get("applicant_name"),
+            category=f.get("category"),
+        )
 
     def start_notice(self, state: CaseState, ctx: Context) -> list[NewEvent]:
         period = self.config.limits[Stage.PUBLIC_NOTICE]

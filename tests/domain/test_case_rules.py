@@ -788,7 +788,19 @@ def test_whole_case_to_filed() -> None:
     case.apply([case.process.funds_reserved(case.state, case.ctx, 2026)])
     case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
     assert case.state.stage == Stage.REGISTRATION
-    case.act(D_OFFICER_2, Action.APPROVE)
+    events = case.act(D_OFFICER_2, Action.APPROVE)
+    # Filing (建档) and closing are two events: the household goes on file, the case ends.
+    assert types(events) == [
+        "task.claimed",
+        "task.approved",
+        "case.stage_entered",
+        "household.filed",
+        "case.closed",
+    ]
+    filed, closed = events[3], events[4]
+    assert filed.actor_id == D_OFFICER_2.id
+    assert filed.payload == {"district": DISTRICT, "applicant_name": "张三", "category": "relative"}
+    assert closed.payload == {"outcome": "approved", "reason": None}
     s = case.state
     assert s.stage == Stage.FILED
     assert s.status is Status.CLOSED and s.outcome is Outcome.APPROVED
@@ -801,6 +813,16 @@ def test_whole_case_to_filed() -> None:
         Stage.CITY_APPROVAL: C_LEADER.id,
         Stage.REGISTRATION: D_OFFICER_2.id,
     }
+
+
+def test_a_case_registered_before_filing_was_an_event_replays_as_it_was() -> None:
+    """`files_household` False: the workflow replaying a history recorded before."""
+    case = Case().to_district_approval()
+    case.act(D_LEADER, Action.APPROVE)
+    case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
+    case.process.files_household = False
+    events = case.act(D_OFFICER_2, Action.APPROVE)
+    assert types(events)[-2:] == ["case.stage_entered", "case.closed"]
 
 
 # -- a closed case --------------------------------------------------------------------
