@@ -46,7 +46,7 @@ def build_worker(
     recorder = Recorder(EventStore(engine))
     personal = PersonalData(engine, keyring or keyring_of(client.data_converter))
     disbursement = Disbursement(bank or FakeBank(), personal)
-    check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs())
+    check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs(), personal)
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     return Worker(
         client,

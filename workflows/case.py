@@ -285,19 +285,20 @@ class CaseWorkflow:
         this code; cases started before keep their old behaviour on replay."""
         self._clocks = workflow.patched("task-clocks")
 
-    async def wait_for_change(self) -> None:
-        """Until the next event, or until the open task's clock says overdue/escalated."""
+    async def wait_for_change(self, until: Callable[[], bool] = lambda: False) -> None:
+        """Until the next event, `until()` holds (e.g. an external check answered), or
+        the open task's clock says overdue/escalated."""
         seen = self.state.seq
         p = self.process
         deadline = (
             next_deadline(self.state, p.calendar, p.escalation_grace_days) if self._clocks else None
         )
         if deadline is None:
-            await workflow.wait_condition(lambda: self.state.seq != seen)
+            await workflow.wait_condition(lambda: self.state.seq != seen or until())
             return
         try:
             await workflow.wait_condition(
-                lambda: self.state.seq != seen,
+                lambda: self.state.seq != seen or until(),
                 timeout=max(deadline - workflow.now(), timedelta(0)),
                 timeout_summary="task deadline",
             )

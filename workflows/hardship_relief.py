@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime, timedelta
 
@@ -27,15 +28,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from casework.domain.hardship import (
         CASE_TYPE,
+        PAID_STAGES,
         HardshipConfig,
         HardshipProcess,
+        Period,
         Stage,
         StartHardshipCase,
         check_opener,
         fund_year,
     )
 
-CHECK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+CHECK_RETRY_INTERVAL = timedelta(minutes=5)
+CHECK_RETRY = RetryPolicy(maximum_interval=CHECK_RETRY_INTERVAL)
+CHECK_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 CONFIG_TIMEOUT = timedelta(seconds=10)
 RULES_FRESH_FOR = timedelta(minutes=1)
 """How long a reading of the time rules is used before the next decision re-reads it."""
@@ -43,11 +48,15 @@ RULES_FRESH_FOR = timedelta(minutes=1)
 
 @workflow.defn(name="HardshipRelief")
 class HardshipReliefWorkflow(CaseWorkflow):
+    process: HardshipProcess
+    """The case's one process object: its configuration changes (`use`), never the object."""
+
     @workflow.init
     def __init__(self, start: StartHardshipCase) -> None:
         # Until the configuration is known the case has no stage: actions are refused.
-        self.hardship = HardshipProcess(start.config or HardshipConfig())
-        self._init_case(self.hardship, CaseState(case_id=start.case_id))
+        self._init_case(
+            HardshipProcess(start.config or HardshipConfig()), CaseState(case_id=start.case_id)
+        )
         self._rules_read_at: datetime | None = None
         """When the worker's time rules were last read; None: fixed for this case."""
         self._reading_rules = False
@@ -66,9 +75,33 @@ class HardshipReliefWorkflow(CaseWorkflow):
                     or self.state.status is not Status.OPEN
                 )
             )
+        self.judge_by_rules_in_force(req)
+
+    def judge_by_rules_in_force(self, req: ActRequest) -> None:
+        """Rules corrected while cases were running apply to every action from the
+        deployment on, running cases included. Asked here, in the handler, just before
+        the decision: an action recorded before the change replays without the marker
+        and is judged again by the rule it was judged by (README, "Changing a running
+        process"). The validator, which may not ask, judges by the rules of the last
+        action; every action it lets through is judged again here."""
+        process, state = self.process, self.state
+        if req.action == Action.REJECT and state.stage in PAID_STAGES:
+            process.paid_is_final = self.rule_in_force("paid-is-final")
+        elif req.action in (Action.PROVIDE_INFO, Action.RESUME) and _paused(state):
+            process.pauses_in_working_days = self.rule_in_force("working-day-pauses")
+        elif req.action == Action.OBJECT and state.stage == Stage.PUBLIC_NOTICE:
+            process.objector_recorded = self.rule_in_force("objector-recorded")
+        elif req.action == Action.APPROVE and state.stage == Stage.REGISTRATION:
+            process.files_household = self.rule_in_force("household-filed")
+
+    def rule_in_force(self, patch: str) -> bool:
+        """Whether the rule introduced with `patch` judges this action: always, except
+        for an action replayed from a history recorded before it."""
+        return workflow.patched(patch)
 
     async def refresh_rules(self) -> None:
-        """Time limits, escalation grace and holidays as in force on the worker now, so
+        """Time limits (the civil-affairs check's too), escalation grace and holidays as
+        in force on the worker now, so
         that a changed limit applies to tasks opened after the change. Amounts and
         thresholds stay as they were when the case opened. Read at most once a minute
         of workflow time; cases started with an explicit configuration keep it."""
@@ -89,17 +122,17 @@ class HardshipReliefWorkflow(CaseWorkflow):
         finally:
             self._reading_rules = False
         self._rules_read_at = workflow.now()
-        current = self.hardship.config
+        current = self.process.config
         rules = current.model_copy(
             update={
                 "limits": latest.limits,
                 "escalation_grace_working_days": latest.escalation_grace_working_days,
                 "calendar": latest.calendar,
+                "civil_affairs_timeout": latest.civil_affairs_timeout,
             }
         )
         if rules != current:
-            self.hardship = HardshipProcess(rules)
-            self.process = self.hardship
+            self.process.use(rules)
 
     def confirms_receipt(self) -> bool:
         """Version 2 of the process: after the transfer the grassroots officer confirms
@@ -123,8 +156,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 start_to_close_timeout=CONFIG_TIMEOUT,
             )
             self._rules_read_at = workflow.now()
-        self.hardship = HardshipProcess(config)
-        self.process = self.hardship
+        self.process.use(config)
         # The start input may come straight to Temporal: the opener must be allowed to
         # open, and (checked when the opening is recorded) be who they claim. If not,
         # the workflow fails having recorded nothing.
@@ -132,12 +164,15 @@ class HardshipReliefWorkflow(CaseWorkflow):
             check_opener(start.opened_by, start.application.district)
         except Refused as r:
             raise refusal(r) from None
-        await self.apply(self.hardship.open(start, self.state, self.ctx()), actor=start.opened_by)
+        await self.apply(self.process.open(start, self.state, self.ctx()), actor=start.opened_by)
         while True:
             while self.state.status is Status.OPEN:
                 stage = self.state.stage
                 if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
-                    await self._check_civil_affairs()
+                    if workflow.patched("civil-affairs-deadline"):
+                        await self._check_civil_affairs_until_its_deadline()
+                    else:  # cases whose check started before it had an end
+                        await self._check_civil_affairs()
                 elif stage == Stage.PUBLIC_NOTICE:
                     await self._public_notice()
                 elif stage == Stage.DISBURSEMENT:
@@ -150,17 +185,66 @@ class HardshipReliefWorkflow(CaseWorkflow):
             # The closing action was refused when recorded (the directory did not vouch
             # for who sent it) and taken back: the case goes on.
 
-    async def _check_civil_affairs(self) -> None:
-        taken_back = self._taken_back
+    def _civil_affairs_query(self) -> CivilAffairsQuery:
         facts = self.state.facts
+        return CivilAffairsQuery(
+            case_id=self.state.case_id,
+            district=self.state.district,
+            household_size=int(facts.get("household_size", 1)),
+            monthly_income_fen=int(facts.get("monthly_income_fen", 0)),
+        )
+
+    async def _check_civil_affairs_until_its_deadline(self) -> None:
+        """Ask the civil-affairs check until `civil_affairs_timeout` runs out, while the
+        task clocks run on (and the case may move, e.g. back to the grassroots review).
+        No answer by then, or none possible (no ID number on file): recorded as
+        unavailable, and the home visit goes on with an explanation."""
+        taken_back = self._taken_back
+        timeout = self.process.config.civil_affairs_timeout
+        now = workflow.now()
+        # The server stops retrying once the next attempt would come after this limit:
+        # one retry interval beyond the configured time, so that it never gives up early.
+        gives_up_at = timeout.end(now, self.process.calendar) + CHECK_RETRY_INTERVAL
+        check = workflow.start_activity(
+            CHECK_CIVIL_AFFAIRS,
+            self._civil_affairs_query(),
+            result_type=CivilAffairsAnswer,
+            start_to_close_timeout=CHECK_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=gives_up_at - now,
+            retry_policy=CHECK_RETRY,
+        )
+        while not check.done() and self.state.status is Status.OPEN:
+            await self.wait_for_change(until=check.done)
+        if self.state.status is not Status.OPEN:  # withdrawn or rejected meanwhile
+            check.cancel()
+            with contextlib.suppress(ActivityError, asyncio.CancelledError):
+                await check
+            return
+        if self._taken_back != taken_back and (
+            self.state.stage != Stage.HOME_VISIT or "civil_affairs_match" in self.state.facts
+        ):
+            return  # asked for a home visit the case never reached: the loop looks again
+        with contextlib.suppress(Superseded):  # the loop asks again if still needed
+            try:
+                answer = check.result()
+            except ActivityError as err:
+                reason = _unavailable_reason(err, timeout)
+                await self.apply(
+                    self.process.civil_affairs_unavailable(self.state, reason, self.ctx())
+                )
+                return
+            await self.apply(
+                self.process.civil_affairs_checked(
+                    self.state, answer.match, answer.detail, self.ctx()
+                )
+            )
+
+    async def _check_civil_affairs(self) -> None:
+        """The check as it ran before it had an end (replaying cases started then)."""
+        taken_back = self._taken_back
         answer = await workflow.execute_activity(
             CHECK_CIVIL_AFFAIRS,
-            CivilAffairsQuery(
-                case_id=self.state.case_id,
-                district=self.state.district,
-                household_size=int(facts.get("household_size", 1)),
-                monthly_income_fen=int(facts.get("monthly_income_fen", 0)),
-            ),
+            self._civil_affairs_query(),
             result_type=CivilAffairsAnswer,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=CHECK_RETRY,
@@ -172,7 +256,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
         if self.state.status is Status.OPEN:
             with contextlib.suppress(Superseded):  # the loop asks again if still needed
                 await self.apply(
-                    self.hardship.civil_affairs_checked(
+                    self.process.civil_affairs_checked(
                         self.state, answer.match, answer.detail, self.ctx()
                     )
                 )
@@ -197,10 +281,10 @@ class HardshipReliefWorkflow(CaseWorkflow):
             await self.refresh_rules()
             if not interrupted():  # an objection may have come in while the rules were read
                 with contextlib.suppress(Superseded):  # the loop looks at the notice again
-                    await self.apply(self.hardship.notice_ended(self.state, self.ctx()))
+                    await self.apply(self.process.notice_ended(self.state, self.ctx()))
 
     async def _disburse(self) -> None:
-        hp = self.hardship
+        hp = self.process
         year = fund_year(workflow.now())
         reserve = hp.funds_reserved(self.state, self.ctx(), year)
         funds = FundReservation(
@@ -246,7 +330,21 @@ class HardshipReliefWorkflow(CaseWorkflow):
             return
         await self.refresh_rules()  # registration opens with the limits in force now
         await self.apply_learnt(
-            lambda: self.hardship.disbursed(
+            lambda: self.process.disbursed(
                 self.state, self.ctx(), result.transfer_ref, self._confirm_receipt
             )
         )
+
+
+def _paused(state: CaseState) -> bool:
+    return state.task is not None and state.task.paused_at is not None
+
+
+def _unavailable_reason(err: ActivityError, timeout: Period) -> str:
+    """Why the check gave no answer: none possible (its own words), or none in time (the
+    time ran out during an attempt, or the next retry would have come after it)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.message
+    zh, en = timeout.label()
+    return f"民政核对 {zh} 内未获答复 (no answer from the civil-affairs check within {en})"

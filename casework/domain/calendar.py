@@ -106,8 +106,7 @@ class WorkingCalendar:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 counted += 1
-        end_of_day = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
-        return end_of_day.astimezone(UTC)
+        return _end_of(day)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:
         """Whole working days after `start`'s local date up to and including `end`'s."""
@@ -119,6 +118,56 @@ class WorkingCalendar:
             if self.is_working_day(day):
                 count += 1
         return count
+
+    def resumed_deadline(
+        self, due_at: datetime, paused_at: datetime, resumed_at: datetime
+    ) -> datetime:
+        """The deadline of a task whose clock stood still from `paused_at` to
+        `resumed_at`: as many working days left after the day it resumed as there were
+        after the day it paused (for a task already overdue, as many working days
+        overdue). Weekends and holidays in the pause neither eat nor add working days.
+        `due_at` is the end of a day, as working-day deadlines are."""
+        due_day = _local_date(due_at - timedelta(microseconds=1))
+        left = self._working_days_from(_local_date(paused_at), due_day)
+        return _end_of(self._shifted(_local_date(resumed_at), left))
+
+    def _working_days_from(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end`; negative, counted back,
+        when `end` is before `start`."""
+        if end < start:
+            return -self._working_days_from(end, start)
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
+
+    def _shifted(self, day: date, working_days: int) -> date:
+        """The day `working_days` working days after `day` (0: `day`; negative: the day
+        from which `day` lies that many working days on)."""
+        counted = 0
+        while counted < working_days:
+            day += timedelta(days=1)
+            counted += self.is_working_day(day)
+        while counted > working_days:
+            counted -= self.is_working_day(day)
+            day -= timedelta(days=1)
+        return day
+
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(CHINA_TZ).date()
+
+
+def _end_of(day: date) -> datetime:
+    """24:00 Beijing time of `day`, in UTC: how working-day deadlines are expressed."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ).astimezone(UTC)
+
+
+def is_end_of_day(moment: datetime) -> bool:
+    """Whether `moment` is 24:00 Beijing time (a deadline in working days or set to a
+    date; a limit in seconds ends at any time of day)."""
+    return moment.astimezone(CHINA_TZ).time() == time(0)
 
 
 STATUTORY = WorkingCalendar()

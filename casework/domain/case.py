@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from casework.domain.calendar import STATUTORY, WorkingCalendar
+from casework.domain.calendar import STATUTORY, WorkingCalendar, is_end_of_day
 from casework.domain.events import JsonDict, NewEvent
 from casework.domain.org import CITY, Actor, Role
 
@@ -198,6 +198,10 @@ class Process:
     withdrawable_stages: ClassVar[frozenset[str]]
     calendar: WorkingCalendar = STATUTORY
     escalation_grace_days: int = 2
+    pauses_in_working_days = True
+    """A paused task resumes with the working days it had left. False only while a case
+    that resumed a task before this rule replays (calendar time then; the workflow's
+    `working-day-pauses` patch)."""
 
     def previous_stage(self, state: CaseState) -> str | None:
         """Where `return` sends the case from its current stage (None: not allowed)."""
@@ -214,6 +218,9 @@ class Process:
     def decide_other(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
         """Process-specific actions (e.g. `object` during a public notice)."""
         raise Refused("action_not_available", f"动作 {req.action} 在此流程中不可用")
+
+    def check_rejectable(self, state: CaseState) -> None:
+        """Refuse a rejection the process no longer allows (e.g. once money is paid)."""
 
     def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
         return None
@@ -349,7 +356,7 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
                 actor.id,
                 task_id=task.task_id,
                 comment=comment,
-                due_at=_resumed_due_at(task, ctx.now) if ctx.clocks else None,
+                due_at=_resumed_due_at(process, task, ctx.now) if ctx.clocks else None,
             )
         ]
 
@@ -382,6 +389,7 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         )
         return [*claim, approved, *process.approve(state, req, ctx)]
     if action is Action.REJECT:
+        process.check_rejectable(state)
         reason = require_comment(req, "驳回")
         return [
             *claim,
@@ -424,12 +432,16 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
 _SUPERVISOR_ACTIONS = frozenset({"reassign", "extend", "hold", "resume"})
 
 
-def _resumed_due_at(task: TaskState, now: datetime) -> str | None:
-    """The deadline after a pause: moved on by the time the clock stood still."""
+def _resumed_due_at(process: Process, task: TaskState, now: datetime) -> str | None:
+    """The deadline after a pause: the working days left when the clock stopped are
+    left now. A deadline that is not the end of a day (a limit in seconds, demo stacks)
+    moves on by the time the clock stood still."""
     if task.due_at is None:
         return None
     if task.paused_at is None:
         return task.due_at.isoformat()
+    if process.pauses_in_working_days and is_end_of_day(task.due_at):
+        return process.calendar.resumed_deadline(task.due_at, task.paused_at, now).isoformat()
     return (task.due_at + (now - task.paused_at)).isoformat()
 
 

@@ -18,6 +18,8 @@ ACCOUNT_REJECTED = "AccountRejected"
 ACTOR_REFUSED = "ActorRefused"
 """record_events refused: an actor the events name does not match the directory
 (details: {"code": unknown_actor | actor_disabled | actor_mismatch, "field"})."""
+NO_IDENTITY = "NoIdentityOnFile"
+CIVIL_AFFAIRS_UNAVAILABLE = "CivilAffairsUnavailable"
 
 
 class FundReservation(BaseModel):
@@ -49,7 +51,9 @@ class Recorded(BaseModel):
 
 
 class CivilAffairsQuery(BaseModel):
-    """Household data sent to the civil-affairs (民政) records check; nothing identifying."""
+    """What the workflow asks the civil-affairs (民政) records check about: the case and
+    its household figures, nothing identifying. The activity adds the applicant's ID
+    number, decrypted there from the case's sealed fields."""
 
     case_id: str
     district: str

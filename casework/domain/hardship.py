@@ -72,6 +72,9 @@ class Stage(StrEnum):
     FILED = "filed"  # 归档
 
 
+PAID_STAGES = frozenset({Stage.RECEIPT_CONFIRMATION, Stage.REGISTRATION, Stage.FILED})
+"""Stages after the transfer went through (`disbursement.completed`): the money is paid."""
+
 _Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 # The rules below as the HTTP API's schema states them (`json_schema_extra`), so that a
@@ -317,6 +320,12 @@ class Period(BaseModel):
             raise ValueError("give exactly one of working_days or seconds")
         return self
 
+    def label(self) -> tuple[str, str]:
+        """How people read it: (Chinese, English)."""
+        if self.seconds is not None:
+            return f"{self.seconds} 秒", f"{self.seconds} seconds"
+        return f"{self.working_days} 个工作日", f"{self.working_days} working days"
+
     def end(self, start: datetime, calendar: WorkingCalendar = STATUTORY) -> datetime:
         if self.seconds is not None:
             return start + timedelta(seconds=self.seconds)
@@ -355,6 +364,9 @@ class HardshipConfig(BaseModel):
     disbursement_retry_seconds: int = Field(default=60, ge=1)
     escalation_grace_working_days: int = Field(default=2, ge=0, le=60)
     """A task overdue this many working days goes to the supervisor queue."""
+    civil_affairs_timeout: Period = Field(default_factory=lambda: _wd(3))
+    """How long the civil-affairs (民政) check is asked for an answer; then the case
+    records it as unavailable and the home visit goes on with an explanation."""
     retention_years: int = Field(default=10, ge=0, le=100)
     """Files are kept this long after the case closes; only then may an administrator
     erase the applicant's personal data (`casework privacy erase`)."""
@@ -391,7 +403,28 @@ class HomeVisitFindings(BaseModel):
     assets: str = Field(min_length=1, max_length=2000)
     cause: str = Field(min_length=1, max_length=2000)
     explanation: str | None = Field(default=None, max_length=2000)
-    """Required when the civil-affairs check found no match."""
+    """Required when the civil-affairs check found no match or gave no answer."""
+
+
+class Objection(BaseModel):
+    """Who objects during the public notice: a real name, or anonymous."""
+
+    model_config = _Strict
+
+    objector: str | None = Field(default=None, min_length=1, max_length=50)
+    """The objector's real name, as given."""
+    anonymous: bool = Field(default=False, strict=True)
+
+    @field_validator("objector")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        return None if v is None else check_text(v, line_breaks=False)
+
+    @model_validator(mode="after")
+    def _one(self) -> Objection:
+        if (self.objector is None) == (not self.anonymous):
+            raise ValueError('give the objector\'s real name, or "anonymous": true')
+        return self
 
 
 class HardshipProcess(Process):
@@ -436,7 +469,21 @@ class HardshipProcess(Process):
         Stage.CITY_APPROVAL: Stage.CITY_REVIEW,
     }
 
+    files_household = True
+    """Registration records `household.filed` before the case closes. False only while a
+    case registered before this event existed replays (the `household-filed` patch)."""
+    objector_recorded = True
+    """An objection names its objector (or says anonymous). False only while a case
+    objected to before this rule replays (the workflow's `objector-recorded` patch)."""
+    paid_is_final = True
+    """Once paid, a case cannot be rejected. False only while a case that was rejected
+    after payment before this rule replays (the workflow's `paid-is-final` patch)."""
+
     def __init__(self, config: HardshipConfig) -> None:
+        self.use(config)
+
+    def use(self, config: HardshipConfig) -> None:
+        """Follow `config` from now on (a case's configuration, or rules re-read)."""
         self.config = config
         self.calendar = WorkingCalendar(config.calendar)
         self.escalation_grace_days = config.escalation_grace_working_days
@@ -454,6 +501,14 @@ class HardshipProcess(Process):
 
     def previous_stage(self, state: CaseState) -> str | None:
         return self._previous.get(state.stage)
+
+    def check_rejectable(self, state: CaseState) -> None:
+        if state.stage in PAID_STAGES and self.paid_is_final:
+            raise Refused(
+                "already_paid",
+                "帮扶资金已拨付，案件不能再驳回；误拨款项须另行追回 "
+                "(the relief has been paid: the case can no longer be rejected)",
+            )
 
     def approval_data(self, state: CaseState, data: JsonDict) -> JsonDict:
         if state.stage != Stage.HOME_VISIT:
@@ -483,10 +538,14 @@ class HardshipProcess(Process):
                 "check_pending",
                 "民政数据核对尚未完成，请稍后再提交 (civil-affairs check still running; try again shortly)",
             )
-        if state.facts.get("civil_affairs_match") is False and not findings.explanation:
+        match = state.facts.get("civil_affairs_match")
+        if match is not True and not findings.explanation:
             raise Refused(
                 "explanation_required",
-                "民政核对不一致，须说明情况 (civil-affairs check found no match: explanation required)",
+                "民政核对不一致，须说明情况 (civil-affairs check found no match: explanation required)"
+                if match is False
+                else "民政核对未获答复，须说明情况 "
+                "(civil-affairs check unavailable: explanation required)",
                 "data.explanation",
             )
         return findings.model_dump()
@@ -519,9 +578,24 @@ class HardshipProcess(Process):
         if stage == Stage.REGISTRATION:
             return [
                 *self.enter_stage(state, Stage.FILED, ctx),
+                *([self.household_filed(state, req, ctx)] if self.files_household else []),
                 self.close(state, Outcome.APPROVED, ctx, req.actor.id, None),
             ]
         raise Refused("no_open_task", f"阶段 {stage} 不能审批 (nothing to approve here)")
+
+    def household_filed(self, state: CaseState, req: ActRequest, ctx: Context) -> NewEvent:
+        """建档: the household goes on file, by the officer who entered it into the
+        national system. Its own event, not the case's closing: the file outlives the
+        case (until the household leaves it), the case ends here."""
+        f = state.facts
+        return ctx.event(
+            state,
+            "household.filed",
+            req.actor.id,
+            district=state.district,
+            applicant_name=f.get("applicant_name"),
+            category=f.get("category"),
+        )
 
     def start_notice(self, state: CaseState, ctx: Context) -> list[NewEvent]:
         period = self.config.limits[Stage.PUBLIC_NOTICE]
@@ -539,14 +613,42 @@ class HardshipProcess(Process):
                 "not_in_notice",
                 "仅可在单位公示期间提出异议 (objections only during the public notice)",
             )
-        _check_grassroots(req.actor, state)
+        self._check_officer_of_the_district(req.actor, state)
         comment = (req.comment or "").strip()
         if not comment:
             raise Refused("comment_required", "异议必须填写内容 (comment is required)", "comment")
+        who = self._objector(req.data) if self.objector_recorded else {}
         return [
-            ctx.event(state, "notice.objected", req.actor.id, comment=comment),
+            ctx.event(state, "notice.objected", req.actor.id, comment=comment, **who),
             *self.enter_stage(state, Stage.HOME_VISIT, ctx),
         ]
+
+    def _check_officer_of_the_district(self, actor: Actor, state: CaseState) -> None:
+        """Any officer who works this process's cases, within the case's jurisdiction,
+        may record an objection made to them."""
+        if not any(actor.has_role(role) for role in set(self.stage_roles.values())):
+            raise Refused(
+                "role_not_held",
+                "须由本区县工会工作人员记录异议 (an officer of the district records objections)",
+            )
+        if not actor.covers(state.district):
+            raise Refused(
+                "outside_jurisdiction",
+                f"案件属于 {state.district}，不在您的管辖范围内 (outside jurisdiction)",
+            )
+
+    @staticmethod
+    def _objector(data: JsonDict) -> JsonDict:
+        try:
+            objection = Objection.model_validate(data)
+        except ValidationError as exc:
+            raise Refused(
+                "objector_required",
+                "须记录异议人实名，或注明匿名 (the objector's real name, or anonymous): "
+                + _problems(exc, "data"),
+                "data.objector",
+            ) from exc
+        return objection.model_dump()
 
     # -- transitions the workflow makes on its own -------------------------------------
 
@@ -586,6 +688,21 @@ class HardshipProcess(Process):
                 match=match,
                 detail=detail,
                 facts={"civil_affairs_match": match},
+            )
+        ]
+
+    def civil_affairs_unavailable(
+        self, state: CaseState, reason: str, ctx: Context
+    ) -> list[NewEvent]:
+        """No answer from the civil-affairs check within its time (or none possible):
+        the home visit goes on, with an explanation (`civil_affairs_match` None)."""
+        return [
+            ctx.event(
+                state,
+                "civil_affairs.unavailable",
+                SYSTEM,
+                reason=reason,
+                facts={"civil_affairs_match": None},
             )
         ]
 
@@ -657,18 +774,6 @@ def _problems(exc: ValidationError, prefix: str) -> str:
         f"field {'.'.join([prefix, *(part(p) for p in e['loc'])])}: {e['msg']}"
         for e in exc.errors()[:10]
     )
-
-
-def _check_grassroots(actor: Actor, state: CaseState) -> None:
-    if not actor.has_role(Role.GRASSROOTS_OFFICER):
-        raise Refused(
-            "role_not_held", "需要角色 grassroots_officer (role grassroots_officer required)"
-        )
-    if not actor.covers(state.district):
-        raise Refused(
-            "outside_jurisdiction",
-            f"案件属于 {state.district}，不在您的管辖范围内 (outside jurisdiction)",
-        )
 
 
 def check_opener(actor: Actor, district: str) -> None:

@@ -194,7 +194,7 @@ def decide_supervision(
             actor.id,
             task_id=task.task_id,
             # Still waiting for requested information: the clock stays stopped (evolve).
-            due_at=None if task.waiting_info else _resumed_due_at(task, ctx.now),
+            due_at=None if task.waiting_info else _resumed_due_at(process, task, ctx.now),
             reason=reason,
         )
     ]

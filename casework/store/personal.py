@@ -283,6 +283,13 @@ class PersonalData:
             raise PersonalDataErased(f"{case_id}: personal data erased")
         return revealed.values.get("bank_account")
 
+    def id_number(self, case_id: str) -> str | None:
+        """The applicant's ID number (None: none on record); for the civil-affairs check."""
+        revealed = self.reveal(case_id, ("id_number",), viewer="system:civil_affairs")
+        if revealed.erased:
+            raise PersonalDataErased(f"{case_id}: personal data erased")
+        return revealed.values.get("id_number")
+
     def erased_at(self, case_id: str) -> datetime | None:
         with self.engine.connect() as conn:
             return conn.execute(

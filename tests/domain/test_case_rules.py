@@ -498,6 +498,38 @@ def test_withdraw_is_too_late_once_money_is_being_paid() -> None:
     assert case.refused(OPENER, Action.WITHDRAW, "撤回").code == "too_late"
 
 
+@pytest.mark.parametrize("receipt", [True, False], ids=["receipt-confirmation", "registration"])
+def test_once_paid_the_case_can_no_longer_be_rejected(receipt: bool) -> None:
+    case = Case().to_district_approval()
+    case.act(D_LEADER, Action.APPROVE)
+    case.apply([case.process.funds_reserved(case.state, case.ctx, 2026)])
+    case.apply(case.process.disbursed(case.state, case.ctx, "TX-1", confirm_receipt=receipt))
+    if receipt:
+        assert case.state.stage == Stage.RECEIPT_CONFIRMATION
+        refusal = case.refused(VISITOR, Action.REJECT, "申请人称未收到")
+        assert refusal.code == "already_paid"
+        case.act(VISITOR, Action.APPROVE, "电话确认已到账")
+    assert case.state.stage == Stage.REGISTRATION
+    refusal = case.refused(D_OFFICER_2, Action.REJECT, "不符合条件")
+    assert refusal.code == "already_paid" and "no longer be rejected" in refusal.message
+    # Who may not work the task at all hears that first.
+    assert case.refused(C_LEADER, Action.REJECT, "不符合条件").code == "role_not_held"
+    case.act(D_OFFICER_2, Action.APPROVE)
+    assert case.state.outcome is Outcome.APPROVED
+
+
+def test_a_case_rejected_after_payment_before_the_rule_replays_as_it_was() -> None:
+    """`paid_is_final` False: the workflow replaying a history recorded before the rule
+    decides what was decided then."""
+    case = Case().to_district_approval()
+    case.act(D_LEADER, Action.APPROVE)
+    case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
+    case.process.paid_is_final = False
+    events = case.act(D_OFFICER_2, Action.REJECT, "不符合条件")
+    assert types(events) == ["task.claimed", "task.rejected", "case.closed"]
+    assert case.state.outcome is Outcome.REJECTED
+
+
 def test_withdraw_during_the_public_notice_is_allowed() -> None:
     case = Case().to_public_notice()
     case.act(OPENER, Action.WITHDRAW, "撤回")
@@ -507,13 +539,21 @@ def test_withdraw_during_the_public_notice_is_allowed() -> None:
 # -- objection during the public notice ------------------------------------------------
 
 
+NAMED = {"objector": "王建国"}
+ANONYMOUS = {"anonymous": True}
+
+
 def test_objection_during_the_notice_sends_the_case_back_to_home_visit() -> None:
     case = Case().to_public_notice()
     assert case.state.facts["notice_round"] == 1
     assert case.state.task is None  # nobody works the notice itself
-    events = case.act(VISITOR, Action.OBJECT, "同事反映其家中另有经营收入")
+    events = case.act(VISITOR, Action.OBJECT, "同事反映其家中另有经营收入", NAMED)
     assert types(events) == ["notice.objected", "case.stage_entered", "task.opened"]
-    assert events[0].payload["comment"] == "同事反映其家中另有经营收入"
+    assert events[0].payload == {
+        "comment": "同事反映其家中另有经营收入",
+        "objector": "王建国",
+        "anonymous": False,
+    }
     assert case.state.stage == Stage.HOME_VISIT
     assert case.state.task is not None and case.state.task.stage == Stage.HOME_VISIT
     # A second visit starts a second notice round.
@@ -527,17 +567,58 @@ def test_objection_outside_the_notice_is_refused(reach: str) -> None:
     case = Case()
     if reach != "__init__":
         getattr(case, reach)()
-    assert case.refused(VISITOR, Action.OBJECT, "异议").code == "not_in_notice"
+    assert case.refused(VISITOR, Action.OBJECT, "异议", NAMED).code == "not_in_notice"
 
 
-def test_objection_needs_a_comment_and_a_grassroots_officer_of_the_district() -> None:
+def test_objection_needs_a_comment_and_an_officer_of_the_district() -> None:
     case = Case().to_public_notice()
-    refusal = case.refused(VISITOR, Action.OBJECT, "  ")
+    refusal = case.refused(VISITOR, Action.OBJECT, "  ", NAMED)
     assert (refusal.code, refusal.field) == ("comment_required", "comment")
-    assert case.refused(D_OFFICER, Action.OBJECT, "异议").code == "role_not_held"
-    assert case.refused(GRASSROOTS_ELSEWHERE, Action.OBJECT, "异议").code == (
-        "outside_jurisdiction"
-    )
+    supervisor = person("sup", Role.SUPERVISOR)
+    assert case.refused(supervisor, Action.OBJECT, "异议", NAMED).code == "role_not_held"
+    for elsewhere in (GRASSROOTS_ELSEWHERE, D_OFFICER_ELSEWHERE):
+        refusal = case.refused(elsewhere, Action.OBJECT, "异议", NAMED)
+        assert refusal.code == "outside_jurisdiction"
+
+
+@pytest.mark.parametrize("officer", [D_OFFICER, D_LEADER, C_OFFICER, OPENER], ids=lambda a: a.id)
+def test_any_officer_of_the_district_may_record_an_objection(officer: Actor) -> None:
+    """An objection reaches whoever the objector turns to: the district federation's
+    staff, the city's, the grassroots officer who opened the case."""
+    case = Case().to_public_notice()
+    [objected, *_] = case.act(officer, Action.OBJECT, "来电反映申请人另有收入", ANONYMOUS)
+    assert objected.actor_id == officer.id
+    assert (objected.payload["objector"], objected.payload["anonymous"]) == (None, True)
+    assert case.state.stage == Stage.HOME_VISIT
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"objector": "  "},
+        {"anonymous": False},
+        {"objector": "王建国", "anonymous": True},
+        {"anonymous": "yes"},
+        {"objector": "王建国", "phone": "13900000000"},
+        {"objector": "王\u202e国"},
+    ],
+    ids=["none", "blank", "not-anonymous", "both", "not-a-bool", "extra", "bidi"],
+)
+def test_an_objection_names_its_objector_or_says_anonymous(data: dict[str, Any]) -> None:
+    case = Case().to_public_notice()
+    refusal = case.refused(VISITOR, Action.OBJECT, "异议", data)
+    assert (refusal.code, refusal.field) == ("objector_required", "data.objector")
+    assert "anonymous" in refusal.message
+
+
+def test_an_objection_recorded_before_objectors_were_named_replays_as_it_was() -> None:
+    """`objector_recorded` False: the workflow replaying a history recorded before."""
+    case = Case().to_public_notice()
+    case.process.objector_recorded = False
+    [objected, *_] = case.act(VISITOR, Action.OBJECT, "异议")
+    assert objected.payload == {"comment": "异议"}
+    assert case.state.stage == Stage.HOME_VISIT
 
 
 def test_nothing_to_approve_during_the_notice() -> None:
@@ -616,6 +697,28 @@ def test_a_match_needs_no_explanation() -> None:
     assert case.state.stage == Stage.PUBLIC_NOTICE
 
 
+def test_a_check_without_an_answer_needs_an_explanation() -> None:
+    case = Case().to_home_visit()
+    [unavailable] = case.process.civil_affairs_unavailable(
+        case.state, "民政核对 3 个工作日 内未获答复", case.ctx
+    )
+    assert (unavailable.type, unavailable.actor_id) == ("civil_affairs.unavailable", "system")
+    assert unavailable.payload["reason"] == "民政核对 3 个工作日 内未获答复"
+    case.apply([unavailable])
+    assert case.state.facts["civil_affairs_match"] is None  # answered: by no answer
+    refusal = case.refused(VISITOR, Action.APPROVE, data=findings())
+    assert (refusal.code, refusal.field) == ("explanation_required", "data.explanation")
+    assert "unavailable" in refusal.message
+    case.act(VISITOR, Action.APPROVE, data=findings(explanation="民政平台无响应，已核验低保证"))
+    assert case.state.stage == Stage.PUBLIC_NOTICE
+
+
+def test_the_check_is_given_three_working_days_unless_configured() -> None:
+    assert HardshipConfig().civil_affairs_timeout == Period(working_days=3)
+    config = HardshipConfig.model_validate({"civil_affairs_timeout": {"seconds": 30}})
+    assert config.civil_affairs_timeout.label() == ("30 秒", "30 seconds")
+
+
 def test_approval_data_is_refused_outside_the_home_visit() -> None:
     case = Case()
     refusal = case.refused(REVIEWER, Action.APPROVE, data={"x": 1})
@@ -685,7 +788,19 @@ def test_whole_case_to_filed() -> None:
     case.apply([case.process.funds_reserved(case.state, case.ctx, 2026)])
     case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
     assert case.state.stage == Stage.REGISTRATION
-    case.act(D_OFFICER_2, Action.APPROVE)
+    events = case.act(D_OFFICER_2, Action.APPROVE)
+    # Filing (建档) and closing are two events: the household goes on file, the case ends.
+    assert types(events) == [
+        "task.claimed",
+        "task.approved",
+        "case.stage_entered",
+        "household.filed",
+        "case.closed",
+    ]
+    filed, closed = events[3], events[4]
+    assert filed.actor_id == D_OFFICER_2.id
+    assert filed.payload == {"district": DISTRICT, "applicant_name": "张三", "category": "relative"}
+    assert closed.payload == {"outcome": "approved", "reason": None}
     s = case.state
     assert s.stage == Stage.FILED
     assert s.status is Status.CLOSED and s.outcome is Outcome.APPROVED
@@ -698,6 +813,16 @@ def test_whole_case_to_filed() -> None:
         Stage.CITY_APPROVAL: C_LEADER.id,
         Stage.REGISTRATION: D_OFFICER_2.id,
     }
+
+
+def test_a_case_registered_before_filing_was_an_event_replays_as_it_was() -> None:
+    """`files_household` False: the workflow replaying a history recorded before."""
+    case = Case().to_district_approval()
+    case.act(D_LEADER, Action.APPROVE)
+    case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
+    case.process.files_household = False
+    events = case.act(D_OFFICER_2, Action.APPROVE)
+    assert types(events)[-2:] == ["case.stage_entered", "case.closed"]
 
 
 # -- a closed case --------------------------------------------------------------------
@@ -753,7 +878,10 @@ def _decide_fresh(case: Case, req: ActRequest) -> list[NewEvent]:
             "to_district_review",
             ActRequest(actor=D_OFFICER, action=Action.REQUEST_INFO, comment="r"),
         ),
-        ("to_public_notice", ActRequest(actor=VISITOR, action=Action.OBJECT, comment="异议")),
+        (
+            "to_public_notice",
+            ActRequest(actor=VISITOR, action=Action.OBJECT, comment="异议", data=ANONYMOUS),
+        ),
         ("to_city_approval", ActRequest(actor=OPENER, action=Action.WITHDRAW, comment="撤回")),
     ],
 )

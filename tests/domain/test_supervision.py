@@ -31,7 +31,13 @@ from casework.domain.case import (
     evolve_all,
 )
 from casework.domain.events import NewEvent
-from casework.domain.hardship import HardshipConfig, HardshipProcess, Stage, StartHardshipCase
+from casework.domain.hardship import (
+    HardshipConfig,
+    HardshipProcess,
+    Period,
+    Stage,
+    StartHardshipCase,
+)
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.supervision import clock_events, escalates_at, next_deadline
 from tests.factories import application
@@ -367,16 +373,74 @@ def test_request_info_stops_the_clock_and_provide_info_restarts_it_with_the_time
     view = CaseView.of(case.state).open_task
     assert view is not None and view.paused and view.waiting_info and not view.overdue
 
-    # 16 days later: the deadline moves on by exactly the 16 days the clock stood still.
+    # Paused on Tue 29 Sep with four working days left (Wed 30 Sep, Thu 8, Fri 9 and
+    # Sat 10 Oct); resumed on Thu 15 Oct: Fri 16, Mon 19, Tue 20, Wed 21.
     [provided] = case.act(OPENER, Action.PROVIDE_INFO, "已补充", at=beijing(10, 15))
-    assert provided.payload["due_at"] == "2026-10-26T16:00:00+00:00"
-    assert case.task.due_at == end_of(10, 26) == end_of(10, 10) + timedelta(days=16)
+    assert provided.payload["due_at"] == "2026-10-21T16:00:00+00:00"
+    assert case.task.due_at == end_of(10, 21)
     assert case.task.paused_at is None and case.task.pause_reason is None
-    assert case.task.due_at - case.now == end_of(10, 10) - beijing(9, 29)  # the time left
+    calendar = case.process.calendar
+    left = calendar.working_days_between(beijing(9, 29), end_of(10, 10) - timedelta(seconds=1))
+    assert (
+        left == 4 == calendar.working_days_between(case.now, end_of(10, 21) - timedelta(seconds=1))
+    )
     assert case.run_clock(until=end_of(11, 30)) == [
-        ("task.overdue", end_of(10, 26)),
-        ("task.escalated", end_of(10, 28)),  # Mon 26 Oct + Tue 27, Wed 28
+        ("task.overdue", end_of(10, 21)),
+        ("task.escalated", end_of(10, 23)),  # Thu 22, Fri 23
     ]
+
+
+@pytest.mark.parametrize(
+    ("opened_at", "paused_at", "resumed_at", "due", "in_calendar_time"),
+    [
+        # Opened Mon 28 Sep, due Sat 10 Oct (Tue 29, Wed 30, Thu 8, Fri 9, Sat 10). Paused
+        # Wed 30 Sep with three working days left, resumed Thu 8 Oct when work starts
+        # again: Fri 9, Sat 10 (make-up), Mon 12. Calendar time would move the deadline
+        # on by the eight days of the holiday, to Sun 18 Oct: five working days more.
+        (beijing(9, 28), beijing(9, 30), beijing(10, 8), end_of(10, 12), end_of(10, 18)),
+        # Opened Thu 17 Sep, due Wed 23 Sep (Fri 18, Sun 20 make-up, Mon 21, Tue 22,
+        # Wed 23). Paused Fri 18 Sep with four left, resumed Wed 30 Sep, the eve of the
+        # holiday: Thu 8, Fri 9, Sat 10, Mon 12 Oct. Calendar time would end it on Mon
+        # 5 Oct, inside the holiday: the four working days eaten.
+        (beijing(9, 17), beijing(9, 18), beijing(9, 30), end_of(10, 12), end_of(10, 5)),
+        # Paused during the holiday (Sat 3 Oct) and resumed in it (Tue 6 Oct): Thu 8, Fri
+        # 9, Sat 10 were left and still are; the deadline stays.
+        (beijing(9, 28), beijing(10, 3), beijing(10, 6), end_of(10, 10), end_of(10, 13)),
+    ],
+    ids=["resumed-after-the-holiday", "resumed-before-it", "within-it"],
+)
+@pytest.mark.parametrize("pause", ["request-info", "hold"])
+def test_a_pause_over_national_day_neither_eats_nor_adds_working_days(
+    opened_at: datetime,
+    paused_at: datetime,
+    resumed_at: datetime,
+    due: datetime,
+    in_calendar_time: datetime,
+    pause: str,
+) -> None:
+    for working_days in (True, False):
+        case = Clocked(opened_at)
+        case.process.pauses_in_working_days = working_days  # False: replaying an old case
+        if pause == "hold":
+            case.act(SUPERVISOR, Action.HOLD, "暂缓", at=paused_at)
+            [resumed] = case.act(SUPERVISOR, Action.RESUME, "恢复", at=resumed_at)
+        else:
+            case.act(REVIEWER, Action.REQUEST_INFO, "请补充", at=paused_at)
+            [resumed] = case.act(OPENER, Action.PROVIDE_INFO, "已补充", at=resumed_at)
+        expected = due if working_days else in_calendar_time
+        assert case.task.due_at == expected, working_days
+        assert resumed.payload["due_at"] == expected.isoformat()
+
+
+def test_a_deadline_in_seconds_moves_on_by_the_time_the_clock_stood_still() -> None:
+    """Demo stacks count some limits in seconds: such a deadline is no end of a day, and
+    a pause moves it on by the time it lasted."""
+    config = HardshipConfig(limits={Stage.GRASSROOTS_REVIEW: Period(seconds=3600)})
+    case = Clocked(beijing(9, 30, hour=16), config=config)
+    assert case.task.due_at == beijing(9, 30, hour=17)
+    case.act(REVIEWER, Action.REQUEST_INFO, "请补充", at=beijing(9, 30, hour=16, minute=30))
+    case.act(OPENER, Action.PROVIDE_INFO, "已补充", at=beijing(10, 8, hour=9))
+    assert case.task.due_at == beijing(10, 8, hour=9, minute=30)
 
 
 def test_a_pause_of_an_overdue_task_delays_its_escalation_without_a_second_overdue() -> None:
@@ -385,11 +449,13 @@ def test_a_pause_of_an_overdue_task_delays_its_escalation_without_a_second_overd
     case.act(REVIEWER, Action.REQUEST_INFO, "请补充", at=beijing(10, 12))
     assert case.tick(end_of(10, 13)) == []  # the escalation it would have had
     case.act(OPENER, Action.PROVIDE_INFO, "已补充", at=beijing(10, 14))
-    # Two days paused: due end of Mon 12 Oct, still past, so still overdue; escalation
-    # two working days after the 12th.
-    assert case.task.due_at == end_of(10, 12) and case.task.overdue
-    assert case.deadline() == end_of(10, 14)
-    assert types(case.tick(end_of(10, 14))) == ["task.escalated"]
+    # Paused on Mon 12 Oct, one working day overdue (the 12th); resumed Wed 14 Oct: one
+    # working day overdue again, so due end of Tue 13, still past, still overdue; the
+    # escalation, one working day away when paused, is one away again: Thu 15.
+    assert case.task.due_at == end_of(10, 13) and case.task.overdue
+    assert case.deadline() == end_of(10, 15)
+    assert case.tick(end_of(10, 14)) == []
+    assert types(case.tick(end_of(10, 15))) == ["task.escalated"]
 
 
 def test_cases_started_before_task_clocks_keep_their_deadline_on_provide_info() -> None:
@@ -416,7 +482,8 @@ def test_a_supervisors_hold_stops_the_clock_and_resume_restarts_it() -> None:
 
     [resumed] = case.act(SUPERVISOR, Action.RESUME, "恢复办理", at=beijing(10, 20))
     assert resumed.type == "task.resumed" and resumed.payload["reason"] == "恢复办理"
-    assert resumed.payload["due_at"] == "2026-10-22T16:00:00+00:00"  # 12 days on
+    # Held on Thu 8 Oct with Fri 9 and Sat 10 left; resumed Tue 20: Wed 21, Thu 22.
+    assert resumed.payload["due_at"] == "2026-10-22T16:00:00+00:00"
     assert case.task.due_at == end_of(10, 22) and case.task.paused_at is None
     assert case.deadline() == end_of(10, 22)
     case.act(REVIEWER, Action.APPROVE)  # the officer works it again
@@ -444,8 +511,8 @@ def test_hold_and_resume_refusals() -> None:
 
 def test_resuming_a_hold_while_info_is_still_awaited_keeps_the_clock_stopped() -> None:
     """Held, then info requested, then the hold lifted: the task still waits for the
-    information, so its clock stays stopped until provide-info, which then moves the
-    deadline on by the whole time the clock stood still."""
+    information, so its clock stays stopped until provide-info, which then gives it the
+    working days it had left when the hold began."""
     case = Clocked(beijing(9, 28))  # due end of Sat 10 Oct
     case.act(SUPERVISOR, Action.HOLD, "暂缓", at=beijing(9, 29))
     case.act(REVIEWER, Action.REQUEST_INFO, "请补充诊断证明", at=beijing(9, 30))
@@ -457,8 +524,8 @@ def test_resuming_a_hold_while_info_is_still_awaited_keeps_the_clock_stopped() -
     assert not case.task.overdue
 
     case.act(OPENER, Action.PROVIDE_INFO, "已补充", at=beijing(12, 1))
-    stood_still = beijing(12, 1) - beijing(9, 29)
-    assert case.task.due_at == end_of(10, 10) + stood_still
+    # Four working days left on Tue 29 Sep; from Tue 1 Dec: Wed 2, Thu 3, Fri 4, Mon 7.
+    assert case.task.due_at == end_of(12, 7)
     assert case.task.paused_at is None and case.deadline() == case.task.due_at
 
 
@@ -470,7 +537,8 @@ def test_info_provided_during_a_hold_leaves_the_clock_held() -> None:
     assert case.task.pause_reason == "hold" and not case.task.waiting_info
     assert case.deadline() is None
     case.act(SUPERVISOR, Action.RESUME, "恢复", at=beijing(10, 19))
-    assert case.task.due_at == end_of(10, 10) + timedelta(days=20)
+    # Four working days left on Tue 29 Sep; from Mon 19 Oct: Tue 20 to Fri 23.
+    assert case.task.due_at == end_of(10, 23)
 
 
 # -- extend ---------------------------------------------------------------------------
@@ -549,7 +617,7 @@ def test_extending_a_held_task_sets_its_deadline_as_of_the_extension() -> None:
     case.act(SUPERVISOR, Action.EXTEND, "延至20日", {"until": "2026-10-20"}, at=beijing(10, 12))
     assert case.task.due_at == end_of(10, 20)
     case.act(SUPERVISOR, Action.RESUME, "恢复", at=beijing(10, 14))
-    assert case.task.due_at == end_of(10, 22)  # held two more days after the extension
+    assert case.task.due_at == end_of(10, 22)  # held two more working days after it
 
 
 # -- reassign -------------------------------------------------------------------------

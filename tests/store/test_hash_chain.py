@@ -3,13 +3,18 @@ the case and seq of every altered or missing event (`casework audit verify`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, select, update
+from typer.testing import CliRunner
 
-from casework.store.event_store import EventStore, canonical_json
+from casework.cli import app
+from casework.store.event_store import GENESIS, EventStore, canonical_json, event_hash
 from casework.store.tables import case_events
 from tests.store.builders import T0, DomainCase, comments, event, opened, raw_rows, rehashed
 
@@ -126,3 +131,89 @@ def test_the_chain_does_not_depend_on_positions(engine: Engine, store: EventStor
     with engine.begin() as conn:
         conn.execute(update(case_events).values(position=case_events.c.position + 100_000))
     assert store.verify().broken == []
+
+
+# -- the hash itself, and a forgery that keeps every stored link consistent -----------
+
+KNOWN_EVENT: dict[str, Any] = {
+    "event_id": "3f1c9a52-6d0e-4b7a-9c1e-2a5b8d7e4f60",
+    "case_id": "HR-2026-000001",
+    "seq": 1,
+    "type": "case.commented",
+    "schema_version": 1,
+    "payload": '{"comment":"材料齐全"}',
+    "actor_id": "chongchuan.grassroots2",
+    "occurred_at": datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=BEIJING),
+}
+KNOWN_HASH = "e91bb349b7ae6fe8f15601500a7c34ddb19b55e07f8770169ef39f54f456f7f8"
+NEXT_HASH = "9c265fedea409aaea1815cf7b0ee9e904878a256a227773062b07b0939dd7706"
+
+
+def test_the_event_hash_is_sha256_of_the_previous_hash_and_the_stored_bytes() -> None:
+    """Known answers: a change to what the hash covers, or how, changes these digests
+    (and with them every chain already stored)."""
+    assert event_hash(GENESIS, **KNOWN_EVENT) == KNOWN_HASH
+    # Spelled out: the previous hash, then the canonical JSON list of the stored fields,
+    # times in UTC with microseconds, the payload as its stored text.
+    preimage = (
+        GENESIS + '["3f1c9a52-6d0e-4b7a-9c1e-2a5b8d7e4f60","HR-2026-000001",1,'
+        '"case.commented",1,"{\\"comment\\":\\"材料齐全\\"}","chongchuan.grassroots2",'
+        '"2026-03-02T01:30:15.123456+00:00"]'
+    )
+    assert hashlib.sha256(preimage.encode()).hexdigest() == KNOWN_HASH
+    # The next event's digest depends on this one's: the same body after another
+    # predecessor hashes differently.
+    second = {
+        **KNOWN_EVENT,
+        "event_id": "3f1c9a52-6d0e-4b7a-9c1e-2a5b8d7e4f61",
+        "seq": 2,
+        "payload": '{"comment":"同意"}',
+        "actor_id": "chongchuan.officer1",
+        "occurred_at": datetime(2026, 3, 2, 1, 45, tzinfo=UTC),
+    }
+    assert event_hash(KNOWN_HASH, **second) == NEXT_HASH
+    assert event_hash(GENESIS, **second) != NEXT_HASH
+
+
+def forge_with_the_next_link_rewritten(engine: Engine, case_id: str, seq: int) -> None:
+    """Alter event `seq`, recompute its hash, and point event `seq + 1` at the new hash:
+    every stored `prev_hash` then matches its predecessor's stored `hash`."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(case_events).where(case_events.c.case_id == case_id, case_events.c.seq == seq)
+        ).one()
+    forged = '{"comment":"伪造","n":0}'
+    digest = rehashed(row, forged)
+    tamper(engine, case_id, seq, payload=forged, hash=digest)
+    tamper(engine, case_id, seq + 1, prev_hash=digest)
+
+
+def test_a_forgery_that_rewrites_the_next_prev_hash_is_reported(
+    engine: Engine, store: EventStore
+) -> None:
+    """Only the next event's own hash, recomputed over its new predecessor, gives the
+    forgery away: comparing the stored columns finds nothing."""
+    three_cases(store)
+    forge_with_the_next_link_rewritten(engine, A, 2)
+    report = store.verify()
+    assert report.broken == [
+        {"case_id": A, "seq": 3, "problem": "hash does not match the stored event (altered)"}
+    ]
+
+
+def test_audit_verify_reports_that_forgery(
+    sqlite_engine: Engine, tmp_path: Path, restore_logging: None
+) -> None:
+    store = EventStore(sqlite_engine)
+    three_cases(store)
+    env = {
+        "CASEWORK_DATABASE_URL": sqlite_engine.url.render_as_string(hide_password=False),
+        "CASEWORK_HOME": str(tmp_path),
+    }
+    clean = CliRunner().invoke(app, ["audit", "verify", "--json"], env=env)
+    assert clean.exit_code == 0, clean.output
+    forge_with_the_next_link_rewritten(sqlite_engine, A, 2)
+    result = CliRunner().invoke(app, ["audit", "verify", "--json"], env=env)
+    assert result.exit_code == 1, result.output
+    broken = json.loads(result.stdout)["broken"]
+    assert [(b["case_id"], b["seq"]) for b in broken] == [(A, 3)]

@@ -140,9 +140,15 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
         *["case.stage_entered", "funds.reserved", "disbursement.completed"],
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
-        *["case.stage_entered", "case.closed"],
+        # Filing (建档) is the household's; closing is the case's.
+        *["case.stage_entered", "household.filed", "case.closed"],
     ]
     assert [e.payload["stage"] for e in events_of(h, cid, "case.stage_entered")] == CITY_ROUTE
+    [filed] = events_of(h, cid, "household.filed")
+    assert filed.actor_id == OFFICER
+    assert filed.payload == {"district": DISTRICT, "applicant_name": "张三", "category": "relative"}
+    [closed] = events_of(h, cid, "case.closed")
+    assert closed.payload == {"outcome": "approved", "reason": None}
     approvals = [(e.payload["stage"], e.actor_id) for e in events_of(h, cid, "task.approved")]
     assert approvals == [
         ("grassroots_review", GR2),

@@ -24,7 +24,7 @@ from casework.privacy.codec import EncryptionCodec
 from casework.store.tables import case_events, case_keys, case_sequences
 from tests.conftest import DATA_CONVERTER, TEST_KEYRING
 from tests.factories import id_number
-from tests.workflows.conftest import Harness
+from tests.workflows.conftest import Harness, civil_affairs_done
 from tests.workflows.steps import GR2, OPENER, QUICK, advance, history
 from workflows.hardship_relief import HardshipReliefWorkflow
 
@@ -107,6 +107,23 @@ async def test_without_the_codec_the_numbers_are_still_ciphertext(harness: Harne
     assert mask(ID_NUMBER).encode() in decoded and NAME.encode() in decoded  # decoding worked
     for clear in (ID_NUMBER, PHONE, ACCOUNT):
         assert clear.encode() not in decoded, clear
+
+
+async def test_the_civil_affairs_check_gets_the_id_number_the_history_never_does(
+    harness: Harness,
+) -> None:
+    """The registry identifies the household by the ID number, which the activity
+    decrypts for it: neither the workflow's query nor anything else in the history
+    holds it, even with the codec's layer taken off."""
+    h = harness
+    cid = await open_applicant(h)
+    await h.act(cid, GR2, "approve", "材料齐全")
+    await civil_affairs_done(h, cid)
+    [asked] = h.civil.asked
+    assert (asked.case_id, asked.id_number) == (cid, ID_NUMBER)
+    decoded = await without_codec(await history(h, cid))
+    assert b"monthly_income_fen" in decoded  # the query is among the decoded payloads
+    assert ID_NUMBER.encode() not in decoded
 
 
 async def test_an_encrypted_history_replays_with_the_codec(harness: Harness) -> None:

@@ -17,6 +17,7 @@ from tests.workflows.steps import (
     NOTICE_SECONDS,
     OFFICER,
     QUICK,
+    SUPERVISOR,
     advance,
     end_notice,
     event_types,
@@ -25,6 +26,9 @@ from tests.workflows.steps import (
     tasks,
     visit,
 )
+
+NAMED = {"objector": "王建国"}
+ANONYMOUS = {"anonymous": True}
 
 
 @pytest.fixture
@@ -86,18 +90,32 @@ async def test_objection_sends_the_case_back_to_the_home_visit(harness: Harness)
     _, first_end = await notice_started(h, cid)
 
     with pytest.raises(ActionRefused) as refused:
-        await h.act(cid, GR3, "object", "  ")
+        await h.act(cid, GR3, "object", "  ", NAMED)
     assert refused.value.code == "comment_required"
-    for who, code in ((OFFICER, "role_not_held"), ("tongzhou.grassroots1", "outside_jurisdiction")):
+    for who, code in (
+        (SUPERVISOR, "role_not_held"),
+        ("tongzhou.grassroots1", "outside_jurisdiction"),
+        ("tongzhou.officer1", "outside_jurisdiction"),
+    ):
         with pytest.raises(ActionRefused) as refused:
-            await h.act(cid, who, "object", "有异议")
+            await h.act(cid, who, "object", "有异议", NAMED)
         assert refused.value.code == code, who
+    for data in ({}, {"objector": " "}, {"objector": "王建国", "anonymous": True}):
+        with pytest.raises(ActionRefused) as refused:
+            await h.act(cid, GR3, "object", "有异议", data)
+        assert (refused.value.code, refused.value.field) == ("objector_required", "data.objector")
+    assert "notice.objected" not in event_types(h, cid)
 
-    v = await h.act(cid, GR3, "object", "同事反映申请人另有经营收入")
+    v = await h.act(cid, GR3, "object", "同事反映申请人另有经营收入", NAMED)
     assert v.stage == "home_visit" and v.status == "open"
     assert v.open_task is not None and v.open_task.role == "grassroots_officer"
     [objected] = events_of(h, cid, "notice.objected")
-    assert (objected.actor_id, objected.payload["comment"]) == (GR3, "同事反映申请人另有经营收入")
+    assert objected.actor_id == GR3
+    assert objected.payload == {
+        "comment": "同事反映申请人另有经营收入",
+        "objector": "王建国",
+        "anonymous": False,
+    }
     assert tasks(h, cid)[-1]["stage"] == "home_visit" and tasks(h, cid)[-1]["status"] == "open"
 
     # The first round's timer is gone: its end passes and the case stays at the visit.
@@ -116,14 +134,27 @@ async def test_objection_sends_the_case_back_to_the_home_visit(harness: Harness)
     assert stages[-4:] == ["public_notice", "home_visit", "public_notice", "district_review"]
 
 
+async def test_a_district_officer_records_an_anonymous_objection(harness: Harness) -> None:
+    """An objection may reach the district federation rather than the unit: its officer
+    records it, and the objector who gave no name as anonymous."""
+    h = harness
+    cid = (await h.open()).case_id
+    await advance(h, cid, "public_notice")
+    v = await h.act(cid, OFFICER, "object", "匿名来电反映申请人有出租房收入", ANONYMOUS)
+    assert v.stage == "home_visit"
+    [objected] = events_of(h, cid, "notice.objected")
+    assert objected.actor_id == OFFICER
+    assert (objected.payload["objector"], objected.payload["anonymous"]) == (None, True)
+
+
 async def test_objection_only_during_the_notice(harness: Harness) -> None:
     h = harness
     cid = (await h.open()).case_id
     with pytest.raises(ActionRefused) as refused:
-        await h.act(cid, GR3, "object", "有异议")
+        await h.act(cid, GR3, "object", "有异议", NAMED)
     assert refused.value.code == "not_in_notice"
     await advance(h, cid, "district_review")
     with pytest.raises(ActionRefused) as refused:
-        await h.act(cid, GR3, "object", "有异议")
+        await h.act(cid, GR3, "object", "有异议", NAMED)
     assert refused.value.code == "not_in_notice"
     assert "notice.objected" not in event_types(h, cid)

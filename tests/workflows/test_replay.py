@@ -25,6 +25,7 @@ from temporalio.worker import Replayer
 from casework.config import ProcessConfig
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
+from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
@@ -83,7 +84,7 @@ async def returned_objected_and_info_requested(h: Harness) -> str:
     await advance(h, cid, "district_review")
     await h.act(cid, OFFICER, "return", "请重新入户调查")
     await visit(h, cid, by=GR3)
-    await h.act(cid, GR3, "object", "同事反映另有收入")
+    await h.act(cid, GR3, "object", "同事反映另有收入", {"objector": "王建国"})
     await visit(h, cid)
     await end_notice(h, cid)
     await h.act(cid, OFFICER, "request-info", "请补充诊断证明")
@@ -181,6 +182,57 @@ async def receipt_confirmed_then_filed(h: Harness) -> str:
     return cid
 
 
+async def rejection_refused_once_paid(h: Harness) -> str:
+    """After the payment a rejection is refused (`already_paid`); the case is filed."""
+    cid = (await h.open()).case_id
+    await advance(h, cid, "registration")
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(cid, OFFICER, "reject", "不符合条件")
+    assert refused.value.code == "already_paid"
+    await advance(h, cid, "filed")
+    return cid
+
+
+async def paused_in_working_days(h: Harness) -> str:
+    """Information requested and given, then a supervisor's hold and resume: each
+    resumption keeps the working days left (the `working-day-pauses` patch)."""
+    cid = (await h.open()).case_id
+    await h.act(cid, GR2, "request-info", "请补充诊断证明")
+    await h.env.sleep(3 * 24 * 3600)
+    await h.act(cid, OPENER, "provide-info", "已补充诊断证明")
+    await h.act(cid, SUPERVISOR, "hold", "申请人住院，暂缓办理")
+    await h.env.sleep(9 * 24 * 3600)
+    await h.act(cid, SUPERVISOR, "resume", "恢复办理")
+    await advance(h, cid, "filed")
+    return cid
+
+
+async def objected_anonymously_through_the_district(h: Harness) -> str:
+    """A district officer records an anonymous objection (the `objector-recorded`
+    patch); a second visit and notice, then filed."""
+    cid = (await h.open()).case_id
+    await advance(h, cid, "public_notice")
+    await h.act(cid, OFFICER, "object", "匿名来电反映申请人有出租房收入", {"anonymous": True})
+    await visit(h, cid)
+    await advance(h, cid, "filed")
+    return cid
+
+
+async def civil_affairs_unavailable_then_explained(h: Harness) -> str:
+    """The civil-affairs registry never answers: after its ten minutes the check is
+    recorded unavailable (the `civil-affairs-deadline` patch), the visit explains."""
+    ten_minutes = QUICK.model_copy(update={"civil_affairs_timeout": Period(seconds=600)})
+    h.config_source.update(ProcessConfig(hardship=ten_minutes))
+    cid = (await h.open()).case_id
+    h.civil.unanswered_cases.add(cid)
+    await h.act(cid, GR2, "approve", "材料齐全")
+    await h.env.sleep(1200)
+    await wait_for(lambda s: "civil_affairs_match" in s.facts, h, cid)
+    await visit(h, cid, explanation="民政平台无响应，已核验低保证原件")
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -192,6 +244,12 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_overdue_escalated_then_extended": overdue_escalated_then_extended,
     "hardship_limits_changed_mid_case": limits_changed_mid_case,
     "hardship_receipt_confirmed_then_filed": receipt_confirmed_then_filed,
+    "hardship_rejection_refused_once_paid": rejection_refused_once_paid,
+    "hardship_paused_in_working_days": paused_in_working_days,
+    "hardship_objected_anonymously_through_the_district": (
+        objected_anonymously_through_the_district
+    ),
+    "hardship_civil_affairs_unavailable_then_explained": (civil_affairs_unavailable_then_explained),
 }
 
 

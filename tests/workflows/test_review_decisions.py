@@ -89,6 +89,31 @@ async def test_rejection_at_each_review_level_closes_the_case_with_the_reason(
         await h.act(cid, who, "approve", "同意")
 
 
+async def test_once_the_money_is_paid_the_case_can_no_longer_be_rejected(
+    harness: Harness,
+) -> None:
+    """At receipt confirmation and at registration the relief has been paid: a rejection
+    would close the case as rejected while the ledger says paid. Refused, nothing
+    recorded; the case goes on to be filed."""
+    h = harness
+    cid = (await h.open()).case_id
+    amount = (await state(h, cid)).facts["requested_amount_fen"]
+    await advance(h, cid, "receipt_confirmation")
+    for stage, who in (("receipt_confirmation", GR2), ("registration", OFFICER)):
+        await advance(h, cid, stage)
+        seq, logged = (await state(h, cid)).seq, event_types(h, cid)
+        with pytest.raises(ActionRefused) as refused:
+            await h.act(cid, who, "reject", "申请人不符合条件")
+        assert refused.value.code == "already_paid", stage
+        assert "no longer be rejected" in refused.value.message
+        after = await state(h, cid)
+        assert (after.seq, after.stage, after.status) == (seq, stage, "open")
+        assert event_types(h, cid) == logged and "task.rejected" not in logged
+    assert ledger(h, cid) == [("reserved", amount), ("disbursed", amount)]
+    final = await advance(h, cid, "filed")
+    assert (final.status, final.outcome) == ("closed", "approved")
+
+
 async def test_district_leader_returns_the_case_to_district_review(harness: Harness) -> None:
     h = harness
     cid = (await h.open()).case_id

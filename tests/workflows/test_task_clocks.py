@@ -15,16 +15,28 @@ tests/domain/test_supervision.py.
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
-from casework.domain.calendar import CHINA_TZ, CalendarOverrides, HolidayYear
+from casework.domain.calendar import (
+    CHINA_TZ,
+    STATUTORY,
+    CalendarOverrides,
+    HolidayYear,
+    WorkingCalendar,
+)
 from casework.domain.hardship import HardshipConfig, Period, Stage
+from casework.service import CaseService
+from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
     CITY_SUPERVISOR,
@@ -50,6 +62,9 @@ from tests.workflows.steps import (
     state,
     tasks,
 )
+from tests.workflows.versions import HardshipReliefBeforeWorkingDayPauses, RulesUnguarded
+from worker import build_worker
+from workflows.hardship_relief import HardshipReliefWorkflow
 
 MINUTE = timedelta(minutes=1)
 CLOCK_EVENTS = ("task.overdue", "task.escalated")
@@ -148,6 +163,11 @@ def task_flags(h: Harness, case_id: str) -> dict[str, Any]:
 
 def outbox(h: Harness, case_id: str) -> list[tuple[str, str]]:
     return [(n["kind"], n["recipient"]) for n in notices(h, case_id)]
+
+
+def left(due_at: datetime, moment: datetime, calendar: WorkingCalendar = STATUTORY) -> int:
+    """Working days after `moment`'s date up to the day a deadline falls due."""
+    return calendar.working_days_between(moment, due_at - timedelta(microseconds=1))
 
 
 # -- overdue, then escalated, across a holiday week ---------------------------------
@@ -271,12 +291,10 @@ async def test_request_info_stops_the_clock_and_provide_info_restarts_it(
 
     v = await h.act(cid, GR2, "provide-info", "已补充诊断证明")
     [provided] = events_of(h, cid, "task.info_provided")
-    paused_for = provided.occurred_at - requested.occurred_at
-    assert paused_for > timedelta(days=30)
-    new_due = old_due + paused_for
-    # The time left when the clock stopped is the time left now.
-    assert new_due - provided.occurred_at == old_due - requested.occurred_at
-    assert provided.payload["due_at"] == new_due.isoformat()
+    assert provided.occurred_at - requested.occurred_at > timedelta(days=30)
+    # The working days left when the clock stopped are the working days left now.
+    new_due = datetime.fromisoformat(provided.payload["due_at"])
+    assert left(old_due, requested.occurred_at) == left(new_due, provided.occurred_at) > 0
     assert v.open_task is not None and v.open_task.due_at == new_due and not v.open_task.paused
     shown = h.queries.case_view(cid).open_task  # what `casework case show` prints
     assert shown is not None and shown.due_at == new_due and not shown.paused
@@ -324,7 +342,8 @@ async def test_a_supervisors_hold_stops_the_clock_and_resume_restarts_it(
 
     v = await h.act(cid, SUPERVISOR, "resume", "已出院，恢复办理")
     [resumed] = events_of(h, cid, "task.resumed")
-    new_due = old_due + (resumed.occurred_at - held.occurred_at)
+    new_due = datetime.fromisoformat(resumed.payload["due_at"])
+    assert left(old_due, held.occurred_at) == left(new_due, resumed.occurred_at) > 0
     assert v.open_task is not None and v.open_task.due_at == new_due and not v.open_task.paused
     flags = task_flags(h, cid)
     assert (flags["paused"], flags["due_at"]) == (0, new_due)
@@ -334,6 +353,100 @@ async def test_a_supervisors_hold_stops_the_clock_and_resume_restarts_it(
     await sleep_until(h, new_due + MINUTE)
     await wait_for(lambda st: st.task is not None and st.task.overdue, h, cid)
     assert outbox(h, cid) == [("task.overdue", GR2)]
+
+
+@pytest.mark.parametrize("config", ["holiday-week"], indirect=True)
+@pytest.mark.parametrize("pause", ["request-info", "hold"])
+async def test_a_pause_over_the_holiday_week_keeps_the_working_days_left(
+    harness: Harness, week: HolidayWeek, pause: str
+) -> None:
+    """Opened on the Monday, the grassroots review falls due on the make-up Saturday
+    (day 12). Paused on the Wednesday (day 2) with three working days left (days 10,
+    11, 12), resumed on the Thursday after the holiday (day 10): days 11, 12 and 14
+    are left, so it falls due on the Monday (day 14). Calendar time would add the
+    eight days of the pause (day 20)."""
+    h = harness
+    await sleep_until(h, week.opens_at)
+    cid = (await h.open()).case_id
+    await h.act(cid, GR2, "claim")
+    assert (await state(h, cid)).task.due_at == end_of_day(week.day(12))  # type: ignore[union-attr]
+
+    await sleep_until(h, week.opens_at + timedelta(days=2))
+    if pause == "hold":
+        await h.act(cid, SUPERVISOR, "hold", "申请人住院，暂缓办理")
+    else:
+        await h.act(cid, GR2, "request-info", "请补充诊断证明")
+    await sleep_until(h, week.opens_at + timedelta(days=10))
+    if pause == "hold":
+        v = await h.act(cid, SUPERVISOR, "resume", "已出院，恢复办理")
+    else:
+        v = await h.act(cid, OPENER, "provide-info", "已补充诊断证明")
+    due = end_of_day(week.day(14))
+    assert v.open_task is not None and v.open_task.due_at == due and not v.open_task.paused
+    assert task_flags(h, cid)["due_at"] == due
+
+    # The task clock runs to the new date: nothing on the make-up Saturday, overdue on
+    # the Monday.
+    await sleep_until(h, end_of_day(week.day(12)) + MINUTE)
+    await settled_state(h, cid)
+    assert clock_events(h, cid) == []
+    await sleep_until(h, due + MINUTE)
+    await wait_for(lambda st: st.task is not None and st.task.overdue, h, cid)
+    [(kind, at)] = clock_events(h, cid)
+    assert kind == "task.overdue" and due <= at < due + MINUTE
+
+
+@pytest.mark.parametrize("config", ["holiday-week"], indirect=True)
+async def test_a_case_paused_before_working_day_pauses_replays_in_calendar_time(
+    harness: Harness, week: HolidayWeek
+) -> None:
+    """A worker of the old code pauses a task on the Tuesday and resumes it on the
+    Wednesday before the holiday: calendar time moves the deadline one day on, to the
+    Sunday (day 13), where it falls overdue; in working days it would be the Monday.
+    Today's code replays that history (the `working-day-pauses` patch is absent from
+    it); the same change without the patch cannot."""
+    queue = f"versioning-{uuid.uuid4()}"
+    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+    await sleep_until(h, week.opens_at)
+    old_worker = build_worker(
+        h.env.client,
+        h.engine,
+        task_queue=queue,
+        bank=h.bank,
+        civil_affairs=h.civil,
+        config=h.config_source,
+        workflows=[HardshipReliefBeforeWorkingDayPauses],
+        max_cached_workflows=0,
+    )
+    async with old_worker:
+        cid = (await h.open()).case_id
+        h.opened.remove(cid)  # ended here: no worker of this queue is left at teardown
+        try:
+            await h.act(cid, GR2, "claim")
+            await sleep_until(h, week.opens_at + timedelta(days=1))
+            await h.act(cid, GR2, "request-info", "请补充诊断证明")
+            await sleep_until(h, week.opens_at + timedelta(days=2))
+            v = await h.act(cid, OPENER, "provide-info", "已补充诊断证明")
+            due = v.open_task.due_at if v.open_task else None
+            sunday = end_of_day(week.day(13))
+            assert due is not None and abs(due - sunday) < MINUTE  # moved by the pause
+            await sleep_until(h, due + MINUTE)
+            await wait_for(lambda st: st.task is not None and st.task.overdue, h, cid)
+            await h.act(cid, OPENER, "withdraw", "申请人撤回")
+            assert (await h.result(cid)).status == "closed"
+        except BaseException:
+            await h.env.client.get_workflow_handle(cid).terminate("test failed")
+            raise
+    old = await h.env.client.get_workflow_handle(cid).fetch_history()
+
+    result = await Replayer(
+        workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER
+    ).replay_workflow(old, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    result = await Replayer(
+        workflows=[RulesUnguarded], data_converter=DATA_CONVERTER
+    ).replay_workflow(old, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)
 
 
 # -- extend ---------------------------------------------------------------------------

@@ -14,13 +14,22 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+from temporalio import workflow
 from temporalio.worker import Replayer
 
+from casework.config import ProcessConfig
+from casework.domain.hardship import HardshipConfig, Period, Stage
 from casework.service import CaseService
 from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness
-from tests.workflows.steps import advance, events_of, history
-from tests.workflows.versions import HardshipReliefBeforeReceiptConfirmation, Unguarded
+from tests.workflows.steps import GR3, OFFICER, OPENER, advance, events_of, history
+from tests.workflows.versions import (
+    HardshipReliefBeforeObjectors,
+    HardshipReliefBeforePaidIsFinal,
+    HardshipReliefBeforeReceiptConfirmation,
+    RulesUnguarded,
+    Unguarded,
+)
 from worker import build_worker
 from workflows.hardship_relief import HardshipReliefWorkflow
 
@@ -90,7 +99,80 @@ async def test_an_unpatched_change_would_break_the_old_case(harness: Harness) ->
 
     replayer = Replayer(workflows=[Unguarded], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
-    assert result.replay_failure is not None
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)
     replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+async def test_a_case_rejected_after_payment_before_the_rule_still_replays(
+    harness: Harness,
+) -> None:
+    """A case that a worker of the old code rejected after the payment (what the
+    `already_paid` rule now refuses) replays on today's code: the handler asks the
+    `paid-is-final` patch, which an old history does not have, and judges by the old
+    rule. Without the patch the replay fails."""
+    queue = f"versioning-{uuid.uuid4()}"
+    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+    async with build_worker(
+        h.env.client,
+        h.engine,
+        task_queue=queue,
+        bank=h.bank,
+        civil_affairs=h.civil,
+        config=h.config_source,
+        workflows=[HardshipReliefBeforePaidIsFinal],
+        max_cached_workflows=0,
+    ):
+        old = (await h.open()).case_id
+        await advance(h, old, "registration")
+        v = await h.act(old, OFFICER, "reject", "不符合条件")
+        assert (v.status, v.outcome, v.stage) == ("closed", "rejected", "registration")
+    old_history = await history(h, old)
+
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    replayer = Replayer(workflows=[RulesUnguarded], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)
+
+
+async def test_an_old_objection_after_the_rules_were_re_read_still_replays(
+    harness: Harness,
+) -> None:
+    """The administrator changes a time limit during the notice; an objection follows,
+    recorded by a worker of the code before objectors were named. Replaying it, the
+    handler learns from the missing patch to judge by the old rule, then re-reads the
+    rules: the workflow's one process object keeps both (a process rebuilt from the new
+    rules would have forgotten the old one and refused the objection)."""
+    queue = f"versioning-{uuid.uuid4()}"
+    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+    async with build_worker(
+        h.env.client,
+        h.engine,
+        task_queue=queue,
+        bank=h.bank,
+        civil_affairs=h.civil,
+        config=h.config_source,
+        workflows=[HardshipReliefBeforeObjectors],
+        max_cached_workflows=0,
+    ):
+        old = (await h.open()).case_id
+        await advance(h, old, "public_notice")
+        longer = HardshipConfig().limits | {Stage.HOME_VISIT: Period(working_days=8)}
+        h.config_source.update(ProcessConfig(hardship=HardshipConfig(limits=longer)))
+        await h.env.sleep(120)  # past the minute a reading of the rules is used for
+        v = await h.act(old, GR3, "object", "同事反映另有收入")  # no objector: the old rule
+        assert v.stage == "home_visit"
+        await h.act(old, OPENER, "withdraw", "申请人撤回")
+    [objected] = events_of(h, old, "notice.objected")
+    assert "objector" not in objected.payload
+    old_history = await history(h, old)
+
+    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    replayer = Replayer(workflows=[RulesUnguarded], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(old_history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)

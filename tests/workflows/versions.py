@@ -35,3 +35,53 @@ class Unguarded(HardshipReliefWorkflow):
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
         return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforePaidIsFinal(HardshipReliefWorkflow):
+    """As deployed before the `paid-is-final` rule: a paid case could still be rejected."""
+
+    def rule_in_force(self, patch: str) -> bool:
+        return patch != "paid-is-final" and super().rule_in_force(patch)
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        self.process.paid_is_final = False
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforeWorkingDayPauses(HardshipReliefWorkflow):
+    """As deployed before pauses counted in working days: calendar time."""
+
+    def rule_in_force(self, patch: str) -> bool:
+        return patch != "working-day-pauses" and super().rule_in_force(patch)
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforeObjectors(HardshipReliefWorkflow):
+    """As deployed before objections named their objector."""
+
+    def rule_in_force(self, patch: str) -> bool:
+        return patch != "objector-recorded" and super().rule_in_force(patch)
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        self.process.objector_recorded = False
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class RulesUnguarded(HardshipReliefWorkflow):
+    """Corrected rules without their patches: every action judged by them on replay."""
+
+    def rule_in_force(self, patch: str) -> bool:
+        return True
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
