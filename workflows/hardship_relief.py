@@ -167,6 +167,9 @@ class HardshipReliefWorkflow(CaseWorkflow):
         await self.apply(self.process.open(start, self.state, self.ctx()), actor=start.opened_by)
         while True:
             while self.state.status is Status.OPEN:
+                if self._pending and self.acts_on_recorded_decisions():
+                    await workflow.wait_condition(lambda: not self._pending)
+                    continue
                 stage = self.state.stage
                 if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
                     if workflow.patched("civil-affairs-deadline"):
@@ -184,6 +187,14 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 return view
             # The closing action was refused when recorded (the directory did not vouch
             # for who sent it) and taken back: the case goes on.
+
+    def acts_on_recorded_decisions(self) -> bool:
+        """Whether the case starts what reaches outside (the civil-affairs check with the
+        applicant's ID number, the notice period, the payment) only once the decision
+        that leads there is recorded. A decision refused when recorded (an actor the
+        directory does not vouch for) is taken back, and must not have reached anyone.
+        Cases that ran before this replay without the marker and keep the old order."""
+        return workflow.patched("act-on-recorded")
 
     def _civil_affairs_query(self) -> CivilAffairsQuery:
         facts = self.state.facts

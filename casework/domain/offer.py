@@ -45,6 +45,7 @@ INPUT_REFUSALS = frozenset(
         "target_not_eligible",
         "invalid_until",
         "until_in_past",
+        "objector_required",
     }
 )
 """Refused for what was typed (comment, data): the action is still offered."""
@@ -68,6 +69,7 @@ STANDING_REFUSALS = frozenset(
         "action_not_available",
         "already_paused",
         "not_held",
+        "already_paid",
     }
 )
 """Refused for who is asking or where the case stands: not offered. A code in neither

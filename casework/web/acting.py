@@ -52,6 +52,7 @@ def companions(request: Request, me: User, state: CaseState) -> list[User]:
 REFUSAL_FIELDS = {
     "comment": "comment",
     "data.to": "to",
+    "data.objector": "objector",
     "data.until": "until",
     "data.visitors": "companion",
     "data.explanation": "visit_explanation",
@@ -122,6 +123,13 @@ async def perform(
         if not form.get("to"):
             errors["to"] = words.t("required")
         data = {"to": form.get("to", "")}
+    elif chosen is Action.OBJECT:
+        # The objector's real name, or anonymous (recorded either way); the domain
+        # refuses an objection that says neither, beside this field.
+        if form.get("anonymous"):
+            data = {"anonymous": True}
+        elif form.get("objector", "").strip():
+            data = {"objector": form["objector"].strip()}
     elif chosen is Action.EXTEND:
         until, problem = parse_date(form.get("until", ""))
         if problem:

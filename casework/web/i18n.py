@@ -65,6 +65,11 @@ EVENTS: dict[str, Pair] = {
     "notice.objected": ("公示期间提出异议", "objection during the public notice"),
     "notice.ended": ("公示期满无异议", "public notice ended"),
     "civil_affairs.checked": ("民政数据核对", "civil-affairs data check"),
+    "civil_affairs.unavailable": (
+        "民政核对无结果（超时或无身份信息）",
+        "civil-affairs check unavailable",
+    ),
+    "household.filed": ("困难职工建档", "household filed (建档)"),
     "funds.reserved": ("预留帮扶资金", "relief funds reserved"),
     "funds.released": ("释放预留资金", "reserved funds released"),
     "disbursement.completed": ("帮扶资金已拨付", "relief paid"),
@@ -331,6 +336,8 @@ TEXT: dict[str, Pair] = {
     "more_than": ("须大于 {lo}", "must be more than {lo}"),
     "too_long": ("最多 {n} 个字符", "at most {n} characters"),
     "bank_account_digits": ("银行账号应为 12–30 位数字", "12–30 digits"),
+    "objector": ("异议人姓名", "Objector's name"),
+    "anonymous": ("匿名异议", "anonymous objection"),
     "unknown_user": ("未知或已停用的用户", "unknown or disabled user"),
     "outside_jurisdiction": ("不在您的管辖范围内", "outside your jurisdiction"),
 }

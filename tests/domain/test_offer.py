@@ -108,10 +108,11 @@ def test_waiting_for_information_offers_only_providing_it() -> None:
     assert offer(case, D_OFFICER) == [A.COMMENT]
 
 
-def test_the_public_notice_offers_objections_to_grassroots_officers() -> None:
+def test_the_public_notice_offers_objections_to_the_districts_officers() -> None:
     case = Case().to_public_notice()
     assert offer(case, OPENER) == [A.OBJECT, A.WITHDRAW, A.COMMENT]
     assert offer(case, VISITOR) == [A.OBJECT, A.COMMENT]
+    assert offer(case, D_OFFICER) == [A.OBJECT, A.COMMENT]  # any officer of the district
     assert offer(case, SUPERVISOR) == [A.COMMENT]  # no task to supervise
 
 

@@ -200,3 +200,36 @@ async def test_the_inbox_lists_the_tasks_one_may_take_soonest_due_first(
     )
     assert dues == sorted(dues)
     await readme_screenshot(page, "inbox")
+
+
+async def test_an_objection_on_the_page_records_who_objected(harness: Harness) -> None:
+    """During the public notice a district officer records an objection from the page:
+    without a name or "anonymous" it is refused beside the field; with a name the
+    objection is recorded with its objector and the case goes back to the home visit."""
+    from casework.api.app import create_app
+    from casework.demo.seed import set_demo_passwords
+    from tests.web.http import ORIGIN, browser, csrf, problem
+    from tests.workflows.steps import advance, events_of
+
+    set_demo_passwords(harness.engine)
+    case_id = (await harness.open()).case_id
+    await advance(harness, case_id, "public_notice")
+    app = create_app(harness.engine, harness.service)
+    async with browser(app, "chongchuan.officer1") as client:
+        page = await client.get(f"/cases/{case_id}")
+        assert 'name="objector"' in page.text
+        form = {
+            "csrf_token": csrf(page),
+            "action": "object",
+            "comment": "邻居反映有经营收入",
+            "stage": "public_notice",
+        }
+        refused = await client.post(f"/cases/{case_id}/act", data=form, headers=ORIGIN)
+        assert refused.status_code == 409 and "objector_required" in problem(refused, "objector")
+        done = await client.post(
+            f"/cases/{case_id}/act", data={**form, "objector": "李某"}, headers=ORIGIN
+        )
+        assert done.status_code == 303, done.text
+    [objection] = events_of(harness, case_id, "notice.objected")
+    assert objection.payload["objector"] == "李某"
+    assert harness.queries.case_view(case_id).stage == "home_visit"

@@ -233,6 +233,30 @@ async def civil_affairs_unavailable_then_explained(h: Harness) -> str:
     return cid
 
 
+async def forged_approvals_taken_back_then_filed(h: Harness) -> str:
+    """Under the December 2026 code: an approval from an unknown actor at the grassroots
+    review and one at the district review are refused when recorded and taken back (the
+    loop waits for recorded decisions before it reaches outside); real people file it."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from casework.domain.case import Action, ActRequest
+    from casework.domain.org import Actor, Role
+
+    cid = (await h.open()).case_id
+    handle = h.env.client.get_workflow_handle(cid)
+    for stage, role in (
+        ("grassroots_review", Role.GRASSROOTS_OFFICER),
+        ("district_review", Role.DISTRICT_OFFICER),
+    ):
+        await advance(h, cid, stage)
+        mallory = Actor(id="mallory", roles=(role,), district="崇川区")
+        req = ActRequest(actor=mallory, action=Action.APPROVE, comment="同意")
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update("act", req, result_type=CaseView)
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -250,6 +274,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
         objected_anonymously_through_the_district
     ),
     "hardship_civil_affairs_unavailable_then_explained": (civil_affairs_unavailable_then_explained),
+    "hardship_forged_approvals_taken_back_then_filed": forged_approvals_taken_back_then_filed,
 }
 
 
