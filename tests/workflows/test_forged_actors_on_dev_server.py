@@ -160,11 +160,10 @@ def held_while_checking(
 async def test_an_action_judged_after_a_forged_one_is_refused_with_it(harness: Harness) -> None:
     """A forged approval moves the workflow's state to the home visit at once; while its
     recording is under way, a real officer claims the home-visit task (judged, as every
-    concurrent action is, against the state with the approval in it) and the
-    civil-affairs check the approval set off answers. When the forged approval is
-    refused, everything decided on top of it goes too: the claim is refused
-    `stage_changed`, the check's answer is not recorded, and the case is exactly as
-    before. Nothing in the log, the workflow state or the search attributes."""
+    concurrent action is, against the state with the approval in it); the
+    civil-affairs check waits for the approval to be recorded. When the forged approval
+    is refused, everything decided on top of it goes too: the claim is refused
+    `stage_changed`, no check was asked for, and the case is exactly as before. Nothing in the log, the workflow state or the search attributes."""
     h = harness
     # A short workflow task timeout: while a local activity runs longer than most of
     # it, the worker completes the task and takes a new one, which delivers the
