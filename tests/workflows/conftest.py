@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +17,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.civil_affairs import FakeCivilAffairs
 from activities.configuration import ConfigSource
@@ -118,6 +121,28 @@ class Harness:
         return await self.service.act(
             case_id, actor, Action(action), comment, data, key, expected_stage=stage
         )
+
+    def on_own_queue(self) -> tuple[Harness, Callable[..., Worker]]:
+        """This harness on a task queue of its own, and a maker of workers for it that
+        run the given workflow classes (code as it was before a change, say). Without a
+        cache (the default) the server hands a case's next task to any worker, as after
+        a real deployment."""
+        queue = f"versioning-{uuid.uuid4()}"
+        h = dataclasses.replace(self, service=CaseService(self.env.client, self.engine, queue))
+
+        def worker(*workflows: type, cache: int = 0) -> Worker:
+            return build_worker(
+                h.env.client,
+                h.engine,
+                task_queue=queue,
+                bank=h.bank,
+                civil_affairs=h.civil,
+                config=h.config_source,
+                workflows=workflows,
+                max_cached_workflows=cache,
+            )
+
+        return h, worker
 
     async def result(self, case_id: str) -> CaseView:
         return await self.env.client.get_workflow_handle(case_id, result_type=CaseView).result()

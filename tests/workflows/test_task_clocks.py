@@ -15,8 +15,6 @@ tests/domain/test_supervision.py.
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,7 +33,6 @@ from casework.domain.calendar import (
     WorkingCalendar,
 )
 from casework.domain.hardship import HardshipConfig, Period, Stage
-from casework.service import CaseService
 from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
@@ -63,7 +60,6 @@ from tests.workflows.steps import (
     tasks,
 )
 from tests.workflows.versions import HardshipReliefBeforeWorkingDayPauses, RulesUnguarded
-from worker import build_worker
 from workflows.hardship_relief import HardshipReliefWorkflow
 
 MINUTE = timedelta(minutes=1)
@@ -405,19 +401,9 @@ async def test_a_case_paused_before_working_day_pauses_replays_in_calendar_time(
     Sunday (day 13), where it falls overdue; in working days it would be the Monday.
     Today's code replays that history (the `working-day-pauses` patch is absent from
     it); the same change without the patch cannot."""
-    queue = f"versioning-{uuid.uuid4()}"
-    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
+    h, worker = harness.on_own_queue()
     await sleep_until(h, week.opens_at)
-    old_worker = build_worker(
-        h.env.client,
-        h.engine,
-        task_queue=queue,
-        bank=h.bank,
-        civil_affairs=h.civil,
-        config=h.config_source,
-        workflows=[HardshipReliefBeforeWorkingDayPauses],
-        max_cached_workflows=0,
-    )
+    old_worker = worker(HardshipReliefBeforeWorkingDayPauses)
     async with old_worker:
         cid = (await h.open()).case_id
         h.opened.remove(cid)  # ended here: no worker of this queue is left at teardown

@@ -11,15 +11,11 @@ histories must replay against today's code.
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
-
 from temporalio import workflow
 from temporalio.worker import Replayer
 
 from casework.config import ProcessConfig
 from casework.domain.hardship import HardshipConfig, Period, Stage
-from casework.service import CaseService
 from tests.conftest import DATA_CONVERTER
 from tests.workflows.conftest import Harness
 from tests.workflows.steps import GR3, OFFICER, OPENER, advance, events_of, history
@@ -30,7 +26,6 @@ from tests.workflows.versions import (
     RulesUnguarded,
     Unguarded,
 )
-from worker import build_worker
 from workflows.hardship_relief import HardshipReliefWorkflow
 
 
@@ -39,30 +34,14 @@ def stages(h: Harness, case_id: str) -> list[str]:
 
 
 async def test_cases_started_before_a_change_finish_on_the_old_path(harness: Harness) -> None:
-    queue = f"versioning-{uuid.uuid4()}"
-    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
-
-    def worker(*workflows: type, cache: int = 10_000) -> object:
-        return build_worker(
-            h.env.client,
-            h.engine,
-            task_queue=queue,
-            bank=h.bank,
-            civil_affairs=h.civil,
-            config=h.config_source,
-            workflows=workflows,
-            # Without a cache the server hands the case's next task to any worker (no
-            # sticky queue pointing at the stopped one), as after a real deployment.
-            max_cached_workflows=cache,
-        )
-
-    async with worker(HardshipReliefBeforeReceiptConfirmation, cache=0):  # type: ignore[attr-defined]
+    h, worker = harness.on_own_queue()
+    async with worker(HardshipReliefBeforeReceiptConfirmation):
         old = (await h.open()).case_id
         await advance(h, old, "district_review")
 
     # Deployed: a new worker process with today's code; the old case's history is
     # replayed on it and continues from where it stopped.
-    async with worker(HardshipReliefWorkflow):  # type: ignore[attr-defined]
+    async with worker(HardshipReliefWorkflow, cache=10_000):
         await advance(h, old, "filed")
         new = (await h.open()).case_id
         await advance(h, new, "filed")
@@ -81,18 +60,8 @@ async def test_an_unpatched_change_would_break_the_old_case(harness: Harness) ->
     """The guard itself: the same change without `workflow.patched` cannot replay an
     old case's history (so the replay test in CI catches a forgotten patch)."""
 
-    queue = f"versioning-{uuid.uuid4()}"
-    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
-    async with build_worker(
-        h.env.client,
-        h.engine,
-        task_queue=queue,
-        bank=h.bank,
-        civil_affairs=h.civil,
-        config=h.config_source,
-        workflows=[HardshipReliefBeforeReceiptConfirmation],
-        max_cached_workflows=0,
-    ):
+    h, worker = harness.on_own_queue()
+    async with worker(HardshipReliefBeforeReceiptConfirmation):
         old = (await h.open()).case_id
         await advance(h, old, "filed")
     old_history = await history(h, old)
@@ -112,18 +81,8 @@ async def test_a_case_rejected_after_payment_before_the_rule_still_replays(
     `already_paid` rule now refuses) replays on today's code: the handler asks the
     `paid-is-final` patch, which an old history does not have, and judges by the old
     rule. Without the patch the replay fails."""
-    queue = f"versioning-{uuid.uuid4()}"
-    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
-    async with build_worker(
-        h.env.client,
-        h.engine,
-        task_queue=queue,
-        bank=h.bank,
-        civil_affairs=h.civil,
-        config=h.config_source,
-        workflows=[HardshipReliefBeforePaidIsFinal],
-        max_cached_workflows=0,
-    ):
+    h, worker = harness.on_own_queue()
+    async with worker(HardshipReliefBeforePaidIsFinal):
         old = (await h.open()).case_id
         await advance(h, old, "registration")
         v = await h.act(old, OFFICER, "reject", "不符合条件")
@@ -146,18 +105,8 @@ async def test_an_old_objection_after_the_rules_were_re_read_still_replays(
     handler learns from the missing patch to judge by the old rule, then re-reads the
     rules: the workflow's one process object keeps both (a process rebuilt from the new
     rules would have forgotten the old one and refused the objection)."""
-    queue = f"versioning-{uuid.uuid4()}"
-    h = dataclasses.replace(harness, service=CaseService(harness.env.client, harness.engine, queue))
-    async with build_worker(
-        h.env.client,
-        h.engine,
-        task_queue=queue,
-        bank=h.bank,
-        civil_affairs=h.civil,
-        config=h.config_source,
-        workflows=[HardshipReliefBeforeObjectors],
-        max_cached_workflows=0,
-    ):
+    h, worker = harness.on_own_queue()
+    async with worker(HardshipReliefBeforeObjectors):
         old = (await h.open()).case_id
         await advance(h, old, "public_notice")
         longer = HardshipConfig().limits | {Stage.HOME_VISIT: Period(working_days=8)}
