@@ -132,8 +132,7 @@ class EdgeAuth:
         if not any(address in net for net in self.trusted_proxies):
             log.warning("auth.proxy_header_refused", address=client, reason="untrusted address")
             return None
-        given = request.headers.get(PROXY_SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.proxy_secret.encode()):
+        if not same_secret(request.headers.get(PROXY_SECRET_HEADER), self.proxy_secret):
             log.warning("auth.proxy_header_refused", address=client, reason="wrong secret")
             return None
         return self._active(name.strip())
@@ -177,8 +176,16 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def same_secret(given: str | None, expected: str | None) -> bool:
+    """Whether a secret a client sent equals ours (in constant time); an empty or
+    missing one never does."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def check_csrf(session: WebSession, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), session.csrf_token.encode())
+    return same_secret(given, session.csrf_token)
 
 
 def set_session_cookie(response: object, auth: EdgeAuth, request: Request, session_id: str) -> None:

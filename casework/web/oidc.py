@@ -10,7 +10,6 @@ which roles. Every refusal is a page saying why (never a session) and an
 from __future__ import annotations
 
 import contextlib
-import hmac
 from pathlib import Path
 
 import structlog
@@ -21,12 +20,14 @@ from fastapi.templating import Jinja2Templates
 from casework.auth.edge import (
     EdgeAuth,
     client_address,
+    same_secret,
     signed_in_response,
 )
 from casework.auth.oidc import OidcClient, OidcRefused, ProviderUnavailable
 from casework.auth.signin import logged_id
 from casework.store.directory import UnknownUser, UserDisabled
 from casework.store.oidc import LoginExpired
+from casework.web.site import auth as edge_auth
 from casework.web.site import render
 
 log = structlog.get_logger("casework.auth")
@@ -39,12 +40,8 @@ so a callback link made for someone else's sign-in signs nobody in here."""
 CALLBACK = "/login/oidc/callback"
 
 
-def _auth(request: Request) -> EdgeAuth:
-    return request.app.state.auth  # type: ignore[no-any-return]
-
-
 def _client(request: Request) -> OidcClient:
-    client = _auth(request).oidc
+    client = edge_auth(request).oidc
     if not isinstance(client, OidcClient):
         raise HTTPException(404, "Not Found")
     return client
@@ -81,7 +78,7 @@ def _discard(client: OidcClient, state: str) -> None:
 @router.get("/login/oidc")
 async def oidc_start(request: Request) -> Response:
     client = _client(request)
-    auth = _auth(request)
+    auth = edge_auth(request)
     try:
         url, state = await client.start(redirect_uri(auth, request))
     except OidcRefused as refused:
@@ -103,12 +100,12 @@ async def oidc_start(request: Request) -> Response:
 @router.get(CALLBACK)
 async def oidc_callback(request: Request) -> Response:
     client = _client(request)
-    auth = _auth(request)
+    auth = edge_auth(request)
     params = request.query_params
     state = params.get("state", "")
     cookie = request.cookies.get(OIDC_COOKIE, "")
     try:
-        if not state or not cookie or not hmac.compare_digest(cookie.encode(), state.encode()):
+        if not same_secret(state, cookie):
             _discard(client, state)  # whatever sign-in this state belonged to is spent
             raise OidcRefused(
                 "state_mismatch",

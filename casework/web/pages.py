@@ -5,7 +5,6 @@ state, CSRF, layout, errors) in `casework.web.site`."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import secrets
 import unicodedata
 import uuid
@@ -21,6 +20,7 @@ from casework.auth.edge import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     client_address,
+    same_secret,
     signed_in_response,
 )
 from casework.auth.signin import SignInRefused
@@ -108,11 +108,7 @@ async def login(request: Request) -> Response:
     # Login CSRF: the form must come from our page, which set this cookie.
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     given = form.get("login_token", "")
-    if (
-        not edge.same_origin(request)
-        or not cookie
-        or not hmac.compare_digest(cookie.encode(), given.encode())
-    ):
+    if not edge.same_origin(request) or not same_secret(given, cookie):
         log.warning("auth.login_csrf_refused", address=client_address(request))
         return _login_form(request, 403, texts(request).t("login_expired"), user_id)
     address = client_address(request)
