@@ -35,6 +35,10 @@ from casework.domain.case import (
     evolve,
     require_comment,
 )
+from casework.domain.eligibility import (
+    Category,
+    EligibilityRules,
+)
 from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
 from casework.domain.org import DISTRICTS, Actor, Role
@@ -43,12 +47,6 @@ from casework.domain.text import check_text, text_pattern
 
 CASE_TYPE = "hardship"
 CASE_PREFIX = "HR"
-
-
-class Category(StrEnum):
-    DEEP = "deep"  # 深度困难
-    RELATIVE = "relative"  # 相对困难
-    ACCIDENT = "accident"  # 意外致困
 
 
 class ReliefType(StrEnum):
@@ -368,8 +366,12 @@ class HardshipConfig(BaseModel):
     """How long the civil-affairs (民政) check is asked for an answer; then the case
     records it as unavailable and the home visit goes on with an explanation."""
     retention_years: int = Field(default=10, ge=0, le=100)
-    """Files are kept this long after the case closes; only then may an administrator
-    erase the applicant's personal data (`casework privacy erase`)."""
+    """Files are kept this long after the case closes, or after the household leaves
+    the register (解困脱困) for a filed case; only then may an administrator erase the
+    applicant's personal data (`casework privacy erase`)."""
+    eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
+    """低保 per district and year, the relative-hardship factor, the accident share, the
+    medical city threshold and the exit rule (casework.domain.eligibility)."""
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     """Holidays for years the statutory calendar package does not cover yet."""
 
