@@ -34,6 +34,7 @@ class CivilAffairsRequest:
     id_number: str
     household_size: int
     monthly_income_fen: int
+    income_per_head_fen: int | None = None
 
     def __repr__(self) -> str:  # never the number in clear, whoever prints a request
         return f"CivilAffairsRequest(case_id={self.case_id!r}, district={self.district!r})"
@@ -94,6 +95,7 @@ class CivilAffairsCheck:
             id_number=id_number,
             household_size=query.household_size,
             monthly_income_fen=query.monthly_income_fen,
+            income_per_head_fen=query.income_per_head_fen,
         )
         try:
             return self.registry.check(request)

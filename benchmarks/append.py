@@ -136,8 +136,9 @@ def journey(case_id: str, index: int) -> list[list[NewEvent]]:
     record(process.civil_affairs_checked(state, True, "收入与民政记录一致", ctx()))
     findings = {
         "visitors": [REVIEWER.id, PROVIDER.id],
-        "household_size": 3,
-        "monthly_income_fen": 250_000,
+        "household_size": app.household.size,
+        "yearly_income_fen": app.household.yearly_income_fen,
+        "medical_expenses_fen": app.household.medical_expenses_fen,
         "assets": "无房产、无车辆",
         "cause": "家庭成员重病",
     }
@@ -152,7 +153,7 @@ def journey(case_id: str, index: int) -> list[list[NewEvent]]:
     record([process.funds_reserved(state, c, c.now.year)])
     record(process.disbursed(state, ctx(), f"TX-{index}", confirm_receipt=True))
     work(PROVIDER, "电话回访，确认已到账")
-    work(D_OFFICER, "已录入全国帮扶系统")
+    work(D_OFFICER, "已录入全国帮扶系统", {"national_ref": f"GH-{case_id}"})
     assert state.stage == "filed", state.stage
     return out
 

@@ -29,7 +29,8 @@ POLL = 0.1
 """Seconds between looks at the projection, and between check_pending retries."""
 FINDINGS: dict[str, Any] = {
     "household_size": 3,
-    "monthly_income_fen": 250_000,
+    "yearly_income_fen": 5_400_000,
+    "medical_expenses_fen": 1_200_000,
     "assets": "无房产、无车辆",
     "cause": "家庭成员重病",
 }
@@ -193,7 +194,12 @@ async def drive_cases(
                 view = await act(view, "city.leader", "同意拨付")
             await watcher.wait(view.case_id, "receipt_confirmation")
             view = await act(view, f"{slug}.grassroots2", "电话回访，确认已到账")
-            view = await act(view, f"{slug}.officer1", "已录入全国帮扶系统")
+            view = await act(
+                view,
+                f"{slug}.officer1",
+                "已录入全国帮扶系统",
+                {"national_ref": f"GH-{view.case_id}"},
+            )
             assert view.stage == "filed" and view.status == "closed", view
 
     async with watcher.running():

@@ -14,6 +14,25 @@ def id_number(seed: int = 1, region: str = "320602", birth: str = "19800101") ->
     return body + id_check_digit(body)
 
 
+HOUSEHOLDS: dict[str, dict[str, int]] = {
+    # 500 元 a head a month: below 低保 (900 元 by default).
+    "deep": {"size": 3, "yearly_income_fen": 2_400_000, "medical_expenses_fen": 600_000},
+    # 1,166.66 元: below twice 低保.
+    "relative": {"size": 3, "yearly_income_fen": 5_400_000, "medical_expenses_fen": 1_200_000},
+    # 1,875 元 a head (not below twice 低保), but rigid expenses over 80% of income.
+    "accident": {"size": 2, "yearly_income_fen": 24_000_000, "medical_expenses_fen": 19_500_000},
+    # 2,000 元 a head, small expenses: no category.
+    "none": {"size": 2, "yearly_income_fen": 4_800_000},
+}
+"""Household figures whose computed category is the key (casework.domain.eligibility)."""
+
+
+def visit_figures(category: str) -> dict[str, int]:
+    """The same household as home-visit findings' keys."""
+    h = {"medical_expenses_fen": 0, "schooling_expenses_fen": 0, **HOUSEHOLDS[category]}
+    return {"household_size": h["size"], **{k: v for k, v in h.items() if k != "size"}}
+
+
 def application_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "applicant": {
@@ -24,12 +43,18 @@ def application_data(**overrides: Any) -> dict[str, Any]:
             "district": "崇川区",
             "bank_account": "6222020000000001234",
         },
-        "household": {"size": 3, "monthly_income_fen": 250000},
+        "household": {
+            "size": 3,
+            "yearly_income_fen": 5_400_000,
+            "medical_expenses_fen": 1_200_000,
+        },
         "category": "relative",
         "relief_type": "living",
         "requested_amount_fen": 300000,
         "reason": "配偶重病，子女上学，家庭收入低于低保标准两倍。",
     }
+    if "category" in overrides and "household" not in overrides:
+        data["household"] = dict(HOUSEHOLDS[overrides["category"]])  # figures that give it
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

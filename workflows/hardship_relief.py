@@ -93,6 +93,7 @@ class HardshipReliefWorkflow(CaseWorkflow):
             process.objector_recorded = self.rule_in_force("objector-recorded")
         elif req.action == Action.APPROVE and state.stage == Stage.REGISTRATION:
             process.files_household = self.rule_in_force("household-filed")
+            process.national_ref_required = self.rule_in_force("national-ref")
 
     def rule_in_force(self, patch: str) -> bool:
         """Whether the rule introduced with `patch` judges this action: always, except
@@ -202,7 +203,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
             case_id=self.state.case_id,
             district=self.state.district,
             household_size=int(facts.get("household_size", 1)),
-            monthly_income_fen=int(facts.get("monthly_income_fen", 0)),
+            monthly_income_fen=int(facts.get("monthly_income_fen") or 0),
+            income_per_head_fen=facts.get("income_per_head_fen"),
         )
 
     async def _check_civil_affairs_until_its_deadline(self) -> None:

@@ -86,7 +86,8 @@ class Driver:
             {
                 "visitors": visitors,
                 "household_size": 3,
-                "monthly_income_fen": 250_000,
+                "yearly_income_fen": 5_400_000,
+                "medical_expenses_fen": 1_200_000,
                 "assets": "无房产、无车辆",
                 "cause": "家庭成员重病",
             },
@@ -104,7 +105,13 @@ class Driver:
         if view.stage == "receipt_confirmation":
             view = await self.act(view, "grassroots", Action.APPROVE, "电话回访，申请人确认已到账")
         if view.stage == "registration":
-            view = await self.act(view, "officer", Action.APPROVE, "已录入全国帮扶系统")
+            view = await self.act(
+                view,
+                "officer",
+                Action.APPROVE,
+                "已录入全国帮扶系统",
+                {"national_ref": f"GH-{view.case_id}"},
+            )
         return view
 
 

@@ -78,6 +78,17 @@ _PEOPLE = [
 ]
 
 
+HOUSEHOLDS: dict[str, dict[str, int]] = {
+    # 500 元 a head a month: below 低保 (900 元).
+    "deep": {"size": 3, "yearly_income_fen": 2_400_000, "medical_expenses_fen": 600_000},
+    # 1,166.66 元: below twice 低保.
+    "relative": {"size": 3, "yearly_income_fen": 5_400_000, "medical_expenses_fen": 1_200_000},
+    # 1,875 元 a head, but 195,000 元 of medical bills on 240,000 元 of income (over 80%).
+    "accident": {"size": 2, "yearly_income_fen": 24_000_000, "medical_expenses_fen": 19_500_000},
+}
+"""Demo households whose figures give the category each demo applicant declares."""
+
+
 def demo_application(index: int, **overrides: Any) -> HardshipApplication:
     name, employer, district, category, relief, amount, reason = _PEOPLE[index % len(_PEOPLE)]
     data: dict[str, Any] = {
@@ -89,7 +100,7 @@ def demo_application(index: int, **overrides: Any) -> HardshipApplication:
             "district": district,
             "bank_account": f"622202{index + 1:013d}",
         },
-        "household": {"size": 3, "monthly_income_fen": 250_000},
+        "household": HOUSEHOLDS[category],
         "category": category,
         "relief_type": relief,
         "requested_amount_fen": amount,

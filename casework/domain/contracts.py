@@ -59,6 +59,9 @@ class CivilAffairsQuery(BaseModel):
     district: str
     household_size: int
     monthly_income_fen: int
+    """As declared by cases opened before eligibility was computed; 0 since."""
+    income_per_head_fen: int | None = None
+    """Monthly income per head as the case computed it (None in older cases)."""
 
 
 class CivilAffairsAnswer(BaseModel):

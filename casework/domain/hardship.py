@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -36,8 +36,13 @@ from casework.domain.case import (
     require_comment,
 )
 from casework.domain.eligibility import (
+    Assessment,
     Category,
     EligibilityRules,
+    HouseholdFigures,
+    assess,
+    why,
+    yuan,
 )
 from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
@@ -193,15 +198,35 @@ class Applicant(BaseModel):
 
 
 class Household(BaseModel):
+    """What the eligibility formula needs (casework.domain.eligibility), as declared."""
+
     model_config = _Strict
 
     size: int = Field(ge=1, le=30, strict=True, description="People in the household.")
-    monthly_income_fen: int = Field(
+    yearly_income_fen: int = Field(
         ge=0,
-        le=10**10,
+        le=10**11,
         strict=True,
-        description="The household's monthly income in integer fen (分): 250000 is 2,500 元.",
+        description="The household's income over the last 12 months in integer fen (分): "
+        "2400000 is 24,000 元.",
     )
+    medical_expenses_fen: int = Field(
+        default=0,
+        ge=0,
+        le=10**11,
+        strict=True,
+        description="Yearly rigid expenses for medical care, in fen (刚性支出：医疗).",
+    )
+    schooling_expenses_fen: int = Field(
+        default=0,
+        ge=0,
+        le=10**11,
+        strict=True,
+        description="Yearly rigid expenses for the children's schooling, in fen (刚性支出：教育).",
+    )
+
+    def figures(self) -> HouseholdFigures:
+        return HouseholdFigures(**self.model_dump())
 
 
 APPLICATION_EXAMPLE: JsonDict = {
@@ -213,7 +238,7 @@ APPLICATION_EXAMPLE: JsonDict = {
         "district": "崇川区",
         "bank_account": "6222020000000001234",
     },
-    "household": {"size": 3, "monthly_income_fen": 250000},
+    "household": {"size": 3, "yearly_income_fen": 2400000, "medical_expenses_fen": 600000},
     "category": "deep",
     "relief_type": "living",
     "requested_amount_fen": 300000,
@@ -230,7 +255,9 @@ class HardshipApplication(BaseModel):
     applicant: Applicant
     household: Household
     category: Category = Field(
-        description="deep (深度困难), relative (相对困难), accident (意外致困)."
+        description="The category declared: deep (深度困难), relative (相对困难), accident "
+        "(意外致困). The case also computes it from the household figures (income per head "
+        "against the district's 低保); the computed one decides, and the reviewer sees both."
     )
     relief_type: ReliefType = Field(
         description="living (生活救助), medical (医疗救助), education (助学), seasonal (送温暖)."
@@ -272,7 +299,9 @@ class HardshipApplication(BaseModel):
             has_bank_account=a.bank_account is not None,
             bank_account_masked=None if a.bank_account is None else mask(a.bank_account),
             household_size=self.household.size,
-            monthly_income_fen=self.household.monthly_income_fen,
+            yearly_income_fen=self.household.yearly_income_fen,
+            medical_expenses_fen=self.household.medical_expenses_fen,
+            schooling_expenses_fen=self.household.schooling_expenses_fen,
             category=self.category,
             relief_type=self.relief_type,
             requested_amount_fen=self.requested_amount_fen,
@@ -295,13 +324,28 @@ class MaskedApplication(BaseModel):
     district: str
     has_bank_account: bool
     household_size: int
-    monthly_income_fen: int
     category: Category
     relief_type: ReliefType
     requested_amount_fen: int
     reason: str
     bank_account_masked: str | None = None
     """None for cases opened before bank accounts were masked into the application."""
+    monthly_income_fen: int | None = None
+    """Cases opened before eligibility was computed declared a monthly income only."""
+    yearly_income_fen: int | None = None
+    medical_expenses_fen: int = 0
+    schooling_expenses_fen: int = 0
+
+    def figures(self) -> HouseholdFigures | None:
+        """The declared figures, or None for a case opened before they were asked for."""
+        if self.yearly_income_fen is None:
+            return None
+        return HouseholdFigures(
+            size=self.household_size,
+            yearly_income_fen=self.yearly_income_fen,
+            medical_expenses_fen=self.medical_expenses_fen,
+            schooling_expenses_fen=self.schooling_expenses_fen,
+        )
 
 
 class Period(BaseModel):
@@ -395,17 +439,94 @@ class StartHardshipCase(BaseModel):
 
 
 class HomeVisitFindings(BaseModel):
-    """What the two visiting officers record (入户调查)."""
+    """What the two visiting officers record (入户调查): the household's figures as they
+    measured them, which replace the declared ones in the eligibility assessment."""
 
     model_config = _Strict
 
     visitors: list[str] = Field(min_length=2, max_length=2)
     household_size: int = Field(ge=1, le=30, strict=True)
-    monthly_income_fen: int = Field(ge=0, strict=True)
+    yearly_income_fen: int | None = Field(default=None, ge=0, le=10**11, strict=True)
+    """The household's income over the last 12 months, as measured."""
+    medical_expenses_fen: int = Field(default=0, ge=0, le=10**11, strict=True)
+    schooling_expenses_fen: int = Field(default=0, ge=0, le=10**11, strict=True)
+    monthly_income_fen: int | None = Field(default=None, ge=0, strict=True)
+    """Only for cases opened before eligibility was computed (their findings gave a
+    monthly income); a case that computes eligibility needs `yearly_income_fen`."""
     assets: str = Field(min_length=1, max_length=2000)
     cause: str = Field(min_length=1, max_length=2000)
     explanation: str | None = Field(default=None, max_length=2000)
     """Required when the civil-affairs check found no match or gave no answer."""
+
+    @model_validator(mode="after")
+    def _one_income(self) -> HomeVisitFindings:
+        if self.yearly_income_fen is None and self.monthly_income_fen is None:
+            raise ValueError("yearly_income_fen: Field required")
+        if self.yearly_income_fen is not None and self.monthly_income_fen is not None:
+            raise ValueError("give yearly_income_fen (with the rigid expenses), not both")
+        return self
+
+    def figures(self) -> HouseholdFigures | None:
+        if self.yearly_income_fen is None:
+            return None
+        return HouseholdFigures(
+            size=self.household_size,
+            yearly_income_fen=self.yearly_income_fen,
+            medical_expenses_fen=self.medical_expenses_fen,
+            schooling_expenses_fen=self.schooling_expenses_fen,
+        )
+
+
+class ReviewDecision(BaseModel):
+    """What a district or city reviewer may add to an approval: a lower amount than the
+    one in force (with a comment saying why), and at the district review the
+    explanation a household that qualifies for no category needs."""
+
+    model_config = _Strict
+
+    approved_amount_fen: int | None = Field(default=None, gt=0, le=10**9, strict=True)
+    explanation: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @field_validator("explanation")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        return None if v is None else check_text(v, line_breaks=True)
+
+
+class Registration(BaseModel):
+    """The entry into the national hardship-worker system (录入全国困难职工帮扶系统)."""
+
+    model_config = _Strict
+
+    national_ref: str = Field(min_length=1, max_length=64)
+    """The national system's reference for the household's file."""
+
+    @field_validator("national_ref")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        return check_text(v, line_breaks=False)
+
+
+REVIEW_STAGES = frozenset(
+    {Stage.DISTRICT_REVIEW, Stage.DISTRICT_APPROVAL, Stage.CITY_REVIEW, Stage.CITY_APPROVAL}
+)
+"""Where a reviewer may approve a lower amount."""
+
+
+def current_amount_fen(facts: JsonDict) -> int:
+    """The amount in force: the last one approved, or the one requested."""
+    return int(facts.get("approved_amount_fen") or facts["requested_amount_fen"])
+
+
+def computes_eligibility(state: CaseState) -> bool:
+    """Whether the case's category was computed from figures (cases opened since the
+    application carried them, or whose home visit measured them)."""
+    return "computed_category" in state.facts
+
+
+def deciding_category(facts: JsonDict) -> str | None:
+    """The category the rules go by: the computed one where there is one."""
+    return facts["computed_category"] if "computed_category" in facts else facts.get("category")
 
 
 class Objection(BaseModel):
@@ -477,6 +598,9 @@ class HardshipProcess(Process):
     objector_recorded = True
     """An objection names its objector (or says anonymous). False only while a case
     objected to before this rule replays (the workflow's `objector-recorded` patch)."""
+    national_ref_required = True
+    """Registration records the national system's reference. False only while a case
+    registered before this rule replays (the workflow's `national-ref` patch)."""
     paid_is_final = True
     """Once paid, a case cannot be rejected. False only while a case that was rejected
     after payment before this rule replays (the workflow's `paid-is-final` patch)."""
@@ -495,10 +619,18 @@ class HardshipProcess(Process):
         return None if period is None else period.end(now, self.calendar)
 
     def needs_city_approval(self, state: CaseState) -> bool:
+        """Above the threshold (the amount in force), deep hardship (the computed
+        category where there is one), or medical relief above its own threshold."""
         f = state.facts
+        amount = current_amount_fen(f)
+        if amount > self.config.city_approval_threshold_fen:
+            return True
+        if deciding_category(f) == Category.DEEP:
+            return True
         return (
-            f["requested_amount_fen"] > self.config.city_approval_threshold_fen
-            or f["category"] == Category.DEEP
+            computes_eligibility(state)
+            and f.get("relief_type") == ReliefType.MEDICAL
+            and amount > self.config.eligibility.medical_city_threshold_fen
         )
 
     def previous_stage(self, state: CaseState) -> str | None:
@@ -513,27 +645,49 @@ class HardshipProcess(Process):
             )
 
     def approval_data(self, state: CaseState, data: JsonDict) -> JsonDict:
-        if state.stage != Stage.HOME_VISIT:
-            if data:
-                raise Refused(
-                    "unexpected_data",
-                    f"阶段 {state.stage} 的审批不接受附加数据 (no data here)",
-                    "data",
-                )
-            return {}
-        try:
-            findings = HomeVisitFindings.model_validate(data)
-        except ValidationError as exc:
+        stage = state.stage
+        if stage == Stage.HOME_VISIT:
+            return self._findings(state, data)
+        if stage in REVIEW_STAGES:
+            decision = _validated(
+                ReviewDecision, data, "invalid_decision", "审批数据无效 (invalid approval data)"
+            )
+            return decision.model_dump(exclude_none=True)
+        if stage == Stage.REGISTRATION and (self.national_ref_required or data):
+            registration = _validated(
+                Registration,
+                data,
+                "national_ref_required",
+                "须填写全国困难职工帮扶系统编号 (the national system's reference is required)",
+            )
+            return registration.model_dump()
+        if data:
             raise Refused(
-                "invalid_findings",
-                f"入户调查记录无效 (invalid home-visit findings): {_problems(exc, 'data')}",
+                "unexpected_data",
+                f"阶段 {stage} 的审批不接受附加数据 (no data here)",
                 "data",
-            ) from exc
+            )
+        return {}
+
+    def _findings(self, state: CaseState, data: JsonDict) -> JsonDict:
+        findings = _validated(
+            HomeVisitFindings,
+            data,
+            "invalid_findings",
+            "入户调查记录无效 (invalid home-visit findings)",
+        )
         if len(set(findings.visitors)) != 2:
             raise Refused(
                 "two_visitors",
                 "入户调查须两名工作人员 (two different visitors required)",
                 "data.visitors",
+            )
+        if computes_eligibility(state) and findings.yearly_income_fen is None:
+            raise Refused(
+                "invalid_findings",
+                "入户调查须记录家庭年收入及医疗、教育刚性支出 (field data.yearly_income_fen: "
+                "the measured yearly income is required, with the rigid expenses)",
+                "data.yearly_income_fen",
             )
         if "civil_affairs_match" not in state.facts:
             raise Refused(
@@ -550,11 +704,14 @@ class HardshipProcess(Process):
                 "(civil-affairs check unavailable: explanation required)",
                 "data.explanation",
             )
-        return findings.model_dump()
+        # The income the findings give, not the other form's None (older cases' shape).
+        unused = {k for k in ("yearly_income_fen", "monthly_income_fen") if not _given(findings, k)}
+        return findings.model_dump(exclude=unused)
 
     def approve(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
         stage = state.stage
-        if stage == Stage.HOME_VISIT and req.actor.id not in req.data.get("visitors", []):
+        data = self.approval_data(state, req.data)
+        if stage == Stage.HOME_VISIT and req.actor.id not in data.get("visitors", []):
             raise Refused(
                 "not_a_visitor",
                 "提交人须为入户调查人之一 (submitter must be one of the visitors)",
@@ -563,7 +720,31 @@ class HardshipProcess(Process):
         if stage == Stage.GRASSROOTS_REVIEW:
             return self.enter_stage(state, Stage.HOME_VISIT, ctx)
         if stage == Stage.HOME_VISIT:
-            return self.start_notice(state, ctx)
+            findings = HomeVisitFindings.model_validate(data)
+            figures = findings.figures()
+            if figures is None:  # a case opened before figures were asked for
+                return self.start_notice(state, ctx)
+            assessed = self.assessed(state, figures, "home_visit", req.actor.id, ctx)
+            return [assessed, *self.start_notice(evolve(state, assessed), ctx)]
+        if stage in REVIEW_STAGES:
+            lowered = self._amount_decided(state, req, data, ctx)
+            if stage == Stage.DISTRICT_REVIEW:
+                self._check_qualifies(state, data)
+            after = state if lowered is None else evolve(state, lowered)
+            return [*([lowered] if lowered else []), *self._after_review(after, ctx)]
+        if stage == Stage.RECEIPT_CONFIRMATION:
+            require_comment(req, "到账确认")  # how the worker confirmed (phone, visit...)
+            return self.enter_stage(state, Stage.REGISTRATION, ctx)
+        if stage == Stage.REGISTRATION:
+            return [
+                *self.enter_stage(state, Stage.FILED, ctx),
+                *([self.household_filed(state, req, ctx, data)] if self.files_household else []),
+                self.close(state, Outcome.APPROVED, ctx, req.actor.id, None),
+            ]
+        raise Refused("no_open_task", f"阶段 {stage} 不能审批 (nothing to approve here)")
+
+    def _after_review(self, state: CaseState, ctx: Context) -> list[NewEvent]:
+        stage = state.stage
         if stage == Stage.DISTRICT_REVIEW:
             return self.enter_stage(state, Stage.DISTRICT_APPROVAL, ctx)
         if stage == Stage.DISTRICT_APPROVAL:
@@ -572,20 +753,88 @@ class HardshipProcess(Process):
             return self.enter_stage(state, Stage.DISBURSEMENT, ctx)
         if stage == Stage.CITY_REVIEW:
             return self.enter_stage(state, Stage.CITY_APPROVAL, ctx)
-        if stage == Stage.CITY_APPROVAL:
-            return self.enter_stage(state, Stage.DISBURSEMENT, ctx)
-        if stage == Stage.RECEIPT_CONFIRMATION:
-            require_comment(req, "到账确认")  # how the worker confirmed (phone, visit...)
-            return self.enter_stage(state, Stage.REGISTRATION, ctx)
-        if stage == Stage.REGISTRATION:
-            return [
-                *self.enter_stage(state, Stage.FILED, ctx),
-                *([self.household_filed(state, req, ctx)] if self.files_household else []),
-                self.close(state, Outcome.APPROVED, ctx, req.actor.id, None),
-            ]
-        raise Refused("no_open_task", f"阶段 {stage} 不能审批 (nothing to approve here)")
+        return self.enter_stage(state, Stage.DISBURSEMENT, ctx)  # CITY_APPROVAL
 
-    def household_filed(self, state: CaseState, req: ActRequest, ctx: Context) -> NewEvent:
+    def _amount_decided(
+        self, state: CaseState, req: ActRequest, data: JsonDict, ctx: Context
+    ) -> NewEvent | None:
+        """A reviewer approving a lower amount than the one in force: never higher, and
+        with a comment saying why. The reserved and paid amount is the approved one."""
+        amount = data.get("approved_amount_fen")
+        in_force = current_amount_fen(state.facts)
+        if amount is None or amount == in_force:
+            return None
+        if amount > in_force:
+            raise Refused(
+                "amount_above_requested",
+                f"核定金额不得高于{'申请' if 'approved_amount_fen' not in state.facts else '已核定'}"
+                f"金额 {yuan(in_force)} (the approved amount may not exceed {in_force} fen)",
+                "data.approved_amount_fen",
+            )
+        comment = require_comment(req, "核减金额")
+        return ctx.event(
+            state,
+            "amount.approved",
+            req.actor.id,
+            stage=state.stage,
+            amount_fen=amount,
+            previous_fen=in_force,
+            requested_fen=state.facts["requested_amount_fen"],
+            comment=comment,
+            facts={"approved_amount_fen": amount},
+        )
+
+    def _check_qualifies(self, state: CaseState, data: JsonDict) -> None:
+        """A household whose figures give no category passes the district review only
+        with the district officer's explanation."""
+        if not computes_eligibility(state) or state.facts["computed_category"] is not None:
+            return
+        if data.get("explanation"):
+            return
+        zh, en = state.facts.get("eligibility_why") or ("不符合任何困难类别", "no category")
+        raise Refused(
+            "not_eligible",
+            f"{zh}；区县审核通过须说明理由 (data.explanation) ({en}: the district review "
+            "passes it only with an explanation in data.explanation)",
+            "data.explanation",
+        )
+
+    def assessed(
+        self,
+        state: CaseState,
+        figures: HouseholdFigures,
+        source: str,
+        actor_id: str,
+        ctx: Context,
+    ) -> NewEvent:
+        """`eligibility.assessed`: the category the figures give, beside the declared
+        one. At opening from the application, again from the home-visit findings."""
+        rules = self.config.eligibility
+        a = assess(figures, rules, state.district, fund_year(ctx.now), source)
+        declared = state.facts.get("category")
+        category = None if a.category is None else a.category.value
+        zh, en = why(a, rules)
+        return ctx.event(
+            state,
+            "eligibility.assessed",
+            actor_id,
+            **_assessment_payload(a),
+            declared_category=declared,
+            differs=category != declared,
+            why=[zh, en],
+            facts={
+                "computed_category": category,
+                "income_per_head_fen": a.income_per_head_fen,
+                "di_bao_fen": a.di_bao_fen,
+                "eligibility_rule": a.rule,
+                "eligibility_why": [zh, en],
+                "assessed_from": source,
+            },
+        )
+
+    def household_filed(
+        self, state: CaseState, req: ActRequest, ctx: Context, data: JsonDict
+    ) -> NewEvent:
         """建档: the household goes on file, by the officer who entered it into the
         national system. Its own event, not the case's closing: the file outlives the
         case (until the household leaves it), the case ends here."""
@@ -596,7 +845,8 @@ class HardshipProcess(Process):
             req.actor.id,
             district=state.district,
             applicant_name=f.get("applicant_name"),
-            category=f.get("category"),
+            category=deciding_category(f) or f.get("category"),
+            **({"national_ref": data["national_ref"]} if "national_ref" in data else {}),
         )
 
     def start_notice(self, state: CaseState, ctx: Context) -> list[NewEvent]:
@@ -674,10 +924,23 @@ class HardshipProcess(Process):
                 "relief_type": app.relief_type,
                 "applicant_name": app.applicant_name,
                 "household_size": app.household_size,
-                "monthly_income_fen": app.monthly_income_fen,
+                **(
+                    {"monthly_income_fen": app.monthly_income_fen}
+                    if app.yearly_income_fen is None
+                    else {"yearly_income_fen": app.yearly_income_fen}
+                ),
             },
         )
-        return [opened, *self.enter_stage(evolve(state, opened), Stage.GRASSROOTS_REVIEW, ctx)]
+        state = evolve(state, opened)
+        figures = app.figures()
+        if figures is None:  # a case started before applications carried the figures
+            return [opened, *self.enter_stage(state, Stage.GRASSROOTS_REVIEW, ctx)]
+        assessed = self.assessed(state, figures, "application", SYSTEM, ctx)
+        return [
+            opened,
+            assessed,
+            *self.enter_stage(evolve(state, assessed), Stage.GRASSROOTS_REVIEW, ctx),
+        ]
 
     def civil_affairs_checked(
         self, state: CaseState, match: bool, detail: str, ctx: Context
@@ -721,7 +984,7 @@ class HardshipProcess(Process):
             SYSTEM,
             district=state.district,
             year=year,
-            amount_fen=state.facts["requested_amount_fen"],
+            amount_fen=current_amount_fen(state.facts),
             facts={"fund_year": year},
         )
 
@@ -743,7 +1006,7 @@ class HardshipProcess(Process):
                 SYSTEM,
                 district=state.district,
                 year=state.facts.get("fund_year"),
-                amount_fen=state.facts["requested_amount_fen"],
+                amount_fen=current_amount_fen(state.facts),
                 transfer_ref=transfer_ref,
             ),
             *self.enter_stage(state, after, ctx),
@@ -758,10 +1021,49 @@ class HardshipProcess(Process):
                 SYSTEM,
                 district=state.district,
                 year=state.facts.get("fund_year"),
-                amount_fen=state.facts["requested_amount_fen"],
+                amount_fen=current_amount_fen(state.facts),
             ),
             self.close(state, Outcome.FAILED, ctx, SYSTEM, f"拨付失败 (transfer failed): {reason}"),
         ]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _validated(model: type[_M], data: JsonDict, code: str, what: str) -> _M:
+    """`data` as `model`, or Refused(`code`) naming the fields: `what` is "zh (en)"."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Refused(
+            code,
+            f"{what}: {_problems(exc, 'data')}",
+            _first_field(exc, "data"),
+        ) from exc
+
+
+def _given(model: BaseModel, field: str) -> bool:
+    return getattr(model, field) is not None
+
+
+def _first_field(exc: ValidationError, prefix: str) -> str:
+    """The field at fault when there is one (`data.visitors`), else `prefix`."""
+    errors = exc.errors()
+    if len(errors) != 1 or not errors[0]["loc"]:
+        return prefix
+    return ".".join([prefix, *(str(p) for p in errors[0]["loc"])])
+
+
+def _assessment_payload(a: Assessment) -> JsonDict:
+    return {
+        "source": a.source,
+        "figures": a.figures.model_dump(),
+        "income_per_head_fen": a.income_per_head_fen,
+        "di_bao_fen": a.di_bao_fen,
+        "di_bao_year": a.di_bao_year,
+        "category": None if a.category is None else a.category.value,
+        "rule": a.rule,
+    }
 
 
 def _problems(exc: ValidationError, prefix: str) -> str:

@@ -46,6 +46,10 @@ INPUT_REFUSALS = frozenset(
         "invalid_until",
         "until_in_past",
         "objector_required",
+        "invalid_decision",
+        "amount_above_requested",
+        "not_eligible",  # passes with the district officer's explanation
+        "national_ref_required",
     }
 )
 """Refused for what was typed (comment, data): the action is still offered."""

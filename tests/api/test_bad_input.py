@@ -125,12 +125,12 @@ async def test_an_integer_written_with_a_fraction_is_an_integer(
     """JSON has numbers, not ints and floats: JSON Schema's integer admits 3.0, so the
     schema calls it valid, and the server takes it (300000.5 stays refused)."""
     opener = {**bearer(sqlite_engine, "chongchuan.grassroots1"), "Content-Type": "application/json"}
-    text = app_text(household={"size": 777, "monthly_income_fen": 888}, requested_amount_fen=999)
+    text = app_text(household={"size": 777, "yearly_income_fen": 888}, requested_amount_fen=999)
     good = text.replace("777", "3.0").replace("888", "2.5e5").replace("999", "300000.000")
     r = await api.post(OPEN, content=good.encode(), headers=opener)
     assert r.status_code == 201, r.text
     [(_, application)] = service.calls
-    assert (application.household.size, application.household.monthly_income_fen) == (3, 250000)
+    assert (application.household.size, application.household.yearly_income_fen) == (3, 250000)
     assert application.requested_amount_fen == 300000
     r = await api.post(
         OPEN, content=good.replace("300000.000", "300000.5").encode(), headers=opener

@@ -31,7 +31,7 @@ DOCUMENTED_EXAMPLE: dict[str, Any] = {
         "district": "崇川区",
         "bank_account": "6222020000000001234",
     },
-    "household": {"size": 3, "monthly_income_fen": 250000},
+    "household": {"size": 3, "yearly_income_fen": 5400000, "medical_expenses_fen": 1200000},
     "category": "relative",
     "relief_type": "living",
     "requested_amount_fen": 300000,
@@ -162,8 +162,8 @@ def test_smallest_and_largest_amounts_are_accepted() -> None:
         ({"size": 31}, "size"),
         ({"size": 3.0}, "size"),
         ({"size": "3"}, "size"),
-        ({"monthly_income_fen": -1}, "monthly_income_fen"),
-        ({"monthly_income_fen": 2500.0}, "monthly_income_fen"),
+        ({"yearly_income_fen": -1}, "yearly_income_fen"),
+        ({"yearly_income_fen": 2500.0}, "yearly_income_fen"),
     ],
 )
 def test_bad_household_figures_are_refused_at_their_field(
@@ -214,7 +214,7 @@ def test_extra_unknown_fields_are_refused(where: tuple[str, ...], loc: tuple[str
         ("applicant", "employer"),
         ("applicant", "district"),
         ("household", "size"),
-        ("household", "monthly_income_fen"),
+        ("household", "yearly_income_fen"),
     ],
 )
 def test_missing_fields_are_refused_at_their_field(path: tuple[str, ...]) -> None:
@@ -306,7 +306,9 @@ def test_masked_keeps_the_case_data_and_masks_identity() -> None:
     assert masked.district == "崇川区"
     assert masked.has_bank_account is True
     assert masked.household_size == 3
-    assert masked.monthly_income_fen == 250000
+    assert masked.yearly_income_fen == 5400000
+    assert masked.medical_expenses_fen == 1200000
+    assert masked.monthly_income_fen is None
     assert masked.category is Category.RELATIVE
     assert masked.relief_type is ReliefType.LIVING
     assert masked.requested_amount_fen == 300000

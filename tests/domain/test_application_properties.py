@@ -73,7 +73,7 @@ def applications(draw: st.DrawFn) -> dict[str, Any]:
         "applicant": applicant,
         "household": {
             "size": draw(st.integers(min_value=1, max_value=30)),
-            "monthly_income_fen": draw(st.integers(min_value=0, max_value=10**10)),
+            "yearly_income_fen": draw(st.integers(min_value=0, max_value=10**11)),
         },
         "category": draw(st.sampled_from([c.value for c in Category])),
         "relief_type": draw(st.sampled_from([r.value for r in ReliefType])),
@@ -145,10 +145,10 @@ def test_a_bad_household_size_is_refused_at_its_field(size: Any) -> None:
     assert refused_at(with_change("household", "size", size)) == {("household", "size")}
 
 
-@given(st.one_of(st.integers(max_value=-1), st.integers(min_value=10**10 + 1), not_a_strict_int))
-def test_a_bad_monthly_income_is_refused_at_its_field(income: Any) -> None:
-    assert refused_at(with_change("household", "monthly_income_fen", income)) == {
-        ("household", "monthly_income_fen")
+@given(st.one_of(st.integers(max_value=-1), st.integers(min_value=10**11 + 1), not_a_strict_int))
+def test_a_bad_yearly_income_is_refused_at_its_field(income: Any) -> None:
+    assert refused_at(with_change("household", "yearly_income_fen", income)) == {
+        ("household", "yearly_income_fen")
     }
 
 
@@ -192,7 +192,7 @@ def test_bad_findings_are_refused_naming_fields_without_echoing_the_input(
     except Refused as refusal:
         if refusal.code != "invalid_findings":
             return  # valid findings by chance, refused for another reason
-        assert refusal.field == "data"
+        assert refusal.field is not None and refusal.field.split(".")[0] == "data"
         assert "field data." in refusal.message
         assert "input_value" not in refusal.message and "errors.pydantic.dev" not in refusal.message
         assert all(c.isprintable() for c in refusal.message), refusal.message

@@ -34,7 +34,7 @@ from casework.domain.hardship import (
     StartHardshipCase,
 )
 from casework.domain.org import CITY, Actor, Role
-from tests.factories import application
+from tests.factories import HOUSEHOLDS, application, visit_figures
 
 CASE_ID = "HR-2026-000001"
 DISTRICT = "崇川区"
@@ -59,10 +59,14 @@ C_LEADER = person("c-leader", Role.CITY_LEADER, district=CITY)
 FINDINGS: dict[str, Any] = {
     "visitors": [REVIEWER.id, VISITOR.id],
     "household_size": 3,
-    "monthly_income_fen": 250000,
+    "yearly_income_fen": 5400000,
+    "medical_expenses_fen": 1200000,
     "assets": "自住房一套，无车辆",
     "cause": "配偶重病",
 }
+
+REGISTERED: dict[str, Any] = {"national_ref": "GH-320602-2026-0001"}
+"""The national hardship-worker system's reference, recorded at registration."""
 
 
 def counter(prefix: str = "id") -> Callable[[], str]:
@@ -80,11 +84,23 @@ class Case:
         category: str = "relative",
         config: HardshipConfig | None = None,
         opener: Actor = OPENER,
+        household: str | None = None,
+        visit: str | None = None,
+        relief_type: str = "living",
     ) -> None:
+        """`household`: the declared figures (HOUSEHOLDS' key; the declared category's by
+        default), `visit`: the figures the home visit measures (the same by default)."""
+        household = household or category
         self.config = config or HardshipConfig()
         self.process = HardshipProcess(self.config)
         self.ctx = Context(now=NOW, new_id=counter())
-        masked = application(requested_amount_fen=amount, category=category).masked()
+        masked = application(
+            requested_amount_fen=amount,
+            category=category,
+            household=HOUSEHOLDS[household],
+            relief_type=relief_type,
+        ).masked()
+        self.findings = {**FINDINGS, **visit_figures(visit or household)}
         start = StartHardshipCase(
             case_id=CASE_ID, opened_by=opener, application=masked, config=self.config
         )
@@ -150,7 +166,7 @@ class Case:
     def to_public_notice(self) -> Case:
         self.to_home_visit()
         self.civil_affairs(True)
-        self.act(REVIEWER, Action.APPROVE, data=FINDINGS)
+        self.act(REVIEWER, Action.APPROVE, data=self.findings)
         assert self.state.stage == Stage.PUBLIC_NOTICE
         return self
 
@@ -193,7 +209,12 @@ def stage_after(case: Case, actor: Actor, action: Action = Action.APPROVE, **kw:
 
 def test_open_records_the_case_and_opens_the_grassroots_review_task() -> None:
     case = Case()
-    assert types(case.opened_events) == ["case.opened", "case.stage_entered", "task.opened"]
+    assert types(case.opened_events) == [
+        "case.opened",
+        "eligibility.assessed",
+        "case.stage_entered",
+        "task.opened",
+    ]
     s = case.state
     assert (s.case_id, s.case_type, s.district, s.opened_by) == (
         CASE_ID,
@@ -211,7 +232,7 @@ def test_open_records_the_case_and_opens_the_grassroots_review_task() -> None:
     )
     assert s.task.assignee is None and s.task.waiting_info is False
     assert s.facts["requested_amount_fen"] == 300000
-    assert s.seq == 3
+    assert s.seq == 4
 
 
 def test_task_due_date_is_five_working_days_end_of_day_beijing() -> None:
@@ -514,7 +535,7 @@ def test_once_paid_the_case_can_no_longer_be_rejected(receipt: bool) -> None:
     assert refusal.code == "already_paid" and "no longer be rejected" in refusal.message
     # Who may not work the task at all hears that first.
     assert case.refused(C_LEADER, Action.REJECT, "不符合条件").code == "role_not_held"
-    case.act(D_OFFICER_2, Action.APPROVE)
+    case.act(D_OFFICER_2, Action.APPROVE, data=REGISTERED)
     assert case.state.outcome is Outcome.APPROVED
 
 
@@ -788,8 +809,9 @@ def test_whole_case_to_filed() -> None:
     case.apply([case.process.funds_reserved(case.state, case.ctx, 2026)])
     case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
     assert case.state.stage == Stage.REGISTRATION
-    events = case.act(D_OFFICER_2, Action.APPROVE)
     # Filing (建档) and closing are two events: the household goes on file, the case ends.
+    assert case.refused(D_OFFICER_2, Action.APPROVE).code == "national_ref_required"
+    events = case.act(D_OFFICER_2, Action.APPROVE, data=REGISTERED)
     assert types(events) == [
         "task.claimed",
         "task.approved",
@@ -799,7 +821,12 @@ def test_whole_case_to_filed() -> None:
     ]
     filed, closed = events[3], events[4]
     assert filed.actor_id == D_OFFICER_2.id
-    assert filed.payload == {"district": DISTRICT, "applicant_name": "张三", "category": "relative"}
+    assert filed.payload == {
+        "district": DISTRICT,
+        "applicant_name": "张三",
+        "category": "relative",
+        "national_ref": REGISTERED["national_ref"],
+    }
     assert closed.payload == {"outcome": "approved", "reason": None}
     s = case.state
     assert s.stage == Stage.FILED
@@ -821,6 +848,7 @@ def test_a_case_registered_before_filing_was_an_event_replays_as_it_was() -> Non
     case.act(D_LEADER, Action.APPROVE)
     case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
     case.process.files_household = False
+    case.process.national_ref_required = False
     events = case.act(D_OFFICER_2, Action.APPROVE)
     assert types(events)[-2:] == ["case.stage_entered", "case.closed"]
 
@@ -844,7 +872,7 @@ def _filed() -> Case:
     case = Case().to_district_approval()
     case.act(D_LEADER, Action.APPROVE)
     case.apply(case.process.disbursed(case.state, case.ctx, "TX-1"))
-    case.act(D_OFFICER_2, Action.APPROVE)
+    case.act(D_OFFICER_2, Action.APPROVE, data=REGISTERED)
     return case
 
 

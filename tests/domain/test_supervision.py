@@ -65,7 +65,8 @@ CITY_SUPERVISOR = person("sup-city", Role.SUPERVISOR, district=CITY)
 FINDINGS: dict[str, Any] = {
     "visitors": [REVIEWER.id, VISITOR.id],
     "household_size": 3,
-    "monthly_income_fen": 250000,
+    "yearly_income_fen": 5400000,
+    "medical_expenses_fen": 1200000,
     "assets": "自住房一套，无车辆",
     "cause": "配偶重病",
 }

@@ -161,7 +161,8 @@ def test_officers_take_a_case_from_application_to_filing(stack: Cli, tmp_path: P
             {
                 "visitors": ["chongchuan.grassroots2", "chongchuan.grassroots3"],
                 "household_size": 3,
-                "monthly_income_fen": 250000,
+                "yearly_income_fen": 5400000,
+                "medical_expenses_fen": 1200000,
                 "assets": "无房产",
                 "cause": "配偶重病",
             },
@@ -187,7 +188,19 @@ def test_officers_take_a_case_from_application_to_filing(stack: Cli, tmp_path: P
         "act", case_id, "approve", "--as", "chongchuan.grassroots2", "-m", "电话确认到账"
     )
     assert view["stage"] == "registration"
-    done = cli.json("act", case_id, "approve", "--as", "chongchuan.officer1", "-m", "已录入")
+    registered = tmp_path / "registration.json"
+    registered.write_text(json.dumps({"national_ref": "GH-320602-2026-0001"}), encoding="utf-8")
+    done = cli.json(
+        "act",
+        case_id,
+        "approve",
+        "--as",
+        "chongchuan.officer1",
+        "-m",
+        "已录入",
+        "--data-file",
+        str(registered),
+    )
     assert done["status"] == "closed" and done["outcome"] == "approved" and done["stage"] == "filed"
 
     history = cli.json("case", "history", case_id)

@@ -357,7 +357,8 @@ async def site_factory(
 FINDINGS = {
     "visitors": [GR2, GR3],
     "household_size": 3,
-    "monthly_income_fen": 250000,
+    "yearly_income_fen": 5400000,
+    "medical_expenses_fen": 1200000,
     "assets": "无房产",
     "cause": "配偶重病",
 }
@@ -369,7 +370,7 @@ WORK: dict[str, list[tuple[str, str, dict[str, Any] | None]]] = {
     "district_review": [(OFFICER, "审核通过", None)],
     "district_approval": [(LEADER, "同意", None)],
     "receipt_confirmation": [(GR3, "电话确认已到账", None), (GR2, "电话确认已到账", None)],
-    "registration": [(OFFICER, "已录入全国系统", None)],
+    "registration": [(OFFICER, "已录入全国系统", {"national_ref": "GH-320602-2026-0001"})],
 }
 
 

@@ -99,7 +99,7 @@ FIELDS = [
     ("applicant", "district"),
     ("applicant", "bank_account"),
     ("household", "size"),
-    ("household", "monthly_income_fen"),
+    ("household", "yearly_income_fen"),
 ]
 
 

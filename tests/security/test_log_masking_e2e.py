@@ -68,7 +68,8 @@ def test_the_applicants_numbers_never_appear_in_clear_in_any_log(
             {
                 "visitors": [REVIEWER, "chongchuan.grassroots3"],
                 "household_size": 3,
-                "monthly_income_fen": 250000,
+                "yearly_income_fen": 5400000,
+                "medical_expenses_fen": 1200000,
                 "assets": "无房产",
                 "cause": "配偶重病",
             },

@@ -108,11 +108,15 @@ DISTRICT_OFFICER = actor("chongchuan.officer1", Role.DISTRICT_OFFICER)
 DISTRICT_LEADER = actor("chongchuan.leader", Role.DISTRICT_LEADER)
 
 
+REGISTERED = {"national_ref": "GH-320602-2026-0001"}
+
+
 def findings(*visitors: str) -> dict[str, Any]:
     return {
         "visitors": list(visitors),
         "household_size": 3,
-        "monthly_income_fen": 250_000,
+        "yearly_income_fen": 5_400_000,
+        "medical_expenses_fen": 1_200_000,
         "assets": "无房产，无车辆",
         "cause": "配偶重病",
     }
@@ -218,7 +222,7 @@ class DomainCase:
             .act(DISTRICT_LEADER, Action.APPROVE)
             .reserve()
             .disbursed()
-            .act(DISTRICT_OFFICER, Action.APPROVE, "已录入")
+            .act(DISTRICT_OFFICER, Action.APPROVE, "已录入", REGISTERED)
         )
 
 

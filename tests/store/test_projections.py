@@ -20,6 +20,7 @@ from tests.store.builders import (
     GRASSROOTS2,
     GRASSROOTS3,
     OPENER,
+    REGISTERED,
     T0,
     DomainCase,
     comments,
@@ -94,7 +95,7 @@ def journeys(store: EventStore, start: datetime = T0) -> dict[str, DomainCase]:
     c["failed"].act(DISTRICT_LEADER, Action.APPROVE).reserve()
     c["filed"].disbursed()
     c["failed"].disbursement_failed()
-    c["filed"].act(DISTRICT_OFFICER, Action.APPROVE, "已录入")
+    c["filed"].act(DISTRICT_OFFICER, Action.APPROVE, "已录入", REGISTERED)
     return c
 
 

@@ -152,7 +152,8 @@ def findings(*visitors: str, **extra: Any) -> dict[str, Any]:
     return {
         "visitors": list(visitors),
         "household_size": 3,
-        "monthly_income_fen": 250000,
+        "yearly_income_fen": 5_400_000,
+        "medical_expenses_fen": 1_200_000,
         "assets": "无房产，无车辆",
         "cause": "配偶重病",
         **extra,

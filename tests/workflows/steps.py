@@ -43,6 +43,9 @@ QUICK = HardshipConfig(
 """A ten-minute public notice and quick transfer retries; every other limit as configured
 by default (a configuration names only what it changes)."""
 
+REGISTERED = {"national_ref": "GH-320602-2026-0001"}
+"""What the registration step records: the national hardship-worker system's reference."""
+
 OVER_THRESHOLD = 600_000
 """6,000 元: above the 5,000 元 city threshold."""
 
@@ -64,9 +67,16 @@ async def end_notice(h: Harness, case_id: str) -> CaseView:
 
 
 async def visit(h: Harness, case_id: str, by: str = GR2, **extra: Any) -> CaseView:
-    """The home visit by GR2 and GR3, once the civil-affairs check has answered."""
+    """The home visit by GR2 and GR3, once the civil-affairs check has answered: they
+    find the household as the application declared it, unless `extra` says otherwise."""
     await civil_affairs_done(h, case_id)
-    return await h.act(case_id, by, "approve", "已入户调查", findings(GR2, GR3, **extra))
+    declared = events_of(h, case_id, "eligibility.assessed")[0].payload["figures"]
+    measured = {
+        "household_size": declared["size"],
+        **{k: v for k, v in declared.items() if k != "size"},
+        **extra,
+    }
+    return await h.act(case_id, by, "approve", "已入户调查", findings(GR2, GR3, **measured))
 
 
 async def advance(h: Harness, case_id: str, to: str) -> CaseView:
@@ -95,7 +105,7 @@ async def advance(h: Harness, case_id: str, to: str) -> CaseView:
         elif stage == Stage.RECEIPT_CONFIRMATION:
             await h.act(case_id, GR2, "approve", "电话回访，申请人确认已到账")
         elif stage == Stage.REGISTRATION:
-            await h.act(case_id, OFFICER, "approve", "已录入全国系统")
+            await h.act(case_id, OFFICER, "approve", "已录入全国系统", REGISTERED)
         else:
             raise AssertionError(f"no step for stage {stage!r}")
     s = await state(h, case_id)

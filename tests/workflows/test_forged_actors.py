@@ -121,7 +121,12 @@ async def test_forged_actors_are_refused_and_leave_no_trace(harness: Harness) ->
     # ID number). Real people carry on.
     await h.settled(cid)
     await h.env.client.get_workflow_handle(cid).execute_update("sync", result_type=CaseView)
-    assert event_types(h, cid) == ["case.opened", "case.stage_entered", "task.opened"]
+    assert event_types(h, cid) == [
+        "case.opened",
+        "eligibility.assessed",
+        "case.stage_entered",
+        "task.opened",
+    ]
     assert h.civil.asked == []
     view = await h.act(cid, GR2, "approve", "材料齐全")
     assert view.stage == "home_visit"
@@ -143,7 +148,7 @@ async def test_forged_comment_and_supervision_are_refused(harness: Harness) -> N
     assert code_and_field(refused) == ("actor_mismatch", None)
     assert "supervisor" in refused.message
     view = await h.act(cid, GR2, "comment", "真实的备注")
-    assert view.seq == 4
+    assert view.seq == 5
     assert [e.actor_id for e in events_of(h, cid, "case.commented")] == [GR2]
 
 

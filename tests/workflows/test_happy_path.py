@@ -22,6 +22,7 @@ from tests.workflows.steps import (
     OPENER,
     OVER_THRESHOLD,
     QUICK,
+    REGISTERED,
     advance,
     case_row,
     event_types,
@@ -114,7 +115,7 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
 
     v = await h.act(cid, GR2, "approve", "电话回访，申请人确认已到账")
     assert v.stage == "registration" and v.open_task.role == "district_officer"  # type: ignore[union-attr]
-    final = await h.act(cid, OFFICER, "approve", "已录入全国系统")
+    final = await h.act(cid, OFFICER, "approve", "已录入全国系统", REGISTERED)
     assert (final.status, final.outcome, final.stage, final.open_task) == (
         "closed",
         "approved",
@@ -129,10 +130,11 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
     # The event log: every stage in order, each human step claimed then approved.
     types = event_types(h, cid)
     assert types == [
-        "case.opened",
+        *["case.opened", "eligibility.assessed"],  # the category the figures give
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
         *["case.stage_entered", "task.opened", "civil_affairs.checked"],
-        *["task.claimed", "task.approved", "case.stage_entered", "notice.ended"],
+        *["task.claimed", "task.approved", "eligibility.assessed"],  # as the visit found
+        *["case.stage_entered", "notice.ended"],
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
         *["case.stage_entered", "task.opened", "task.claimed", "task.approved"],
@@ -146,7 +148,12 @@ async def test_over_threshold_case_goes_through_the_city_and_is_filed(harness: H
     assert [e.payload["stage"] for e in events_of(h, cid, "case.stage_entered")] == CITY_ROUTE
     [filed] = events_of(h, cid, "household.filed")
     assert filed.actor_id == OFFICER
-    assert filed.payload == {"district": DISTRICT, "applicant_name": "张三", "category": "relative"}
+    assert filed.payload == {
+        "district": DISTRICT,
+        "applicant_name": "张三",
+        "category": "relative",
+        **REGISTERED,  # the national system's reference, as the registration recorded it
+    }
     [closed] = events_of(h, cid, "case.closed")
     assert closed.payload == {"outcome": "approved", "reason": None}
     approvals = [(e.payload["stage"], e.actor_id) for e in events_of(h, cid, "task.approved")]

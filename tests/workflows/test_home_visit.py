@@ -125,7 +125,7 @@ async def test_findings_wait_for_the_civil_affairs_answer(harness: Harness) -> N
     v = await asyncio.wait_for(pending, 30)
     assert v.stage == "public_notice"
     types = event_types(h, cid)
-    assert types.index("civil_affairs.checked") < types.index("task.approved", 5)
+    assert types.index("civil_affairs.checked") < types.index("task.approved", 6)
 
 
 async def test_findings_waiting_for_a_mismatch_are_then_refused_without_explanation(

@@ -1,4 +1,5 @@
 from tests.workflows.conftest import Harness, civil_affairs_done, findings
+from tests.workflows.steps import REGISTERED
 
 
 async def test_under_threshold_case_goes_from_open_to_filed(harness: Harness) -> None:
@@ -27,6 +28,6 @@ async def test_under_threshold_case_goes_from_open_to_filed(harness: Harness) ->
     assert v.stage == "receipt_confirmation", v
     v = await h.act(cid, "chongchuan.grassroots2", "approve", "电话回访，确认已到账")
     assert v.stage == "registration", v
-    v = await h.act(cid, "chongchuan.officer1", "approve", "已录入")
+    v = await h.act(cid, "chongchuan.officer1", "approve", "已录入", REGISTERED)
     assert v.status == "closed" and v.outcome == "approved"
     print([e.type for e in h.store.read(cid)])
