@@ -22,7 +22,7 @@ HOUSEHOLDS: dict[str, dict[str, int]] = {
     # 1,875 元 a head (not below twice 低保), but rigid expenses over 80% of income.
     "accident": {"size": 2, "yearly_income_fen": 24_000_000, "medical_expenses_fen": 19_500_000},
     # 2,000 元 a head, small expenses: no category.
-    "none": {"size": 2, "yearly_income_fen": 4_800_000},
+    "none": {"size": 2, "yearly_income_fen": 4_800_000, "medical_expenses_fen": 0},
 }
 """Household figures whose computed category is the key (casework.domain.eligibility)."""
 

@@ -27,6 +27,7 @@ from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
 from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
+from tests.factories import HOUSEHOLDS
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.steps import (
     CITY_LEADER,
@@ -257,6 +258,20 @@ async def forged_approvals_taken_back_then_filed(h: Harness) -> str:
     return cid
 
 
+async def assessed_explained_lowered_and_registered(h: Harness) -> str:
+    """Eligibility computed (declared relative, figures that give no category), the
+    district officer's explanation, a lower amount approved by the district leader,
+    the national system's reference at registration."""
+    cid = (await h.open(category="relative", household=HOUSEHOLDS["none"])).case_id
+    await advance(h, cid, "district_review")
+    await h.act(
+        cid, OFFICER, "approve", "同意", {"explanation": "子女重病，收入即将中断，予以救助。"}
+    )
+    await h.act(cid, LEADER, "approve", "按标准核减", {"approved_amount_fen": 200_000})
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -275,6 +290,9 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     ),
     "hardship_civil_affairs_unavailable_then_explained": (civil_affairs_unavailable_then_explained),
     "hardship_forged_approvals_taken_back_then_filed": forged_approvals_taken_back_then_filed,
+    "hardship_assessed_explained_lowered_and_registered": (
+        assessed_explained_lowered_and_registered
+    ),
 }
 
 
