@@ -282,6 +282,16 @@ def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None
     out.print(table)
 
 
+def print_review(review: Any) -> None:
+    """What the reviewer decides on (casework.domain.review)."""
+    from casework.domain.review import sheet_lines
+
+    table = Table(show_header=False, box=None, title="审核要点 (what the reviewer decides on)")
+    for label, text in sheet_lines(review):
+        table.add_row(label, escape(text))
+    out.print(table)
+
+
 MAX_JSON_BYTES = 256_000
 """An application or action data file is a few kilobytes. Refused before reading
 beyond this: far larger data would pass Temporal's payload limits (2 MB; a refused
@@ -470,7 +480,9 @@ def case_show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Stage, status, open task, assignee, due date, time used and left on the task,
-    and the applicant.
+    the applicant, and what the reviewer decides on: declared and computed category,
+    income per head against 低保, the home-visit findings, the civil-affairs result, the
+    amounts requested and approved, and the district's relief fund.
 
     Time is counted in working days; the task's clock stands still while paused."""
     from casework.store.directory import Directory
@@ -487,17 +499,21 @@ def case_show(
     clock = task_clock(state, events, datetime.now(UTC), calendar())
     personal = PersonalData(eng, keyring() if viewer else None)
     applicant = personal.applicant_in(case_id, state.district, events, viewer)
+    review = Queries(eng).review(state, events)
     if as_json:
-        # The case view's keys are a contract; the clock and the applicant come as more keys.
+        # The case view's keys are a contract; the clock, the applicant and what the
+        # reviewer decides on come as more keys.
         emit_json(
             {
                 **view.model_dump(mode="json"),
                 "task_clock": clock.model_dump(mode="json") if clock else None,
                 "applicant": applicant.model_dump(mode="json") if applicant else None,
+                "review": review.model_dump(mode="json"),
             }
         )
     else:
         print_case(view, clock, applicant)
+        print_review(review)
 
 
 @case_app.command("history")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, and_, not_, or_, select
 
+from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import CaseState, CaseView, Refused, check_may_work
 from casework.domain.org import CITY
 from casework.domain.processes import PROCESSES
+from casework.domain.review import EventLike, Fund, ReviewSheet, review_sheet
 from casework.store.directory import User
 from casework.store.event_store import EventStore
 from casework.store.supervision import (  # the open-task predicates its indexes are built on
@@ -114,6 +117,19 @@ class Queries:
                 for row in rows:
                     found[row.case_id] = CaseState.model_validate_json(row.state)
         return found
+
+    def review(self, state: CaseState, events: Sequence[EventLike]) -> ReviewSheet:
+        """What a reviewer decides on, with the district's relief fund for the year the
+        case draws on (its reservation's year, else the current Beijing year)."""
+        sheet = review_sheet(state, events)
+        if "requested_amount_fen" not in state.facts or not state.district:
+            return sheet  # a case that draws on no fund
+        year = state.facts.get("fund_year")
+        if not isinstance(year, int):
+            year = datetime.now(UTC).astimezone(CHINA_TZ).year
+        balance = EventStore(self.engine).fund_balance(state.district, year)
+        sheet.fund = Fund(district=state.district, year=year, **balance)
+        return sheet
 
     def case_view(self, case_id: str) -> CaseView:
         return CaseView.of(self.case_state(case_id))

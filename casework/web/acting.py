@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from temporalio.service import RPCError
 
 from casework.domain.case import Action, CaseState
-from casework.domain.hardship import Stage
+from casework.domain.hardship import REVIEW_STAGES, Stage
 from casework.domain.org import Role
 from casework.service import ActionPending, ActionRefused, CaseNotFound
 from casework.store.directory import UnknownUser, User, UserDisabled
@@ -57,7 +57,11 @@ REFUSAL_FIELDS = {
     "data.visitors": "companion",
     "data.explanation": "visit_explanation",
     "data.household_size": "visit_household_size",
-    "data.monthly_income_fen": "visit_monthly_income",
+    "data.yearly_income_fen": "visit_yearly_income",
+    "data.medical_expenses_fen": "visit_medical",
+    "data.schooling_expenses_fen": "visit_schooling",
+    "data.approved_amount_fen": "approved_amount",
+    "data.national_ref": "national_ref",
     "data.assets": "visit_assets",
     "data.cause": "visit_cause",
 }
@@ -78,14 +82,19 @@ def _visit_findings(
         errors["visit_household_size"] = words.t(problem)
     elif size is not None and not 1 <= size <= 30:
         errors["visit_household_size"] = words.t("between", lo=1, hi=30)
-    income, problem = parse_yuan(form.get("visit_monthly_income", ""))
-    if problem:
-        errors["visit_monthly_income"] = words.t(problem)
-    findings: dict[str, Any] = {
-        "visitors": [me.id, companion],
-        "household_size": size,
-        "monthly_income_fen": income,
-    }
+    findings: dict[str, Any] = {"visitors": [me.id, companion], "household_size": size}
+    for name, key, required in (
+        ("visit_yearly_income", "yearly_income_fen", True),
+        ("visit_medical", "medical_expenses_fen", False),
+        ("visit_schooling", "schooling_expenses_fen", False),
+    ):
+        raw = form.get(name, "").strip()
+        if not raw and not required:
+            continue
+        amount, problem = parse_yuan(raw, maximum_fen=10**11)
+        if problem:
+            errors[name] = words.t(problem)
+        findings[key] = amount
     for name in ("assets", "cause"):
         text = form.get(f"visit_{name}", "").strip()
         if not text:
@@ -95,6 +104,40 @@ def _visit_findings(
     if explanation:
         findings["explanation"] = explanation
     return findings
+
+
+def approval_fields(stage: str) -> str:
+    """Which named fields an approval at `stage` takes on the form: a lower amount at
+    the review levels (and the explanation at the district review), the national
+    system's reference at registration."""
+    if stage == Stage.DISTRICT_REVIEW:
+        return "district_review"
+    if stage in REVIEW_STAGES:
+        return "review"
+    if stage == Stage.REGISTRATION:
+        return "registration"
+    return ""
+
+
+def _approval_data(
+    form: dict[str, str], fields: str, errors: dict[str, str], words: Texts
+) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if fields == "registration":
+        ref = form.get("national_ref", "").strip()
+        if ref:
+            data["national_ref"] = ref
+        return data  # the domain names a missing reference beside the field
+    raw = form.get("approved_amount", "").strip()
+    if raw:
+        amount, problem = parse_yuan(raw)
+        if problem:
+            errors["approved_amount"] = words.t(problem)
+        data["approved_amount_fen"] = amount
+    explanation = form.get("review_explanation", "").strip()
+    if fields == "district_review" and explanation:
+        data["explanation"] = explanation
+    return data
 
 
 async def perform(
@@ -119,6 +162,8 @@ async def perform(
         data = parsed or {}
     elif chosen is Action.APPROVE and state.stage == Stage.HOME_VISIT:
         data = _visit_findings(form, me, companions(request, me, state), errors, words)
+    elif chosen is Action.APPROVE and approval_fields(state.stage):
+        data = _approval_data(form, approval_fields(state.stage), errors, words)
     elif chosen is Action.REASSIGN:
         if not form.get("to"):
             errors["to"] = words.t("required")
@@ -159,6 +204,8 @@ async def perform(
     except ActionRefused as refused:
         message = f"{words.t('refused')} ({refused.code}): {refused.message}"
         field = REFUSAL_FIELDS.get(refused.field or "")
+        if refused.field == "data.explanation" and state.stage == Stage.DISTRICT_REVIEW:
+            field = "review_explanation"
         if refused.field == "data":
             field = "data" if raw else ("visit" if data and chosen is Action.APPROVE else None)
         if field:

@@ -36,7 +36,7 @@ from casework.store.personal import PersonalData
 from casework.store.queries import Queries
 from casework.store.supervision import task_clock
 from casework.web import supervision
-from casework.web.acting import companions, perform, visible_state
+from casework.web.acting import approval_fields, companions, perform, visible_state
 from casework.web.forms import parse_whole, parse_yuan, read_form
 from casework.web.i18n import Texts
 from casework.web.site import (
@@ -169,7 +169,9 @@ APPLICATION_FIELDS: dict[tuple[str, ...], str] = {
     ("applicant", "district"): "district",
     ("applicant", "bank_account"): "bank_account",
     ("household", "size"): "household_size",
-    ("household", "monthly_income_fen"): "monthly_income",
+    ("household", "yearly_income_fen"): "yearly_income",
+    ("household", "medical_expenses_fen"): "medical_expenses",
+    ("household", "schooling_expenses_fen"): "schooling_expenses",
     ("category",): "category",
     ("relief_type",): "relief_type",
     ("requested_amount_fen",): "requested_amount",
@@ -181,7 +183,9 @@ FORM_ORDER = list(APPLICATION_FIELDS.values())
 
 RANGES: dict[str, tuple[str, str]] = {
     "household_size": ("1", "30"),
-    "monthly_income": ("0", "100,000,000"),
+    "yearly_income": ("0", "1,000,000,000"),
+    "medical_expenses": ("0", "1,000,000,000"),
+    "schooling_expenses": ("0", "1,000,000,000"),
     "requested_amount": ("0.01", "10,000,000"),
 }
 """The application's bounds as people type them (persons, yuan)."""
@@ -261,9 +265,19 @@ async def open_case(request: Request) -> Response:
     words = texts(request)
     kept = {k: v for k, v in form.items() if k != "csrf_token"}
     errors: dict[str, str] = {}
-    income, problem = parse_yuan(form.get("monthly_income", ""))
-    if problem:
-        errors["monthly_income"] = words.t(problem)
+    household: dict[str, Any] = {}
+    for name, fen_key, required in (
+        ("yearly_income", "yearly_income_fen", True),
+        ("medical_expenses", "medical_expenses_fen", False),
+        ("schooling_expenses", "schooling_expenses_fen", False),
+    ):
+        raw = form.get(name, "").strip()
+        if not raw and not required:
+            continue  # no such expenses: 0
+        amount_fen, problem = parse_yuan(raw, maximum_fen=10**11)
+        if problem:
+            errors[name] = words.t(problem)
+        household[fen_key] = amount_fen
     amount, problem = parse_yuan(form.get("requested_amount", ""))
     if problem:
         errors["requested_amount"] = words.t(problem)
@@ -279,7 +293,7 @@ async def open_case(request: Request) -> Response:
             "district": form.get("district", ""),
             "bank_account": _bank_account(form.get("bank_account", "")),
         },
-        "household": {"size": size, "monthly_income_fen": income},
+        "household": {"size": size, **household},
         "category": form.get("category", ""),
         "relief_type": form.get("relief_type", ""),
         "requested_amount_fen": amount,
@@ -344,6 +358,7 @@ def _case_page(
         people = [u.actor() for u in directory(request).list() if not u.disabled]
         candidates = reassign_candidates(process, state, people)
     visiting = Action.APPROVE in offered and state.stage == Stage.HOME_VISIT
+    approving = approval_fields(state.stage) if Action.APPROVE in offered else ""
     people_names = names(request)
     return render(
         request,
@@ -353,6 +368,7 @@ def _case_page(
         state=state,
         facts=state.facts,
         details=case_details(state, stored),
+        review=Queries(engine).review(state, events),
         applicant=applicant,
         clock=task_clock(state, events, moment, calendar(request)),
         entries=timeline(stored, words, people_names),
@@ -360,6 +376,7 @@ def _case_page(
         offered=[a.value for a in offered],
         candidates=candidates,
         visiting=visiting,
+        approving=approving,
         companions=companions(request, me, state) if visiting else [],
         form=form or {},
         errors=errors or {},

@@ -194,7 +194,8 @@ async def fill_application(page, *, id_number: str) -> None:  # type: ignore[no-
     await page.fill("#employer", "南通某纺织有限公司")
     await page.select_option("#district", "崇川区")
     await page.fill("#household_size", "3")
-    await page.fill("#monthly_income", "2500")
+    await page.fill("#yearly_income", "54000")
+    await page.fill("#medical_expenses", "12000")
     await page.fill("#requested_amount", "3000")
     await page.fill("#reason", "配偶重病")
 

@@ -133,7 +133,8 @@ async def test_the_case_page_shows_what_the_officer_decides_on(app: FastAPI) -> 
             "南通某纺织有限公司",  # employer
             "配偶重病，子女上学",  # the reason
             "3 人",
-            "2,500.00",  # household income in yuan
+            "54,000.00",  # household income a year in yuan
+            "12,000.00",  # its medical expenses
             "3,000.00",  # requested amount
             "相对困难 relative hardship",
             "生活救助 living",
@@ -142,6 +143,21 @@ async def test_the_case_page_shows_what_the_officer_decides_on(app: FastAPI) -> 
             "已用工作日",  # the task clock
         ):
             assert shown in text, shown
+        # What the reviewer decides on: the category computed beside the declared one,
+        # income per head against 低保 and the rule, the amounts, the district's fund.
+        review = text.split('id="review"')[1].split("</table>")[0]
+        for shown in (
+            "申报类别",
+            "核定类别",
+            "1,166.66",  # (54,000 − 12,000) / 12 / 3
+            "900.00",  # 低保 of 崇川区
+            "低于低保 900.00 元 的 2 倍：相对困难",
+            "核定金额",
+            "区县帮扶资金",
+            "余额",
+        ):
+            assert shown in review, shown
+        assert 'id="category-differs"' not in review
         # The history in words, who (name and id) and the comment.
         history = text.split('id="history"')[1]
         for words in ("立案", "基层初审通过", "入户调查通过", "公示期满无异议", "材料齐全"):
@@ -191,7 +207,8 @@ def application_form(token: str, **changes: str) -> dict[str, str]:
         "district": "崇川区",
         "bank_account": "",
         "household_size": "3",
-        "monthly_income": "2500",
+        "yearly_income": "24000",
+        "medical_expenses": "6000",
         "category": "deep",
         "relief_type": "medical",
         "requested_amount": "3000",
@@ -210,17 +227,17 @@ async def test_bad_numbers_on_the_new_case_form_are_shown_beside_their_fields(
         sent = application_form(
             token,
             household_size=bad,
-            monthly_income=bad,
+            yearly_income=bad,
             requested_amount=bad,
             id_number="320602198001011234",  # wrong check digit: shown as well
         )
         r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
         assert r.status_code == 422 and is_page(r)
-        for field in ("household_size", "monthly_income", "requested_amount", "id_number"):
+        for field in ("household_size", "yearly_income", "requested_amount", "id_number"):
             assert problem(r, field), (bad, field)
         # What was typed stays, the choices too.
         if bad:
-            assert f'id="monthly_income" value="{bad}"' in r.text
+            assert f'id="yearly_income" value="{bad}"' in r.text
         assert re.search(r'<option value="deep"\s+selected', r.text)
         assert re.search(r'<option value="medical"\s+selected', r.text)
         assert re.search(r'<option value="崇川区"\s+selected', r.text)
@@ -238,7 +255,7 @@ async def test_every_problem_of_an_application_is_shown_at_once(app: FastAPI) ->
             employer="",
             bank_account="62-22",
             household_size="40",
-            monthly_income="2500.123",
+            yearly_income="2500.123",
             requested_amount="0",
             reason="",
             category="poor",
@@ -253,7 +270,7 @@ async def test_every_problem_of_an_application_is_shown_at_once(app: FastAPI) ->
                 "employer",
                 "bank_account",
                 "household_size",
-                "monthly_income",
+                "yearly_income",
                 "requested_amount",
                 "reason",
                 "category",
@@ -262,7 +279,7 @@ async def test_every_problem_of_an_application_is_shown_at_once(app: FastAPI) ->
         assert all(shown.values()), shown
         assert shown["name"] == shown["reason"] == "必填"
         assert shown["household_size"] == "须在 1 至 30 之间"
-        assert "两位小数" in shown["monthly_income"]
+        assert "两位小数" in shown["yearly_income"]
 
 
 async def test_a_valid_application_without_the_case_service_gets_a_503_page(
@@ -272,7 +289,7 @@ async def test_a_valid_application_without_the_case_service_gets_a_503_page(
     async with browser(app, "chongchuan.grassroots1") as officer:
         token = csrf(await officer.get("/cases/new"))
         # Full-width digits and thousands separators are numbers too.
-        sent = application_form(token, monthly_income="２,５００.５", household_size="３")
+        sent = application_form(token, yearly_income="２４,０００.５", household_size="３")
         r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
         assert r.status_code == 503 and is_page(r) and "不可用" in r.text
     assert Queries(engine).case_ids() == before
@@ -304,7 +321,7 @@ async def test_a_form_that_is_not_utf8_is_refused_whole(app: FastAPI, engine: En
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **ORIGIN},
         )
         assert r.status_code == 400 and is_page(r)
-    assert history_length(engine, REVIEW) == 3
+    assert history_length(engine, REVIEW) == 4  # opened, assessed, at the grassroots review
     assert Queries(engine).case_ids() == before
 
 
@@ -325,14 +342,14 @@ async def test_bad_home_visit_findings_are_shown_beside_their_fields(
             "action": "approve",
             "companion": "chongchuan.grassroots3",
             "visit_household_size": bad,
-            "visit_monthly_income": bad,
+            "visit_yearly_income": bad,
             "visit_assets": "",
             "visit_cause": "配偶重病",
             "stage": "home_visit",
         }
         r = await officer.post(f"/cases/{VISIT}/act", data=sent, headers=ORIGIN)
         assert r.status_code == 422 and is_page(r)
-        for field in ("visit_household_size", "visit_monthly_income", "visit_assets"):
+        for field in ("visit_household_size", "visit_yearly_income", "visit_assets"):
             assert problem(r, field), field
         assert "配偶重病</textarea>" in r.text  # kept
         assert re.search(r'<option value="chongchuan.grassroots3"\s+selected', r.text)
@@ -384,7 +401,7 @@ async def test_bad_supervisor_input_is_shown_beside_its_field(app: FastAPI, engi
             )
             assert r.status_code == 422 and problem(r, field), (sent, r.status_code)
             assert "nobody.here" not in problem(r, field)
-    assert history_length(engine, REVIEW) == 3
+    assert history_length(engine, REVIEW) == 4  # opened, assessed, at the grassroots review
 
 
 async def test_error_pages_are_in_the_sites_layout(app: FastAPI, engine: Engine) -> None:
@@ -398,7 +415,7 @@ async def test_error_pages_are_in_the_sites_layout(app: FastAPI, engine: Engine)
         sent = {"csrf_token": csrf(page), "action": "comment", "comment": "备注"}
         r = await officer.post(f"/cases/{REVIEW}/act", data=sent, headers=ORIGIN)
         assert r.status_code == 503 and is_page(r)
-    assert history_length(engine, REVIEW) == 3
+    assert history_length(engine, REVIEW) == 4  # opened, assessed, at the grassroots review
 
 
 async def test_an_unknown_address_is_a_page_for_people_and_json_for_the_api(

@@ -22,18 +22,18 @@ async def test_an_officer_opens_a_case_and_colleagues_work_it(
 ) -> None:
     await sign_in(page, site, "chongchuan.grassroots1")
     await fill_application(page, id_number="320602198001011234")  # wrong check digit
-    await page.fill("#monthly_income", "2,500.5.0")
+    await page.fill("#yearly_income", "54,000.5.0")
     await page.select_option("#category", "deep")
     await page.click("#open")
     # Every problem at once, each beside its field; what was typed stays.
     assert "check digit" in await page.locator("#error-id_number").inner_text()
-    assert "3000.50" in await page.locator("#error-monthly_income").inner_text()
-    assert await page.locator("#monthly_income").input_value() == "2,500.5.0"
+    assert "3000.50" in await page.locator("#error-yearly_income").inner_text()
+    assert await page.locator("#yearly_income").input_value() == "54,000.5.0"
     assert await page.locator("#category").input_value() == "deep"
     assert harness.queries.case_ids() == []  # nothing half-opened
 
     await page.fill("#id_number", "320602198001011235")
-    await page.fill("#monthly_income", "2500")
+    await page.fill("#yearly_income", "54000")
     await page.select_option("#category", "relative")
     await page.fill("#bank_account", "6222020000000001234")
     await page.click("#open")
@@ -93,7 +93,8 @@ async def test_an_officer_opens_a_case_and_colleagues_work_it(
     assert await page.locator("#visit-fields").is_visible()
     await page.select_option("#companion", "chongchuan.grassroots3")
     await page.fill("#visit_household_size", "三")
-    await page.fill("#visit_monthly_income", "2400")
+    await page.fill("#visit_yearly_income", "54000")
+    await page.fill("#visit_medical", "12000")
     await page.fill("#visit_assets", "无房产，无车辆")
     await page.fill("#visit_cause", "配偶重病，长期住院")
     await page.click("#submit")
@@ -104,14 +105,15 @@ async def test_an_officer_opens_a_case_and_colleagues_work_it(
     await page.click("#submit")
     assert "单位公示" in await page.locator("#stage").inner_text()
     visit = await page.locator("#visit").inner_text()
-    assert "配偶重病，长期住院" in visit and "2,400.00" in visit and "崇川区基层干事三" in visit
+    assert "配偶重病，长期住院" in visit and "54,000.00" in visit and "崇川区基层干事三" in visit
     assert "入户调查通过" in await page.locator("#history").inner_text()
     [approved] = [e for e in harness.store.read(case_id) if e.type == "task.approved"][1:]
     assert approved.payload["data"]["visitors"] == [
         "chongchuan.grassroots2",
         "chongchuan.grassroots3",
     ]
-    assert approved.payload["data"]["monthly_income_fen"] == 240000
+    assert approved.payload["data"]["yearly_income_fen"] == 5_400_000
+    assert approved.payload["data"]["medical_expenses_fen"] == 1_200_000
     await readme_screenshot(page, "case")
 
     await page.goto(f"{site}/cases/{case_id}?lang=en")

@@ -48,7 +48,7 @@ async def test_supervisors_pages_are_for_supervisors_only(app: FastAPI, engine: 
             headers=ORIGIN,
         )
         assert r.status_code == 403 and is_page(r)
-    assert history_length(engine, REVIEW) == 3
+    assert history_length(engine, REVIEW) == 4  # opened, assessed, at the grassroots review
     async with browser(app, "chongchuan.supervisor") as supervisor:
         inbox = await supervisor.get("/inbox")
         assert 'href="/board"' in inbox.text and 'href="/stuck"' in inbox.text
@@ -149,7 +149,7 @@ async def test_bad_input_on_the_stuck_list_is_shown_beside_the_row(
         )
         assert r.status_code == 422 and problem(r, "until")
         assert 'id="row-HR-2026-000001" data-case="HR-2026-000001" class="row-error"' in r.text
-    assert history_length(engine, REVIEW) == 3
+    assert history_length(engine, REVIEW) == 4  # opened, assessed, at the grassroots review
 
 
 async def test_the_supervisors_pages_read_in_english_too(app: FastAPI) -> None:
