@@ -20,6 +20,7 @@ from casework.domain.case import Action, CaseState, CaseView, Status
 from casework.domain.hardship import APPLICATION_EXAMPLE, HardshipApplication, Stage
 from casework.domain.org import CITY, DISTRICTS
 from casework.domain.processes import PROCESSES
+from casework.domain.review import ReviewSheet
 from casework.domain.text import check_text, free_text_pattern
 from casework.service import ActionPending, ActionRefused, CaseNotFound
 from casework.store.directory import USER_ID_PATTERN, User
@@ -197,6 +198,10 @@ def temporal_down(e: RPCError) -> HTTPException:
                 },
                 "GetApplicant": {
                     "operationId": "case_applicant",
+                    "parameters": {"case_id": "$response.body#/case_id"},
+                },
+                "GetReview": {
+                    "operationId": "case_review",
                     "parameters": {"case_id": "$response.body#/case_id"},
                 },
                 "Act": {
@@ -396,6 +401,23 @@ def applicant(
     if card is None:
         raise HTTPException(404, f"{case_id}: no application on record")
     return card
+
+
+@router.get(
+    "/{case_id:case_id}/review",
+    operation_id="case_review",
+    summary="What a reviewer decides a case on",
+    description="As `case show`: the declared and the computed category and the rule that "
+    "gave it, income per head against the district's 低保, the home-visit findings, the "
+    "civil-affairs (民政) result, the amounts requested and approved (with who lowered it "
+    "and why), the national system's reference, and the district's relief fund for the "
+    "year. Nothing personal beyond the applicant's name.",
+    responses={200: examples.review(), **responses(401, 404, 422)},
+)
+def review(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> ReviewSheet:
+    queries = Queries(engine)
+    state = visible_state(queries, case_id, user)
+    return queries.review(state, queries.history(case_id))
 
 
 @router.get(

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from casework.domain.case import CaseView
+from casework.domain.review import ReviewSheet
 from casework.store.directory import User
 from casework.store.personal import ApplicantCard
 from casework.store.queries import CasePage, HistoryItem, InboxItem
@@ -180,3 +181,68 @@ def inbox() -> dict[str, Any]:
 
 def users() -> dict[str, Any]:
     return ok(USERS, list[User], "Every user.")
+
+
+REVIEW: dict[str, Any] = {
+    "declared_category": "relative",
+    "computed_category": "relative",
+    "categories_differ": False,
+    "assessments": [
+        {
+            "source": "home_visit",
+            "at": "2026-03-12T02:00:00Z",
+            "figures": {
+                "size": 3,
+                "yearly_income_fen": 5400000,
+                "medical_expenses_fen": 1200000,
+                "schooling_expenses_fen": 0,
+                "monthly_income_fen": None,
+            },
+            "income_per_head_fen": 116666,
+            "di_bao_fen": 90000,
+            "di_bao_year": 2026,
+            "category": "relative",
+            "rule": "below_relative_line",
+            "why": [
+                "人均月收入 1,166.66 元 低于低保 900.00 元 的 2 倍：相对困难",
+                "income per head 1,166.66 元 below 2× 低保 900.00 元: relative hardship",
+            ],
+        }
+    ],
+    "declared": {
+        "size": 3,
+        "yearly_income_fen": 5400000,
+        "medical_expenses_fen": 1200000,
+        "schooling_expenses_fen": 0,
+        "monthly_income_fen": None,
+    },
+    "visit": None,
+    "civil_affairs": {"match": True, "detail": "民政记录与申报一致", "at": "2026-03-10T02:00:00Z"},
+    "district_explanation": None,
+    "relief_type": "living",
+    "requested_amount_fen": 300000,
+    "approved_amount_fen": 250000,
+    "amount_decisions": [
+        {
+            "stage": "district_approval",
+            "by": "chongchuan.leader",
+            "at": "2026-03-20T02:00:00Z",
+            "amount_fen": 250000,
+            "previous_fen": 300000,
+            "comment": "已获其他救助，按标准核减",
+        }
+    ],
+    "national_ref": None,
+    "fund": {
+        "district": "崇川区",
+        "year": 2026,
+        "budget_fen": 50000000,
+        "committed_fen": 1250000,
+        "disbursed_fen": 1000000,
+        "remaining_fen": 48750000,
+    },
+}
+
+
+def review() -> dict[str, Any]:
+    return ok(REVIEW, ReviewSheet, "What the reviewer decides on.")

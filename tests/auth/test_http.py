@@ -105,7 +105,7 @@ async def test_reads_stay_within_the_jurisdiction(
     sqlite_engine: Engine, api: httpx.AsyncClient
 ) -> None:
     officer = bearer(sqlite_engine, "chongchuan.officer1")
-    for path in ("", "/history"):
+    for path in ("", "/history", "/review"):
         mine = await api.get(f"/api/cases/{CHONGCHUAN_CASE}{path}", headers=officer)
         assert mine.status_code == 200, mine.text
         # Another district's case answers exactly like one that does not exist.
