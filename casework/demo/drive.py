@@ -74,6 +74,14 @@ class Driver:
         self.log.append(f"{view.case_id} opened by {actor.id}")
         return view
 
+    def declared_figures(self, case_id: str) -> dict[str, int]:
+        """The household figures the application declared, as home-visit findings."""
+        assessed = next(
+            e for e in self.queries.history(case_id) if e.type == "eligibility.assessed"
+        )
+        figures = dict(assessed.payload["figures"])
+        return {"household_size": figures.pop("size"), **figures}
+
     async def through_notice(self, view: CaseView) -> CaseView:
         """Grassroots review, home visit, then wait out the public notice."""
         view = await self.act(view, "grassroots", Action.APPROVE, "材料齐全，同意受理")
@@ -85,9 +93,7 @@ class Driver:
             "入户调查属实",
             {
                 "visitors": visitors,
-                "household_size": 3,
-                "yearly_income_fen": 5_400_000,
-                "medical_expenses_fen": 1_200_000,
+                **self.declared_figures(view.case_id),  # the visitors find it as declared
                 "assets": "无房产、无车辆",
                 "cause": "家庭成员重病",
             },

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from casework.service import ActionRefused
 from tests.factories import HOUSEHOLDS
 from tests.workflows.conftest import Harness
-from tests.workflows.steps import LEADER, OFFICER, advance, events_of, ledger, visit
+from tests.workflows.steps import (
+    DISTRICT,
+    GR2,
+    GR3,
+    LEADER,
+    OFFICER,
+    advance,
+    events_of,
+    ledger,
+    visit,
+)
+from tests.workflows.test_privacy_cli import Cli
 
 
 async def test_the_amount_the_district_approves_is_what_is_reserved_and_paid(
@@ -64,3 +77,43 @@ async def test_what_the_home_visit_measures_decides(harness: Harness) -> None:
     assert (measured.payload["source"], measured.payload["category"]) == ("home_visit", "deep")
     view = await advance(h, cid, "city_review")
     assert view.open_task is not None and view.open_task.role == "city_officer"
+
+
+async def test_case_show_shows_what_the_reviewer_decides_on(
+    harness: Harness, tmp_path: Path, restore_logging: None
+) -> None:
+    h = harness
+    cid = (await h.open(category="deep", household=HOUSEHOLDS["relative"])).case_id
+    await advance(h, cid, "district_approval")
+    await h.act(cid, LEADER, "approve", "已获其他救助，核减", {"approved_amount_fen": 250_000})
+    # Paid and waiting for people: the worker (in this process) logs nothing meanwhile.
+    await advance(h, cid, "receipt_confirmation")
+    await h.settled(cid)
+    cli = Cli(h, tmp_path)
+    review = cli.json("case", "show", cid)["review"]
+    assert (review["declared_category"], review["computed_category"]) == ("deep", "relative")
+    assert review["categories_differ"] is True
+    [opened, visited] = review["assessments"]
+    assert (opened["source"], visited["source"]) == ("application", "home_visit")
+    assert (visited["income_per_head_fen"], visited["di_bao_fen"]) == (116_666, 90_000)
+    assert review["civil_affairs"]["match"] is True
+    assert (review["requested_amount_fen"], review["approved_amount_fen"]) == (300_000, 250_000)
+    assert review["amount_decisions"][0]["comment"] == "已获其他救助，核减"
+    # The district's fund for the year the case drew on, as the ledger has it.
+    fund = review.pop("fund")
+    state = await h.env.client.get_workflow_handle(cid).query("case_state")
+    assert fund["year"] == state["facts"]["fund_year"]
+    balance = h.store.fund_balance(DISTRICT, fund["year"])
+    assert {k: fund[k] for k in balance} == balance
+    assert fund["disbursed_fen"] >= 250_000 and fund["budget_fen"] > 0
+    assert review["visit"]["visitors"] == [GR2, GR3]
+    table = cli.run("case", "show", cid).stdout
+    for shown in (
+        "审核要点",
+        "深度困难",
+        "相对困难",
+        "不一致 differs",
+        "1,166.66 元",
+        "2,500.00 元",
+    ):
+        assert shown in table, shown
