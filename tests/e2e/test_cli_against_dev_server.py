@@ -361,9 +361,12 @@ def test_a_supervisor_finds_stuck_cases_acts_and_sees_them_leave_the_list(
     assert datetime.fromisoformat(view["open_task"]["due_at"]) > datetime.fromisoformat(at)
     assert a not in stuck() and b in stuck()
 
-    # `case show` keeps its keys and adds the clock and the (masked) applicant.
+    # `case show` keeps its keys and adds the clock, the (masked) applicant and what the
+    # reviewer decides on.
     shown = cli.json("case", "show", a)
-    assert {k: v for k, v in shown.items() if k not in ("task_clock", "applicant")} == view
+    extra = ("task_clock", "applicant", "review")
+    assert {k: v for k, v in shown.items() if k not in extra} == view
+    assert shown["review"]["computed_category"] == "relative"
     assert shown["applicant"]["revealed"] == [] and "*" in shown["applicant"]["id_number"]
     clock = shown["task_clock"]
     assert {"due_at", "paused", "overdue", "escalated"} <= set(clock)
