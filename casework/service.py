@@ -35,6 +35,7 @@ from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
 from casework.store.directory import Directory, UnknownUser, UserDisabled
 from casework.store.event_store import canonical_json
+from casework.store.identities import ApplicationInProgress, PersonOnRegister
 from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
 
@@ -125,9 +126,15 @@ class CaseService:
                 application.personal_fields(),
                 idempotency_key,
                 opening_fingerprint(HARDSHIP_WORKFLOW, actor, application),
+                # One person, one application or file at a time (the register).
+                application.applicant.id_number,
             )
         except KeyReused as e:
             raise ActionRefused("idempotency_key_reused", str(e), "key") from None
+        except PersonOnRegister as e:
+            raise ActionRefused("already_on_register", str(e), "applicant.id_number") from None
+        except ApplicationInProgress as e:
+            raise ActionRefused("application_open", str(e), "applicant.id_number") from None
         start = StartHardshipCase(
             case_id=case_id,
             opened_by=actor,

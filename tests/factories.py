@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import random
+import itertools
+from datetime import date, timedelta
 from typing import Any
 
 from casework.domain.hardship import HardshipApplication
@@ -14,11 +15,22 @@ def id_number(seed: int = 1, region: str = "320602", birth: str = "19800101") ->
     return body + id_check_digit(body)
 
 
+_people = itertools.count(1)
+
+
+def fresh_id_number() -> str:
+    """An ID number no earlier call gave: one person may have one hardship application
+    or file at a time, so tests that open several cases need as many people."""
+    n = next(_people)
+    birth = date(1960, 1, 1) + timedelta(days=n // 1000)
+    return id_number(n, birth=f"{birth:%Y%m%d}")
+
+
 def application_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "applicant": {
             "name": "张三",
-            "id_number": id_number(random.randint(1, 999)),
+            "id_number": fresh_id_number(),
             "phone": "13800000000",
             "employer": "南通某纺织有限公司",
             "district": "崇川区",

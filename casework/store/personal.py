@@ -24,6 +24,7 @@ from casework.domain.events import NewEvent
 from casework.domain.org import Actor, Role
 from casework.domain.personal import (
     ERASED,
+    ID_NUMBER,
     PERSONAL_FIELDS,
     SealedFields,
     SealedValue,
@@ -33,6 +34,7 @@ from casework.domain.register import HOUSEHOLD_EXITED, HOUSEHOLD_FILED
 from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
+from casework.store.identities import ApplicantIdentities
 from casework.store.tables import case_events, case_keys, case_requests, cases, households
 
 ERASED_EVENT = "case.personal_data_erased"
@@ -180,6 +182,18 @@ class PersonalData:
                 ).rowcount
             moved += done
         return moved
+
+    def refresh_identities(self) -> int:
+        """Write the hardship applicants' identity hashes under the current master key
+        (casework.store.identities), after `rewrap`: the old master key can then go
+        without losing a lookup. Also adds those of cases opened before the table
+        existed. Returns how many were written."""
+
+        def id_number_of(case_id: str) -> str | None:
+            revealed = self.reveal(case_id, (ID_NUMBER,), viewer="system:identity_index")
+            return None if revealed.erased else revealed.values.get(ID_NUMBER)
+
+        return ApplicantIdentities(self.keyring).refresh(self.engine, id_number_of)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -405,8 +419,10 @@ class PersonalData:
                     "already_erased",
                     f"案件 {case_id} 的个人信息已销毁或从未登记 (already erased, or none on record)",
                 )
-            # The opening's idempotency record holds a digest of the application.
+            # The opening's idempotency record holds a digest of the application, the
+            # identity table a keyed hash of the ID number.
             conn.execute(delete(case_requests).where(case_requests.c.case_id == case_id))
+            ApplicantIdentities.forget(conn, case_id)
 
         try:
             [stored] = store.append(case_id, events[-1].seq, [event], also=destroy_key)
