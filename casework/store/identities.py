@@ -62,13 +62,19 @@ class ApplicantIdentities:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
 
+    @staticmethod
+    def lock(conn: Connection) -> None:
+        """Hold off other intakes of any applicant until the caller's transaction ends
+        (PostgreSQL; on SQLite BEGIN IMMEDIATE already does)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(_LOCK)
+
     def check(self, conn: Connection, id_number: str) -> str:
         """Refuse (PersonOnRegister, ApplicationInProgress) if the person behind
         `id_number` stands in the way of a new application; otherwise their digest under
         the current master key, for `add`. In the caller's write transaction (SQLite:
         BEGIN IMMEDIATE), before it allocates the case."""
-        if conn.dialect.name == "postgresql":
-            conn.execute(_LOCK)
+        self.lock(conn)
         found = digests(self.keyring, id_number)
         rows = conn.execute(
             select(
@@ -150,8 +156,7 @@ class ApplicantIdentities:
                 ).first()
                 if live is None:
                     continue
-                if conn.dialect.name == "postgresql":
-                    conn.execute(_LOCK)  # as an intake: no claim in between
+                self.lock(conn)  # as an intake: no check in between
                 self.forget(conn, row.case_id)
                 self.add(conn, row.case_id, digest)
             written += 1

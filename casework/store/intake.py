@@ -88,6 +88,10 @@ class Intake:
         one_file_per: str | None,
     ) -> Registered:
         with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+            if one_file_per is not None:
+                # Before the key's lookup: the same opening sent twice at once must find
+                # the first sending's case, not be refused as the person's second one.
+                self.identities.lock(conn)
             if key is not None:
                 found = self._requested(conn, key, fingerprint)
                 if found is not None:

@@ -107,6 +107,20 @@ def test_two_applications_of_one_person_at_once_open_one(engine: Engine) -> None
     assert len(rows(engine)) == 1
 
 
+def test_one_opening_sent_twice_at_once_is_one_case_not_a_second_application(
+    engine: Engine,
+) -> None:
+    """The same key at once (a double click): both find the one case it opened."""
+    values = {"id_number": PERSON, "phone": "13800000000", "bank_account": None}
+
+    def send() -> str:
+        intake = Intake(engine, TEST_KEYRING)
+        return intake.register("HR", 2026, values, "k-twice", "fp", one_file_per=PERSON).case_id
+
+    outcomes = run_concurrently(*[send] * 4)
+    assert outcomes == ["HR-2026-000001"] * 4, outcomes
+
+
 def test_the_id_number_is_kept_as_a_keyed_hash_only(engine: Engine, store: EventStore) -> None:
     case = opened(engine, store)
     [(case_id, key_id, digest)] = rows(engine)
