@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from alembic import command
+from sqlalchemy import Engine, delete, inspect, select, update
 from temporalio.exceptions import ApplicationError
 
 from activities.register import HouseholdExits
@@ -20,6 +21,7 @@ from casework.domain.eligibility import EligibilityRules
 from casework.domain.org import Actor, Role
 from casework.domain.register import ExitKind, ExitRequest, HouseholdRecord, exit_event_id
 from casework.store import projections
+from casework.store.db import alembic_config
 from casework.store.directory import Directory
 from casework.store.event_store import EventStore
 from casework.store.households import HouseholdRegister
@@ -363,3 +365,25 @@ def test_a_case_that_filed_nothing_counts_from_its_closing(
     )
     with engine.connect() as conn:
         assert conn.execute(select(households)).all() == []
+
+
+def test_the_migration_puts_households_filed_before_it_on_the_register(
+    engine: Engine, store: EventStore
+) -> None:
+    """Files recorded before the register existed (migration 0009) are on it after the
+    upgrade, as the projection would have written them."""
+    for n in (1, 2):
+        filed(store, n)
+    live = projections.projection_snapshot(engine)["households"]
+    assert len(live) == 2
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def to(revision: str, upgrade: bool) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.upgrade if upgrade else command.downgrade)(cfg, revision)
+
+    to("0008", upgrade=False)
+    assert "households" not in inspect(engine).get_table_names()
+    to("head", upgrade=True)
+    assert projections.projection_snapshot(engine)["households"] == live
