@@ -16,6 +16,7 @@ from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, Fa
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.recording import Recorder
+from activities.register import HouseholdExits
 from casework.config import ProcessConfig
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
@@ -26,8 +27,9 @@ from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
 from workflows.hardship_relief import HardshipReliefWorkflow
+from workflows.household_exit import HouseholdExitWorkflow
 
-WORKFLOWS = [HardshipReliefWorkflow]
+WORKFLOWS = [HardshipReliefWorkflow, HouseholdExitWorkflow]
 
 
 def build_worker(
@@ -43,7 +45,9 @@ def build_worker(
     keyring: Keyring | None = None,
 ) -> Worker:
     """`keyring`: master keys for personal data; by default those of the client's codec."""
-    recorder = Recorder(EventStore(engine))
+    store = EventStore(engine)
+    recorder = Recorder(store)
+    exits = HouseholdExits(store)
     personal = PersonalData(engine, keyring or keyring_of(client.data_converter))
     disbursement = Disbursement(bank or FakeBank(), personal)
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs(), personal)
@@ -54,6 +58,7 @@ def build_worker(
         workflows=workflows,
         activities=[
             recorder.record_events,
+            exits.record_household_exit,
             disbursement.disburse,
             check.check_civil_affairs,
             source.process_config,

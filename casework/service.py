@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -30,15 +31,25 @@ from casework.domain.hardship import (
     check_opener,
 )
 from casework.domain.org import Actor
+from casework.domain.register import (
+    ExitRequest,
+    HouseholdExitStart,
+    HouseholdRecord,
+    check_exit_allowed,
+    exit_event_id,
+)
 from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
 from casework.store.directory import Directory, UnknownUser, UserDisabled
 from casework.store.event_store import canonical_json
+from casework.store.households import HouseholdDetail, HouseholdRegister
+from casework.store.identities import ApplicationInProgress, PersonOnRegister
 from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
+HOUSEHOLD_EXIT_WORKFLOW = "HouseholdExit"
 MAX_ACTION_DATA_BYTES = 64_000
 """An action's data (home-visit findings and the like) as JSON, in UTF-8 bytes."""
 
@@ -125,9 +136,15 @@ class CaseService:
                 application.personal_fields(),
                 idempotency_key,
                 opening_fingerprint(HARDSHIP_WORKFLOW, actor, application),
+                # One person, one application or file at a time (the register).
+                application.applicant.id_number,
             )
         except KeyReused as e:
             raise ActionRefused("idempotency_key_reused", str(e), "key") from None
+        except PersonOnRegister as e:
+            raise ActionRefused("already_on_register", str(e), "applicant.id_number") from None
+        except ApplicationInProgress as e:
+            raise ActionRefused("application_open", str(e), "applicant.id_number") from None
         start = StartHardshipCase(
             case_id=case_id,
             opened_by=actor,
@@ -250,3 +267,72 @@ class CaseService:
         except UnknownUser as e:
             raise ActionRefused("unknown_actor", f"data.to: {e}", "data.to") from None
         return user.actor().model_dump(mode="json")
+
+    # -- the household register --------------------------------------------------------
+
+    async def exit_household(
+        self,
+        case_id: str,
+        actor: Actor,
+        request: ExitRequest,
+        idempotency_key: str | None = None,
+        wait: float | None = None,
+    ) -> HouseholdDetail:
+        """Take the household filed by `case_id` off the register (解困脱困), through the
+        `HouseholdExit` workflow, whose activity checks the rules again, checks the actor
+        against the directory and records `household.exited`, in one transaction.
+        Returns the file as it is then.
+
+        `idempotency_key`: sent again with the same key, the exit is recorded once and
+        the same answer comes back; a refused request may be corrected and sent again
+        with it. `wait`: as for `act`."""
+        if request.comment is not None:
+            try:
+                check_text(request.comment, line_breaks=True)
+            except ValueError as e:
+                raise ActionRefused("invalid_comment", str(e), "comment") from None
+        key = idempotency_key or str(uuid.uuid4())
+        event_id = exit_event_id(case_id, key)
+        register = HouseholdRegister(self.engine)
+        if not await asyncio.to_thread(register.exit_recorded, case_id, event_id):
+            # What needs no figures is refused here, without a workflow; the worker
+            # checks it all again when it records.
+            household = await asyncio.to_thread(register.get, case_id)
+            try:
+                check_exit_allowed(household, request, actor)
+            except Refused as r:
+                raise ActionRefused(r.code, r.message, r.field) from None
+        start = HouseholdExitStart(case_id=case_id, actor=actor, request=request, event_id=event_id)
+        workflow_id = f"{case_id}/exit/{key}"
+        handle: WorkflowHandle[Any, HouseholdRecord]
+        try:
+            handle = await self.client.start_workflow(
+                HOUSEHOLD_EXIT_WORKFLOW,
+                start,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                result_type=HouseholdRecord,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                # A refused exit may be sent again, corrected, with its key; one that
+                # was recorded answers with its outcome.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+        except WorkflowAlreadyStartedError:
+            handle = self.client.get_workflow_handle(workflow_id, result_type=HouseholdRecord)
+        outcome = handle.result()
+        try:
+            await (outcome if wait is None else asyncio.wait_for(outcome, wait))
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if wait is None:
+                raise
+            raise ActionPending(case_id, key, wait) from None
+        except WorkflowFailureError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                details = cause.details[0] if cause.details else {}
+                field = details.get("field") if isinstance(details, dict) else None
+                raise ActionRefused(cause.type or "refused", cause.message, field) from None
+            raise
+        detail = await asyncio.to_thread(register.detail, case_id)
+        assert detail is not None  # recorded, so on file
+        return detail

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import random
+import itertools
+from datetime import date, timedelta
 from typing import Any
 
 from casework.domain.hardship import HardshipApplication
@@ -31,13 +32,22 @@ def visit_figures(category: str) -> dict[str, int]:
     """The same household as home-visit findings' keys."""
     h = {"medical_expenses_fen": 0, "schooling_expenses_fen": 0, **HOUSEHOLDS[category]}
     return {"household_size": h["size"], **{k: v for k, v in h.items() if k != "size"}}
+_people = itertools.count(1)
+
+
+def fresh_id_number() -> str:
+    """An ID number no earlier call gave: one person may have one hardship application
+    or file at a time, so tests that open several cases need as many people."""
+    n = next(_people)
+    birth = date(1960, 1, 1) + timedelta(days=n // 1000)
+    return id_number(n, birth=f"{birth:%Y%m%d}")
 
 
 def application_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "applicant": {
             "name": "张三",
-            "id_number": id_number(random.randint(1, 999)),
+            "id_number": fresh_id_number(),
             "phone": "13800000000",
             "employer": "南通某纺织有限公司",
             "district": "崇川区",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, TypeAdapter
 from casework.domain.case import CaseView
 from casework.domain.review import ReviewSheet
 from casework.store.directory import User
+from casework.store.households import HouseholdDetail, HouseholdPage
 from casework.store.personal import ApplicantCard
 from casework.store.queries import CasePage, HistoryItem, InboxItem
 from casework.store.supervision import BoardRow, StuckItem
@@ -138,6 +139,43 @@ USERS: list[dict[str, Any]] = [
 ]
 
 
+HOUSEHOLD: dict[str, Any] = {
+    "case_id": "HR-2025-000456",
+    "district": "崇川区",
+    "applicant_name": "张三",
+    "category": "deep",
+    "national_ref": "JS-NT-2026-004217",
+    "filed_at": "2025-11-20T02:00:00Z",
+    "filed_by": "chongchuan.officer1",
+    "exited_at": None,
+    "exit_kind": None,
+    "exit_reason": None,
+    "exited_by": None,
+    "status": "on_register",
+}
+
+HOUSEHOLD_PAGE: dict[str, Any] = {"items": [HOUSEHOLD], "next_cursor": None}
+
+HOUSEHOLD_EXITED: dict[str, Any] = {
+    **HOUSEHOLD,
+    "exited_at": "2026-12-02T03:00:00Z",
+    "exit_kind": "income",
+    "exit_reason": "配偶康复后重新就业，家庭人均收入连续六个月高于低保",
+    "exited_by": "chongchuan.grassroots2",
+    "status": "exited",
+    "id_number": "3206**********1235",
+    "exit_months": [
+        {
+            "month": f"2026-{m:02d}",
+            "income_per_head_fen": 120000,
+            "di_bao_fen": 90000,
+            "di_bao_year": 2026,
+        }
+        for m in range(6, 12)
+    ],
+}
+
+
 def _checked(model: Any, value: Any) -> Any:
     TypeAdapter(model).validate_python(value)
     return value
@@ -246,3 +284,9 @@ REVIEW: dict[str, Any] = {
 
 def review() -> dict[str, Any]:
     return ok(REVIEW, ReviewSheet, "What the reviewer decides on.")
+def household_page() -> dict[str, Any]:
+    return ok(HOUSEHOLD_PAGE, HouseholdPage, "A page of households, newest case first.")
+
+
+def household(description: str) -> dict[str, Any]:
+    return ok(HOUSEHOLD_EXITED, HouseholdDetail, description)

@@ -1009,14 +1009,18 @@ def privacy_sweep(
 @handled
 def privacy_rewrap(as_json: bool = JsonOpt) -> None:
     """Re-encrypt every case's data key with the current master key (the first of
-    CASEWORK_ENCRYPTION_KEYS), so that older master keys can be retired."""
+    CASEWORK_ENCRYPTION_KEYS), and hash the hardship applicants' ID numbers again with
+    its lookup key (one person, one file), so that older master keys can be retired."""
     from casework.store.personal import PersonalData
 
-    moved = PersonalData(engine(), keyring()).rewrap()
+    personal = PersonalData(engine(), keyring())
+    moved = personal.rewrap()
+    hashed = personal.refresh_identities()
     if as_json:
-        emit_json({"rewrapped": moved})
+        emit_json({"rewrapped": moved, "identities": hashed})
     else:
         out.print(f"已重新加密案件密钥 (case keys rewrapped): {moved}")
+        out.print(f"已更新身份索引 (identity hashes written): {hashed}")
 
 
 @privacy_app.command("new-key")
@@ -1152,7 +1156,7 @@ def main() -> None:
 
 
 # Command groups kept in modules of their own register themselves on import.
-from casework.cli import accounts  # noqa: E402,F401
+from casework.cli import accounts, households  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

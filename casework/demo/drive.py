@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from casework.demo.seed import DISTRICT_SLUG, demo_application
+from casework.demo.seed import DEMO_APPLICANTS, DISTRICT_SLUG, demo_application
 from casework.domain.case import Action, CaseView
 from casework.service import ActionRefused, CaseService
 from casework.store.directory import Directory
@@ -19,6 +19,8 @@ class Driver:
     directory: Directory
     queries: Queries
     log: list[str] = field(default_factory=list)
+    first_index: int | None = None
+    """Where this run's demo people start (`open`)."""
 
     def who(self, view: CaseView, role: str) -> str:
         slug = DISTRICT_SLUG[view.district]
@@ -67,7 +69,13 @@ class Driver:
             await asyncio.sleep(0.2)
 
     async def open(self, index: int, **overrides: Any) -> CaseView:
-        app = demo_application(index, **overrides)
+        if self.first_index is None:
+            # One person may have one application or file at a time: the demo people of
+            # earlier runs (and the seeded cases) may still have theirs, so this run
+            # takes new people of the same kinds.
+            seen = len(self.queries.case_ids())
+            self.first_index = -(-seen // DEMO_APPLICANTS) * DEMO_APPLICANTS
+        app = demo_application(self.first_index + index, **overrides)
         slug = DISTRICT_SLUG[app.applicant.district]
         actor = self.directory.get(f"{slug}.grassroots1").actor()
         view = await self.service.open_hardship(app, actor)

@@ -111,3 +111,7 @@ def demo_application(index: int, **overrides: Any) -> HardshipApplication:
 
 
 DISTRICT_SLUG = {"崇川区": "chongchuan", "通州区": "tongzhou", "海门区": "haimen"}
+
+DEMO_APPLICANTS = len(_PEOPLE)
+"""`demo_application(i)` and `demo_application(i + DEMO_APPLICANTS)` are applicants of
+the same kind (name, district, category), but different people (ID numbers)."""

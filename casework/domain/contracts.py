@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
+from casework.domain.eligibility import EligibilityRules
 from casework.domain.events import NewEvent
 from casework.domain.org import Actor
+from casework.domain.register import ExitRequest
 
 RECORD_EVENTS = "record_events"
 CHECK_CIVIL_AFFAIRS = "check_civil_affairs"
 DISBURSE = "disburse"
 PROCESS_CONFIG = "process_config"
+RECORD_HOUSEHOLD_EXIT = "record_household_exit"
 
 FUNDS_UNAVAILABLE = "FundsUnavailable"
 CONCURRENCY_CONFLICT = "ConcurrencyConflict"
@@ -78,3 +83,17 @@ class DisburseRequest(BaseModel):
 
 class DisburseResult(BaseModel):
     transfer_ref: str
+
+
+class RecordHouseholdExit(BaseModel):
+    """`record_household_exit`: take a household off the register (append its
+    `household.exited` to the filing case's stream), if the rules and the directory
+    allow it at `reported_at`. Refusals fail for good, typed by their code, with
+    details {"code", "field"}."""
+
+    case_id: str
+    actor: Actor
+    request: ExitRequest
+    rules: EligibilityRules
+    reported_at: datetime
+    event_id: str

@@ -33,6 +33,10 @@ INPUT_REFUSALS = frozenset(
     {
         "comment_required",
         "invalid_comment",
+        "too_few_months",  # the register's exit (casework.domain.register)
+        "not_above_di_bao",
+        "invalid_income",
+        "unexpected_incomes",
         "data_too_large",
         "unexpected_data",
         "invalid_findings",
@@ -57,6 +61,8 @@ INPUT_REFUSALS = frozenset(
 STANDING_REFUSALS = frozenset(
     {
         "case_closed",
+        "not_on_register",  # the register's exit (casework.domain.register)
+        "already_exited",
         "stage_changed",
         "not_opener",
         "too_late",

@@ -17,22 +17,25 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
 from casework.domain.case import Refused
 from casework.domain.events import NewEvent
 from casework.domain.org import Actor, Role
 from casework.domain.personal import (
     ERASED,
+    ID_NUMBER,
     PERSONAL_FIELDS,
     SealedFields,
     SealedValue,
     visible_fields,
 )
+from casework.domain.register import HOUSEHOLD_EXITED, HOUSEHOLD_FILED
 from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
-from casework.store.tables import case_events, case_keys, case_requests, cases
+from casework.store.identities import ApplicantIdentities
+from casework.store.tables import case_events, case_keys, case_requests, cases, households
 
 ERASED_EVENT = "case.personal_data_erased"
 
@@ -88,6 +91,26 @@ def _require_admin(admin: Actor) -> None:
 def utc_now() -> datetime:
     """The time an erasure is judged at (tests of the retention period move it)."""
     return datetime.now(UTC)
+
+
+def retention_start(events: Iterable[StoredEvent]) -> StoredEvent | None:
+    """The event a case's retention period counts from: the household's exit for a
+    case that filed one, else the closing (None while the case is open). Refused
+    `on_register` while the filed household is on the register."""
+    events = list(events)
+    closed = next((e for e in reversed(events) if e.type == "case.closed"), None)
+    filed = next((e for e in events if e.type == HOUSEHOLD_FILED), None)
+    if filed is None:
+        return closed
+    exited = next((e for e in events if e.type == HOUSEHOLD_EXITED), None)
+    if exited is None:
+        raise Refused(
+            "on_register",
+            f"该户仍在困难职工档案中（{filed.case_id}），解困脱困前不得销毁个人信息 "
+            f"(the household is on the register: its data is kept until it leaves it, "
+            "then for the retention period)",
+        )
+    return exited
 
 
 def years_after(moment: datetime, years: int) -> datetime:
@@ -159,6 +182,18 @@ class PersonalData:
                 ).rowcount
             moved += done
         return moved
+
+    def refresh_identities(self) -> int:
+        """Write the hardship applicants' identity hashes under the current master key
+        (casework.store.identities), after `rewrap`: the old master key can then go
+        without losing a lookup. Also adds those of cases opened before the table
+        existed. Returns how many were written."""
+
+        def id_number_of(case_id: str) -> str | None:
+            revealed = self.reveal(case_id, (ID_NUMBER,), viewer="system:identity_index")
+            return None if revealed.erased else revealed.values.get(ID_NUMBER)
+
+        return ApplicantIdentities(self.keyring).refresh(self.engine, id_number_of)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -241,15 +276,21 @@ class PersonalData:
         now = now or utc_now()
         _require_admin(admin)
         # A case's last change is no earlier than its closing: every case closed before
-        # the cut-off is among these (erase checks the closing itself).
+        # the cut-off is among these (erase checks the closing itself). A case that
+        # filed a household counts from the household's exit instead, and is not due
+        # while the household is on the register.
         cutoff = years_after(now, -retention_years)
         query = (
             select(cases.c.case_id)
             .join(case_keys, case_keys.c.case_id == cases.c.case_id)
+            .outerjoin(households, households.c.case_id == cases.c.case_id)
             .where(
                 cases.c.status == "closed",
-                cases.c.updated_at <= cutoff,
                 case_keys.c.wrapped_key.is_not(None),
+                or_(
+                    and_(households.c.case_id.is_(None), cases.c.updated_at <= cutoff),
+                    households.c.exited_at <= cutoff,
+                ),
             )
             .order_by(cases.c.updated_at, cases.c.case_id)
             .limit(limit)
@@ -322,7 +363,8 @@ class PersonalData:
         """Destroy the case's data key and record who did it, in one transaction.
 
         Only an administrator, only for a closed case, and only once `retention_years`
-        have passed since it closed."""
+        have passed since it closed; for a case that filed a household, since the
+        household left the register (never while it is on it)."""
         from casework.store.queries import UnknownCase
 
         now = now or utc_now()
@@ -336,13 +378,21 @@ class PersonalData:
             raise Refused(
                 "case_open", f"案件 {case_id} 尚未结案，不能销毁个人信息 (the case is still open)"
             )
-        until = years_after(closed.occurred_at, retention_years)
+        kept_from = retention_start(events)
+        assert kept_from is not None
+        until = years_after(kept_from.occurred_at, retention_years)
         if now < until:
+            after = (
+                ("解困脱困", "the household left the register")
+                if kept_from.type == HOUSEHOLD_EXITED
+                else ("结案", "the case closed")
+            )
             raise Refused(
                 "retention_period",
-                f"档案保存期至 {until:%Y-%m-%d}（结案后 {retention_years} 年），期满前不得销毁 "
-                f"(kept until {until:%Y-%m-%d}, {retention_years} years after the case closed)",
+                f"档案保存期至 {until:%Y-%m-%d}（{after[0]}后 {retention_years} 年），期满前不得销毁 "
+                f"(kept until {until:%Y-%m-%d}, {retention_years} years after {after[1]})",
             )
+        exited = {"exited_at": kept_from.occurred_at.isoformat()} if kept_from is not closed else {}
         event = NewEvent(
             event_id=str(uuid.uuid4()),
             case_id=case_id,
@@ -352,6 +402,7 @@ class PersonalData:
                 "reason": reason,
                 "retention_years": retention_years,
                 "closed_at": closed.occurred_at.isoformat(),
+                **exited,
             },
             actor_id=admin.id,
             occurred_at=now,
@@ -368,8 +419,10 @@ class PersonalData:
                     "already_erased",
                     f"案件 {case_id} 的个人信息已销毁或从未登记 (already erased, or none on record)",
                 )
-            # The opening's idempotency record holds a digest of the application.
+            # The opening's idempotency record holds a digest of the application, the
+            # identity table a keyed hash of the ID number.
             conn.execute(delete(case_requests).where(case_requests.c.case_id == case_id))
+            ApplicantIdentities.forget(conn, case_id)
 
         try:
             [stored] = store.append(case_id, events[-1].seq, [event], also=destroy_key)

@@ -1,4 +1,5 @@
-"""Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`.
+"""Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`,
+`households` (the register, casework.store.households), ...
 
 `project` runs inside the append's transaction; `rebuild` truncates the tables and
 replays every event through the same code, so a rebuild gives the same rows.
@@ -31,6 +32,7 @@ from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
+from casework.store.households import REGISTER_EVENTS, project_household
 from casework.store.tables import (
     OPEN_TASK_SQL,
     PROJECTION_TABLES,
@@ -126,6 +128,8 @@ def project(
     stmt.execute(conn, values)
     for offset, (event, after_event) in enumerate(zip(events, states, strict=True)):
         _project_task(conn, after_event, event, first_seq + offset)
+        if event.type in REGISTER_EVENTS:
+            project_household(conn, event)
         entry = _LEDGER_ENTRIES.get(event.type)
         if entry is not None:
             p = event.payload

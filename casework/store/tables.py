@@ -68,6 +68,8 @@ RUNNING_CLOCK_SQL = f"{OPEN_TASK_SQL} AND paused = 0"
 ESCALATED_SQL = f"{OPEN_TASK_SQL} AND escalated = 1"
 HAS_TASK_SQL = "task_role IS NOT NULL"
 """A case with an open human task (cases; closed cases have none)."""
+ON_REGISTER_SQL = "exited_at IS NULL"
+"""A household still on the register (households)."""
 
 
 def _partial(name: str, predicate: str, *columns: str, **kw: Any) -> Index:
@@ -223,7 +225,37 @@ open_task_days = Table(
     PrimaryKeyConstraint("district", "stage", "day"),
 )
 
-PROJECTION_TABLES = (cases, case_tasks, relief_fund_ledger, notifications, open_task_days)
+households = Table(
+    "households",
+    metadata,
+    # The household register (建档): one row per household a hardship case filed
+    # (`household.filed`), keyed by that case, until it leaves (`household.exited`,
+    # appended to the same case's stream). casework.domain.register.
+    Column("case_id", String(32), primary_key=True),
+    Column("district", String(32), nullable=False),
+    Column("applicant_name", String(50)),
+    Column("category", String(16)),
+    Column("national_ref", String(100)),
+    Column("filed_at", UTCDateTime, nullable=False),
+    Column("filed_by", String(64), nullable=False),
+    Column("exited_at", UTCDateTime),
+    Column("exit_kind", String(16)),  # income | annual_review
+    Column("exit_reason", Text),
+    Column("exited_by", String(64)),
+    # households list: a district's files in case-id order; the annual review (and the
+    # retention sweep) walk those still on the register.
+    Index(None, "district", "case_id"),
+    _partial("ix_households_on_register", ON_REGISTER_SQL, "district", "case_id"),
+)
+
+PROJECTION_TABLES = (
+    cases,
+    case_tasks,
+    relief_fund_ledger,
+    notifications,
+    open_task_days,
+    households,
+)
 
 relief_fund_budgets = Table(
     "relief_fund_budgets",
@@ -343,4 +375,19 @@ oidc_logins = Table(
     Column("nonce", String(64), nullable=False),
     Column("code_verifier", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+applicant_identities = Table(
+    "applicant_identities",
+    metadata,
+    # One person, one hardship file: a keyed hash (HMAC-SHA256, key derived from master
+    # key `key_id`) of each hardship applicant's normalised ID number, written at intake,
+    # so that an opening finds the person's open application or file without the ID
+    # number in clear (casework.store.identities). Deleted with the case's personal
+    # data (erasure) or its registration (discard).
+    Column("case_id", String(32), primary_key=True),
+    Column("key_id", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "digest"),
 )

@@ -72,6 +72,7 @@ EVENTS: dict[str, Pair] = {
     "household.filed": ("困难职工建档", "household filed (建档)"),
     "eligibility.assessed": ("核定困难类别", "eligibility assessed"),
     "amount.approved": ("{stage}核定金额", "amount approved at {stage}"),
+    "household.exited": ("解困脱困，退出困难职工档案", "household left the register (解困脱困)"),
     "funds.reserved": ("预留帮扶资金", "relief funds reserved"),
     "funds.released": ("释放预留资金", "reserved funds released"),
     "disbursement.completed": ("帮扶资金已拨付", "relief paid"),

@@ -316,7 +316,9 @@ async def open_case(request: Request) -> Response:
         key = form.get("idempotency_key", "")[:200] or None
         view = await service(request).open_hardship(application, me.actor(), key)
     except ActionRefused as refused:
-        field = {"applicant.district": "district"}.get(refused.field or "", "")
+        field = {"applicant.district": "district", "applicant.id_number": "id_number"}.get(
+            refused.field or "", ""
+        )
         errors[field or "form"] = f"{words.t('refused')} ({refused.code}): {refused.message}"
         return _new_case_page(request, kept, errors, 409)
     return RedirectResponse(f"/cases/{quote(view.case_id)}?notice=opened", 303)

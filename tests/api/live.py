@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, delete, insert
 from temporalio.testing import WorkflowEnvironment
 
 from activities.civil_affairs import FakeCivilAffairs
@@ -26,6 +26,7 @@ from activities.configuration import ConfigSource
 from activities.disbursement import FakeBank
 from casework.api.app import create_app
 from casework.api.cases import CASE_ID_EXAMPLE
+from casework.api.households import FILE_EXAMPLE
 from casework.config import ProcessConfig
 from casework.demo.people import DEMO_BUDGET_FEN, demo_users
 from casework.domain.calendar import CHINA_TZ
@@ -38,9 +39,10 @@ from casework.store.auth import Tokens
 from casework.store.db import make_engine, migrate
 from casework.store.directory import Directory, User
 from casework.store.event_store import EventStore
-from casework.store.tables import case_sequences
+from casework.store.tables import applicant_identities, case_sequences
 from tests.conftest import DATA_CONVERTER, register_search_attributes, venv_binary
 from tests.factories import application
+from tests.store.builders import DomainCase
 
 EVERY_ROLE = User(id="fuzz.everything", name="全能测试员", roles=list(Role), district=CITY)
 """One user who may do everything everywhere: the most requests get past the rules to
@@ -62,6 +64,13 @@ class LiveApi:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def forget_applicants(self) -> None:
+        """Every applicant is new again: their applications no longer stand in the way of
+        another (casework.store.identities)."""
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            conn.execute(delete(applicant_identities))
 
     def start(self, timeout: float = 60) -> LiveApi:
         self._thread = threading.Thread(target=self._run, name="live-api", daemon=True)
@@ -123,21 +132,32 @@ class LiveApi:
             server = uvicorn.Server(
                 uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
             )
-            async with worker:
-                await self._open_the_documented_case(env, engine, service, task_queue)
-                serving = asyncio.create_task(server.serve(sockets=[sock]))
-                while not server.started:
-                    if serving.done():
-                        serving.result()
-                    await asyncio.sleep(0.01)
-                self.url = f"http://127.0.0.1:{port}"
-                self._ready.set()
-                await self._stop.wait()
-                server.should_exit = True
-                await serving
+            # An exit awaits its workflow's result, which would let the time-skipping
+            # server run on to the next timer anywhere (years on): time here is real.
+            with env.auto_time_skipping_disabled():
+                async with worker:
+                    await self._open_the_documented_case(env, engine, service, task_queue)
+                    self._file_the_documented_household(engine)
+                    serving = asyncio.create_task(server.serve(sockets=[sock]))
+                    while not server.started:
+                        if serving.done():
+                            serving.result()
+                        await asyncio.sleep(0.01)
+                    self.url = f"http://127.0.0.1:{port}"
+                    self._ready.set()
+                    await self._stop.wait()
+                    server.should_exit = True
+                    await serving
             engine.dispose()
         finally:
             await env.shutdown()
+
+    def _file_the_documented_household(self, engine: Engine) -> None:
+        """The household the schema's examples name (FILE_EXAMPLE), on the register in
+        崇川区, so that reading and leaving it (the documented exit) succeed."""
+        store = EventStore(engine)
+        store.set_budget("崇川区", 2026, DEMO_BUDGET_FEN)  # the builders' cases are of 2026
+        DomainCase(store, FILE_EXAMPLE).to_filed()
 
     async def _open_the_documented_case(
         self, env: WorkflowEnvironment, engine: Engine, service: CaseService, task_queue: str

@@ -283,7 +283,11 @@ def test_an_opening_sent_again_with_its_key_opens_one_case(stack: Cli, tmp_path:
     )  # fmt: skip
     assert proc.returncode == 2
     assert "idempotency key" in proc.stderr and first["case_id"] in proc.stderr
-    assert cli.json(*opening)["case_id"] != first["case_id"]  # no key: a new case
+    # No key: a new opening, refused while the same applicant's first is open.
+    again_without_key = cli.run(*opening, ok=False)
+    assert again_without_key.returncode == 2
+    assert "application_open" in again_without_key.stderr
+    assert first["case_id"] in again_without_key.stderr
 
 
 def test_a_supervisor_finds_stuck_cases_acts_and_sees_them_leave_the_list(

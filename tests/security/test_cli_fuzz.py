@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 import casework.cli
 from casework.domain.hardship import HardshipApplication
-from tests.factories import application_data, id_number
+from tests.factories import application_data, fresh_id_number, id_number
 from tests.security.conftest import OPENER, REVIEWER, Stack
 
 pytestmark = pytest.mark.integration
@@ -80,8 +80,12 @@ VALID = application_data(applicant={"id_number": id_number(7)})
 
 
 def application() -> dict[str, Any]:
-    """A valid application (a copy: strategies change it; no `random` in strategies)."""
-    return copy.deepcopy(VALID)
+    """A valid application (a copy: strategies change it; no `random` in strategies), of
+    a person not seen before: one person may have one application open at a time, and
+    every valid document must open a case."""
+    doc = copy.deepcopy(VALID)
+    doc["applicant"]["id_number"] = fresh_id_number()
+    return doc
 
 
 FIELDS = [

@@ -1,5 +1,6 @@
-"""Contract of the read models (`cases`, `case_tasks`, `relief_fund_ledger`): written in
-the append's transaction, and `projections.rebuild` reproduces them byte for byte."""
+"""Contract of the read models (`cases`, `case_tasks`, `relief_fund_ledger`,
+`households`, ...): written in the append's transaction, and `projections.rebuild`
+reproduces them byte for byte."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, insert, select, update
 
+from activities.register import HouseholdExits
+from casework.demo.people import demo_users
 from casework.domain.case import Action
+from casework.domain.contracts import RecordHouseholdExit
+from casework.domain.eligibility import EligibilityRules
+from casework.domain.register import ExitKind, ExitRequest, exit_event_id
 from casework.store import projections
+from casework.store.directory import Directory
 from casework.store.event_store import ConcurrencyConflict, EventStore
-from casework.store.tables import case_tasks, cases, relief_fund_ledger
+from casework.store.tables import case_tasks, cases, households, relief_fund_ledger
 from tests.store.builders import (
     DISTRICT,
     DISTRICT_LEADER,
@@ -59,6 +66,21 @@ def ledger_of(engine: Engine, case_id: str) -> list[tuple[str, int, int, str, in
             .order_by(relief_fund_ledger.c.seq)
         ).mappings()
         return [(r["entry"], r["amount_fen"], r["year"], r["district"], r["seq"]) for r in rows]
+
+
+def exit_household(engine: Engine, store: EventStore, case_id: str, at: datetime) -> None:
+    """The annual review takes the household off the register (as the worker records it)."""
+    Directory(engine).upsert(demo_users())
+    HouseholdExits(store).record_household_exit(
+        RecordHouseholdExit(
+            case_id=case_id,
+            actor=DISTRICT_OFFICER,
+            request=ExitRequest(kind=ExitKind.ANNUAL_REVIEW, comment="年度复核：已就业"),
+            rules=EligibilityRules(),
+            reported_at=at,
+            event_id=exit_event_id(case_id, "review-1"),
+        )
+    )
 
 
 def summary(task: dict[str, Any]) -> tuple[Any, ...]:
@@ -339,20 +361,25 @@ def test_a_failed_append_leaves_the_projections_untouched(
 def test_rebuild_reproduces_the_projections_byte_for_byte(
     engine: Engine, store: EventStore, clock: timezone
 ) -> None:
-    journeys(store, start=T0.astimezone(clock))
+    c = journeys(store, start=T0.astimezone(clock))
     for n in (7, 8):  # hand-built cases too, their appends interleaved
         cid = f"HR-2026-{n:06d}"
         store.append(cid, 0, [opened(cid, at=T0.astimezone(clock)), *comments(cid, 2)])
     store.append("HR-2026-000007", 3, comments("HR-2026-000007", 2, start=2))
+    # The filed household leaves the register, recorded on its case after the closing.
+    exit_household(engine, store, c["filed"].case_id, at=T0.astimezone(clock) + timedelta(days=300))
     live = projections.projection_snapshot(engine)
     n_events = len(raw_rows(engine))
     assert len(live["cases"]) == 8 and len(live["case_tasks"]) > 10
     assert len(live["relief_fund_ledger"]) == 4
+    [household] = live["households"]
+    assert '"exit_kind": "annual_review"' in household
 
     # Wreck the read models, so a rebuild that did nothing could not pass.
     with engine.begin() as conn:
         conn.execute(delete(case_tasks).where(case_tasks.c.status == "done"))
         conn.execute(update(cases).values(stage="wrecked", state="{}"))
+        conn.execute(update(households).values(exited_at=None, category="wrecked"))
         conn.execute(delete(relief_fund_ledger).where(relief_fund_ledger.c.entry == "reserved"))
         conn.execute(
             insert(relief_fund_ledger).values(

@@ -57,9 +57,10 @@ async def test_the_same_opening_sent_twice_opens_one_case(harness: Harness) -> N
     assert again == first
     assert last_number(h) == before + 1
     assert event_types(h, first.case_id).count("case.opened") == 1
-    # Both sendings at once: still that one case.
+    # Both sendings at once (another applicant's): still that one case.
+    other = application()
     both = await asyncio.gather(
-        *(h.service.open_hardship(app, actor, "web-form-2") for _ in range(2))
+        *(h.service.open_hardship(other, actor, "web-form-2") for _ in range(2))
     )
     assert both[0].case_id == both[1].case_id != first.case_id
     assert last_number(h) == before + 2
