@@ -32,6 +32,8 @@ def visit_figures(category: str) -> dict[str, int]:
     """The same household as home-visit findings' keys."""
     h = {"medical_expenses_fen": 0, "schooling_expenses_fen": 0, **HOUSEHOLDS[category]}
     return {"household_size": h["size"], **{k: v for k, v in h.items() if k != "size"}}
+
+
 _people = itertools.count(1)
 
 

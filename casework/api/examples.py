@@ -284,6 +284,8 @@ REVIEW: dict[str, Any] = {
 
 def review() -> dict[str, Any]:
     return ok(REVIEW, ReviewSheet, "What the reviewer decides on.")
+
+
 def household_page() -> dict[str, Any]:
     return ok(HOUSEHOLD_PAGE, HouseholdPage, "A page of households, newest case first.")
 

@@ -63,6 +63,7 @@ def test_the_opening_links_to_what_can_be_done_with_the_case(openapi: dict[str, 
             "show_case",
             "case_history",
             "case_applicant",
+            "case_review",
             "act",
         }
         <= ids

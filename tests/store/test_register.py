@@ -33,6 +33,7 @@ from tests.store.builders import (
     DISTRICT,
     DISTRICT_OFFICER,
     OPENER,
+    REGISTERED,
     T0,
     DomainCase,
     actor,
@@ -115,7 +116,7 @@ def test_a_filed_case_puts_its_household_on_the_register(engine: Engine, store: 
         district=DISTRICT,
         applicant_name="张三",
         category="relative",
-        national_ref=None,  # the registration recorded none before issue #9
+        national_ref=REGISTERED["national_ref"],  # as the registration recorded it
         filed_at=filing.occurred_at,
         filed_by=DISTRICT_OFFICER.id,
     )
