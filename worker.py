@@ -4,6 +4,7 @@ activity objects, their dependencies injected. Run more of these to scale out.""
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +19,7 @@ from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.recording import Recorder
 from activities.register import HouseholdExits
 from casework.config import ProcessConfig
+from casework.domain.registry import CASE_TYPES
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
@@ -26,10 +28,19 @@ from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
-from workflows.hardship_relief import HardshipReliefWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 
-WORKFLOWS = [HardshipReliefWorkflow, HouseholdExitWorkflow]
+
+def case_workflows() -> list[type]:
+    """The workflow of every registered case type (`CaseType.workflow_class`)."""
+    found = []
+    for t in CASE_TYPES.values():
+        module, name = t.workflow_class.split(":")
+        found.append(getattr(importlib.import_module(module), name))
+    return found
+
+
+WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow]
 
 
 def build_worker(

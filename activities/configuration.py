@@ -75,7 +75,4 @@ class ConfigSource:
     @activity.defn(name=PROCESS_CONFIG)
     def process_config(self, case_type: str) -> Any:
         """The configuration of one process, as in force now (recorded in history)."""
-        section = getattr(self.current(), case_type, None)
-        if section is None:
-            raise ValueError(f"no configuration for case type {case_type!r}")
-        return section
+        return self.current().section(case_type)

@@ -1,9 +1,11 @@
 """Process configuration: time limits and thresholds an administrator may change.
 
-`CASEWORK_CONFIG` names a TOML or JSON file; anything it leaves out keeps the defaults
-of processes.md. `CASEWORK_HOLIDAYS_FILE` adds holidays for years the statutory
-calendar package does not know yet. Each case takes the configuration in force when it
-opens.
+`CASEWORK_CONFIG` names a TOML or JSON file with a section per case type (`[hardship]`,
+`[legal_aid]`, as the registry names them); anything it leaves out keeps the defaults
+of processes.md. The working-day calendar is the city's, not one process's: the
+file's top-level `[calendar]` table or `CASEWORK_HOLIDAYS_FILE` adds holidays for years
+the statutory calendar package does not know yet, for every process. Each case takes
+the configuration in force when it opens.
 """
 
 from __future__ import annotations
@@ -11,20 +13,64 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from casework.domain.calendar import CalendarOverrides
-from casework.domain.hardship import HardshipConfig
+from casework.domain.registry import CASE_TYPES, by_config_key
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "config.toml"
 
 
-class ProcessConfig(BaseModel):
+class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hardship: HardshipConfig = Field(default_factory=HardshipConfig)
+    calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+    """The city's holidays for years the statutory calendar does not cover yet."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calendar_is_city_wide(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for t in CASE_TYPES.values():
+                section = data.get(t.config_key)
+                if isinstance(section, dict) and "calendar" in section:
+                    raise ValueError(
+                        f"{t.config_key}.calendar: the working-day calendar is city-wide; "
+                        "give it as the top-level [calendar] table (or CASEWORK_HOLIDAYS_FILE)"
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _each_process_follows_the_city_calendar(self) -> _Base:
+        for t in CASE_TYPES.values():
+            section = getattr(self, t.config_key)
+            if getattr(section, "calendar", self.calendar) != self.calendar:
+                object.__setattr__(
+                    self, t.config_key, section.model_copy(update={"calendar": self.calendar})
+                )
+        return self
+
+    def section(self, case_type: str) -> Any:
+        """The configuration of one case type (by its name or its section's key)."""
+        return getattr(self, by_config_key(case_type).config_key)
+
+
+if TYPE_CHECKING:
+    # Built at run time from the registry: to a type checker, any section may be there.
+    ProcessConfig: TypeAlias = Any
+else:
+    ProcessConfig = create_model(
+        "ProcessConfig",
+        __base__=_Base,
+        **{
+            t.config_key: (t.config_model, Field(default_factory=t.config_model))
+            for t in CASE_TYPES.values()
+        },
+    )
+    """One section per registered case type (`hardship`, ...), and the city's calendar:
+    `ProcessConfig(hardship=HardshipConfig(...), calendar=CalendarOverrides(...))`."""
 
 
 class ConfigError(ValueError):
@@ -51,19 +97,21 @@ def load_holidays(path: Path) -> CalendarOverrides:
         raise ConfigError(f"{path}: {_errors(exc)}") from exc
 
 
-def load_process_config(path: Path | None, holidays: Path | None = None) -> ProcessConfig:
-    config = ProcessConfig()
+def load_process_config(path: Path | None, holidays: Path | None = None) -> Any:
+    """The configuration (a `ProcessConfig`) from `path`, with the holiday file's
+    calendar for every process."""
+    data: dict[str, Any] = {}
     if path is not None:
-        try:
-            config = ProcessConfig.model_validate(_read(path))
-        except ValidationError as exc:
-            raise ConfigError(f"{path}: {_errors(exc)}") from exc
+        read = _read(path)
+        if not isinstance(read, dict):
+            raise ConfigError(f"{path}: expected a table per case type")
+        data = read
     if holidays is not None:
-        calendar = load_holidays(holidays)
-        config = config.model_copy(
-            update={"hardship": config.hardship.model_copy(update={"calendar": calendar})}
-        )
-    return config
+        data = {**data, "calendar": load_holidays(holidays)}
+    try:
+        return ProcessConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_errors(exc)}") from exc
 
 
 def _errors(exc: ValidationError) -> str:

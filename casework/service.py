@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -24,12 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, ActRequest, CaseView, Refused
-from casework.domain.hardship import (
-    CASE_PREFIX,
-    HardshipApplication,
-    StartHardshipCase,
-    check_opener,
-)
+from casework.domain.case_type import Application, CaseType
 from casework.domain.org import Actor
 from casework.domain.register import (
     ExitRequest,
@@ -38,6 +33,7 @@ from casework.domain.register import (
     check_exit_allowed,
     exit_event_id,
 )
+from casework.domain.registry import case_type as registered
 from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
@@ -49,6 +45,7 @@ from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
+"""The hardship workflow's type name (kept for the fingerprints of earlier openings)."""
 HOUSEHOLD_EXIT_WORKFLOW = "HouseholdExit"
 MAX_ACTION_DATA_BYTES = 64_000
 """An action's data (home-visit findings and the like) as JSON, in UTF-8 bytes."""
@@ -84,7 +81,7 @@ class ActionPending(Exception):
         self.waited = waited
 
 
-def opening_fingerprint(case_type: str, actor: Actor, application: HardshipApplication) -> str:
+def opening_fingerprint(case_type: str, actor: Actor, application: Application) -> str:
     """What an opening asked for, as sha256 hex: the type, the opener and the application
     as the workflow gets it (personal fields masked), so that the digest reveals
     nothing the case row does not show."""
@@ -109,18 +106,34 @@ class CaseService:
 
     async def open_hardship(
         self,
-        application: HardshipApplication,
+        application: Any,
         actor: Actor,
         idempotency_key: str | None = None,
         wait: float | None = None,
     ) -> CaseView:
-        """Open a hardship relief case; returns its view once the opening is recorded.
+        """Open a hardship relief case (`open_case("hardship", ...)`)."""
+        return await self.open_case("hardship", application, actor, idempotency_key, wait)
+
+    async def open_case(
+        self,
+        case_type: str | CaseType,
+        application: Any,
+        actor: Actor,
+        idempotency_key: str | None = None,
+        wait: float | None = None,
+    ) -> CaseView:
+        """Open a case of a registered type from its validated application; returns its
+        view once the opening is recorded.
 
         `idempotency_key`: sending the same opening again with it (after a timeout, a
         lost answer) returns the case it opened instead of opening another; the same key
         with a different application is refused. `wait`: as for `act`."""
         try:
-            check_opener(actor, application.applicant.district)
+            kind = case_type if isinstance(case_type, CaseType) else registered(case_type)
+            if not isinstance(application, kind.application_model):
+                raise TypeError(f"{kind.name}: expected a {kind.application_model.__name__}")
+            app = cast(Application, application)
+            kind.check_opener(actor, app)
         except Refused as r:
             raise ActionRefused(r.code, r.message, r.field) from None
         year = datetime.now(UTC).astimezone(CHINA_TZ).year
@@ -131,13 +144,13 @@ class CaseService:
         try:
             case_id, personal, again = await asyncio.to_thread(
                 self.intake.register,
-                CASE_PREFIX,
+                kind.prefix,
                 year,
-                application.personal_fields(),
+                app.personal_fields(),
                 idempotency_key,
-                opening_fingerprint(HARDSHIP_WORKFLOW, actor, application),
+                opening_fingerprint(kind.workflow_name, actor, app),
                 # One person, one application or file at a time (the register).
-                application.applicant.id_number,
+                app.identity() if kind.one_file_per_person else None,
             )
         except KeyReused as e:
             raise ActionRefused("idempotency_key_reused", str(e), "key") from None
@@ -145,16 +158,11 @@ class CaseService:
             raise ActionRefused("already_on_register", str(e), "applicant.id_number") from None
         except ApplicationInProgress as e:
             raise ActionRefused("application_open", str(e), "applicant.id_number") from None
-        start = StartHardshipCase(
-            case_id=case_id,
-            opened_by=actor,
-            application=application.masked(),
-            personal=personal,
-        )
+        start = kind.start_input(case_id, actor, app.masked(), personal)
         handle: WorkflowHandle[Any, Any]
         try:
             handle = await self.client.start_workflow(
-                HARDSHIP_WORKFLOW,
+                kind.workflow_name,
                 start,
                 id=case_id,
                 task_queue=self.task_queue,

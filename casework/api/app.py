@@ -92,7 +92,7 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
 def _calendar(settings: Settings) -> WorkingCalendar:
     """The processes' working-day calendar (with CASEWORK_HOLIDAYS_FILE), for /api/stuck."""
     try:
-        return WorkingCalendar(settings.processes.hardship.calendar)
+        return WorkingCalendar(settings.processes.calendar)
     except ConfigError as e:
         structlog.get_logger("casework.api").error("api.config_unreadable", error=str(e))
         return STATUTORY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,9 +17,9 @@ from casework.api.body import StrictJSONRoute
 from casework.api.deps import CurrentUser, EngineDep, ServiceDep, act_wait, get_service
 from casework.api.errors import problem, responses
 from casework.domain.case import Action, CaseState, CaseView, Status
-from casework.domain.hardship import APPLICATION_EXAMPLE, HardshipApplication, Stage
+from casework.domain.case_type import CaseType
 from casework.domain.org import CITY, DISTRICTS
-from casework.domain.processes import PROCESSES
+from casework.domain.registry import CASE_TYPES as REGISTERED
 from casework.domain.review import ReviewSheet
 from casework.domain.text import check_text, free_text_pattern
 from casework.service import ActionPending, ActionRefused, CaseNotFound
@@ -31,6 +31,11 @@ router = APIRouter(prefix="/api/cases", tags=["cases"], route_class=StrictJSONRo
 
 CASE_ID_PATTERN = r"^[A-Z]{2,8}-[0-9]{4}-[0-9]{6,9}$"
 CASE_ID_EXAMPLE = "HR-2026-000123"
+
+
+STAGES = sorted({str(stage) for t in REGISTERED.values() for stage in t.stage_labels})
+StageName = Literal[tuple(STAGES)]  # type: ignore[valid-type]
+"""Any stage of a registered case type (the schema lists them)."""
 
 
 class CaseIdConvertor(Convertor[str]):
@@ -102,7 +107,7 @@ class ActionIn(BaseModel):
         pattern=KEY_PATTERN,
         description="Sent again with the same key, the action is applied once.",
     )
-    expected_stage: Stage | None = Field(
+    expected_stage: StageName | None = Field(  # type: ignore[valid-type]
         default=None, description="Refused (stage_changed) if the case is no longer at it."
     )
 
@@ -173,84 +178,107 @@ def temporal_down(e: RPCError) -> HTTPException:
     )
 
 
-@router.post(
-    "/hardship",
-    status_code=201,
-    operation_id="open_hardship",
-    summary="Open a hardship relief case",
-    description="Opens a hardship relief (困难职工帮扶) case from the application and "
-    "returns its view once the opening is recorded. The user must be a grassroots officer "
-    "whose jurisdiction covers the applicant's district. The ID number, phone and bank "
-    "account are kept encrypted; the case and its history show masked forms only.",
-    responses={
-        201: {
-            **examples.case_view(
-                "Opened (or, with an Idempotency-Key sent before, the case that key opened)."
-            ),
-            "links": {
-                "GetCase": {
-                    "operationId": "show_case",
-                    "parameters": {"case_id": "$response.body#/case_id"},
-                },
-                "GetHistory": {
-                    "operationId": "case_history",
-                    "parameters": {"case_id": "$response.body#/case_id"},
-                },
-                "GetApplicant": {
-                    "operationId": "case_applicant",
-                    "parameters": {"case_id": "$response.body#/case_id"},
-                },
-                "GetReview": {
-                    "operationId": "case_review",
-                    "parameters": {"case_id": "$response.body#/case_id"},
-                },
-                "Act": {
-                    "operationId": "act",
-                    "parameters": {"case_id": "$response.body#/case_id"},
-                },
-            },
-        },
-        **responses(
-            400,
-            401,
-            403,
-            409,
-            413,
-            422,
-            503,
-            s409="Refused: `role_not_held` (not a grassroots officer), `outside_jurisdiction` "
-            "(field `applicant.district`), `idempotency_key_reused` (the key opened a case "
-            "for another application).",
-        ),
+OPENED_LINKS = {
+    "GetCase": {"operationId": "show_case", "parameters": {"case_id": "$response.body#/case_id"}},
+    "GetHistory": {
+        "operationId": "case_history",
+        "parameters": {"case_id": "$response.body#/case_id"},
     },
-)
-async def open_hardship(
-    application: Annotated[
-        HardshipApplication,
-        Body(openapi_examples={"deep": {"summary": "深度困难", "value": APPLICATION_EXAMPLE}}),
-    ],
-    user: CurrentUser,
-    service: ServiceDep,
-    request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            pattern=KEY_PATTERN,
-            description="Sent again with the same key, the opening returns the case it "
-            "opened instead of opening another (1–200 visible ASCII characters).",
+    "GetApplicant": {
+        "operationId": "case_applicant",
+        "parameters": {"case_id": "$response.body#/case_id"},
+    },
+    "GetReview": {
+        "operationId": "case_review",
+        "parameters": {"case_id": "$response.body#/case_id"},
+    },
+    "Act": {"operationId": "act", "parameters": {"case_id": "$response.body#/case_id"}},
+}
+
+
+def add_opening(kind: CaseType) -> None:
+    """`POST /api/cases/{kind.name}`: the opening of one registered case type, its body
+    the type's own application model (so the schema states every field of it)."""
+    role = kind.opener_role.value
+
+    async def open_case(
+        application: Any,
+        user: CurrentUser,
+        service: ServiceDep,
+        request: Request,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                pattern=KEY_PATTERN,
+                description="Sent again with the same key, the opening returns the case it "
+                "opened instead of opening another (1–200 visible ASCII characters).",
+            ),
+        ] = None,
+    ) -> CaseView:
+        try:
+            return await service.open_case(
+                kind, application, user.actor(), idempotency_key, wait=act_wait(request)
+            )
+        except ActionRefused as e:
+            raise refused(e) from None
+        except ActionPending as e:
+            raise pending(e) from None
+        except RPCError as e:
+            raise temporal_down(e) from None
+
+    # The body's type is the case type's own model; set here, not as a string annotation
+    # (this module's annotations are strings, and `kind` is not a module-level name).
+    open_case.__annotations__["application"] = Annotated[
+        kind.application_model,
+        Body(
+            openapi_examples={
+                "example": {"summary": kind.label[0], "value": kind.application_example}
+            }
         ),
-    ] = None,
-) -> CaseView:
-    try:
-        return await service.open_hardship(
-            application, user.actor(), idempotency_key, wait=act_wait(request)
-        )
-    except ActionRefused as e:
-        raise refused(e) from None
-    except ActionPending as e:
-        raise pending(e) from None
-    except RPCError as e:
-        raise temporal_down(e) from None
+    ]
+    router.add_api_route(
+        f"/{kind.name}",
+        open_case,
+        methods=["POST"],
+        status_code=201,
+        operation_id=f"open_{kind.name.replace('-', '_')}",
+        summary=f"Open a {kind.label[1]} case",
+        description=f"Opens a {kind.label[1]} ({kind.label[0]}) case from the application "
+        "and returns its view once the opening is recorded. The user must hold the "
+        f"`{role}` role in a jurisdiction that covers the case's district. Personal "
+        "numbers (ID number, phone, bank account) are kept encrypted; the case and its "
+        "history show masked forms only.",
+        responses={
+            201: {
+                **examples.case_view(
+                    "Opened (or, with an Idempotency-Key sent before, the case that key opened)."
+                ),
+                "links": OPENED_LINKS,
+            },
+            **responses(
+                400,
+                401,
+                403,
+                409,
+                413,
+                422,
+                503,
+                s409=f"Refused: `role_not_held` (not a {role}), `outside_jurisdiction`, "
+                "`idempotency_key_reused` (the key opened a case for another application)"
+                + (
+                    ", `already_on_register` / `application_open` (the same person has a "
+                    "file or an open application; field `applicant.id_number`)"
+                    if kind.one_file_per_person
+                    else ""
+                )
+                + ".",
+            ),
+        },
+    )
+
+
+for _kind in REGISTERED.values():
+    add_opening(_kind)
 
 
 # -- the list --------------------------------------------------------------------------------
@@ -269,8 +297,7 @@ def one_of(place: str, name: str, value: str | None, allowed: list[str]) -> None
         )
 
 
-CASE_TYPES = list(PROCESSES)
-STAGES = [s.value for s in Stage]
+CASE_TYPES = list(REGISTERED)
 
 
 @router.get(
@@ -478,7 +505,7 @@ async def act(
             body.comment,
             body.data,
             body.idempotency_key,
-            None if body.expected_stage is None else body.expected_stage.value,
+            body.expected_stage,
             wait=act_wait(request),
         )
     except ActionRefused as e:

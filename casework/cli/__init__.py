@@ -29,6 +29,7 @@ from rich.table import Table
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import Action, CaseView, Refused
 from casework.domain.org import CITY
+from casework.domain.registry import CASE_TYPES
 from casework.settings import Settings
 
 T = TypeVar("T")
@@ -186,7 +187,7 @@ def calendar() -> WorkingCalendar:
     from casework.config import ConfigError
 
     try:
-        overrides = settings().processes.hardship.calendar
+        overrides = settings().processes.calendar
     except ConfigError as e:
         fail(f"configuration: {e}", 1)
     return WorkingCalendar(overrides)
@@ -418,7 +419,12 @@ def users_list(as_json: bool = JsonOpt) -> None:
 @case_app.command("open")
 @handled
 def case_open(
-    case_type: str = typer.Argument(..., help="Case type: hardship (困难职工帮扶)."),
+    case_type: str = typer.Argument(
+        ...,
+        help="Case type: "
+        + ", ".join(f"{t.name} ({t.label[0]})" for t in CASE_TYPES.values())
+        + ".",
+    ),
     file: Path = typer.Option(..., "--file", "-f", help="Application JSON file."),
     as_user: str = AsOpt,
     key: str | None = typer.Option(
@@ -430,14 +436,16 @@ def case_open(
     as_json: bool = JsonOpt,
 ) -> None:
     """Open a case from an application file; prints the case id."""
-    from casework.domain.hardship import HardshipApplication
     from casework.store.directory import Directory
 
-    if case_type != "hardship":
-        fail(f"field case_type: unknown case type {case_type!r}; available: hardship")
+    kind = CASE_TYPES.get(case_type)
+    if kind is None:
+        fail(
+            f"field case_type: unknown case type {case_type!r}; available: " + ", ".join(CASE_TYPES)
+        )
     data = load_json_file(file, "application")
     try:
-        application = HardshipApplication.model_validate(data)
+        application = kind.application_model.model_validate(data)
     except ValidationError as e:
         fail(validation_message(e))
     # What was submitted, for whoever debugs an intake; the log masks the ID number,
@@ -457,7 +465,7 @@ def case_open(
 
     async def go() -> CaseView:
         service = await _service()
-        return await service.open_hardship(application, actor, key, wait)  # type: ignore[no-any-return]
+        return await service.open_case(kind, application, actor, key, wait)  # type: ignore[no-any-return]
 
     view = run(go())
     if as_json:
@@ -661,7 +669,9 @@ def stuck(
     district: str | None = typer.Option(
         None, "--district", help="Only this district's queue (or 市总工会 for city stages)."
     ),
-    case_type: str | None = typer.Option(None, "--type", help="Only this case type: hardship."),
+    case_type: str | None = typer.Option(
+        None, "--type", help="Only this case type: " + ", ".join(CASE_TYPES) + "."
+    ),
     overdue_only: bool = typer.Option(
         False, "--overdue-only", help="Only tasks past due (with --idle-days: and idle)."
     ),
@@ -719,7 +729,7 @@ def stuck(
             notes.append(f"{i.idle_working_days} 工作日无进展 idle")
         table.add_row(
             i.case_id,
-            i.stage if i.type == "hardship" else f"{i.type} {i.stage}",
+            i.stage if len(CASE_TYPES) == 1 else f"{i.type} {i.stage}",
             i.district,
             i.assignee or "未认领 unclaimed",
             due_day(i.due_at),
@@ -944,7 +954,7 @@ def privacy_erase(
     admin = Directory(eng).active(as_user).actor()
     state = Queries(eng).case_state(case_id)
     try:
-        retention = getattr(settings().processes, state.case_type).retention_years
+        retention = settings().processes.section(state.case_type).retention_years
     except ConfigError as e:
         fail(f"configuration: {e}", 1)
     event = PersonalData(eng, None).erase(case_id, admin, retention_years=retention, reason=comment)
@@ -984,7 +994,8 @@ def privacy_sweep(
     eng = engine()
     admin = Directory(eng).active(as_user).actor()
     try:
-        retention = settings().processes.hardship.retention_years
+        processes = settings().processes
+        retention = {name: processes.section(name).retention_years for name in CASE_TYPES}
     except ConfigError as e:
         fail(f"configuration: {e}", 1)
     lines = PersonalData(eng, None).sweep(

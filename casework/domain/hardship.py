@@ -35,6 +35,7 @@ from casework.domain.case import (
     evolve,
     require_comment,
 )
+from casework.domain.case_type import CaseType
 from casework.domain.eligibility import (
     Assessment,
     Category,
@@ -312,6 +313,13 @@ class HardshipApplication(BaseModel):
         """The fields kept only encrypted (casework.domain.personal)."""
         a = self.applicant
         return {ID_NUMBER: a.id_number, PHONE: a.phone, BANK_ACCOUNT: a.bank_account}
+
+    def case_district(self) -> str:
+        return self.applicant.district
+
+    def identity(self) -> str | None:
+        """One person, one application or file at a time (the register)."""
+        return self.applicant.id_number
 
 
 class MaskedApplication(BaseModel):
@@ -1101,3 +1109,86 @@ def fund_year(moment: datetime) -> int:
 
 def initial_state(case_id: str) -> CaseState:
     return CaseState(case_id=case_id)
+
+
+STAGE_LABELS: dict[str, tuple[str, str]] = {
+    Stage.GRASSROOTS_REVIEW: ("基层初审", "grassroots review"),
+    Stage.HOME_VISIT: ("入户调查", "home visit"),
+    Stage.PUBLIC_NOTICE: ("单位公示", "public notice"),
+    Stage.DISTRICT_REVIEW: ("区县审核", "district review"),
+    Stage.DISTRICT_APPROVAL: ("区县审批", "district approval"),
+    Stage.CITY_REVIEW: ("市总审核", "city review"),
+    Stage.CITY_APPROVAL: ("市总审批", "city approval"),
+    Stage.DISBURSEMENT: ("资金发放", "disbursement"),
+    Stage.RECEIPT_CONFIRMATION: ("到账确认", "receipt confirmation"),
+    Stage.REGISTRATION: ("录入全国系统", "registration"),
+    Stage.FILED: ("已归档", "filed"),
+}
+
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "notice.objected": ("公示期间提出异议", "objection during the public notice"),
+    "notice.ended": ("公示期满无异议", "public notice ended"),
+    "civil_affairs.checked": ("民政数据核对", "civil-affairs data check"),
+    "civil_affairs.unavailable": (
+        "民政核对无结果（超时或无身份信息）",
+        "civil-affairs check unavailable",
+    ),
+    "eligibility.assessed": ("核定困难类别", "eligibility assessed"),
+    "amount.approved": ("{stage}核定金额", "amount approved at {stage}"),
+    "household.filed": ("困难职工建档", "household filed (建档)"),
+    "household.exited": ("解困脱困，退出困难职工档案", "household left the register (解困脱困)"),
+    "funds.reserved": ("预留帮扶资金", "relief funds reserved"),
+    "funds.released": ("释放预留资金", "reserved funds released"),
+    "disbursement.completed": ("帮扶资金已拨付", "relief paid"),
+    "disbursement.failed": ("拨付失败", "transfer failed"),
+}
+
+WHO_SEES: dict[str, frozenset[Role]] = {
+    # The grassroots officer opens the case and visits the home; the district officer
+    # reviews it and registers the household in the national system; the city officer
+    # reviews the cases the city approves (deep hardship, large grants).
+    ID_NUMBER: frozenset({Role.GRASSROOTS_OFFICER, Role.DISTRICT_OFFICER, Role.CITY_OFFICER}),
+    # Those who contact the applicant: the grassroots officer, the district officer.
+    PHONE: frozenset({Role.GRASSROOTS_OFFICER, Role.DISTRICT_OFFICER}),
+    # The district pays relief from its own fund (processes.md, 资金发放) and follows
+    # up a rejected account.
+    BANK_ACCOUNT: frozenset({Role.DISTRICT_OFFICER}),
+}
+"""Roles whose work on hardship cases needs a personal field in clear, within their
+jurisdiction. Everyone else (leaders, supervisors, auditors, administrators) sees
+masked forms: signing, watching the clock or administering does not need the numbers."""
+
+
+def _start(
+    case_id: str, opened_by: Actor, application: MaskedApplication, personal: SealedFields | None
+) -> StartHardshipCase:
+    return StartHardshipCase(
+        case_id=case_id, opened_by=opened_by, application=application, personal=personal
+    )
+
+
+def _check_opener(actor: Actor, application: HardshipApplication) -> None:
+    check_opener(actor, application.case_district())
+
+
+HARDSHIP = CaseType(
+    name=CASE_TYPE,
+    prefix=CASE_PREFIX,
+    label=("困难职工帮扶", "hardship relief"),
+    config_key="hardship",
+    config_model=HardshipConfig,
+    process=HardshipProcess,
+    application_model=HardshipApplication,
+    application_example=APPLICATION_EXAMPLE,
+    workflow_name="HardshipRelief",
+    workflow_class="workflows.hardship_relief:HardshipReliefWorkflow",
+    start_input=_start,
+    check_opener=_check_opener,
+    opener_role=Role.GRASSROOTS_OFFICER,
+    who_sees=WHO_SEES,
+    stage_labels=STAGE_LABELS,
+    event_labels=EVENT_LABELS,
+    amount_fact="requested_amount_fen",
+    one_file_per_person=True,
+)
+"""Hardship relief as the registry lists it (casework.domain.registry)."""

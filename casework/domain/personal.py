@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from casework.domain.org import Actor, Role
-
 ID_NUMBER = "id_number"
 PHONE = "phone"
 BANK_ACCOUNT = "bank_account"
@@ -35,24 +33,5 @@ class SealedValue(BaseModel):
 SealedFields = dict[str, SealedValue]
 """Field name -> sealed value; a field the applicant did not give is absent."""
 
-WHO_SEES: dict[str, frozenset[Role]] = {
-    # The grassroots officer opens the case and visits the home; the district officer
-    # reviews it and registers the household in the national system; the city officer
-    # reviews the cases the city approves (deep hardship, large grants).
-    ID_NUMBER: frozenset({Role.GRASSROOTS_OFFICER, Role.DISTRICT_OFFICER, Role.CITY_OFFICER}),
-    # Those who contact the applicant: the grassroots officer, the district officer.
-    PHONE: frozenset({Role.GRASSROOTS_OFFICER, Role.DISTRICT_OFFICER}),
-    # The district pays relief from its own fund (processes.md, 资金发放) and follows
-    # up a rejected account.
-    BANK_ACCOUNT: frozenset({Role.DISTRICT_OFFICER}),
-}
-"""Roles whose work needs a field in clear, within their jurisdiction. Everyone else
-(leaders, supervisors, auditors, administrators) sees masked forms: signing, watching
-the clock or administering the system does not need the numbers."""
-
-
-def visible_fields(actor: Actor | None, case_district: str) -> tuple[str, ...]:
-    """The personal fields of a case in `case_district` that `actor` may see in clear."""
-    if actor is None or not actor.covers(case_district):
-        return ()
-    return tuple(f for f in PERSONAL_FIELDS if any(actor.has_role(r) for r in WHO_SEES[f]))
+# Who may see which field in clear differs by process: each case type says it
+# (`CaseType.who_sees`, casework.domain.case_type).

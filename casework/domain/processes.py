@@ -1,10 +1,9 @@
-"""Every process casework runs, by case type."""
+"""Every process casework runs, by case type (from the registry)."""
 
 from __future__ import annotations
 
 from casework.domain.case import Process
-from casework.domain.hardship import CASE_TYPE as HARDSHIP
-from casework.domain.hardship import HardshipConfig, HardshipProcess
+from casework.domain.registry import CASE_TYPES
 
-PROCESSES: dict[str, Process] = {HARDSHIP: HardshipProcess(HardshipConfig())}
+PROCESSES: dict[str, Process] = {name: t.new_process() for name, t in CASE_TYPES.items()}
 """Stage and role rules per case type (time limits come from each case's own config)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
+from casework.domain import registry
 from casework.domain.case import Refused
 from casework.domain.events import NewEvent
 from casework.domain.org import Actor, Role
@@ -28,7 +29,6 @@ from casework.domain.personal import (
     PERSONAL_FIELDS,
     SealedFields,
     SealedValue,
-    visible_fields,
 )
 from casework.domain.register import HOUSEHOLD_EXITED, HOUSEHOLD_FILED
 from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
@@ -227,10 +227,21 @@ class PersonalData:
         opened = next((e for e in events if e.type == "case.opened"), None)
         if opened is None or "application" not in opened.payload:
             return None
-        return self.applicant(case_id, district, opened.payload["application"], viewer)
+        return self.applicant(
+            case_id,
+            district,
+            opened.payload["application"],
+            viewer,
+            str(opened.payload.get("case_type") or "hardship"),
+        )
 
     def applicant(
-        self, case_id: str, district: str, application: dict[str, Any], viewer: Actor | None
+        self,
+        case_id: str,
+        district: str,
+        application: dict[str, Any],
+        viewer: Actor | None,
+        case_type: str = "hardship",
     ) -> ApplicantCard:
         """The applicant of a case for `viewer` (None: anyone; masked).
         `application`: the `application` of the case's `case.opened` event."""
@@ -244,7 +255,7 @@ class PersonalData:
             revealed=[],
             erased=False,
         )
-        fields = visible_fields(viewer, district)
+        fields = registry.case_type(case_type).visible_fields(viewer, district)
         if fields:
             assert viewer is not None
             revealed = self.reveal(case_id, fields, viewer.id)
@@ -263,7 +274,7 @@ class PersonalData:
         self,
         admin: Actor,
         *,
-        retention_years: int,
+        retention_years: int | Mapping[str, int],
         now: datetime | None = None,
         dry_run: bool = False,
         limit: int | None = None,
@@ -272,8 +283,30 @@ class PersonalData:
         """Erase every closed case whose retention period is over (the scheduled run
         behind `casework privacy sweep`), oldest first: one transaction per case, each
         through `erase` and its checks, so a case that cannot be erased is reported and
-        the others go on. `dry_run`: list the cases due, erase nothing."""
+        the others go on. `dry_run`: list the cases due, erase nothing.
+        `retention_years`: per case type (each type's configuration), or one for all."""
         now = now or utc_now()
+        if not isinstance(retention_years, int):
+            per_type = dict(retention_years)
+            lines: list[SweepLine] = []
+            for case_type, years in sorted(per_type.items()):
+                left = None if limit is None else limit - len(lines)
+                if left is not None and left <= 0:
+                    break
+                lines += self._sweep(admin, years, now, dry_run, left, reason, case_type)
+            return lines
+        return self._sweep(admin, retention_years, now, dry_run, limit, reason, None)
+
+    def _sweep(
+        self,
+        admin: Actor,
+        retention_years: int,
+        now: datetime,
+        dry_run: bool,
+        limit: int | None,
+        reason: str | None,
+        case_type: str | None,
+    ) -> list[SweepLine]:
         _require_admin(admin)
         # A case's last change is no earlier than its closing: every case closed before
         # the cut-off is among these (erase checks the closing itself). A case that
@@ -291,6 +324,7 @@ class PersonalData:
                     and_(households.c.case_id.is_(None), cases.c.updated_at <= cutoff),
                     households.c.exited_at <= cutoff,
                 ),
+                *([cases.c.case_type == case_type] if case_type is not None else []),
             )
             .order_by(cases.c.updated_at, cases.c.case_id)
             .limit(limit)

@@ -9,23 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from casework.domain.registry import CASE_TYPES as REGISTERED
+
 LANGS = ("zh", "en")
 
 Pair = tuple[str, str]
 
 STAGES: dict[str, Pair] = {
-    "grassroots_review": ("基层初审", "grassroots review"),
-    "home_visit": ("入户调查", "home visit"),
-    "public_notice": ("单位公示", "public notice"),
-    "district_review": ("区县审核", "district review"),
-    "district_approval": ("区县审批", "district approval"),
-    "city_review": ("市总审核", "city review"),
-    "city_approval": ("市总审批", "city approval"),
-    "disbursement": ("资金发放", "disbursement"),
-    "receipt_confirmation": ("到账确认", "receipt confirmation"),
-    "registration": ("录入全国系统", "registration"),
-    "filed": ("已归档", "filed"),
+    str(stage): words for t in REGISTERED.values() for stage, words in t.stage_labels.items()
 }
+"""Every registered case type's stages (`CaseType.stage_labels`)."""
 
 ACTIONS: dict[str, Pair] = {
     "claim": ("认领", "claim"),
@@ -62,22 +55,9 @@ EVENTS: dict[str, Pair] = {
     "task.resumed": ("督办恢复计时", "clock resumed by a supervisor"),
     "case.commented": ("备注", "comment"),
     "case.closed": ("结案：{outcome}", "case closed: {outcome}"),
-    "notice.objected": ("公示期间提出异议", "objection during the public notice"),
-    "notice.ended": ("公示期满无异议", "public notice ended"),
-    "civil_affairs.checked": ("民政数据核对", "civil-affairs data check"),
-    "civil_affairs.unavailable": (
-        "民政核对无结果（超时或无身份信息）",
-        "civil-affairs check unavailable",
-    ),
-    "household.filed": ("困难职工建档", "household filed (建档)"),
-    "eligibility.assessed": ("核定困难类别", "eligibility assessed"),
-    "amount.approved": ("{stage}核定金额", "amount approved at {stage}"),
-    "household.exited": ("解困脱困，退出困难职工档案", "household left the register (解困脱困)"),
-    "funds.reserved": ("预留帮扶资金", "relief funds reserved"),
-    "funds.released": ("释放预留资金", "reserved funds released"),
-    "disbursement.completed": ("帮扶资金已拨付", "relief paid"),
-    "disbursement.failed": ("拨付失败", "transfer failed"),
     "case.personal_data_erased": ("个人信息已销毁", "personal data erased"),
+    # and each case type's own events (`CaseType.event_labels`):
+    **{k: v for t in REGISTERED.values() for k, v in t.event_labels.items()},
 }
 
 OUTCOMES: dict[str, Pair] = {
@@ -121,7 +101,7 @@ ROLES: dict[str, Pair] = {
     "admin": ("系统管理员", "administrator"),
 }
 
-CASE_TYPES: dict[str, Pair] = {"hardship": ("困难职工帮扶", "hardship relief")}
+CASE_TYPES: dict[str, Pair] = {name: t.label for name, t in REGISTERED.items()}
 
 NOTICES: dict[str, Pair] = {
     # The only banners a URL may ask for: `?notice=<code>`; the text is ours.

@@ -261,7 +261,7 @@ def calendar(request: Request) -> WorkingCalendar:
         from casework.settings import Settings
 
         try:
-            overrides = Settings().processes.hardship.calendar
+            overrides = Settings().processes.calendar
         except ValueError as e:  # ConfigError: a file that does not parse
             log.error("web.calendar_config_invalid", error=str(e))
             overrides = CalendarOverrides()

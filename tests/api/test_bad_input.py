@@ -49,7 +49,9 @@ class FakeService:
             seq=1,
         )
 
-    async def open_hardship(self, application: Any, actor: Actor, *args: Any, **kw: Any) -> Any:
+    async def open_case(
+        self, kind: Any, application: Any, actor: Actor, *args: Any, **kw: Any
+    ) -> Any:
         self.calls.append(("open", application))
         return self.view("HR-2026-000999")
 

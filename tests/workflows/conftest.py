@@ -189,7 +189,7 @@ async def harness(
             )
     bank = FakeBank()
     civil = FakeCivilAffairs()
-    source = ConfigSource(ProcessConfig(hardship=config))
+    source = ConfigSource(ProcessConfig(hardship=config, calendar=config.calendar))
     worker = build_worker(
         env.client,
         sqlite_engine,

@@ -1,0 +1,111 @@
+"""What a case type is: everything the edges need to know about a process, in one value.
+
+A process module (casework/domain/hardship.py, legal_aid.py, ...) describes itself with
+a `CaseType`; `casework.domain.registry` lists them; the CLI (`case open TYPE`), the
+service, the API (`POST /api/cases/{type}`), the web (an open-case form per type), the
+projections, supervision, privacy, configuration and the worker read the registry and
+nothing else about a type. Pure: safe to import inside workflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from casework.domain.case import Process, Refused
+from casework.domain.events import JsonDict
+from casework.domain.org import Actor, Role
+from casework.domain.personal import SealedFields
+
+Pair = tuple[str, str]
+"""(中文, English)."""
+
+
+class Application(Protocol):
+    """What an application file of any case type offers the edges."""
+
+    def case_district(self) -> str:
+        """The district whose officers handle the case (its jurisdiction)."""
+        ...
+
+    def masked(self) -> BaseModel:
+        """What may enter Temporal history and the event store: no clear personal data."""
+        ...
+
+    def personal_fields(self) -> dict[str, str | None]:
+        """The fields kept only encrypted with the case's data key."""
+        ...
+
+    def identity(self) -> str | None:
+        """The applicant's ID number, for types where one person may hold one
+        application or file at a time (None otherwise)."""
+        ...
+
+
+class ProcessSettings(Protocol):
+    """What every case type's configuration section has."""
+
+    retention_years: int
+
+
+@dataclass(frozen=True)
+class CaseType:
+    name: str
+    """As typed and sent: `hardship`, `legal-aid` (the CLI argument, the API path, the
+    `case_type` of its events)."""
+    prefix: str
+    """Case numbers: `HR-2026-000123`."""
+    label: Pair
+    config_key: str
+    """Its section of the configuration file (`[hardship]`, `[legal_aid]`)."""
+    config_model: type[BaseModel]
+    process: Callable[[Any], Process]
+    """The process object for a configuration (a fresh one per case workflow)."""
+    application_model: type[BaseModel]
+    """Validates the application file; instances implement `Application`."""
+    application_example: JsonDict
+    workflow_name: str
+    """The Temporal workflow type that runs a case."""
+    workflow_class: str
+    """`module:Class` of the workflow, which the worker imports (domain code never
+    imports workflows)."""
+    start_input: Callable[[str, Actor, Any, SealedFields | None], BaseModel]
+    """The workflow's input from (case id, opener, masked application, sealed fields)."""
+    check_opener: Callable[[Actor, Any], None]
+    """Refused unless `actor` may open this application (role, jurisdiction)."""
+    opener_role: Role
+    who_sees: Mapping[str, frozenset[Role]]
+    """Personal field -> the roles whose work on this type needs it in clear."""
+    stage_labels: Mapping[str, Pair]
+    event_labels: Mapping[str, Pair] = field(default_factory=dict)
+    """Words for the events only this process records (the shared ones are the web's)."""
+    amount_fact: str | None = None
+    """The fact holding the case's money figure, for lists and the `cases` row."""
+    one_file_per_person: bool = False
+    """Whether a person may hold only one open application or file of this type."""
+
+    def new_process(self) -> Process:
+        return self.process(self.config_model())
+
+    def personal_fields(self) -> tuple[str, ...]:
+        return tuple(self.who_sees)
+
+    def visible_fields(self, actor: Actor | None, case_district: str) -> tuple[str, ...]:
+        """The personal fields of a case in `case_district` that `actor` may see in clear."""
+        if actor is None or not actor.covers(case_district):
+            return ()
+        return tuple(
+            f for f, roles in self.who_sees.items() if any(actor.has_role(r) for r in roles)
+        )
+
+
+class UnknownCaseType(Refused):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            "unknown_case_type",
+            f"未知案件类型 (unknown case type) {name!r}; one of: {', '.join(known)}",
+            "case_type",
+        )
