@@ -8,7 +8,7 @@ grassroots_review -> home_visit (with the civil-affairs 民政 data check) -> pu
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, TypeVar
 
@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from casework.domain.calendar import CHINA_TZ, STATUTORY, CalendarOverrides, WorkingCalendar
+from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
     ActRequest,
@@ -48,6 +48,7 @@ from casework.domain.eligibility import (
 from casework.domain.events import JsonDict
 from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
 from casework.domain.org import DISTRICTS, Actor, Role
+from casework.domain.periods import Period
 from casework.domain.personal import BANK_ACCOUNT, ID_NUMBER, PHONE, SealedFields
 from casework.domain.text import check_text, text_pattern
 
@@ -354,33 +355,6 @@ class MaskedApplication(BaseModel):
             medical_expenses_fen=self.medical_expenses_fen,
             schooling_expenses_fen=self.schooling_expenses_fen,
         )
-
-
-class Period(BaseModel):
-    """A time limit: working days on the statutory calendar, or seconds (demo stacks)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    working_days: int | None = Field(default=None, ge=1, le=365)
-    seconds: int | None = Field(default=None, ge=1)
-
-    @model_validator(mode="after")
-    def _one(self) -> Period:
-        if (self.working_days is None) == (self.seconds is None):
-            raise ValueError("give exactly one of working_days or seconds")
-        return self
-
-    def label(self) -> tuple[str, str]:
-        """How people read it: (Chinese, English)."""
-        if self.seconds is not None:
-            return f"{self.seconds} 秒", f"{self.seconds} seconds"
-        return f"{self.working_days} 个工作日", f"{self.working_days} working days"
-
-    def end(self, start: datetime, calendar: WorkingCalendar = STATUTORY) -> datetime:
-        if self.seconds is not None:
-            return start + timedelta(seconds=self.seconds)
-        assert self.working_days is not None
-        return calendar.add_working_days(start, self.working_days)
 
 
 def _wd(n: int) -> Period:
