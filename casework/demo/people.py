@@ -17,7 +17,9 @@ _DISTRICT_STAFF: list[tuple[str, str, list[Role]]] = [
     ("leader", "区县领导", [R.DISTRICT_LEADER]),
     ("supervisor", "区县督办", [R.SUPERVISOR]),
     ("legalaid", "法援中心干事", [R.LEGAL_AID_OFFICER]),
+    ("legalaid2", "法援中心干事二", [R.LEGAL_AID_OFFICER]),
     ("lawyer", "援助律师", [R.LAWYER]),
+    ("lawyer2", "援助律师二", [R.LAWYER]),
     ("auditor", "区县审计员", [R.AUDITOR]),
 ]
 
