@@ -258,6 +258,14 @@ async def test_a_second_case_types_form_opens_its_case(app: FastAPI, grievance: 
         assert 'type="checkbox" name="urgent"' in page.text
         assert '<textarea name="story"' in page.text
         assert '<fieldset id="contact">' in page.text
+        # A form without the session's token, or from another site: nothing opened.
+        good = {**FILLED, "csrf_token": csrf(page), "idempotency_key": "g-2"}
+        for sent, origin in (
+            ({**good, "csrf_token": "x" * 43}, ORIGIN),
+            (good, {"Origin": "http://127.0.0.1:9"}),
+        ):
+            r = await officer.post("/cases/new/grievance", data=sent, headers=origin)
+            assert r.status_code == 403 and is_page(r)
         # Several problems: each beside its field, what was typed kept.
         bad = {**FILLED, "csrf_token": csrf(page), "idempotency_key": "g-1"}
         bad |= {"claim_amount_fen": "12.345", "witnesses": "x", "story": ""}
@@ -270,7 +278,6 @@ async def test_a_second_case_types_form_opens_its_case(app: FastAPI, grievance: 
         assert 'value="2026-03-01"' in r.text and "checked" in r.text
         assert service.opened == []
         # Sent right, it is opened as this type with the values in the model's units.
-        good = {**FILLED, "csrf_token": csrf(page), "idempotency_key": "g-2"}
         r = await officer.post("/cases/new/grievance", data=good, headers=ORIGIN)
         assert (r.status_code, r.headers["location"]) == (
             303,
