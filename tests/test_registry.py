@@ -4,7 +4,10 @@ from any edge")."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import Engine
 from temporalio import workflow
 from typer.testing import CliRunner
 
@@ -17,8 +20,10 @@ from casework.domain.processes import PROCESSES
 from casework.domain.registry import CASE_TYPES, case_type
 from casework.settings import Settings
 from casework.store.db import make_engine
+from casework.store.directory import Directory, User
+from casework.web.application_form import application_form
 from casework.web.i18n import CASE_TYPES as TYPE_WORDS
-from casework.web.i18n import STAGES
+from casework.web.i18n import FIELDS, STAGES, Texts
 from worker import WORKFLOWS
 
 TYPES = list(CASE_TYPES.values())
@@ -86,3 +91,61 @@ def test_supervision_and_the_pages_know_it(kind: CaseType) -> None:
     for stage in process.stage_roles:
         assert stage in kind.stage_labels and stage in STAGES, stage
     assert case_type(kind.name) is kind
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=ids)
+async def test_the_web_has_its_open_case_form(kind: CaseType, sqlite_engine: Engine) -> None:
+    from casework.auth.passwords import hash_password
+    from casework.demo.people import DEMO_PASSWORD
+    from tests.web.http import browser
+
+    opener = User(
+        id=f"opener.{kind.name}", name="立案人", roles=[kind.opener_role], district="崇川区"
+    )
+    directory = Directory(sqlite_engine)
+    directory.upsert([opener])
+    directory.set_password_hash(opener.id, hash_password(DEMO_PASSWORD))
+    app = create_app(sqlite_engine, None, Settings(_env_file=None))  # type: ignore[call-arg]
+    async with browser(app, opener.id) as client:
+        page = await client.get(f"/cases/new/{kind.name}")
+        assert page.status_code == 200, page.text[-500:]
+        for field in application_form(kind.application_model).fields():
+            assert f'name="{field.id}"' in page.text, field.id
+
+
+def typed(kind: CaseType, data: dict[str, Any]) -> dict[str, str]:
+    """An application as a person would type it into its form (amounts in yuan)."""
+    values: dict[str, str] = {}
+    for field in application_form(kind.application_model).fields():
+        value: Any = data
+        for key in field.path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None or value is False:
+            continue
+        if field.kind == "yuan":
+            values[field.id] = f"{value // 100:,}.{value % 100:02d}"
+        elif field.kind == "checkbox":
+            values[field.id] = "on"
+        else:
+            values[field.id] = str(value)
+    return values
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=ids)
+def test_its_example_application_can_be_typed_into_the_form(kind: CaseType) -> None:
+    form = application_form(kind.application_model)
+    data, errors = form.read(typed(kind, kind.application_example), Texts("zh"))
+    assert errors == {}
+    expected = kind.application_model.model_validate(kind.application_example)
+    assert kind.application_model.model_validate(data) == expected
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=ids)
+def test_every_field_of_its_form_has_words_in_both_languages(kind: CaseType) -> None:
+    """A field without words would show its (English) description on a Chinese page:
+    add them to FIELDS in casework/web/i18n.py, by name or by dotted path."""
+    form = application_form(kind.application_model)
+    missing = [
+        m.id for m in form.every() if ".".join(m.path) not in FIELDS and m.name not in FIELDS
+    ]
+    assert missing == [], f"{kind.name}: fields without words in i18n.FIELDS: {missing}"

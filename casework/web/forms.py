@@ -113,14 +113,17 @@ def parse_yuan(raw: str, *, maximum_fen: int = 10**10) -> tuple[int | None, str 
     return fen, None
 
 
-def parse_whole(raw: str, *, bad: str = "bad_whole") -> tuple[int | None, str | None]:
-    """A whole number ("3"), or a message key (`bad` for anything else)."""
+def parse_whole(
+    raw: str, *, bad: str = "bad_whole", max_digits: int = 6
+) -> tuple[int | None, str | None]:
+    """A whole number ("3") of at most `max_digits` digits, or a message key (`bad` for
+    anything else)."""
     text = _normal(raw)
     if not text:
         return None, "required"
     if text[0] in "-−" and text[1:].isdigit():
         return None, "negative"
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > max_digits:
         return None, bad
     return int(text), None
 

@@ -86,6 +86,48 @@ RELIEF_TYPES: dict[str, Pair] = {
     "seasonal": ("送温暖", "seasonal"),
 }
 
+DISPUTE_TYPES: dict[str, Pair] = {
+    "wage_arrears": ("拖欠工资", "wage arrears"),
+    "work_injury": ("工伤", "work injury"),
+    "dismissal": ("解除劳动关系", "dismissal"),
+    "social_insurance": ("社会保险", "social insurance"),
+    "other": ("其他", "other"),
+}
+
+FIELDS: dict[str, Pair] = {
+    # The open-case form's labels (casework.web.application_form), by the field's
+    # dotted path in the application (`household.size`) or, for every type that has
+    # it, by its name. Amounts (`*_fen`) are typed in yuan: say 元 here, or the form
+    # adds （元）. A field without words shows its description, then its name.
+    "application": ("申请内容", "The application"),
+    "applicant": ("申请人", "Applicant"),
+    "name": ("姓名", "Name"),
+    "id_number": ("身份证号", "ID number"),
+    "phone": ("手机号", "Phone"),
+    "employer": ("工作单位", "Employer"),
+    "district": ("区县", "District"),
+    "bank_account": ("银行账号", "Bank account"),
+    "household": ("家庭情况", "Household"),
+    "household.size": ("家庭人口", "Household size"),
+    "yearly_income_fen": ("家庭年收入（元）", "Household yearly income (yuan)"),
+    "medical_expenses_fen": ("医疗刚性支出（元/年）", "Medical expenses (yuan a year)"),
+    "schooling_expenses_fen": ("教育刚性支出（元/年）", "Schooling expenses (yuan a year)"),
+    "category": ("困难类别", "Category"),
+    "relief_type": ("救助类型", "Relief type"),
+    "requested_amount_fen": ("申请金额（元）", "Requested amount (yuan)"),
+    "reason": ("申请理由", "Reason"),
+    # legal aid (工会法律援助)
+    "dispute_type": ("争议类型", "Dispute type"),
+    "knew_at": ("知道权利受侵害之日", "Day the worker knew of the infringement"),
+    "employment_ended_at": ("劳动关系终止日", "Day employment ended"),
+    "claim_amount_fen": ("请求金额（元）", "Amount claimed (yuan)"),
+    "station": ("援助站点", "Legal-aid station"),
+    "monthly_income_fen": ("月收入（元）", "Monthly income (yuan)"),
+    "migrant_worker": ("农民工", "Migrant worker"),
+    "facts": ("案情简述", "The facts"),
+    "respondent": ("被申请人", "Respondent"),
+}
+
 ROLES: dict[str, Pair] = {
     "grassroots_officer": ("基层工会干事", "grassroots officer"),
     "district_officer": ("区县总工会干事", "district officer"),
@@ -102,6 +144,14 @@ ROLES: dict[str, Pair] = {
 }
 
 CASE_TYPES: dict[str, Pair] = {name: t.label for name, t in REGISTERED.items()}
+
+CHOICES: dict[str, dict[str, Pair]] = {
+    # A select's options on the open-case form, by the field's name; a field not here
+    # shows its values as they are (the districts).
+    "category": CATEGORIES,
+    "relief_type": RELIEF_TYPES,
+    "dispute_type": DISPUTE_TYPES,
+}
 
 NOTICES: dict[str, Pair] = {
     # The only banners a URL may ask for: `?notice=<code>`; the text is ours.
@@ -160,7 +210,11 @@ TEXT: dict[str, Pair] = {
         "此阶段没有您可办理的操作",
         "There is nothing you may do on this case at this stage",
     ),
-    "new_case": ("困难职工帮扶立案", "Open a hardship relief case"),
+    "new_case": ("立案", "Open a case"),
+    "new_case_of": ("{type}立案", "Open a {type} case"),
+    "new_case_choose": ("请选择案件类型", "Choose the kind of case"),
+    "optional": ("选填", "optional"),
+    "in_yuan": ("（元）", " (yuan)"),
     "open_case": ("立案", "Open case"),
     "time": ("时间", "Time"),
     "event": ("事件", "Event"),
@@ -296,8 +350,12 @@ TEXT: dict[str, Pair] = {
         "You may not see this page (supervisor role required)",
     ),
     "forbidden_open": (
-        "只有基层工会干事可以立案",
-        "Only grassroots officers open cases",
+        "您的角色不能立案",
+        "Your roles open no kind of case",
+    ),
+    "forbidden_open_type": (
+        "{type}立案需要{role}角色",
+        "Opening a {type} case needs the {role} role",
     ),
     "unavailable": (
         "办理服务暂时不可用，请稍后重试",
@@ -346,9 +404,13 @@ TEXT: dict[str, Pair] = {
     "bad_json": ("不是有效的 JSON 对象", "not a valid JSON object"),
     "json_too_large": ("数据过大", "too large"),
     "between": ("须在 {lo} 至 {hi} 之间", "must be between {lo} and {hi}"),
+    "at_least": ("不能小于 {lo}", "must be at least {lo}"),
+    "at_most": ("不能大于 {hi}", "must be at most {hi}"),
     "more_than": ("须大于 {lo}", "must be more than {lo}"),
     "too_long": ("最多 {n} 个字符", "at most {n} characters"),
-    "bank_account_digits": ("银行账号应为 12–30 位数字", "12–30 digits"),
+    "too_short": ("至少 {n} 个字符", "at least {n} characters"),
+    "n_digits": ("应为 {n} 位数字", "{n} digits"),
+    "bad_format": ("格式不正确", "not in the expected form"),
     "objector": ("异议人姓名", "Objector's name"),
     "anonymous": ("匿名异议", "anonymous objection"),
     "unknown_user": ("未知或已停用的用户", "unknown or disabled user"),
@@ -398,6 +460,10 @@ class Texts:
 
     def relief_type(self, key: str | None) -> str:
         return self._both(RELIEF_TYPES, key)
+
+    def choice(self, field: str, value: str) -> str:
+        """An option of the open-case form's select `field` (CHOICES), else the value."""
+        return self._both(CHOICES.get(field, {}), value)
 
     def role(self, key: str | None) -> str:
         return _pick(ROLES, key, self.index) if key else "-"

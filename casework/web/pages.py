@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import unicodedata
 import uuid
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from casework.auth.edge import (
     LOGIN_COOKIE,
@@ -25,10 +22,11 @@ from casework.auth.edge import (
 )
 from casework.auth.signin import SignInRefused
 from casework.domain.case import Action, CaseState, CaseView
-from casework.domain.hardship import HardshipApplication, Stage
+from casework.domain.case_type import CaseType
+from casework.domain.hardship import Stage
 from casework.domain.offer import offered_actions, reassign_candidates
-from casework.domain.org import DISTRICTS, Role
 from casework.domain.processes import PROCESSES
+from casework.domain.registry import CASE_TYPES
 from casework.service import ActionRefused, CaseService
 from casework.store.directory import User
 from casework.store.event_store import EventStore
@@ -37,8 +35,8 @@ from casework.store.queries import Queries
 from casework.store.supervision import task_clock
 from casework.web import supervision
 from casework.web.acting import approval_fields, companions, perform, visible_state
-from casework.web.forms import parse_whole, parse_yuan, read_form
-from casework.web.i18n import Texts
+from casework.web.application_form import application_form, choice_words, label
+from casework.web.forms import read_form
 from casework.web.site import (
     PageRoute,
     auth,
@@ -49,7 +47,6 @@ from casework.web.site import (
     names,
     now,
     render,
-    require_role,
     service,
     signed_in,
     texts,
@@ -160,167 +157,138 @@ def inbox(request: Request) -> HTMLResponse:
 
 
 # -- opening a case ----------------------------------------------------------------------
-
-APPLICATION_FIELDS: dict[tuple[str, ...], str] = {
-    ("applicant", "name"): "name",
-    ("applicant", "id_number"): "id_number",
-    ("applicant", "phone"): "phone",
-    ("applicant", "employer"): "employer",
-    ("applicant", "district"): "district",
-    ("applicant", "bank_account"): "bank_account",
-    ("household", "size"): "household_size",
-    ("household", "yearly_income_fen"): "yearly_income",
-    ("household", "medical_expenses_fen"): "medical_expenses",
-    ("household", "schooling_expenses_fen"): "schooling_expenses",
-    ("category",): "category",
-    ("relief_type",): "relief_type",
-    ("requested_amount_fen",): "requested_amount",
-    ("reason",): "reason",
-}
-"""Where each field of the application sits on the form."""
-
-FORM_ORDER = list(APPLICATION_FIELDS.values())
-
-RANGES: dict[str, tuple[str, str]] = {
-    "household_size": ("1", "30"),
-    "yearly_income": ("0", "1,000,000,000"),
-    "medical_expenses": ("0", "1,000,000,000"),
-    "schooling_expenses": ("0", "1,000,000,000"),
-    "requested_amount": ("0.01", "10,000,000"),
-}
-"""The application's bounds as people type them (persons, yuan)."""
+# One form per registered case type, built from its application model
+# (casework.web.application_form); nothing here knows a type by name.
 
 
-def _problem(error: ErrorDetails, field: str, words: Texts) -> str:
-    """A validation problem in words, without repeating what was typed."""
-    kind = error["type"]
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    if kind == "missing" or (
-        kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1
-    ):
-        return words.t("required")
-    if kind == "string_too_long":
-        return words.t("too_long", n=(error.get("ctx") or {}).get("max_length", "?"))
-    if kind == "enum":
-        return words.t("bad_choice")
-    if kind == "string_pattern_mismatch":
-        return words.t("bank_account_digits")
-    if field in RANGES:
-        lo, hi = RANGES[field]
-        return words.t("between", lo=lo, hi=hi)
-    return str(error["msg"])
+def _openable(me: User) -> list[CaseType]:
+    """The case types `me` may open: those whose opener role they hold."""
+    return [t for t in CASE_TYPES.values() if t.opener_role in me.roles]
 
 
-def _blank_application(me: User) -> dict[str, str]:
-    return {
-        # One key per form: a second click on submit, or the form sent again after a
-        # lost answer, finds the case the first opened.
-        "idempotency_key": str(uuid.uuid4()),
-        "district": me.district if me.district in DISTRICTS else DISTRICTS[0],
-        "category": "relative",
-        "relief_type": "living",
-    }
+def _type_to_open(request: Request, me: User, name: str) -> CaseType:
+    """The case type called `name` if `me` may open it: 404 for no such type, 403
+    without its opener role."""
+    kind = CASE_TYPES.get(name)
+    if kind is None:
+        raise HTTPException(404)
+    if kind.opener_role not in me.roles:
+        words = texts(request)
+        raise HTTPException(
+            403,
+            words.t(
+                "forbidden_open_type",
+                type=kind.label[words.index],
+                role=words.role(kind.opener_role),
+            ),
+        )
+    return kind
 
 
 def _new_case_page(
-    request: Request, form: dict[str, str], errors: dict[str, str], status: int = 200
+    request: Request,
+    kind: CaseType,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
 ) -> HTMLResponse:
     words = texts(request)
-    ordered = sorted(
-        errors.items(), key=lambda kv: FORM_ORDER.index(kv[0]) if kv[0] in FORM_ORDER else -1
-    )
+    spec = application_form(kind.application_model)
+    labels = {m.id: label(m, words) for m in spec.every()}
+    labels[""] = words.t("application")
     return render(
         request,
         "new_case.html",
         status,
+        kind=kind,
+        title=words.t("new_case_of", type=kind.label[words.index]),
+        sections=spec.sections(),
+        labels=labels,
+        options={f.id: choice_words(f, words) for f in spec.fields() if f.kind == "select"},
         form=form,
-        errors=dict(ordered),
-        districts=DISTRICTS,
-        categories=["deep", "relative", "accident"],
-        relief_types=["living", "medical", "education", "seasonal"],
-        words=words,
-        page_path="/cases/new",
+        errors=spec.ordered(errors),
+        page_path=f"/cases/new/{quote(kind.name)}",
     )
 
 
+def _blank_application(kind: CaseType, me: User) -> dict[str, str]:
+    return {
+        # One key per form: a second click on submit, or the form sent again after a
+        # lost answer, finds the case the first opened.
+        "idempotency_key": str(uuid.uuid4()),
+        **application_form(kind.application_model).blank(me.district),
+    }
+
+
 @router.get("/cases/new")
-def new_case(request: Request) -> HTMLResponse:
-    me = require_role(request, Role.GRASSROOTS_OFFICER, "forbidden_open")
-    return _new_case_page(request, _blank_application(me), {})
+def new_case(request: Request) -> Response:
+    """The kinds of case this user may open; straight to the form when there is one."""
+    me = signed_in(request)
+    kinds = _openable(me)
+    if not kinds:
+        raise HTTPException(403, texts(request).t("forbidden_open"))
+    if len(kinds) == 1:
+        return RedirectResponse(f"/cases/new/{quote(kinds[0].name)}", 303)
+    words = texts(request)
+    shown = [
+        (k.name, f"{k.label[0]} {k.label[1]}" if words.index == 0 else k.label[1]) for k in kinds
+    ]
+    return render(request, "new_case_types.html", kinds=shown)
 
 
-def _bank_account(raw: str) -> str | None:
-    text = unicodedata.normalize("NFKC", raw).replace(" ", "")
-    return text or None
+@router.get("/cases/new/{type_name}")
+def new_case_form(request: Request, type_name: str) -> HTMLResponse:
+    me = signed_in(request)
+    kind = _type_to_open(request, me, type_name)
+    return _new_case_page(request, kind, _blank_application(kind, me), {})
 
 
-@router.post("/cases/new")
-async def open_case(request: Request) -> Response:
+@router.post("/cases/new/{type_name}")
+async def open_case(request: Request, type_name: str) -> Response:
     me = signed_in(request)
     form = await read_form(request)
     check_form(request, form)
-    if Role.GRASSROOTS_OFFICER not in me.roles:
+    return await _open(request, me, _type_to_open(request, me, type_name), form)
+
+
+@router.post("/cases/new")
+async def open_the_one_case_type(request: Request) -> Response:
+    """What the form posted to before there was one per type: the form of the one type
+    this user may open; with several, the list to choose from (nothing opened)."""
+    me = signed_in(request)
+    form = await read_form(request)
+    check_form(request, form)
+    kinds = _openable(me)
+    if not kinds:
         raise HTTPException(403, texts(request).t("forbidden_open"))
+    if len(kinds) > 1:
+        return RedirectResponse("/cases/new", 303)
+    return await _open(request, me, kinds[0], form)
+
+
+async def _open(request: Request, me: User, kind: CaseType, form: dict[str, str]) -> Response:
     words = texts(request)
+    spec = application_form(kind.application_model)
     kept = {k: v for k, v in form.items() if k != "csrf_token"}
-    errors: dict[str, str] = {}
-    household: dict[str, Any] = {}
-    for name, fen_key, required in (
-        ("yearly_income", "yearly_income_fen", True),
-        ("medical_expenses", "medical_expenses_fen", False),
-        ("schooling_expenses", "schooling_expenses_fen", False),
-    ):
-        raw = form.get(name, "").strip()
-        if not raw and not required:
-            continue  # no such expenses: 0
-        amount_fen, problem = parse_yuan(raw, maximum_fen=10**11)
-        if problem:
-            errors[name] = words.t(problem)
-        household[fen_key] = amount_fen
-    amount, problem = parse_yuan(form.get("requested_amount", ""))
-    if problem:
-        errors["requested_amount"] = words.t(problem)
-    size, problem = parse_whole(form.get("household_size", ""), bad="bad_count")
-    if problem:
-        errors["household_size"] = words.t(problem)
-    data: dict[str, Any] = {
-        "applicant": {
-            "name": form.get("name", ""),
-            "id_number": unicodedata.normalize("NFKC", form.get("id_number", "")),
-            "phone": unicodedata.normalize("NFKC", form.get("phone", "")).strip(),
-            "employer": form.get("employer", ""),
-            "district": form.get("district", ""),
-            "bank_account": _bank_account(form.get("bank_account", "")),
-        },
-        "household": {"size": size, **household},
-        "category": form.get("category", ""),
-        "relief_type": form.get("relief_type", ""),
-        "requested_amount_fen": amount,
-        "reason": form.get("reason", ""),
-    }
     # Every problem at once: the rest of the application is checked even when a
     # number did not parse (its own message stays the one shown for it).
+    data, errors = spec.read(form, words)
     application = None
     try:
-        application = HardshipApplication.model_validate(data)
+        application = kind.application_model.model_validate(data)
     except ValidationError as exc:
-        for e in exc.errors():
-            field = APPLICATION_FIELDS.get(tuple(str(p) for p in e["loc"]))
-            if field is None:
-                field = "reason"
-            errors.setdefault(field, _problem(e, field, words))
+        spec.explain(exc, words, errors)
     if errors or application is None:
-        return _new_case_page(request, kept, errors, 422)
+        return _new_case_page(request, kind, kept, errors, 422)
     try:
         key = form.get("idempotency_key", "")[:200] or None
-        view = await service(request).open_hardship(application, me.actor(), key)
+        view = await service(request).open_case(kind, application, me.actor(), key)
     except ActionRefused as refused:
-        field = {"applicant.district": "district", "applicant.id_number": "id_number"}.get(
-            refused.field or "", ""
-        )
-        errors[field or "form"] = f"{words.t('refused')} ({refused.code}): {refused.message}"
-        return _new_case_page(request, kept, errors, 409)
+        # Beside the field it concerns (the ID number already on the register, a
+        # district outside the officer's jurisdiction), else above the form.
+        place = spec.place(refused.field)
+        errors[place] = f"{words.t('refused')} ({refused.code}): {refused.message}"
+        return _new_case_page(request, kind, kept, errors, 409)
     return RedirectResponse(f"/cases/{quote(view.case_id)}?notice=opened", 303)
 
 

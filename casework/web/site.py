@@ -20,6 +20,7 @@ from casework.auth.edge import SESSION_COOKIE, EdgeAuth, check_csrf, client_addr
 from casework.domain.calendar import CalendarOverrides, WorkingCalendar
 from casework.domain.case import Action
 from casework.domain.org import Role
+from casework.domain.registry import CASE_TYPES
 from casework.service import CaseService
 from casework.store.auth import WebSession
 from casework.store.directory import Directory, User
@@ -170,7 +171,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             "at_value": at_value,
             "user": current,
             "is_supervisor": current is not None and Role.SUPERVISOR in current.roles,
-            "may_open": current is not None and Role.GRASSROOTS_OFFICER in current.roles,
+            "may_open": current is not None
+            and any(t.opener_role in current.roles for t in CASE_TYPES.values()),
             "csrf_token": csrf_token(request),
             "notice": notice,
             "lang_link": page + ("&" if "?" in page else "?") + f"lang={other}",

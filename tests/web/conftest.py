@@ -186,17 +186,20 @@ async def sign_out(page, site: str) -> None:  # type: ignore[no-untyped-def]
 
 
 async def fill_application(page, *, id_number: str) -> None:  # type: ignore[no-untyped-def]
-    """Open the new-case form and fill in 张三's application (not sent)."""
-    await page.click("text=困难职工帮扶立案")
-    await page.fill("#name", "张三")
-    await page.fill("#id_number", id_number)
-    await page.fill("#phone", "13800000000")
-    await page.fill("#employer", "南通某纺织有限公司")
-    await page.select_option("#district", "崇川区")
-    await page.fill("#household_size", "3")
-    await page.fill("#yearly_income", "54000")
-    await page.fill("#medical_expenses", "12000")
-    await page.fill("#requested_amount", "3000")
+    """Open the new-case form and fill in 张三's application (not sent). The form's
+    inputs are named by the field's path in the application."""
+    await page.click("#nav-new-case")
+    await page.fill("#applicant-name", "张三")
+    await page.fill("#applicant-id_number", id_number)
+    await page.fill("#applicant-phone", "13800000000")
+    await page.fill("#applicant-employer", "南通某纺织有限公司")
+    await page.select_option("#applicant-district", "崇川区")
+    await page.fill("#household-size", "3")
+    await page.fill("#household-yearly_income_fen", "54000")
+    await page.fill("#household-medical_expenses_fen", "12000")
+    await page.select_option("#category", "relative")
+    await page.select_option("#relief_type", "living")
+    await page.fill("#requested_amount_fen", "3000")
     await page.fill("#reason", "配偶重病")
 
 

@@ -32,8 +32,8 @@ from tests.web.http import (
 
 # -- who sees what -------------------------------------------------------------------------
 
-PAGES = ["/inbox", "/cases/new", f"/cases/{REVIEW}"]
-FORMS = ["/cases/new", f"/cases/{REVIEW}/act"]
+PAGES = ["/inbox", "/cases/new", "/cases/new/hardship", "/cases/new/nothing", f"/cases/{REVIEW}"]
+FORMS = ["/cases/new", "/cases/new/hardship", f"/cases/{REVIEW}/act"]
 
 
 async def test_every_page_sends_an_anonymous_visitor_to_sign_in(app: FastAPI) -> None:
@@ -62,6 +62,36 @@ async def test_a_case_outside_the_jurisdiction_is_not_found(app: FastAPI) -> Non
             headers=ORIGIN,
         )
         assert r.status_code == 404 and is_page(r)
+
+
+async def test_the_open_case_form_is_only_for_the_types_opener(
+    app: FastAPI, engine: Engine
+) -> None:
+    before = Queries(engine).case_ids()
+    async with browser(app, "chongchuan.supervisor") as supervisor:  # opens no cases
+        inbox = await supervisor.get("/inbox")
+        for path in ("/cases/new", "/cases/new/hardship"):
+            r = await supervisor.get(path)
+            assert r.status_code == 403 and is_page(r), path
+        assert "基层工会干事" in main(r)  # names the role the form needs
+        sent = application_form(csrf(inbox))
+        for path in ("/cases/new", "/cases/new/hardship"):
+            r = await supervisor.post(path, data=sent, headers=ORIGIN)
+            assert r.status_code == 403 and is_page(r), path
+    async with browser(app, "chongchuan.grassroots1") as officer:
+        missing = await officer.get("/cases/new/no-such-type")
+        assert missing.status_code == 404 and is_page(missing)
+        sent = application_form(csrf(await officer.get("/inbox")))
+        r = await officer.post("/cases/new/no-such-type", data=sent, headers=ORIGIN)
+        assert r.status_code == 404 and is_page(r)
+        # One kind of case to open: the inbox's link goes straight to its form.
+        inbox = await officer.get("/inbox")
+        assert 'href="/cases/new"' in inbox.text
+        r = await officer.get("/cases/new")
+        assert (r.status_code, r.headers["location"]) == (303, "/cases/new/hardship")
+        form = await officer.get("/cases/new/hardship")
+        assert form.status_code == 200 and "困难职工帮扶立案" in form.text
+    assert Queries(engine).case_ids() == before
 
 
 # -- what a case page offers and shows -----------------------------------------------------
@@ -196,25 +226,33 @@ async def test_the_banner_shows_only_the_servers_own_words(app: FastAPI) -> None
 BAD_NUMBERS = ["abc", "1e3", "Infinity", "sNaN", "NaN", "1e999999", "-0", ""]
 
 
-def application_form(token: str, **changes: str) -> dict[str, str]:
+NEW = "/cases/new/hardship"
+
+
+def application_form(
+    token: str, changes: dict[str, str] | None = None, **more: str
+) -> dict[str, str]:
+    """张三's application as the hardship form sends it (its inputs are named by the
+    field's path in the application: `household-yearly_income_fen`)."""
     form = {
         "csrf_token": token,
         "idempotency_key": "k-1",
-        "name": "张三",
-        "id_number": "320602198001011235",
-        "phone": "13800000000",
-        "employer": "南通某纺织有限公司",
-        "district": "崇川区",
-        "bank_account": "",
-        "household_size": "3",
-        "yearly_income": "24000",
-        "medical_expenses": "6000",
+        "applicant-name": "张三",
+        "applicant-id_number": "320602198001011235",
+        "applicant-phone": "13800000000",
+        "applicant-employer": "南通某纺织有限公司",
+        "applicant-district": "崇川区",
+        "applicant-bank_account": "",
+        "household-size": "3",
+        "household-yearly_income_fen": "24000",
+        "household-medical_expenses_fen": "6000",
+        "household-schooling_expenses_fen": "",
         "category": "deep",
         "relief_type": "medical",
-        "requested_amount": "3000",
+        "requested_amount_fen": "3000",
         "reason": "配偶重病",
     }
-    return {**form, **changes}
+    return {**form, **(changes or {}), **more}
 
 
 @pytest.mark.parametrize("bad", BAD_NUMBERS)
@@ -223,21 +261,29 @@ async def test_bad_numbers_on_the_new_case_form_are_shown_beside_their_fields(
 ) -> None:
     before = Queries(engine).case_ids()
     async with browser(app, "chongchuan.grassroots1") as officer:
-        token = csrf(await officer.get("/cases/new"))
+        token = csrf(await officer.get(NEW))
         sent = application_form(
             token,
-            household_size=bad,
-            yearly_income=bad,
-            requested_amount=bad,
-            id_number="320602198001011234",  # wrong check digit: shown as well
+            {
+                "household-size": bad,
+                "household-yearly_income_fen": bad,
+                "requested_amount_fen": bad,
+                # wrong check digit: shown as well
+                "applicant-id_number": "320602198001011234",
+            },
         )
-        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
+        r = await officer.post(NEW, data=sent, headers=ORIGIN)
         assert r.status_code == 422 and is_page(r)
-        for field in ("household_size", "yearly_income", "requested_amount", "id_number"):
+        for field in (
+            "household-size",
+            "household-yearly_income_fen",
+            "requested_amount_fen",
+            "applicant-id_number",
+        ):
             assert problem(r, field), (bad, field)
         # What was typed stays, the choices too.
         if bad:
-            assert f'id="yearly_income" value="{bad}"' in r.text
+            assert f'id="household-yearly_income_fen" value="{bad}"' in r.text
         assert re.search(r'<option value="deep"\s+selected', r.text)
         assert re.search(r'<option value="medical"\s+selected', r.text)
         assert re.search(r'<option value="崇川区"\s+selected', r.text)
@@ -247,39 +293,59 @@ async def test_bad_numbers_on_the_new_case_form_are_shown_beside_their_fields(
 
 async def test_every_problem_of_an_application_is_shown_at_once(app: FastAPI) -> None:
     async with browser(app, "chongchuan.grassroots1") as officer:
-        token = csrf(await officer.get("/cases/new"))
+        token = csrf(await officer.get(NEW))
         sent = application_form(
             token,
-            name="",
-            phone="12345",
-            employer="",
-            bank_account="62-22",
-            household_size="40",
-            yearly_income="2500.123",
-            requested_amount="0",
-            reason="",
-            category="poor",
+            {
+                "applicant-name": "",
+                "applicant-phone": "12345",
+                "applicant-employer": "",
+                "applicant-bank_account": "62-22",
+                "household-size": "40",
+                "household-yearly_income_fen": "2500.123",
+                "household-medical_expenses_fen": "-5",
+                "requested_amount_fen": "0",
+                "reason": "",
+                "category": "poor",
+                "relief_type": "",
+                "applicant-district": "上海市",
+            },
         )
-        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
+        r = await officer.post(NEW, data=sent, headers=ORIGIN)
         assert r.status_code == 422
         shown = {
             f: problem(r, f)
             for f in (
-                "name",
-                "phone",
-                "employer",
-                "bank_account",
-                "household_size",
-                "yearly_income",
-                "requested_amount",
+                "applicant-name",
+                "applicant-phone",
+                "applicant-employer",
+                "applicant-bank_account",
+                "applicant-district",
+                "household-size",
+                "household-yearly_income_fen",
+                "household-medical_expenses_fen",
+                "requested_amount_fen",
                 "reason",
                 "category",
+                "relief_type",
             )
         }
         assert all(shown.values()), shown
-        assert shown["name"] == shown["reason"] == "必填"
-        assert shown["household_size"] == "须在 1 至 30 之间"
-        assert "两位小数" in shown["yearly_income"]
+        assert shown["applicant-name"] == shown["reason"] == shown["relief_type"] == "必填"
+        # Ranges from the model's own bounds, amounts in yuan as they are typed.
+        assert shown["household-size"] == "须在 1 至 30 之间"
+        assert shown["requested_amount_fen"] == "须在 0.01 至 10,000,000 之间"
+        assert shown["applicant-bank_account"] == "应为 12–30 位数字"
+        assert shown["category"] == "请从列表中选择"
+        assert "两位小数" in shown["household-yearly_income_fen"]
+        assert "负数" in shown["household-medical_expenses_fen"]
+        # Nothing typed is repeated in a message; the summary above links every field.
+        assert "上海市" not in problem(r, "applicant-district")
+        summary = r.text.split('id="form-errors"')[1].split("</div>")[0]
+        assert summary.count("<li>") == len(shown)
+        assert '<a href="#household-size">家庭人口</a>' in summary
+        english = await officer.post(NEW + "?lang=en", data=sent, headers=ORIGIN)
+        assert problem(english, "requested_amount_fen") == "must be between 0.01 and 10,000,000"
 
 
 async def test_a_valid_application_without_the_case_service_gets_a_503_page(
@@ -287,11 +353,20 @@ async def test_a_valid_application_without_the_case_service_gets_a_503_page(
 ) -> None:
     before = Queries(engine).case_ids()
     async with browser(app, "chongchuan.grassroots1") as officer:
-        token = csrf(await officer.get("/cases/new"))
-        # Full-width digits and thousands separators are numbers too.
-        sent = application_form(token, yearly_income="２４,０００.５", household_size="３")
-        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
-        assert r.status_code == 503 and is_page(r) and "不可用" in r.text
+        for path in (NEW, "/cases/new"):  # the form's address before there was one a type
+            token = csrf(await officer.get(NEW))
+            # Full-width digits and thousands separators are numbers too.
+            sent = application_form(
+                token,
+                {
+                    "household-yearly_income_fen": "２４,０００.５",
+                    "household-size": "３",
+                    "applicant-phone": "１３８ ０００ ０００００",
+                    "applicant-bank_account": "6222 0200 0000 0001 234",
+                },
+            )
+            r = await officer.post(path, data=sent, headers=ORIGIN)
+            assert r.status_code == 503 and is_page(r) and "不可用" in r.text, path
     assert Queries(engine).case_ids() == before
 
 
@@ -316,7 +391,7 @@ async def test_a_form_that_is_not_utf8_is_refused_whole(app: FastAPI, engine: En
             + f"\r\n--{boundary}--\r\n".encode()
         )
         r = await officer.post(
-            "/cases/new",
+            NEW,
             content=multipart,
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **ORIGIN},
         )

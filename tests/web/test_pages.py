@@ -22,20 +22,22 @@ async def test_an_officer_opens_a_case_and_colleagues_work_it(
 ) -> None:
     await sign_in(page, site, "chongchuan.grassroots1")
     await fill_application(page, id_number="320602198001011234")  # wrong check digit
-    await page.fill("#yearly_income", "54,000.5.0")
+    await page.fill("#household-yearly_income_fen", "54,000.5.0")
     await page.select_option("#category", "deep")
     await page.click("#open")
     # Every problem at once, each beside its field; what was typed stays.
-    assert "check digit" in await page.locator("#error-id_number").inner_text()
-    assert "3000.50" in await page.locator("#error-yearly_income").inner_text()
-    assert await page.locator("#yearly_income").input_value() == "54,000.5.0"
+    assert "check digit" in await page.locator("#error-applicant-id_number").inner_text()
+    income = "#household-yearly_income_fen"
+    assert "3000.50" in await page.locator(f"#error-{income[1:]}").inner_text()
+    assert await page.locator(income).input_value() == "54,000.5.0"
     assert await page.locator("#category").input_value() == "deep"
     assert harness.queries.case_ids() == []  # nothing half-opened
+    await readme_screenshot(page, "new-case")
 
-    await page.fill("#id_number", "320602198001011235")
-    await page.fill("#yearly_income", "54000")
+    await page.fill("#applicant-id_number", "320602198001011235")
+    await page.fill(income, "54000")
     await page.select_option("#category", "relative")
-    await page.fill("#bank_account", "6222020000000001234")
+    await page.fill("#applicant-bank_account", "6222 0200 0000 0001 234")
     await page.click("#open")
     await page.wait_for_url(f"{site}/cases/HR-*")
     case_id = page.url.rsplit("/", 1)[-1].split("?")[0]
