@@ -26,7 +26,9 @@ from casework.web.i18n import (
 )
 
 DOMAIN = Path(casework.domain.__file__).parent
-EVENT_TYPE = re.compile(r'"((?:case|task|notice|funds|disbursement|civil_affairs)\.[a-z_]+)"')
+EVENT_TYPE = re.compile(
+    r'"((?:case|task|notice|funds|disbursement|civil_affairs|deadline)\.[a-z_]+)"'
+)
 RECORDED = re.compile(r'ctx\.event\(\s*\w+,\s*"([a-z_.]+)"')
 
 
