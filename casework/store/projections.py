@@ -209,7 +209,7 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int)
             "stage": p["stage"],
             "role": p["role"],
             "district": p["district"],
-            "assignee": None,
+            "assignee": p.get("assignee"),  # a task opened already assigned
             "status": "open",
             "outcome": None,
             "closed_by": None,

@@ -173,7 +173,7 @@ def test_warnings_and_the_escalation_fall_on_their_days_and_passing_at_24_00() -
     case = Case(KNEW, OPENED)
     d = case.limitation
     assert (d.runs_from, d.last_day, d.due_at) == (KNEW, LAST, DUE)
-    assert W60 == datetime(2026, 1, 19, 16, tzinfo=UTC)  # 20 Jan 00:00 Beijing time
+    assert datetime(2026, 1, 19, 16, tzinfo=UTC) == W60  # 20 Jan 00:00 Beijing time
     assert (LAST - (W60.astimezone(CHINA_TZ).date() - timedelta(days=1))).days == 60
     expected = [
         (W60, "deadline.warned:60"),
