@@ -1,4 +1,5 @@
-"""Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`.
+"""Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`,
+`notifications`, `open_task_days`, `case_deadlines`.
 
 `project` runs inside the append's transaction; `rebuild` truncates the tables and
 replays every event through the same code, so a rebuild gives the same rows.
@@ -28,12 +29,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.case import CaseState, evolve
+from casework.domain.deadlines import ACTIVE as ACTIVE_DEADLINES
 from casework.domain.events import NewEvent
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
 from casework.store.tables import (
     OPEN_TASK_SQL,
     PROJECTION_TABLES,
+    case_deadlines,
     case_events,
     case_tasks,
     cases,
@@ -104,6 +107,8 @@ def project(
         state = CaseState(case_id=case_id)
     days: dict[tuple[str, str, str], int] = {}
     states: list[CaseState] = []
+    deadlines_touched: dict[str, datetime] = {}
+    """Case deadlines whose row changes, with the time of the last event changing it."""
     for event in events:
         before = state.task
         state = evolve(state, event)
@@ -115,6 +120,10 @@ def project(
         if after is not None and (before is None or after.task_id != before.task_id):
             key = (after.district, str(after.stage), _day(after.opened_at))
             days[key] = days.get(key, 0) + 1
+        if event.type.startswith("deadline.") and isinstance(event.payload.get("name"), str):
+            deadlines_touched[event.payload["name"]] = event.occurred_at
+        elif event.type == "case.closed":
+            deadlines_touched.update(dict.fromkeys(state.deadlines, event.occurred_at))
     # The `cases` row first: a rebuild on PostgreSQL waits on its table (REBUILD_LOCK).
     values = _case_row(state)
     if not exists:
@@ -144,7 +153,34 @@ def project(
     deltas = [(k, n) for k, n in days.items() if n]
     if deltas:
         _count_days(conn, deltas)
+    for name, at in deadlines_touched.items():
+        if name in state.deadlines:
+            _project_deadline(conn, state, name, at)
     return state
+
+
+def _project_deadline(conn: Connection, state: CaseState, name: str, at: datetime) -> None:
+    """The row of one case deadline as the case's state has it now."""
+    d = state.deadlines[name]
+    case_open = state.status.value == "open"
+    listed = d.listed_from() if case_open else None
+    row = {
+        "case_type": state.case_type,
+        "district": state.district,
+        "label_zh": d.label[0],
+        "label_en": d.label[1],
+        "status": d.status.value,
+        "active": int(case_open and d.status in ACTIVE_DEADLINES),
+        "due_at": d.due_at,
+        "listed_from": listed,
+        "warned_days_before": d.warned_days_before,
+        "escalated": int(d.escalated),
+        "set_at": d.set_at,
+        "updated_at": at,
+    }
+    insert_for = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert_for(case_deadlines).values(case_id=state.case_id, name=name, **row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["case_id", "name"], set_=row))
 
 
 def _count_days(conn: Connection, deltas: list[tuple[tuple[str, str, str], int]]) -> None:

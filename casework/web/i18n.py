@@ -103,6 +103,12 @@ STATUSES: dict[str, Pair] = {
     "open": ("办理中", "open"),
     "closed": ("已结案", "closed"),
     "waiting_info": ("等待补充材料", "waiting for information"),
+    # a case deadline's
+    "running": ("计算中", "running"),
+    "suspended": ("中止", "suspended"),
+    "passed": ("已届满", "passed"),
+    "met": ("已按期办理", "met"),
+    "cleared": ("已解除", "cleared"),
 }
 
 CATEGORIES: dict[str, Pair] = {
@@ -287,6 +293,8 @@ TEXT: dict[str, Pair] = {
     "deadline_near": ("临近届满", "near"),
     "deadline_passed": ("已届满", "passed"),
     "deadline_status": ("状态", "Status"),
+    "deadline_active": ("在计", "Active"),
+    "interrupted_on_hint": ("仅期限中断填写，默认今天", "interrupt only; default today"),
     "transfer": ("转账流水", "transfer"),
     # supervisors
     "board": ("督办看板", "Board"),

@@ -208,6 +208,7 @@ def test_first_append_must_expect_seq_zero(engine: Engine, store: EventStore) ->
         "relief_fund_ledger": [],
         "notifications": [],
         "open_task_days": [],
+        "case_deadlines": [],
     }
 
 
