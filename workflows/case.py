@@ -7,9 +7,13 @@ against the new state) and records them through the `record_events` local activi
 one append at a time in decision order.
 
 The actor an Update claims is not taken on its word: the recording checks it (and
-anyone the action names) against the directory before it writes anything. When it is
-refused, the events go back out of the state, and so does everything decided after
-them, which was judged against a state that never existed (`take_back`).
+anyone the action names, and anyone a task it opens is assigned to) against the
+directory before it writes anything. When it is refused, the events go back out of the
+state, and so does everything decided after them, which was judged against a state that
+never existed (`take_back`).
+
+The workflow wakes at the next deadline of the open task (overdue, escalated) and of the
+case's named deadlines (warnings, escalation, passing) and records what they reached.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         Recorded,
         RecordEvents,
     )
+    from casework.domain.deadlines import alarm_events, next_alarm
     from casework.domain.org import Actor
     from casework.domain.supervision import clock_events, named_actors, next_deadline
     from casework.temporal import (
@@ -287,12 +292,16 @@ class CaseWorkflow:
 
     async def wait_for_change(self, until: Callable[[], bool] = lambda: False) -> None:
         """Until the next event, `until()` holds (e.g. an external check answered), or
-        the open task's clock says overdue/escalated."""
+        a clock rings: the open task's (overdue, escalated) or one of the case's named
+        deadlines (a warning, the escalation, passing). Cases without named deadlines
+        wait exactly as before they existed (no patch needed)."""
         seen = self.state.seq
         p = self.process
-        deadline = (
+        task_at = (
             next_deadline(self.state, p.calendar, p.escalation_grace_days) if self._clocks else None
         )
+        case_at = next_alarm(self.state)
+        deadline = min((m for m in (task_at, case_at) if m is not None), default=None)
         if deadline is None:
             await workflow.wait_condition(lambda: self.state.seq != seen or until())
             return
@@ -300,10 +309,16 @@ class CaseWorkflow:
             await workflow.wait_condition(
                 lambda: self.state.seq != seen or until(),
                 timeout=max(deadline - workflow.now(), timedelta(0)),
-                timeout_summary="task deadline",
+                timeout_summary="task deadline" if deadline == task_at else "case deadline",
             )
         except TimeoutError:
-            events = clock_events(self.state, self.ctx(), p.calendar, p.escalation_grace_days)
+            ctx = self.ctx()
+            events = (
+                clock_events(self.state, ctx, p.calendar, p.escalation_grace_days)
+                if self._clocks
+                else []
+            )
+            events += alarm_events(self.state, ctx)
             if events:
                 with contextlib.suppress(Superseded):  # the caller looks at the clock again
                     await self.apply(events)

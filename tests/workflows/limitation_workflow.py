@@ -1,0 +1,37 @@
+"""The test-only limitation process (tests/limitation.py) as a workflow on the shared
+`CaseWorkflow`: nothing of its own but the opening and the run's loop, so that what it
+shows (case deadlines waking the workflow, assigned tasks) is the base's.
+
+Kept in a module of its own with few imports: the workflow sandbox re-imports the
+module that defines a workflow class."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows.case import CaseWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from casework.domain.case import CaseState, CaseView, Status
+    from tests.limitation import LimitationProcess, StartLimitationCase
+
+LIMITATION_WORKFLOW = "LimitationTest"
+
+
+@workflow.defn(name=LIMITATION_WORKFLOW)
+class LimitationWorkflow(CaseWorkflow):
+    @workflow.init
+    def __init__(self, start: StartLimitationCase) -> None:
+        self._init_case(LimitationProcess(), CaseState(case_id=start.case_id))
+
+    @workflow.run
+    async def run(self, start: StartLimitationCase) -> CaseView:
+        self.start_task_clocks()
+        process: LimitationProcess = self.process  # type: ignore[assignment]
+        await self.apply(process.open(start, self.state, self.ctx()), actor=start.opened_by)
+        while True:
+            while self.state.status is Status.OPEN:
+                await self.wait_for_change()
+            view = await self.finish()
+            if view.status is not Status.OPEN:
+                return view
