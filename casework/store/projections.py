@@ -135,6 +135,8 @@ def project(
     stmt.execute(conn, values)
     for offset, (event, after_event) in enumerate(zip(events, states, strict=True)):
         _project_task(conn, after_event, event, first_seq + offset)
+        if event.type in _DEADLINE_ALARMS:
+            _notify_deadline(conn, after_event, event, first_seq + offset)
         entry = _LEDGER_ENTRIES.get(event.type)
         if entry is not None:
             p = event.payload
@@ -313,6 +315,43 @@ def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> No
     else:
         recipient = f"supervisor@{task.district}"
         message = f"{state.case_id} {task.stage} 超期未办，已升级督办 (escalated)"
+    conn.execute(
+        insert(notifications).values(
+            case_id=state.case_id,
+            seq=seq,
+            recipient=recipient,
+            kind=event.type,
+            message=message,
+            created_at=event.occurred_at,
+        )
+    )
+
+
+_DEADLINE_ALARMS = frozenset({"deadline.warned", "deadline.escalated", "deadline.passed"})
+
+
+def _notify_deadline(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
+    """A case deadline warns whoever holds the case's open task (or everyone who may
+    take it); its escalation and passing go to the supervisors of the case's district."""
+    d = state.deadlines.get(event.payload["name"])
+    if d is None:
+        return
+    label = d.label[0]
+    task = state.task
+    if event.type == "deadline.warned":
+        n = event.payload["days_before"]
+        recipient = (
+            (task.assignee or f"{task.role.value}@{task.district}")
+            if task is not None
+            else f"supervisor@{state.district}"
+        )
+        message = f"{state.case_id} {label}距届满还有 {n} 日 ({d.name}: {n} days left)"
+    elif event.type == "deadline.escalated":
+        recipient = f"supervisor@{state.district}"
+        message = f"{state.case_id} {label}临近届满，已升级督办 ({d.name}: escalated)"
+    else:
+        recipient = f"supervisor@{state.district}"
+        message = f"{state.case_id} {label}已届满 ({d.name}: passed)"
     conn.execute(
         insert(notifications).values(
             case_id=state.case_id,

@@ -12,7 +12,13 @@ from sqlalchemy import Engine, delete, insert, select, update
 from casework.domain.case import Action
 from casework.store import projections
 from casework.store.event_store import ConcurrencyConflict, EventStore
-from casework.store.tables import case_deadlines, case_tasks, cases, relief_fund_ledger
+from casework.store.tables import (
+    case_deadlines,
+    case_tasks,
+    cases,
+    notifications,
+    relief_fund_ledger,
+)
 from tests.store.builders import (
     DISTRICT,
     DISTRICT_LEADER,
@@ -431,6 +437,16 @@ def test_case_deadlines_project_as_their_states_have_them(
         0,
         None,
     )
+    # The outbox: warnings to whoever may take the open task, the passing to the
+    # district's supervisors.
+    with engine.connect() as conn:
+        outbox = {
+            (r.case_id, r.kind, r.recipient)
+            for r in conn.execute(select(notifications).where(notifications.c.case_id.like("LT-%")))
+        }
+    passed_id = c["passed"].state.case_id
+    assert (passed_id, "deadline.warned", "legal_aid_officer@崇川区") in outbox
+    assert (passed_id, "deadline.passed", "supervisor@崇川区") in outbox
     assigned = tasks_of(engine, c["interrupted"].state.case_id)
     assert [(t["stage"], t["assignee"]) for t in assigned] == [
         ("acceptance", "city.legalaid"),
