@@ -14,6 +14,7 @@ from casework.domain.contracts import (
     Recorded,
     RecordEvents,
 )
+from casework.store.directory import Assignee
 from casework.store.event_store import (
     ActorRefused,
     ConcurrencyConflict,
@@ -23,6 +24,20 @@ from casework.store.event_store import (
 )
 
 log = structlog.get_logger("casework.recording")
+
+
+def assigned_in(req: RecordEvents) -> list[Assignee]:
+    """Whom the tasks these events open are assigned to, when the events record a
+    person's action or opening (`req.actor`): the directory must vouch for each. A task
+    the workflow opens assigned on its own (a timer) names someone an action named
+    before, checked when that action was recorded."""
+    if req.actor is None:
+        return []
+    return [
+        Assignee(str(e.payload["assignee"]), str(e.payload["role"]), str(e.payload["district"]))
+        for e in req.events
+        if e.type == "task.opened" and e.payload.get("assignee") is not None
+    ]
 
 
 class Recorder:
@@ -40,9 +55,12 @@ class Recorder:
         fields: list[str | None] = [None] if req.actor is not None else []
         fields += req.named
         actors = ([req.actor] if req.actor is not None else []) + list(req.named.values())
+        assignees = assigned_in(req)
+        fields += ["assignee"] * len(assignees)
+        claimed = [a.model_dump(mode="json") for a in actors] + [a._asdict() for a in assignees]
         try:
             stored = self.store.append(
-                req.case_id, req.expected_seq, req.events, funds, actors=actors
+                req.case_id, req.expected_seq, req.events, funds, actors=actors, assignees=assignees
             )
         except ActorRefused as exc:
             field = fields[exc.index]
@@ -53,7 +71,7 @@ class Recorder:
                 "actor.refused",
                 case_id=req.case_id,
                 code=exc.code,
-                claimed=actors[exc.index].model_dump(mode="json"),
+                claimed=claimed[exc.index],
                 field=field,
                 events=[e.type for e in req.events],
             )

@@ -7,9 +7,19 @@ against the new state) and records them through the `record_events` local activi
 one append at a time in decision order.
 
 The actor an Update claims is not taken on its word: the recording checks it (and
-anyone the action names) against the directory before it writes anything. When it is
-refused, the events go back out of the state, and so does everything decided after
-them, which was judged against a state that never existed (`take_back`).
+anyone the action names, and anyone a task it opens is assigned to) against the
+directory before it writes anything. When it is refused, the events go back out of the
+state, and so does everything decided after them, which was judged against a state that
+never existed (`take_back`).
+
+The workflow wakes at the next deadline of the open task (overdue, escalated) and of the
+case's named deadlines (warnings, escalation, passing) and records what they reached.
+
+A case may take hundreds of steps; a workflow run takes at most 2,000 Updates and
+replays slowly once its history is long. Past `updates_per_run` accepted Updates, or
+when Temporal suggests it, the run continues as new at its next quiet point
+(`continue_as_new_if_wanted`): the next run starts from the recorded state and what the
+first run decided once (`CaseContinuation`).
 """
 
 from __future__ import annotations
@@ -27,12 +37,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from casework.domain.case import (
         ActRequest,
+        CaseContinuation,
         CaseState,
         CaseView,
         Context,
         NewEvent,
         Process,
         Refused,
+        Status,
         decide,
         evolve_all,
     )
@@ -44,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         Recorded,
         RecordEvents,
     )
+    from casework.domain.deadlines import alarm_events, next_alarm
     from casework.domain.org import Actor
     from casework.domain.supervision import clock_events, named_actors, next_deadline
     from casework.temporal import (
@@ -55,6 +68,13 @@ with workflow.unsafe.imports_passed_through():
         CASE_TYPE,
     )
 
+UPDATES_PER_RUN = 1000
+"""Accepted Updates after which a case's run continues as new (Temporal takes at most
+2,000 per run)."""
+CONTINUE_AS_NEW = "continue-as-new"
+"""The patch under which runs continue as new (histories recorded before never did)."""
+HAND_OVER_PAUSE = timedelta(seconds=1)
+"""The timer that puts a hand-over in a workflow task of its own."""
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
@@ -105,7 +125,11 @@ class CaseWorkflow:
     process: Process
     state: CaseState
 
-    def _init_case(self, process: Process, state: CaseState) -> None:
+    def _init_case(
+        self, process: Process, state: CaseState, continued: CaseContinuation | None = None
+    ) -> None:
+        """Called by the workflow's `__init__`; a continued run passes what the last run
+        handed over (its state is `state`), before any Update handler can run."""
         self.process = process
         self.state = state
         self._recorded_seq = state.seq
@@ -119,6 +143,19 @@ class CaseWorkflow:
         decided before the last time is superseded."""
         self._search: dict[str, Any] = {}
         self._clocks = True  # see start_task_clocks
+        self._updates = 0
+        """Updates accepted by this run (act, sync): Temporal takes 2,000 per run."""
+        self._run = 1
+        if continued is not None:
+            self._clocks = continued.clocks
+            self._run = continued.run
+        self._continuing_declined = False
+        """Replaying a history recorded before runs continued as new, at a point where
+        today's code would have: it goes on in this run, as it did."""
+
+    updates_per_run: int = UPDATES_PER_RUN
+    """Continue as new after this many accepted Updates (processes set it from their
+    configuration)."""
 
     def ctx(self) -> Context:
         return Context(
@@ -132,6 +169,7 @@ class CaseWorkflow:
     @workflow.update
     async def act(self, req: ActRequest) -> CaseView:
         """An officer's action. Returns the case view once its events are recorded."""
+        self._updates += 1
         await self.ready_for(req)
         await self.refresh_rules()
         try:
@@ -169,6 +207,7 @@ class CaseWorkflow:
     @workflow.update
     async def sync(self) -> CaseView:
         """The case view once everything decided so far is recorded (read-your-writes)."""
+        self._updates += 1
         await workflow.wait_condition(
             lambda: self.state.seq > 0 and self._recorded_seq >= self.state.seq
         )
@@ -287,12 +326,16 @@ class CaseWorkflow:
 
     async def wait_for_change(self, until: Callable[[], bool] = lambda: False) -> None:
         """Until the next event, `until()` holds (e.g. an external check answered), or
-        the open task's clock says overdue/escalated."""
+        a clock rings: the open task's (overdue, escalated) or one of the case's named
+        deadlines (a warning, the escalation, passing). Cases without named deadlines
+        wait exactly as before they existed (no patch needed)."""
         seen = self.state.seq
         p = self.process
-        deadline = (
+        task_at = (
             next_deadline(self.state, p.calendar, p.escalation_grace_days) if self._clocks else None
         )
+        case_at = next_alarm(self.state)
+        deadline = min((m for m in (task_at, case_at) if m is not None), default=None)
         if deadline is None:
             await workflow.wait_condition(lambda: self.state.seq != seen or until())
             return
@@ -300,13 +343,80 @@ class CaseWorkflow:
             await workflow.wait_condition(
                 lambda: self.state.seq != seen or until(),
                 timeout=max(deadline - workflow.now(), timedelta(0)),
-                timeout_summary="task deadline",
+                timeout_summary="task deadline" if deadline == task_at else "case deadline",
             )
         except TimeoutError:
-            events = clock_events(self.state, self.ctx(), p.calendar, p.escalation_grace_days)
+            ctx = self.ctx()
+            events = (
+                clock_events(self.state, ctx, p.calendar, p.escalation_grace_days)
+                if self._clocks
+                else []
+            )
+            events += alarm_events(self.state, ctx)
             if events:
                 with contextlib.suppress(Superseded):  # the caller looks at the clock again
                     await self.apply(events)
+
+    # -- continue-as-new ------------------------------------------------------------------
+
+    def continue_as_new_wanted(self) -> bool:
+        """Whether this run should hand over to a new one: past its share of Updates, or
+        Temporal suggests it (the history's event count or size)."""
+        if self._continuing_declined or self.state.status is not Status.OPEN:
+            return False
+        return (
+            self._updates >= self.updates_per_run or workflow.info().is_continue_as_new_suggested()
+        )
+
+    async def continue_as_new_if_wanted(self) -> None:
+        """At a quiet point of the run (nothing of the workflow's own in flight: no
+        activity, no timer it must see end), continue as new if wanted: once every
+        Update handler has finished and everything decided is recorded, the next run
+        starts from the recorded state (`continuation`). Runs recorded before this
+        existed replay without the patch's marker and go on as they did."""
+        if not self.continue_as_new_wanted():
+            return
+        if not self.continues_as_new():
+            self._continuing_declined = True
+            return
+
+        def quiet() -> bool:
+            return (
+                workflow.all_handlers_finished()
+                and not self._pending
+                and self._recorded_seq >= self.state.seq
+            )
+
+        while True:
+            await workflow.wait_condition(quiet)
+            if self.state.status is not Status.OPEN:
+                return  # closed by an action meanwhile: this run finishes the case
+            # The server refuses a workflow task that ends the run while an Update came
+            # in meanwhile, and the task runs again with the Update first: anything it
+            # had recorded would be decided again, in another order (an id drawn twice).
+            # So the hand-over comes in a workflow task of its own, which records nothing.
+            await workflow.sleep(HAND_OVER_PAUSE, summary="continue as new")
+            if quiet() and self.state.status is Status.OPEN:
+                workflow.continue_as_new(self.next_run_input(self.continuation()))
+
+    def continues_as_new(self) -> bool:
+        """Whether this run may hand over (the `continue-as-new` patch): asked where it
+        would, so a history recorded before, with as many Updates, replays without it."""
+        return workflow.patched(CONTINUE_AS_NEW)
+
+    def continuation(self) -> CaseContinuation:
+        """What the next run starts from (processes add their own flags)."""
+        return CaseContinuation(state=self.state, clocks=self._clocks, run=self._run + 1)
+
+    def next_run_input(self, continued: CaseContinuation) -> Any:
+        """The workflow's start input for its next run, carrying `continued`."""
+        raise NotImplementedError
+
+    def go_on(self) -> None:
+        """Start a continued run where the last one stopped (`_init_case` took the state
+        and what was decided once): the case's search attributes, kept as the last run
+        left them."""
+        self._update_search_attributes()
 
     async def finish(self) -> CaseView:
         await workflow.wait_condition(

@@ -13,7 +13,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.case import CaseWorkflow, Superseded, activity_failure, refusal
 
 with workflow.unsafe.imports_passed_through():
-    from casework.domain.case import Action, ActRequest, CaseState, CaseView, Refused, Status
+    from casework.domain.case import (
+        Action,
+        ActRequest,
+        CaseContinuation,
+        CaseState,
+        CaseView,
+        Refused,
+        Status,
+    )
     from casework.domain.contracts import (
         ACCOUNT_REJECTED,
         CHECK_CIVIL_AFFAIRS,
@@ -44,6 +52,7 @@ CHECK_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 CONFIG_TIMEOUT = timedelta(seconds=10)
 RULES_FRESH_FOR = timedelta(minutes=1)
 """How long a reading of the time rules is used before the next decision re-reads it."""
+RECEIPT_CONFIRMATION = "receipt-confirmation"
 
 
 @workflow.defn(name="HardshipRelief")
@@ -54,13 +63,18 @@ class HardshipReliefWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, start: StartHardshipCase) -> None:
         # Until the configuration is known the case has no stage: actions are refused.
+        # A continued run has both from the start: the state the last run recorded.
+        continued = start.continued
         self._init_case(
-            HardshipProcess(start.config or HardshipConfig()), CaseState(case_id=start.case_id)
+            HardshipProcess(start.config or HardshipConfig()),
+            continued.state if continued else CaseState(case_id=start.case_id),
+            continued,
         )
-        self._rules_read_at: datetime | None = None
+        self._start = start
+        self._rules_read_at: datetime | None = continued.rules_read_at if continued else None
         """When the worker's time rules were last read; None: fixed for this case."""
         self._reading_rules = False
-        self._confirm_receipt = False
+        self._confirm_receipt = bool(continued and continued.flags.get(RECEIPT_CONFIRMATION))
 
     waitable_refusals = frozenset({"check_pending"})
 
@@ -141,10 +155,49 @@ class HardshipReliefWorkflow(CaseWorkflow):
         cases started before this change keep the old path to the end (replaying their
         history, the marker is absent), new cases take the new one. See README,
         "Changing a running process"."""
-        return workflow.patched("receipt-confirmation")
+        return workflow.patched(RECEIPT_CONFIRMATION)
 
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
+        if start.continued is None:
+            await self._open(start)
+        else:
+            self.go_on()
+        self.updates_per_run = self.process.config.updates_per_run
+        while True:
+            while self.state.status is Status.OPEN:
+                if self._pending and self.acts_on_recorded_decisions():
+                    await workflow.wait_condition(lambda: not self._pending)
+                    continue
+                stage = self.state.stage
+                checking = (
+                    stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts
+                )
+                # Between steps, never with the check or the payment under way: the next
+                # run starts from the state (the notice's end and the clocks are in it).
+                if self.continue_as_new_wanted() and not checking and stage != Stage.DISBURSEMENT:
+                    await self.continue_as_new_if_wanted()
+                    continue  # handed over, or the case moved on while handlers finished
+                if checking:
+                    if workflow.patched("civil-affairs-deadline"):
+                        await self._check_civil_affairs_until_its_deadline()
+                    else:  # cases whose check started before it had an end
+                        await self._check_civil_affairs()
+                elif stage == Stage.PUBLIC_NOTICE:
+                    await self._public_notice()
+                elif stage == Stage.DISBURSEMENT:
+                    await self._disburse()
+                else:
+                    await self.wait_for_change(until=self.continue_as_new_wanted)
+            view = await self.finish()
+            if view.status is not Status.OPEN:
+                return view
+            # The closing action was refused when recorded (the directory did not vouch
+            # for who sent it) and taken back: the case goes on.
+
+    async def _open(self, start: StartHardshipCase) -> None:
+        """The first run: decide once what is decided at the start, read the time rules
+        and record the opening."""
         self.start_task_clocks()
         self._confirm_receipt = self.confirms_receipt()
         config = start.config
@@ -166,28 +219,28 @@ class HardshipReliefWorkflow(CaseWorkflow):
         except Refused as r:
             raise refusal(r) from None
         await self.apply(self.process.open(start, self.state, self.ctx()), actor=start.opened_by)
-        while True:
-            while self.state.status is Status.OPEN:
-                if self._pending and self.acts_on_recorded_decisions():
-                    await workflow.wait_condition(lambda: not self._pending)
-                    continue
-                stage = self.state.stage
-                if stage == Stage.HOME_VISIT and "civil_affairs_match" not in self.state.facts:
-                    if workflow.patched("civil-affairs-deadline"):
-                        await self._check_civil_affairs_until_its_deadline()
-                    else:  # cases whose check started before it had an end
-                        await self._check_civil_affairs()
-                elif stage == Stage.PUBLIC_NOTICE:
-                    await self._public_notice()
-                elif stage == Stage.DISBURSEMENT:
-                    await self._disburse()
-                else:
-                    await self.wait_for_change()
-            view = await self.finish()
-            if view.status is not Status.OPEN:
-                return view
-            # The closing action was refused when recorded (the directory did not vouch
-            # for who sent it) and taken back: the case goes on.
+
+    def continuation(self) -> CaseContinuation:
+        """The next run goes on with the same process version (receipt confirmation)
+        and the same reading of the time rules; the civil-affairs check and the
+        disbursement never run across it (the run continues only between steps)."""
+        return (
+            super()
+            .continuation()
+            .model_copy(
+                update={
+                    "flags": {RECEIPT_CONFIRMATION: self._confirm_receipt},
+                    "rules_read_at": self._rules_read_at,
+                }
+            )
+        )
+
+    def next_run_input(self, continued: CaseContinuation) -> StartHardshipCase:
+        # The opening is recorded (its sealed fields with it): the next run needs the
+        # configuration in force for this case, not the personal fields again.
+        return self._start.model_copy(
+            update={"config": self.process.config, "personal": None, "continued": continued}
+        )
 
     def acts_on_recorded_decisions(self) -> bool:
         """Whether the case starts what reaches outside (the civil-affairs check with the
@@ -284,6 +337,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
                 self.state.status is not Status.OPEN  # withdrawn during the notice
                 or self.state.stage != Stage.PUBLIC_NOTICE
                 or self.state.facts.get("notice_round") != round_
+                # time to continue as new: the next run waits out the rest of the notice
+                or self.continue_as_new_wanted()
             )
 
         try:

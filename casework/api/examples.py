@@ -34,6 +34,7 @@ CASE_VIEW: dict[str, Any] = {
         "escalated": False,
     },
     "seq": 5,
+    "deadlines": [],
 }
 
 CASE_PAGE: dict[str, Any] = {
@@ -76,7 +77,29 @@ STUCK: list[dict[str, Any]] = [
         "escalated": True,
         "paused": False,
         "reason": "overdue",
-    }
+        "deadline": None,
+        "deadline_label": None,
+        "days_left": None,
+    },
+    {
+        "case_id": "LA-2026-000031",
+        "type": "legal_aid",
+        "stage": "handling",
+        "district": "崇川区",
+        "case_district": "崇川区",
+        "assignee": "chongchuan.lawyer",
+        "status": "running",
+        "due_at": "2027-01-15T16:00:00Z",
+        "days_overdue": 0,
+        "last_event_at": "2026-11-20T02:30:00Z",
+        "idle_working_days": 9,
+        "escalated": False,
+        "paused": False,
+        "reason": "deadline_near",
+        "deadline": "limitation",
+        "deadline_label": ["仲裁时效", "arbitration limitation"],
+        "days_left": 44,
+    },
 ]
 
 BOARD: list[dict[str, Any]] = [
@@ -87,7 +110,21 @@ BOARD: list[dict[str, Any]] = [
         "overdue": 3,
         "escalated": 1,
         "median_age_days": 4.5,
-    }
+        "kind": "task",
+        "near": 0,
+        "label": None,
+    },
+    {
+        "district": "崇川区",
+        "stage": "limitation",
+        "open": 40,
+        "overdue": 1,
+        "escalated": 2,
+        "median_age_days": 63.0,
+        "kind": "deadline",
+        "near": 6,
+        "label": ["仲裁时效", "arbitration limitation"],
+    },
 ]
 
 

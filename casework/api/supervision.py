@@ -93,12 +93,15 @@ Queue = Annotated[
 @router.get(
     "/stuck",
     operation_id="stuck",
-    summary="Stuck tasks",
+    summary="Stuck tasks and case deadlines",
     description="Open tasks (including those waiting for information) past their deadline "
     "with the clock running, and with `idle_days` those whose case recorded no event on "
-    "the last N working days (today not counted); oldest first: by deadline, or by last "
+    "the last N working days (today not counted); and case deadlines (a limitation "
+    "period) inside their warning window (`reason` `deadline_near`) or passed "
+    "(`deadline_passed`), named in `deadline`. Oldest first: by deadline, or by last "
     "event for idle ones. Supervisors see their jurisdiction's queues (the city's: every "
-    "queue); anyone else only their own tasks (`assignee` = their own id).",
+    "queue); anyone else only their own tasks and the deadlines of the cases they hold "
+    "(`assignee` = their own id). `overdue_only` keeps passed case deadlines only.",
     responses={
         200: examples.stuck(),
         **responses(
@@ -158,7 +161,9 @@ def stuck(
     summary="The supervisor's board",
     description="Per queue (district, or 市总工会 for city-level stages) and stage with open "
     "tasks: how many, how many past due, how many escalated, and their median age in "
-    "days. Supervisors only.",
+    "days; then (`kind` `deadline`) per district and deadline name the case deadlines of "
+    "open cases: active (`open`), inside their warning window (`near`), passed "
+    "(`overdue`), escalated. Supervisors only.",
     responses={
         200: examples.board(),
         **responses(

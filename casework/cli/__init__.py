@@ -280,7 +280,34 @@ def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None
                 f"{local_time(p.started_at)} → {local_time(p.ended_at) if p.ended_at else '…'}"
                 f" ({p.reason})",
             )
+    for d in view.deadlines:
+        table.add_row(f"期限 {escape(d.label[0])} ({d.name})", deadline_line(d))
     out.print(table)
+
+
+_DEADLINE_STATUS = {
+    "running": "计算中 running",
+    "suspended": "中止 suspended",
+    "passed": "[red]已届满 passed[/]",
+    "met": "已按期办理 met",
+    "cleared": "解除 cleared",
+}
+
+
+def deadline_line(d: Any) -> str:
+    """A case deadline in `case show`: its last day, status and marks."""
+    parts = [f"{due_day(d.due_at)} 24:00", _DEADLINE_STATUS.get(d.status, d.status)]
+    if d.status == "running":
+        last_day = (d.due_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).date()
+        days = (last_day - datetime.now(UTC).astimezone(CHINA_TZ).date()).days + 1
+        parts.append(f"剩余 {days} 日 ({days} days left)" if days > 0 else "[red]已到期 due[/]")
+    if d.status == "suspended" and d.days_left is not None:
+        parts.append(f"中止时剩余 {d.days_left} 日 ({d.days_left} days left when suspended)")
+    if d.warned_days_before is not None:
+        parts.append(f"已预警 warned {d.warned_days_before} 日前")
+    if d.escalated:
+        parts.append("[red]已升级督办 escalated[/]")
+    return " · ".join(parts)
 
 
 def print_review(review: Any) -> None:
@@ -599,12 +626,26 @@ def act(
     until: str | None = typer.Option(
         None, "--until", help="extend: the new due date, YYYY-MM-DD (end of that day)."
     ),
+    deadline: str | None = typer.Option(
+        None,
+        "--deadline",
+        help="interrupt-deadline, suspend-deadline, resume-deadline: which case deadline "
+        "(e.g. limitation).",
+    ),
+    on: str | None = typer.Option(
+        None,
+        "--on",
+        help="interrupt-deadline: the day the interrupting fact happened, YYYY-MM-DD "
+        "(default today).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Act on a case: claim, approve, reject, return, request-info, provide-info, ...
 
     Supervisors: reassign --to USER, extend --until YYYY-MM-DD, hold, resume, each with
-    --comment."""
+    --comment. Case deadlines (processes that have them): interrupt-deadline --deadline
+    NAME [--on YYYY-MM-DD], suspend-deadline --deadline NAME, resume-deadline --deadline
+    NAME, each with --comment (the reason)."""
     from casework.store.directory import Directory
 
     try:
@@ -636,6 +677,19 @@ def act(
         data["until"] = until
     elif chosen is Action.EXTEND and "until" not in data:
         fail("field --until: extend needs --until YYYY-MM-DD (the new due date)")
+    deadline_actions = (Action.INTERRUPT_DEADLINE, Action.SUSPEND_DEADLINE, Action.RESUME_DEADLINE)
+    if deadline is not None:
+        if chosen not in deadline_actions:
+            fail(f"field --deadline: only for the deadline actions, not {chosen.value}")
+        data["deadline"] = deadline
+    if on is not None:
+        if chosen is not Action.INTERRUPT_DEADLINE:
+            fail(f"field --on: only for interrupt-deadline, not {chosen.value}")
+        try:
+            date.fromisoformat(on)
+        except ValueError:
+            fail(f"field --on: expected a date YYYY-MM-DD, got {on!r}")
+        data["on"] = on
     actor = directory.active(as_user).actor()
     # Always an idempotency key, so that "try again" can name it.
     key = key or f"cli-{uuid.uuid4()}"
@@ -686,7 +740,8 @@ def stuck(
     at: str | None = AtOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Stuck tasks, oldest first: past due, or idle for --idle-days working days.
+    """Stuck tasks, oldest first: past due, or idle for --idle-days working days; and
+    case deadlines (a limitation period) inside their warning window or passed.
 
     Supervisors see their district's queue (市总工会 staff: the whole city); anyone else
     only their own tasks (--assignee with their own id)."""
@@ -721,6 +776,13 @@ def stuck(
     table.add_column("说明 notes")
     for i in items:
         notes = []
+        if i.deadline is not None:
+            label = escape(i.deadline_label[0]) if i.deadline_label else i.deadline
+            notes.append(
+                f"[red]案件期限 {label} ({i.deadline}) 已届满 passed[/]"
+                if i.reason == "deadline_passed"
+                else f"案件期限 {label} ({i.deadline}) 剩余 {i.days_left} 日 ({i.days_left} days left)"
+            )
         if i.escalated:
             notes.append("[red]已升级 escalated[/]")
         if i.paused:
@@ -752,7 +814,9 @@ def board(
     at: str | None = AtOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Per district and stage: open, overdue, escalated tasks and median age."""
+    """Per district and stage: open, overdue, escalated tasks and median age; then per
+    district the case deadlines: active, near (inside the warning window), passed,
+    escalated."""
     from casework.store.directory import Directory
     from casework.store.supervision import SupervisorQueries
 
@@ -772,7 +836,8 @@ def board(
         "中位时长 median age (days)",
         title=f"督办看板 board · {district or user.district} · {local_time(now)}",
     )
-    for r in rows:
+    tasks = [r for r in rows if r.kind == "task"]
+    for r in tasks:
         table.add_row(
             r.district,
             r.stage,
@@ -781,19 +846,43 @@ def board(
             f"[red]{r.escalated}[/]" if r.escalated else "0",
             f"{r.median_age_days:.1f}",
         )
-    if rows:
+    if tasks:
         table.add_section()
         table.add_row(
             "合计 total",
             "",
-            str(sum(r.open for r in rows)),
-            str(sum(r.overdue for r in rows)),
-            str(sum(r.escalated for r in rows)),
+            str(sum(r.open for r in tasks)),
+            str(sum(r.overdue for r in tasks)),
+            str(sum(r.escalated for r in tasks)),
             "",
         )
     out.print(table)
-    if not rows:
+    if not tasks:
         out.print("没有在办任务 (no open tasks)")
+    deadlines = [r for r in rows if r.kind == "deadline"]
+    if deadlines:
+        table = Table(
+            "区县 district",
+            "期限 deadline",
+            "在计 active",
+            "临近 near",
+            "已届满 passed",
+            "升级 escalated",
+            "中位时长 median age (days)",
+            title="案件期限 case deadlines",
+        )
+        for r in deadlines:
+            label = escape(r.label[0]) if r.label else r.stage
+            table.add_row(
+                r.district,
+                f"{label} ({r.stage})",
+                str(r.open),
+                f"[yellow]{r.near}[/]" if r.near else "0",
+                f"[red]{r.overdue}[/]" if r.overdue else "0",
+                f"[red]{r.escalated}[/]" if r.escalated else "0",
+                f"{r.median_age_days:.1f}",
+            )
+        out.print(table)
 
 
 @app.command("reassign-all")

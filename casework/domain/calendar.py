@@ -164,6 +164,11 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ).astimezone(UTC)
 
 
+def end_of_day(day: date) -> datetime:
+    """24:00 Beijing time of `day`, in UTC."""
+    return _end_of(day)
+
+
 def is_end_of_day(moment: datetime) -> bool:
     """Whether `moment` is 24:00 Beijing time (a deadline in working days or set to a
     date; a limit in seconds ends at any time of day)."""

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from casework.domain import deadlines
 from casework.domain.calendar import STATUTORY, WorkingCalendar, is_end_of_day
+from casework.domain.deadlines import DeadlineRule, DeadlineState, DeadlineView
+from casework.domain.events import SYSTEM as SYSTEM
 from casework.domain.events import JsonDict, NewEvent
 from casework.domain.org import CITY, Actor, Role
+
+# Re-exported: processes and edges import them from here.
+from casework.domain.refusal import Refused as Refused
+from casework.domain.refusal import require_comment as require_comment
 
 
 class Action(StrEnum):
@@ -34,6 +41,9 @@ class Action(StrEnum):
     EXTEND = "extend"  # supervisor: a new due date
     HOLD = "hold"  # supervisor: stop the task clock
     RESUME = "resume"  # supervisor: restart it
+    INTERRUPT_DEADLINE = deadlines.INTERRUPT  # 中断: a case deadline's period starts again
+    SUSPEND_DEADLINE = deadlines.SUSPEND  # 中止: a case deadline's clock stops
+    RESUME_DEADLINE = deadlines.RESUME  # it goes on with the days that were left
 
 
 class Status(StrEnum):
@@ -46,16 +56,6 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
-
-
-class Refused(Exception):
-    """An action the rules do not allow. `code` is stable; `message` is for people."""
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 class TaskState(BaseModel):
@@ -93,6 +93,8 @@ class CaseState(BaseModel):
     closed_reason: str | None = None
     opened_at: datetime | None = None
     updated_at: datetime | None = None
+    deadlines: dict[str, DeadlineState] = Field(default_factory=dict)
+    """Named case deadlines (casework.domain.deadlines), e.g. the limitation period."""
 
 
 class TaskView(BaseModel):
@@ -119,6 +121,8 @@ class CaseView(BaseModel):
     opened_by: str
     open_task: TaskView | None
     seq: int
+    deadlines: list[DeadlineView] = Field(default_factory=list)
+    """The case's named deadlines (a limitation period...), by name."""
 
     @classmethod
     def of(cls, state: CaseState) -> CaseView:
@@ -145,7 +149,24 @@ class CaseView(BaseModel):
                 escalated=task.escalated,
             ),
             seq=state.seq,
+            deadlines=[DeadlineView.of(state.deadlines[n]) for n in sorted(state.deadlines)],
         )
+
+
+class CaseContinuation(BaseModel):
+    """What the next run of a case's workflow starts from when the workflow continues as
+    new (workflows/case.py): the state with every decided event recorded, and what the
+    first run decided once and the next must not decide again."""
+
+    state: CaseState
+    clocks: bool = True
+    """Task clocks wake the workflow (the `task-clocks` patch, decided at the start)."""
+    flags: dict[str, bool] = Field(default_factory=dict)
+    """Other choices made once at the start, by name (`receipt-confirmation`)."""
+    rules_read_at: datetime | None = None
+    """When the worker's time rules were last read; None: fixed for this case."""
+    run: int = 2
+    """The number of the run this starts (the first run is 1)."""
 
 
 class ActRequest(BaseModel):
@@ -181,10 +202,6 @@ class Context:
         )
 
 
-SYSTEM = "system"
-"""actor_id of events the workflow records on its own (timers, checks, payments)."""
-
-
 class Process:
     """What differs between processes. Subclasses describe stages; `decide` is shared."""
 
@@ -202,6 +219,9 @@ class Process:
     """A paused task resumes with the working days it had left. False only while a case
     that resumed a task before this rule replays (calendar time then; the workflow's
     `working-day-pauses` patch)."""
+    deadline_roles: ClassVar[frozenset[Role]] = frozenset()
+    """Who may interrupt, suspend and resume the case's deadlines (in its jurisdiction);
+    none: nobody (the process has no deadlines people act on)."""
 
     def previous_stage(self, state: CaseState) -> str | None:
         """Where `return` sends the case from its current stage (None: not allowed)."""
@@ -228,11 +248,24 @@ class Process:
     # -- helpers shared by processes -------------------------------------------------
 
     def enter_stage(
-        self, state: CaseState, stage: str, ctx: Context, **facts: Any
+        self,
+        state: CaseState,
+        stage: str,
+        ctx: Context,
+        *,
+        assignee: str | None = None,
+        **facts: Any,
     ) -> list[NewEvent]:
-        """Events that move the case to `stage` and open its task if people work it."""
+        """Events that move the case to `stage` and open its task if people work it.
+
+        `assignee`: a user id the task opens assigned to (a lawyer 指派 to the case), as if
+        they had claimed it: only they may take it. Check it with `check_assignee`; the
+        worker checks it against the directory (known, enabled, holding the stage's
+        role in its jurisdiction) when an action's events are recorded."""
         events = [ctx.event(state, "case.stage_entered", SYSTEM, stage=stage, facts=facts)]
         role = self.stage_roles.get(stage)
+        if role is None and assignee is not None:
+            raise ValueError(f"stage {stage} opens no task to assign")
         if role is not None:
             events.append(
                 ctx.event(
@@ -242,11 +275,44 @@ class Process:
                     task_id=ctx.new_id(),
                     stage=stage,
                     role=role,
-                    district=CITY if stage in self.city_stages else state.district,
+                    district=self.queue_of(state, stage),
                     due_at=_iso(self.due_at(state, stage, ctx.now)),
+                    **({"assignee": assignee} if assignee is not None else {}),
                 )
             )
         return events
+
+    def queue_of(self, state: CaseState, stage: str) -> str:
+        """The jurisdiction whose officers work `stage`: the case's district, or the city."""
+        return CITY if stage in self.city_stages else state.district
+
+    def set_deadline(
+        self,
+        state: CaseState,
+        ctx: Context,
+        name: str,
+        label: tuple[str, str],
+        rule: DeadlineRule,
+        runs_from: date,
+        actor_id: str = SYSTEM,
+        reason: str | None = None,
+    ) -> NewEvent:
+        """`deadline.set` on this process's calendar (casework.domain.deadlines)."""
+        return deadlines.set_deadline(
+            state, ctx, self.calendar, name, label, rule, runs_from, actor_id, reason
+        )
+
+    def meet_deadline(
+        self, state: CaseState, ctx: Context, name: str, reason: str, actor_id: str = SYSTEM
+    ) -> list[NewEvent]:
+        """`deadline.met` if the deadline `name` is active (else nothing)."""
+        return deadlines.meet_deadline(state, ctx, name, reason, actor_id)
+
+    def clear_deadline(
+        self, state: CaseState, ctx: Context, name: str, reason: str, actor_id: str = SYSTEM
+    ) -> list[NewEvent]:
+        """`deadline.cleared` if the deadline `name` is active (else nothing)."""
+        return deadlines.clear_deadline(state, ctx, name, reason, actor_id)
 
     def close(
         self, state: CaseState, outcome: Outcome, ctx: Context, actor_id: str, reason: str | None
@@ -258,13 +324,28 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def require_comment(req: ActRequest, what: str) -> str:
-    comment = (req.comment or "").strip()
-    if not comment:
+def check_assignee(process: Process, state: CaseState, stage: str, user_id: str) -> None:
+    """What the rules say about opening `stage`'s task assigned to `user_id`: a user id,
+    not the opener, nobody who signed another review level. Whether the directory knows
+    them, enabled, with the stage's role in its jurisdiction, the worker checks when the
+    events are recorded (`unknown_assignee`, `assignee_disabled`, `assignee_not_eligible`)."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise Refused("invalid_assignee", "须指定承办人 (the assignee's user id)", "data.assignee")
+    if user_id == state.opened_by:
         raise Refused(
-            "comment_required", f"{what}必须填写意见/原因 (comment is required)", "comment"
+            "separation_of_duties",
+            "立案人不得承办本人经办的案件 (the officer who opened the case may not be assigned to it)",
+            "data.assignee",
         )
-    return comment
+    if stage in process.signing_stages:
+        for signed, signer in state.signers.items():
+            if signer == user_id and signed != stage and signed in process.signing_stages:
+                raise Refused(
+                    "separation_of_duties",
+                    f"{user_id} 已在 {signed} 签署，不得再承办 {stage} "
+                    "(one person may not sign two review levels of a case)",
+                    "data.assignee",
+                )
 
 
 def check_may_work(process: Process, state: CaseState, actor: Actor, task: TaskState) -> None:
@@ -329,6 +410,8 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         return [ctx.event(state, "case.commented", actor.id, comment=require_comment(req, "备注"))]
 
     task = state.task
+    if action.value in deadlines.DEADLINE_ACTIONS:
+        return deadlines.decide_deadline(process, state, req, ctx)
     if action.value in _SUPERVISOR_ACTIONS:
         from casework.domain.supervision import decide_supervision  # it builds on this module
 
@@ -470,7 +553,9 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
     t = event.type
     if "facts" in p and isinstance(p["facts"], dict):
         s.facts = {**s.facts, **p["facts"]}
-    if t == "case.opened":
+    if t.startswith("deadline."):
+        s.deadlines = deadlines.evolve_deadlines(s.deadlines, event)
+    elif t == "case.opened":
         s.case_type = p["case_type"]
         s.district = p["district"]
         s.opened_by = event.actor_id
@@ -487,6 +572,7 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
             district=p["district"],
             opened_at=event.occurred_at,
             due_at=datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
+            assignee=p.get("assignee"),
         )
     elif t == "task.claimed" and s.task is not None:
         s.task.assignee = p["assignee"]

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 JsonDict = dict[str, Any]
 
+SYSTEM = "system"
+"""actor_id of events the workflow records on its own (timers, checks, payments)."""
+
 
 class NewEvent(BaseModel):
     """One state change, decided in a workflow (ids and times come from workflow APIs)."""

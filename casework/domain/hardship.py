@@ -26,6 +26,7 @@ from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalenda
 from casework.domain.case import (
     SYSTEM,
     ActRequest,
+    CaseContinuation,
     CaseState,
     Context,
     NewEvent,
@@ -400,6 +401,9 @@ class HardshipConfig(BaseModel):
     medical city threshold and the exit rule (casework.domain.eligibility)."""
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     """Holidays for years the statutory calendar package does not cover yet."""
+    updates_per_run: int = Field(default=1000, ge=1, le=1900)
+    """A case's workflow continues as new after this many accepted Updates (actions and
+    reads of the recorded view) in one run: Temporal takes at most 2,000 per run."""
 
     @field_validator("limits")
     @classmethod
@@ -418,6 +422,9 @@ class StartHardshipCase(BaseModel):
     personal: SealedFields | None = None
     """ID number, phone and bank account, encrypted with the case's data key; recorded
     in `case.opened`. None in cases opened before field encryption."""
+    continued: CaseContinuation | None = None
+    """Set when the case's workflow continued as new: the run starts from this state
+    (and `config` is the configuration the last run used)."""
 
 
 class HomeVisitFindings(BaseModel):

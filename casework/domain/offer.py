@@ -54,6 +54,17 @@ INPUT_REFUSALS = frozenset(
         "amount_above_requested",
         "not_eligible",  # passes with the district officer's explanation
         "national_ref_required",
+        # which deadline, and when the interrupting fact happened: chosen on the form
+        "deadline_required",
+        "unknown_deadline",
+        "deadline_closed",
+        "deadline_passed",
+        "already_suspended",
+        "not_suspended",
+        "invalid_on",
+        "on_in_future",
+        "on_before_start",
+        "invalid_assignee",
     }
 )
 """Refused for what was typed (comment, data): the action is still offered."""
@@ -80,6 +91,9 @@ STANDING_REFUSALS = frozenset(
         "already_paused",
         "not_held",
         "already_paid",
+        "no_active_deadline",
+        "no_running_deadline",
+        "no_suspended_deadline",
     }
 )
 """Refused for who is asking or where the case stands: not offered. A code in neither

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -42,6 +43,14 @@ _ACTOR_ROW = select(users.c.roles, users.c.district, users.c.disabled_at).where(
     users.c.id == bindparam("id")
 )
 _FAST = Statements()
+
+
+class Assignee(NamedTuple):
+    """A task opened already assigned: to whom, with which role, in which queue."""
+
+    user_id: str
+    role: str
+    district: str
 
 
 class UnknownUser(LookupError):
@@ -200,6 +209,38 @@ class Directory:
                 "actor_mismatch",
                 f"{actor.id} 的辖区是 {district}，不是 {actor.district} (jurisdiction claimed "
                 "does not match the directory)",
+            )
+
+    @staticmethod
+    def verify_assignee(conn: Connection, assignee: Assignee) -> None:
+        """ActorMismatch unless the directory vouches for opening a task assigned to
+        `assignee.user_id`: an enabled user who holds the task's role in its jurisdiction
+        (the task's district, or the whole city). Runs on `conn`, as `verify_actor`."""
+        if conn.in_transaction():
+            row = (
+                _FAST.get(conn.dialect, "actor", lambda: _ACTOR_ROW)
+                .execute(conn, {"id": assignee.user_id})
+                .fetchone()
+            )
+        else:
+            row = conn.execute(_ACTOR_ROW, {"id": assignee.user_id}).first()
+        who = assignee.user_id
+        if row is None:
+            raise ActorMismatch("unknown_assignee", f"未知承办人 (unknown assignee): {who}")
+        roles, district, disabled_at = row
+        if disabled_at is not None:
+            raise ActorMismatch("assignee_disabled", f"承办人已停用 (assignee disabled): {who}")
+        if assignee.role not in set(json.loads(roles)):
+            raise ActorMismatch(
+                "assignee_not_eligible",
+                f"{who} 不具有 {assignee.role} 角色，不能承办此任务 "
+                f"(the assignee does not hold the task's role {assignee.role})",
+            )
+        if district not in (CITY, assignee.district):
+            raise ActorMismatch(
+                "assignee_not_eligible",
+                f"{who} 的辖区 {district} 不含 {assignee.district} "
+                "(the task lies outside the assignee's jurisdiction)",
             )
 
     @staticmethod

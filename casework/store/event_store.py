@@ -10,10 +10,11 @@ Rules (DESIGN.md "Event store"), each with a contract test on SQLite and Postgre
 - Global `position` follows commit order (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
   EXCLUSIVE table lock taken last, just before one multi-row insert).
 - Projections are written in the same transaction as the events.
-- The people an append names (`actors`: who acted, whom they named) are checked against
-  the directory in the same transaction, before any row is written: an actor who is
-  unknown, disabled, or claims roles or a jurisdiction they do not hold is an
-  `ActorRefused` and nothing is written. An append found already stored is not checked
+- The people an append names (`actors`: who acted, whom they named; `assignees`: whom a
+  task opens assigned to) are checked against the directory in the same transaction,
+  before any row is written: an actor who is unknown, disabled, or claims roles or a
+  jurisdiction they do not hold, or an assignee without the task's role in its
+  jurisdiction, is an `ActorRefused` and nothing is written. An append found already stored is not checked
   again: it was checked when it was written (see `append`).
 """
 
@@ -38,7 +39,7 @@ from casework.domain.events import NewEvent, upcast
 from casework.domain.org import Actor
 from casework.store import projections
 from casework.store.db import IMMEDIATE
-from casework.store.directory import ActorMismatch, Directory
+from casework.store.directory import ActorMismatch, Assignee, Directory
 from casework.store.fastsql import Statements
 from casework.store.tables import case_events, cases, relief_fund_budgets, relief_fund_ledger
 
@@ -100,8 +101,9 @@ class ConcurrencyConflict(StoreError):
 
 class ActorRefused(StoreError):
     """An actor the append names does not match the directory; nothing was written.
-    `code`: unknown_actor | actor_disabled | actor_mismatch; `index`: which of the
-    append's `actors` it was."""
+    `code`: unknown_actor | actor_disabled | actor_mismatch, or for an assignee
+    unknown_assignee | assignee_disabled | assignee_not_eligible; `index`: which of the
+    append's `actors` it was, or len(actors) + which of its `assignees`."""
 
     def __init__(self, code: str, message: str, index: int) -> None:
         super().__init__(message)
@@ -231,13 +233,16 @@ class EventStore:
         fund_check: FundCheck | None = None,
         also: Callable[[Connection], None] | None = None,
         actors: Sequence[Actor] = (),
+        assignees: Sequence[Assignee] = (),
     ) -> list[StoredEvent]:
         """Append `events` after seq `expected_seq` of `case_id`, atomically with projections.
         `also`: an effect that must commit with the events, or not at all (it may raise
         to abort the append), e.g. destroying a case's data key.
         `actors`: the people these events record acting or name (the Update's actor, a
         reassignment's new assignee), each checked against the directory in this
-        transaction before anything is written (`ActorRefused`).
+        transaction before anything is written (`ActorRefused`); `assignees`: the users
+        tasks in these events open assigned to, checked the same way for the task's role
+        and jurisdiction.
 
         A retry of an append already stored (the same event ids) returns the stored rows
         without checking `actors` again: they were checked in the transaction that wrote
@@ -270,9 +275,13 @@ class EventStore:
                     raise ConcurrencyConflict(
                         f"case {case_id}: expected to follow seq {expected_seq}, head is {head_seq}"
                     )
-                for index, actor in enumerate(actors):
+                checks: list[Callable[[], None]] = [
+                    *(lambda a=actor: Directory.verify_actor(conn, a) for actor in actors),
+                    *(lambda a=who: Directory.verify_assignee(conn, a) for who in assignees),
+                ]
+                for index, check in enumerate(checks):
                     try:
-                        Directory.verify_actor(conn, actor)
+                        check()
                     except ActorMismatch as exc:
                         # A head remembered from before another worker stored these very
                         # events (its retry is ours): they stand, checked when written.

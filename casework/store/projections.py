@@ -1,5 +1,6 @@
 """Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`,
-`households` (the register, casework.store.households), ...
+`households` (the register, casework.store.households), `notifications`,
+`open_task_days`, `case_deadlines`.
 
 `project` runs inside the append's transaction; `rebuild` truncates the tables and
 replays every event through the same code, so a rebuild gives the same rows.
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.case import CaseState, evolve
+from casework.domain.deadlines import ACTIVE as ACTIVE_DEADLINES
 from casework.domain.events import NewEvent
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
@@ -36,6 +38,7 @@ from casework.store.households import REGISTER_EVENTS, project_household
 from casework.store.tables import (
     OPEN_TASK_SQL,
     PROJECTION_TABLES,
+    case_deadlines,
     case_events,
     case_tasks,
     cases,
@@ -106,6 +109,8 @@ def project(
         state = CaseState(case_id=case_id)
     days: dict[tuple[str, str, str], int] = {}
     states: list[CaseState] = []
+    deadlines_touched: dict[str, datetime] = {}
+    """Case deadlines whose row changes, with the time of the last event changing it."""
     for event in events:
         before = state.task
         state = evolve(state, event)
@@ -117,6 +122,10 @@ def project(
         if after is not None and (before is None or after.task_id != before.task_id):
             key = (after.district, str(after.stage), _day(after.opened_at))
             days[key] = days.get(key, 0) + 1
+        if event.type.startswith("deadline.") and isinstance(event.payload.get("name"), str):
+            deadlines_touched[event.payload["name"]] = event.occurred_at
+        elif event.type == "case.closed":
+            deadlines_touched.update(dict.fromkeys(state.deadlines, event.occurred_at))
     # The `cases` row first: a rebuild on PostgreSQL waits on its table (REBUILD_LOCK).
     values = _case_row(state)
     if not exists:
@@ -130,6 +139,8 @@ def project(
         _project_task(conn, after_event, event, first_seq + offset)
         if event.type in REGISTER_EVENTS:
             project_household(conn, event)
+        if event.type in _DEADLINE_ALARMS:
+            _notify_deadline(conn, after_event, event, first_seq + offset)
         entry = _LEDGER_ENTRIES.get(event.type)
         if entry is not None:
             p = event.payload
@@ -148,7 +159,34 @@ def project(
     deltas = [(k, n) for k, n in days.items() if n]
     if deltas:
         _count_days(conn, deltas)
+    for name, at in deadlines_touched.items():
+        if name in state.deadlines:
+            _project_deadline(conn, state, name, at)
     return state
+
+
+def _project_deadline(conn: Connection, state: CaseState, name: str, at: datetime) -> None:
+    """The row of one case deadline as the case's state has it now."""
+    d = state.deadlines[name]
+    case_open = state.status.value == "open"
+    listed = d.listed_from() if case_open else None
+    row = {
+        "case_type": state.case_type,
+        "district": state.district,
+        "label_zh": d.label[0],
+        "label_en": d.label[1],
+        "status": d.status.value,
+        "active": int(case_open and d.status in ACTIVE_DEADLINES),
+        "due_at": d.due_at,
+        "listed_from": listed,
+        "warned_days_before": d.warned_days_before,
+        "escalated": int(d.escalated),
+        "set_at": d.set_at,
+        "updated_at": at,
+    }
+    insert_for = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert_for(case_deadlines).values(case_id=state.case_id, name=name, **row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["case_id", "name"], set_=row))
 
 
 def _count_days(conn: Connection, deltas: list[tuple[tuple[str, str, str], int]]) -> None:
@@ -213,7 +251,7 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int)
             "stage": p["stage"],
             "role": p["role"],
             "district": p["district"],
-            "assignee": None,
+            "assignee": p.get("assignee"),  # a task opened already assigned
             "status": "open",
             "outcome": None,
             "closed_by": None,
@@ -281,6 +319,43 @@ def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> No
     else:
         recipient = f"supervisor@{task.district}"
         message = f"{state.case_id} {task.stage} 超期未办，已升级督办 (escalated)"
+    conn.execute(
+        insert(notifications).values(
+            case_id=state.case_id,
+            seq=seq,
+            recipient=recipient,
+            kind=event.type,
+            message=message,
+            created_at=event.occurred_at,
+        )
+    )
+
+
+_DEADLINE_ALARMS = frozenset({"deadline.warned", "deadline.escalated", "deadline.passed"})
+
+
+def _notify_deadline(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
+    """A case deadline warns whoever holds the case's open task (or everyone who may
+    take it); its escalation and passing go to the supervisors of the case's district."""
+    d = state.deadlines.get(event.payload["name"])
+    if d is None:
+        return
+    label = d.label[0]
+    task = state.task
+    if event.type == "deadline.warned":
+        n = event.payload["days_before"]
+        recipient = (
+            (task.assignee or f"{task.role.value}@{task.district}")
+            if task is not None
+            else f"supervisor@{state.district}"
+        )
+        message = f"{state.case_id} {label}距届满还有 {n} 日 ({d.name}: {n} days left)"
+    elif event.type == "deadline.escalated":
+        recipient = f"supervisor@{state.district}"
+        message = f"{state.case_id} {label}临近届满，已升级督办 ({d.name}: escalated)"
+    else:
+        recipient = f"supervisor@{state.district}"
+        message = f"{state.case_id} {label}已届满 ({d.name}: passed)"
     conn.execute(
         insert(notifications).values(
             case_id=state.case_id,

@@ -1,6 +1,7 @@
 """What supervisors (督办) look at: the stuck-task list, the board per district and stage,
 an officer's open tasks, and the clock of one case's current task. All from the
-projections (`cases`, `case_tasks`), never from Temporal's visibility store.
+projections (`cases`, `case_tasks`, and for the case deadlines listed beside the tasks
+`case_deadlines`: casework.store.case_deadlines), never from Temporal's visibility store.
 
 Definitions, in working days (工作日) on the calendar the processes use:
 - A task is *past due* when it is open (or waiting for information), its clock runs
@@ -47,6 +48,7 @@ from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
 from casework.domain.org import CITY, DISTRICTS, Role
 from casework.domain.processes import PROCESSES
+from casework.store import case_deadlines
 from casework.store.directory import User
 from casework.store.fastsql import Statements
 from casework.store.tables import (
@@ -176,36 +178,56 @@ def idle_cutoff(days: WorkingDayIndex, now: datetime, idle_days: int) -> datetim
 
 
 class StuckItem(BaseModel):
+    """A stuck task, or a case deadline near or passed (`deadline` set)."""
+
     case_id: str
     type: str
     stage: str
+    """The task's stage; for a case deadline, the stage the case is at."""
     district: str
     """The task's queue: the case's district, or 市总工会 for city-level stages."""
     case_district: str
     assignee: str | None
+    """The task's assignee; for a case deadline, its case's open task's."""
     status: str
-    """open | waiting_info"""
+    """open | waiting_info; for a case deadline running | passed"""
     due_at: datetime | None
     days_overdue: int
+    """Working days past the task's deadline; calendar days past a case deadline's last
+    day (1 on the day after it)."""
     last_event_at: datetime
     idle_working_days: int
     """Whole working days before today without an event on the case."""
     escalated: bool
     paused: bool
-    reason: Literal["overdue", "idle"]
-    """Why it is listed: past its deadline, or idle (and not past due)."""
+    reason: Literal["overdue", "idle", "deadline_near", "deadline_passed"]
+    """Why it is listed: a task past its deadline, or idle (and not past due); a case
+    deadline inside its warning window, or passed."""
+    deadline: str | None = None
+    """The case deadline's name (limitation, sue); None for a task."""
+    deadline_label: tuple[str, str] | None = None
+    """The case deadline as people call it (zh, en)."""
+    days_left: int | None = None
+    """A case deadline's calendar days left, its last day included (None once due)."""
 
 
 class BoardRow(BaseModel):
     district: str
     """A district's queue, or 市总工会 for city-level stages."""
     stage: str
+    """The stage; for a row of case deadlines, their name (limitation, sue)."""
     open: int
+    """Open tasks; active case deadlines (running, suspended or passed)."""
     overdue: int
-    """Past due now (clock running, deadline passed)."""
+    """Past due now (clock running, deadline passed); case deadlines passed."""
     escalated: int
     median_age_days: float
-    """Median time since the open tasks opened, in calendar days."""
+    """Median time since the open tasks opened (the deadlines were set), in days."""
+    kind: Literal["task", "deadline"] = "task"
+    near: int = 0
+    """Case deadlines inside their warning window, not yet due."""
+    label: tuple[str, str] | None = None
+    """A case deadline's label (zh, en)."""
 
 
 class OpenTask(BaseModel):
@@ -499,6 +521,7 @@ class SupervisorQueries:
         self.days = working_days(calendar)
         self._sqlite = engine.dialect.name == "sqlite"
         self._stuck: dict[tuple[bool, bool, bool, str], Select[Any]] = {}
+        self._deadlines: dict[tuple[bool, ...], Select[Any]] = {}
 
     # permissions and filters
 
@@ -597,7 +620,83 @@ class SupervisorQueries:
             for r in rows:
                 first.setdefault(r[0], r)
             rows = list(first.values())[:limit]
-        return self._items(rows, now)
+        items = self._items(rows, now)
+        deadlines = self._listed_deadlines(
+            now, queue, case_type, assignee, overdue_only, params.get("cutoff"), limit
+        )
+        if not deadlines:
+            return items
+
+        def since(i: StuckItem) -> datetime:
+            if i.deadline is not None or idle_days is None:
+                return i.due_at or i.last_event_at
+            return min(i.last_event_at, *([i.due_at] if i.days_overdue and i.due_at else []))
+
+        return sorted([*items, *deadlines], key=lambda i: (since(i), i.case_id))[:limit]
+
+    def _listed_deadlines(
+        self,
+        now: datetime,
+        queue: str | None,
+        case_type: str | None,
+        assignee: str | None,
+        passed_only: bool,
+        cutoff: datetime | None,
+        limit: int,
+    ) -> list[StuckItem]:
+        """Case deadlines near or passed, as stuck items (casework.store.case_deadlines).
+        With `overdue_only`: passed ones only (and with `idle_days`, idle ones)."""
+        key = (
+            queue is not None,
+            case_type is not None,
+            assignee is not None,
+            passed_only,
+            passed_only and cutoff is not None,
+        )
+        stmt = self._deadlines.get(key)
+        if stmt is None:
+            stmt = self._deadlines[key] = case_deadlines.listed_statement(
+                queue=key[0], case_type=key[1], assignee=key[2], passed_only=key[3], idle=key[4]
+            )
+        params: dict[str, Any] = {"now": now, "limit": limit}
+        for name, value in (
+            ("queue", queue),
+            ("case_type", case_type),
+            ("assignee", assignee),
+            ("cutoff", cutoff if key[4] else None),
+        ):
+            if value is not None:
+                params[name] = value
+        with self.engine.connect() as conn:
+            found = case_deadlines.listed(conn, stmt, params)
+        today = local_date(now)
+        items = []
+        for x in found:
+            last_day = local_date(x.due_at - _TICK)
+            passed = x.status == "passed" or x.due_at <= now
+            idle = self.days.between(local_date(x.last_event_at), today - timedelta(days=1))
+            items.append(
+                StuckItem(
+                    case_id=x.case_id,
+                    type=x.case_type,
+                    stage=x.stage,
+                    district=x.district,
+                    case_district=x.district,
+                    assignee=x.assignee,
+                    status="passed" if passed else x.status,
+                    due_at=x.due_at,
+                    days_overdue=max((today - last_day).days, 0) if passed else 0,
+                    last_event_at=x.last_event_at,
+                    idle_working_days=max(idle, 0),
+                    escalated=x.escalated,
+                    paused=False,
+                    reason="deadline_passed" if passed else "deadline_near",
+                    deadline=x.name,
+                    deadline_label=x.label,
+                    days_left=None if passed else (last_day - today).days + 1,
+                )
+            )
+        return items
 
     def _items(self, rows: Sequence[Any], now: datetime) -> list[StuckItem]:
         """Rows of `_ITEM_COLUMNS` + reason -> items (unpacked by position: attribute
@@ -616,7 +715,10 @@ class SupervisorQueries:
             times = [(_driver_time(r[7]), _driver_time(r[10])) for r in rows]
         today = local_date(now)
         oldest = min(min(u for _d, u in times), min((d for d, _u in times if d), default=now))
-        base, counts = self.days.span(local_date(oldest) - timedelta(days=1), today)
+        # Looking as of an earlier moment (`--at`) than a case's last event: its idle
+        # days are 0, and the span must reach that event's day.
+        newest = max(today, local_date(max(u for _d, u in times)))
+        base, counts = self.days.span(local_date(oldest) - timedelta(days=1), newest)
         up_to_today = counts[(today - base).days]
         up_to_yesterday = counts[(today - base).days - 1]
         items = []
@@ -673,7 +775,28 @@ class SupervisorQueries:
                     median_age_days=round(age / 86_400, 1),
                 )
             )
-        return rows
+        return rows + self._deadline_rows(queue, now)
+
+    def _deadline_rows(self, queue: str | None, now: datetime) -> list[BoardRow]:
+        """Per district and deadline name, the active case deadlines (kind `deadline`),
+        after the task rows, districts in their usual order."""
+        with self.engine.connect() as conn:
+            found = case_deadlines.groups(conn, queue, now)
+        order = {q: i for i, q in enumerate((*DISTRICTS, CITY))}
+        return [
+            BoardRow(
+                district=g.district,
+                stage=g.name,
+                open=g.open,
+                overdue=g.passed,
+                escalated=g.escalated,
+                median_age_days=case_deadlines.median_age_days(g.set_at, now),
+                kind="deadline",
+                near=g.near,
+                label=g.label,
+            )
+            for g in sorted(found, key=lambda g: (order.get(g.district, len(order)), g.name))
+        ]
 
     def _board_sqlite(
         self, queue: str | None, now: datetime

@@ -70,6 +70,10 @@ HAS_TASK_SQL = "task_role IS NOT NULL"
 """A case with an open human task (cases; closed cases have none)."""
 ON_REGISTER_SQL = "exited_at IS NULL"
 """A household still on the register (households)."""
+LISTED_DEADLINE_SQL = "listed_from IS NOT NULL"
+"""A case deadline supervisors may have to see: running or passed, in an open case."""
+ACTIVE_DEADLINE_SQL = "active = 1"
+"""A case deadline someone still minds: running, suspended or passed, in an open case."""
 
 
 def _partial(name: str, predicate: str, *columns: str, **kw: Any) -> Index:
@@ -248,6 +252,43 @@ households = Table(
     _partial("ix_households_on_register", ON_REGISTER_SQL, "district", "case_id"),
 )
 
+
+case_deadlines = Table(
+    "case_deadlines",
+    metadata,
+    # The named deadlines of cases (casework.domain.deadlines), one row each, as the
+    # case's state has them after their last event: what `stuck` and `board` list
+    # beside task deadlines.
+    Column("case_id", String(32), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("case_type", String(32), nullable=False),
+    Column("district", String(32), nullable=False),  # the case's: whose supervisors see it
+    Column("label_zh", String(100), nullable=False),
+    Column("label_en", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # running|suspended|passed|met|cleared
+    Column("active", Integer, nullable=False, default=0, server_default="0"),
+    Column("due_at", UTCDateTime, nullable=False),
+    # From when supervisors see it (its first warning, or passed): running or passed in
+    # an open case; NULL otherwise (suspended, met, cleared, the case closed).
+    Column("listed_from", UTCDateTime),
+    Column("warned_days_before", Integer),
+    Column("escalated", Integer, nullable=False, default=0, server_default="0"),
+    Column("set_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("case_id", "name"),
+    # stuck: deadlines listed as of a moment, city-wide and per district
+    _partial("ix_case_deadlines_listed", LISTED_DEADLINE_SQL, "listed_from", "case_id"),
+    _partial(
+        "ix_case_deadlines_listed_queue",
+        LISTED_DEADLINE_SQL,
+        "district",
+        "listed_from",
+        "case_id",
+    ),
+    # board: the active deadlines per district and name
+    _partial("ix_case_deadlines_active", ACTIVE_DEADLINE_SQL, "district", "name"),
+)
+
 PROJECTION_TABLES = (
     cases,
     case_tasks,
@@ -255,6 +296,7 @@ PROJECTION_TABLES = (
     notifications,
     open_task_days,
     households,
+    case_deadlines,
 )
 
 relief_fund_budgets = Table(

@@ -19,6 +19,7 @@ from casework.web.forms import parse_date, parse_json_object, parse_whole, parse
 from casework.web.i18n import Texts
 from casework.web.site import directory, log, service, texts
 
+DEADLINE_ACTIONS = (Action.INTERRUPT_DEADLINE, Action.SUSPEND_DEADLINE, Action.RESUME_DEADLINE)
 MAX_COMMENT = 2000
 """As the `act` Update's input allows (ActRequest.comment)."""
 ACT_WAIT_SECONDS = 30.0
@@ -64,6 +65,8 @@ REFUSAL_FIELDS = {
     "data.national_ref": "national_ref",
     "data.assets": "visit_assets",
     "data.cause": "visit_cause",
+    "data.deadline": "deadline",
+    "data.on": "on",
 }
 """Where a refusal naming a field is shown on the action form."""
 
@@ -180,6 +183,15 @@ async def perform(
         if problem:
             errors["until"] = words.t(problem)
         data = {"until": until}
+    elif chosen in DEADLINE_ACTIONS:
+        # Which case deadline; for an interruption, the day of the interrupting fact
+        # (the domain says today when none is given).
+        data = {"deadline": form.get("deadline", "")}
+        if chosen is Action.INTERRUPT_DEADLINE and form.get("on", "").strip():
+            on, problem = parse_date(form.get("on", ""))
+            if problem:
+                errors["on"] = words.t(problem)
+            data["on"] = on
     if chosen is Action.REASSIGN and data.get("to") and not errors:
         # Said beside the field at once; the service resolves the user again when it acts.
         try:

@@ -34,6 +34,9 @@ ACTIONS: dict[str, Pair] = {
     "extend": ("延期", "extend"),
     "hold": ("暂停计时", "hold"),
     "resume": ("恢复计时", "resume"),
+    "interrupt-deadline": ("期限中断", "interrupt a deadline"),
+    "suspend-deadline": ("期限中止", "suspend a deadline"),
+    "resume-deadline": ("期限恢复计算", "resume a deadline"),
 }
 
 EVENTS: dict[str, Pair] = {
@@ -58,6 +61,16 @@ EVENTS: dict[str, Pair] = {
     "case.personal_data_erased": ("个人信息已销毁", "personal data erased"),
     # and each case type's own events (`CaseType.event_labels`):
     **{k: v for t in REGISTERED.values() for k, v in t.event_labels.items()},
+    # {deadline}: the deadline's own label (仲裁时效, arbitration limitation), else its name.
+    "deadline.set": ("设定期限：{deadline}", "deadline set: {deadline}"),
+    "deadline.warned": ("{deadline}即将届满", "{deadline} approaching"),
+    "deadline.escalated": ("{deadline}临近届满，升级督办", "{deadline} near: escalated"),
+    "deadline.passed": ("{deadline}已届满", "{deadline} passed"),
+    "deadline.interrupted": ("{deadline}中断，重新计算", "{deadline} interrupted: runs again"),
+    "deadline.suspended": ("{deadline}中止计算", "{deadline} suspended"),
+    "deadline.resumed": ("{deadline}恢复计算", "{deadline} resumed"),
+    "deadline.met": ("{deadline}已按期办理", "{deadline} met in time"),
+    "deadline.cleared": ("{deadline}解除", "{deadline} cleared"),
 }
 
 OUTCOMES: dict[str, Pair] = {
@@ -71,6 +84,12 @@ STATUSES: dict[str, Pair] = {
     "open": ("办理中", "open"),
     "closed": ("已结案", "closed"),
     "waiting_info": ("等待补充材料", "waiting for information"),
+    # a case deadline's
+    "running": ("计算中", "running"),
+    "suspended": ("中止", "suspended"),
+    "passed": ("已届满", "passed"),
+    "met": ("已按期办理", "met"),
+    "cleared": ("已解除", "cleared"),
 }
 
 CATEGORIES: dict[str, Pair] = {
@@ -301,6 +320,16 @@ TEXT: dict[str, Pair] = {
     "until": ("新期限", "New due date"),
     "was_due": ("原期限", "was due"),
     "round": ("第{n}轮", "round {n}"),
+    "days_before": ("届满前 {n} 日", "{n} days before"),
+    "days_left": ("剩余 {n} 日", "{n} days left"),
+    "interrupted_on": ("中断事由发生于", "interrupted on"),
+    "deadlines": ("案件期限", "Case deadlines"),
+    "deadline_name": ("期限", "Deadline"),
+    "deadline_near": ("临近届满", "near"),
+    "deadline_passed": ("已届满", "passed"),
+    "deadline_status": ("状态", "Status"),
+    "deadline_active": ("在计", "Active"),
+    "interrupted_on_hint": ("仅期限中断填写，默认今天", "interrupt only; default today"),
     "transfer": ("转账流水", "transfer"),
     # supervisors
     "board": ("督办看板", "Board"),
@@ -484,7 +513,17 @@ class Texts:
             stage=self.stage_short(payload.get("stage") if isinstance(payload, dict) else None),
             to_stage=self.stage_short(payload.get("to_stage")),
             outcome=self.outcome(payload.get("outcome")),
+            deadline=self.deadline_label(payload.get("label"), payload.get("name")),
         )
+
+    def deadline_label(self, label: object, name: object = None) -> str:
+        """A case deadline as people call it: its label (zh, en) in this language, else
+        its name."""
+        if isinstance(label, list | tuple) and len(label) == 2 and all(label):
+            return str(label[self.index])
+        if isinstance(name, str) and name:
+            return name
+        return ("期限", "deadline")[self.index]
 
     def _both(self, table: dict[str, Pair], key: str | None) -> str:
         if not key:

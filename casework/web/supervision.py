@@ -1,6 +1,8 @@
 """Supervisors' pages (督办): the board per district and stage, and the stuck-task list
 with its actions (reassign, extend, hold, resume). The same reads as `casework board`
-and `casework stuck`, with the same filters; only supervisors see them."""
+and `casework stuck`, with the same filters; only supervisors see them. Case deadlines
+(a limitation period near or passed) are listed beside the tasks, and counted in a
+table of their own on the board."""
 
 from __future__ import annotations
 
@@ -161,6 +163,8 @@ def board(request: Request) -> HTMLResponse:
             )
         except SupervisionRefused as refused:
             _refusal(refused, found, words)
+    deadlines = [r for r in rows if r.kind == "deadline"]
+    rows = [r for r in rows if r.kind == "task"]
     totals = Totals(
         sum(r.open for r in rows), sum(r.overdue for r in rows), sum(r.escalated for r in rows)
     )
@@ -170,6 +174,7 @@ def board(request: Request) -> HTMLResponse:
         "board.html",
         422 if found.problems else 200,
         rows=rows,
+        deadlines=deadlines,
         charts=charts,
         totals=totals,
         filters=found,
@@ -228,7 +233,9 @@ def _stuck_page(
         process = PROCESSES.get(item.type)
         offered: list[str] = []
         candidates: list[Candidate] = []
-        if state is not None and process is not None:
+        # A case deadline's row links to its case; the task's own row (if stuck too)
+        # carries the supervisor's actions.
+        if state is not None and process is not None and item.deadline is None:
             offered = [
                 a.value
                 for a in offered_actions(process, state, me.actor(), moment)

@@ -146,18 +146,39 @@ def _person(names: Mapping[str, str], user_id: object) -> str:
     return f"{name} ({user_id})" if name else user_id
 
 
+def _deadline_details(type_: str, p: dict[str, Any], t: Any) -> list[str]:
+    """What a case deadline's event says besides its name: the due day, how far ahead
+    an alarm rang, the day an interruption happened, the days a suspension kept."""
+    details: list[str] = []
+    if type_ == "deadline.interrupted" and _str(p.get("on")):
+        details.append(f"{t('interrupted_on')} {p['on']}")
+    if type_ in ("deadline.warned", "deadline.escalated") and _int(p.get("days_before")):
+        details.append(t("days_before", n=p["days_before"]))
+    if type_ == "deadline.suspended" and _int(p.get("days_left")) is not None:
+        details.append(t("days_left", n=p["days_left"]))
+    due = parse_iso(p.get("due_at"))
+    if due is not None and type_ != "deadline.suspended":
+        details.append(f"{t('due')} {deadline(due)}")
+    return details
+
+
 def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]) -> list[Entry]:
     """Every recorded event, in order, in words: what happened (at which stage), who
     (name and id), and the comment, reason or figures it carries."""
     t = texts.t
     stage: str | None = None
+    labels: dict[str, Any] = {}
+    """Case deadlines' labels by name, from their `deadline.set`."""
     entries: list[Entry] = []
     for e in events:
         p = e.payload if isinstance(e.payload, dict) else {}
         if e.type == "case.stage_entered":
             stage = _str(p.get("stage"))
+        if e.type == "deadline.set" and _str(p.get("name")):
+            labels[p["name"]] = p.get("label")
+        label = labels.get(_str(p.get("name")) or "") if e.type.startswith("deadline.") else None
         # Task events name their stage; a claim or a request does not: the case's.
-        words = texts.event(e.type, {"stage": stage, **p})
+        words = texts.event(e.type, {"stage": stage, "label": label, **p})
         details: list[str] = []
         if e.type == "case.opened":
             app = _dict(p.get("application"))
@@ -203,6 +224,8 @@ def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]
                 details.append(f"{t('transfer')} {p['transfer_ref']}")
         elif e.type == "notice.ended" and _int(p.get("round")):
             details.append(t("round", n=p["round"]))
+        elif e.type.startswith("deadline."):
+            details += _deadline_details(e.type, p, t)
         for key in ("comment", "reason"):
             text = _str(p.get(key))
             if text:

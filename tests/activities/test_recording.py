@@ -113,3 +113,50 @@ def test_an_actor_the_directory_does_not_vouch_for_fails_for_good(engine: Engine
     gr2 = Directory(engine).get("chongchuan.grassroots2").actor()
     real = RecordEvents(case_id=cid, expected_seq=3, events=claim, actor=gr2)
     assert recorder.record_events(real).last_seq == 4
+
+
+def _assigned_task(case_id: str, who: str, at: datetime) -> NewEvent:
+    return NewEvent(
+        event_id="00000000-0000-4000-8000-0000000000d1",
+        case_id=case_id,
+        type="task.opened",
+        payload={
+            "task_id": "t2",
+            "stage": "home_visit",
+            "role": "grassroots_officer",
+            "district": "崇川区",
+            "due_at": None,
+            "assignee": who,
+        },
+        actor_id="system",
+        occurred_at=at,
+    )
+
+
+def test_an_action_opening_a_task_assigned_to_someone_the_directory_refuses_fails(
+    engine: Engine,
+) -> None:
+    """The assignee of a task an action opens is checked like the actor: refused with the
+    directory's code and the field `assignee`, logged, nothing recorded. The workflow's
+    own events (no actor: a timer) are not checked again."""
+    Directory(engine).upsert(demo_users())
+    store = EventStore(engine)
+    recorder = Recorder(store)
+    at = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    cid = "HR-2026-000001"
+    opener = Directory(engine).get("chongchuan.grassroots1").actor()
+    recorder.record_events(
+        RecordEvents(case_id=cid, expected_seq=0, events=_events(cid, at), actor=opener)
+    )
+    gr2 = Directory(engine).get("chongchuan.grassroots2").actor()
+    task = [_assigned_task(cid, "chongchuan.officer1", at)]  # not a grassroots officer
+    req = RecordEvents(case_id=cid, expected_seq=3, events=task, actor=gr2)
+    with capture_logs() as logs, pytest.raises(ApplicationError) as refused:
+        recorder.record_events(req)
+    [logged] = [e for e in logs if e["event"] == "actor.refused"]
+    assert logged["claimed"]["user_id"] == "chongchuan.officer1"
+    assert refused.value.details == ({"code": "assignee_not_eligible", "field": "assignee"},)
+    assert refused.value.message.startswith("assignee: ")
+    assert len(store.read(cid)) == 3
+    own = RecordEvents(case_id=cid, expected_seq=3, events=task)
+    assert recorder.record_events(own).last_seq == 4

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
@@ -21,6 +21,7 @@ from casework.domain.case import (
     decide,
     evolve_all,
 )
+from casework.domain.deadlines import alarm_events
 from casework.domain.events import NewEvent
 from casework.domain.hardship import (
     HardshipConfig,
@@ -284,3 +285,77 @@ def rehashed(row: Any, payload: str) -> str:
         actor_id=row.actor_id,
         occurred_at=row.occurred_at,
     )
+
+
+LEGAL_AID = actor("chongchuan.legalaid", Role.LEGAL_AID_OFFICER)
+CITY_LEGAL_AID = actor("city.legalaid", Role.LEGAL_AID_OFFICER, district="市总工会")
+LAWYER = actor("chongchuan.lawyer", Role.LAWYER)
+
+
+class LimitationCase:
+    """A case of the test-only limitation process (tests/limitation.py: a limitation
+    period, an assigned task, the deadline to sue) driven through the domain, each
+    decision one append; `clock` records what the deadlines reached by a moment."""
+
+    def __init__(self, store: EventStore, case_id: str, *, start: datetime = T0) -> None:
+        from tests.limitation import LimitationProcess
+
+        self.store = store
+        self.process = LimitationProcess()
+        self.state = CaseState(case_id=case_id)
+        self.now = start
+
+    def ctx(self) -> Context:
+        self.now += timedelta(hours=1, microseconds=7)
+        return Context(now=self.now, new_id=new_id)
+
+    def record(self, events: Sequence[NewEvent]) -> LimitationCase:
+        self.store.append(self.state.case_id, self.state.seq, events)
+        self.state = evolve_all(self.state, list(events))
+        return self
+
+    def open(self, knew_on: date) -> LimitationCase:
+        from tests.limitation import StartLimitationCase
+
+        start = StartLimitationCase(
+            case_id=self.state.case_id, opened_by=LEGAL_AID, district=DISTRICT, knew_on=knew_on
+        )
+        return self.record(self.process.open(start, self.state, self.ctx()))
+
+    def act(
+        self, who: Actor, action: str, comment: str | None = "理由", **data: Any
+    ) -> LimitationCase:
+        req = ActRequest(actor=who, action=Action(action), comment=comment, data=data)
+        return self.record(decide(self.process, self.state, req, self.ctx()))
+
+    def clock(self, at: datetime) -> LimitationCase:
+        self.now = at
+        events = alarm_events(self.state, Context(now=at, new_id=new_id))
+        return self.record(events) if events else self
+
+
+def limitation_journeys(store: EventStore, start: datetime = T0) -> dict[str, LimitationCase]:
+    """Six limitation cases, their decisions interleaved: one warned then suspended,
+    one interrupted and assigned to a lawyer, one whose limitation was met and whose
+    deadline to sue was set before it closed, one passed, one withdrawn while its
+    limitation ran, one warned and left running."""
+    c = {
+        name: LimitationCase(store, f"LT-2026-{n:06d}", start=start + timedelta(minutes=n))
+        for n, name in enumerate(
+            ["suspended", "interrupted", "closed", "passed", "withdrawn", "warned"], start=1
+        )
+    }
+    knew_on = (start - timedelta(days=320)).date()  # the year ends 45 days after `start`
+    for case in c.values():
+        case.open(knew_on)
+    for case in c.values():
+        case.clock(start + timedelta(days=1))  # inside the 60-day warning
+    c["suspended"].act(LAWYER, "suspend-deadline", "不可抗力", deadline="limitation")
+    c["interrupted"].act(LAWYER, "interrupt-deadline", "催讨工资", deadline="limitation")
+    c["interrupted"].act(CITY_LEGAL_AID, "approve", "受理", lawyer=LAWYER.id)
+    c["closed"].act(CITY_LEGAL_AID, "approve", "受理", lawyer=LAWYER.id)
+    c["closed"].act(LAWYER, "approve", "已申请仲裁", award_on=c["closed"].now.date().isoformat())
+    c["closed"].act(LAWYER, "approve", "已起诉")
+    c["passed"].clock(start + timedelta(days=60))
+    c["withdrawn"].act(LEGAL_AID, "withdraw", "申请人撤回")
+    return c

@@ -22,7 +22,7 @@ from casework.demo.people import demo_users
 from casework.domain.events import NewEvent
 from casework.domain.org import Role
 from casework.store import projections
-from casework.store.directory import ActorMismatch, Directory
+from casework.store.directory import ActorMismatch, Assignee, Directory, User
 from casework.store.event_store import (
     GENESIS,
     ActorRefused,
@@ -209,6 +209,7 @@ def test_first_append_must_expect_seq_zero(engine: Engine, store: EventStore) ->
         "notifications": [],
         "open_task_days": [],
         "households": [],
+        "case_deadlines": [],
     }
 
 
@@ -636,6 +637,60 @@ def test_a_named_person_is_checked_too_and_each_check_is_one_read(
         store.append(cid, 1, [moved], actors=[supervisor, GRASSROOTS3])
     assert len(reads) == 4
     assert [e.type for e in store.read(cid)] == ["case.opened", "task.reassigned"]
+
+
+ASSIGNED_TO = {
+    "unknown": ("chongchuan.nobody", "unknown_assignee"),
+    "disabled": ("chongchuan.grassroots3", "assignee_disabled"),
+    "lacks_the_role": ("chongchuan.officer1", "assignee_not_eligible"),
+    "other_district": ("tongzhou.grassroots1", "assignee_not_eligible"),
+}
+
+
+@pytest.mark.parametrize("who", [*ASSIGNED_TO, "city_staff"])
+def test_a_task_opened_assigned_needs_an_assignee_the_directory_vouches_for(
+    engine: Engine, store: EventStore, people: Directory, who: str
+) -> None:
+    """Unknown, disabled, without the task's role, or outside its queue: refused in the
+    append's transaction like a forged actor (`index` after the actors), nothing
+    written. Someone with the role in the whole city may take a district's task."""
+    cid = "HR-2026-000001"
+    store.append(cid, 0, [opened(cid)], actors=[OPENER])
+    people.disable("chongchuan.grassroots3")
+    people.upsert(
+        [
+            User(
+                id="city.grassroots",
+                name="市总基层",
+                roles=[Role.GRASSROOTS_OFFICER],
+                district="市总工会",
+            )
+        ]
+    )
+    user_id, code = ASSIGNED_TO.get(who, ("city.grassroots", ""))
+    task = event(
+        cid,
+        "task.opened",
+        {
+            "task_id": "t2",
+            "stage": "home_visit",
+            "role": "grassroots_officer",
+            "district": "崇川区",
+            "due_at": None,
+            "assignee": user_id,
+        },
+    )
+    assignee = Assignee(user_id, "grassroots_officer", "崇川区")
+    before = state_of(engine)
+    if not code:
+        store.append(cid, 1, [task], actors=[GRASSROOTS2], assignees=[assignee])
+        assert store.read(cid)[-1].payload["assignee"] == user_id
+        return
+    with pytest.raises(ActorRefused) as refused:
+        store.append(cid, 1, [task], actors=[GRASSROOTS2], assignees=[assignee])
+    assert (refused.value.code, refused.value.index) == (code, 1)
+    assert user_id in refused.value.message
+    nothing_changed(engine, before)
 
 
 def test_the_directory_is_read_at_each_append_not_remembered(

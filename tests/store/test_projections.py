@@ -19,7 +19,14 @@ from casework.domain.register import ExitKind, ExitRequest, exit_event_id
 from casework.store import projections
 from casework.store.directory import Directory
 from casework.store.event_store import ConcurrencyConflict, EventStore
-from casework.store.tables import case_tasks, cases, households, relief_fund_ledger
+from casework.store.tables import (
+    case_deadlines,
+    case_tasks,
+    cases,
+    households,
+    notifications,
+    relief_fund_ledger,
+)
 from tests.store.builders import (
     DISTRICT,
     DISTRICT_LEADER,
@@ -33,6 +40,7 @@ from tests.store.builders import (
     comments,
     event,
     findings,
+    limitation_journeys,
     opened,
     raw_rows,
 )
@@ -362,6 +370,7 @@ def test_rebuild_reproduces_the_projections_byte_for_byte(
     engine: Engine, store: EventStore, clock: timezone
 ) -> None:
     c = journeys(store, start=T0.astimezone(clock))
+    limitation_journeys(store, start=T0.astimezone(clock))
     for n in (7, 8):  # hand-built cases too, their appends interleaved
         cid = f"HR-2026-{n:06d}"
         store.append(cid, 0, [opened(cid, at=T0.astimezone(clock)), *comments(cid, 2)])
@@ -370,16 +379,19 @@ def test_rebuild_reproduces_the_projections_byte_for_byte(
     exit_household(engine, store, c["filed"].case_id, at=T0.astimezone(clock) + timedelta(days=300))
     live = projections.projection_snapshot(engine)
     n_events = len(raw_rows(engine))
-    assert len(live["cases"]) == 8 and len(live["case_tasks"]) > 10
+    assert len(live["cases"]) == 14 and len(live["case_tasks"]) > 10
     assert len(live["relief_fund_ledger"]) == 4
     [household] = live["households"]
     assert '"exit_kind": "annual_review"' in household
+    assert len(live["case_deadlines"]) == 7  # six limitation periods, one deadline to sue
 
     # Wreck the read models, so a rebuild that did nothing could not pass.
     with engine.begin() as conn:
         conn.execute(delete(case_tasks).where(case_tasks.c.status == "done"))
         conn.execute(update(cases).values(stage="wrecked", state="{}"))
         conn.execute(update(households).values(exited_at=None, category="wrecked"))
+        conn.execute(update(case_deadlines).values(status="wrecked", listed_from=None))
+        conn.execute(delete(case_deadlines).where(case_deadlines.c.name == "sue"))
         conn.execute(delete(relief_fund_ledger).where(relief_fund_ledger.c.entry == "reserved"))
         conn.execute(
             insert(relief_fund_ledger).values(
@@ -398,3 +410,73 @@ def test_rebuild_reproduces_the_projections_byte_for_byte(
     assert projections.projection_snapshot(engine) == live
     assert projections.rebuild(engine) == n_events
     assert projections.projection_snapshot(engine) == live
+
+
+def deadlines_of(engine: Engine, case_id: str) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(case_deadlines).where(case_deadlines.c.case_id == case_id)
+        ).mappings()
+        return {r["name"]: dict(r) for r in rows}
+
+
+def test_case_deadlines_project_as_their_states_have_them(
+    engine: Engine, store: EventStore
+) -> None:
+    """One row per case deadline: listed for supervisors from its first warning while it
+    runs, from its due moment once passed, never while suspended, once met, or once the
+    case is closed; a task opened assigned is its assignee's from the start."""
+    c = limitation_journeys(store)
+    rows = {name: deadlines_of(engine, case.state.case_id) for name, case in c.items()}
+    for name, case in c.items():
+        for deadline, row in rows[name].items():
+            d = case.state.deadlines[deadline]
+            assert (row["status"], row["due_at"], row["set_at"]) == (
+                d.status.value,
+                d.due_at,
+                d.set_at,
+            )
+            assert (row["label_zh"], row["label_en"], row["district"]) == (*d.label, DISTRICT)
+    suspended = rows["suspended"]["limitation"]
+    assert (suspended["status"], suspended["active"], suspended["listed_from"]) == (
+        "suspended",
+        1,
+        None,
+    )
+    assert suspended["warned_days_before"] == 60
+    interrupted = c["interrupted"].state.deadlines["limitation"]
+    row = rows["interrupted"]["limitation"]
+    assert (row["status"], row["active"], row["warned_days_before"]) == ("running", 1, None)
+    assert row["listed_from"] == interrupted.due_at - timedelta(days=60)
+    passed = rows["passed"]["limitation"]
+    assert (passed["status"], passed["active"], passed["listed_from"]) == (
+        "passed",
+        1,
+        passed["due_at"],
+    )
+    closed = rows["closed"]
+    assert {n: (r["status"], r["active"], r["listed_from"]) for n, r in closed.items()} == {
+        "limitation": ("met", 0, None),
+        "sue": ("met", 0, None),
+    }
+    withdrawn = rows["withdrawn"]["limitation"]
+    assert (withdrawn["status"], withdrawn["active"], withdrawn["listed_from"]) == (
+        "running",
+        0,
+        None,
+    )
+    # The outbox: warnings to whoever may take the open task, the passing to the
+    # district's supervisors.
+    with engine.connect() as conn:
+        outbox = {
+            (r.case_id, r.kind, r.recipient)
+            for r in conn.execute(select(notifications).where(notifications.c.case_id.like("LT-%")))
+        }
+    passed_id = c["passed"].state.case_id
+    assert (passed_id, "deadline.warned", "legal_aid_officer@崇川区") in outbox
+    assert (passed_id, "deadline.passed", "supervisor@崇川区") in outbox
+    assigned = tasks_of(engine, c["interrupted"].state.case_id)
+    assert [(t["stage"], t["assignee"]) for t in assigned] == [
+        ("acceptance", "city.legalaid"),
+        ("handling", "chongchuan.lawyer"),
+    ]

@@ -27,7 +27,7 @@ from casework.web.i18n import (
 
 DOMAIN = Path(casework.domain.__file__).parent
 EVENT_TYPE = re.compile(
-    r'"((?:case|task|notice|funds|disbursement|civil_affairs|household)\.[a-z_]+)"'
+    r'"((?:case|task|notice|funds|disbursement|civil_affairs|household|deadline)\.[a-z_]+)"'
 )
 RECORDED = re.compile(r'ctx\.event\(\s*\w+,\s*"([a-z_.]+)"')
 

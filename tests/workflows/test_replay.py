@@ -29,6 +29,7 @@ from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
 from tests.factories import HOUSEHOLDS
 from tests.workflows.conftest import Harness, wait_for
+from tests.workflows.runs import runs_of
 from tests.workflows.steps import (
     CITY_LEADER,
     GR2,
@@ -272,6 +273,28 @@ async def assessed_explained_lowered_and_registered(h: Harness) -> str:
     return cid
 
 
+async def continued_as_new_at_the_visit_the_notice_and_after_payment(h: Harness) -> str:
+    """Runs of three Updates (the `continue-as-new` patch): the case hands over after
+    the civil-affairs check answered, during the public notice and after the payment,
+    and is filed by the last run. Recorded as one file per run."""
+    short = QUICK.model_copy(update={"updates_per_run": 3})
+    h.config_source.update(ProcessConfig(hardship=short))
+    cid = (await h.open()).case_id
+    await h.act(cid, GR2, "approve", "材料齐全")
+    await h.act(cid, OFFICER, "comment", "已电话联系申请人")
+    await wait_for(lambda s: "civil_affairs_match" in s.facts, h, cid)
+    await h.env.sleep(2)  # past the hand-over's pause
+    await visit(h, cid)
+    for n in (1, 2):
+        await h.act(cid, OFFICER, "comment", f"公示期间回访 {n}")
+    await h.env.sleep(2)
+    await advance(h, cid, "receipt_confirmation")  # two approvals in this run
+    await h.act(cid, OFFICER, "comment", "资金已拨付，待到账确认")
+    await h.env.sleep(2)
+    await advance(h, cid, "filed")
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -293,6 +316,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_assessed_explained_lowered_and_registered": (
         assessed_explained_lowered_and_registered
     ),
+    "hardship_continued_as_new": continued_as_new_at_the_visit_the_notice_and_after_payment,
 }
 
 
@@ -302,9 +326,13 @@ async def test_record_history(harness: Harness, name: str) -> None:
     cid = await SCENARIOS[name](harness)
     view = await harness.result(cid)
     assert view.status == "closed", view
-    history = await harness.env.client.get_workflow_handle(cid).fetch_history()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    # A case that continued as new: each earlier run as NAME.runN.json, the last one as
+    # NAME.json.
+    *earlier, last = await runs_of(harness, cid)
+    for n, history in enumerate(earlier, start=1):
+        (HISTORIES / f"{name}.run{n}.json").write_text(history.to_json(), encoding="utf-8")
+    (HISTORIES / f"{name}.json").write_text(last.to_json(), encoding="utf-8")
 
 
 # -- replaying them -----------------------------------------------------------------
@@ -320,6 +348,8 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_every_scenario_has_a_recorded_history() -> None:
     assert {p.stem for p in recorded()} >= set(SCENARIOS)
+    # The continued case's runs are there too, and it did continue.
+    assert {p.stem for p in recorded() if p.stem.startswith("hardship_continued_as_new.run")}
 
 
 @pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
@@ -328,15 +358,17 @@ async def test_recorded_history_replays_without_nondeterminism(path: Path) -> No
     replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history)  # raises on any replay failure
     assert result.replay_failure is None
-    # The history really is a whole case: started with a case and closed.
+    # The history really is a whole case (or one run of it): started, and closed or
+    # continued as new.
     events = json.loads(path.read_text(encoding="utf-8"))["events"]
     assert events[0]["eventType"] in (
         "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
         "WorkflowExecutionStarted",
     )
+    ends = "ContinuedAsNew" if ".run" in path.stem else "Completed"
     assert events[-1]["eventType"] in (
-        "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
-        "WorkflowExecutionCompleted",
+        f"EVENT_TYPE_WORKFLOW_EXECUTION_{'CONTINUED_AS_NEW' if ends != 'Completed' else 'COMPLETED'}",
+        f"WorkflowExecution{ends}",
     )
 
 

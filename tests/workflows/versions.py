@@ -85,3 +85,27 @@ class RulesUnguarded(HardshipReliefWorkflow):
     @workflow.run
     async def run(self, start: StartHardshipCase) -> CaseView:
         return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class HardshipReliefBeforeContinueAsNew(HardshipReliefWorkflow):
+    """As deployed before runs continued as new: one run, however many Updates."""
+
+    def continue_as_new_wanted(self) -> bool:
+        return False
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
+
+
+@workflow.defn(name="HardshipRelief")
+class ContinuesUnguarded(HardshipReliefWorkflow):
+    """Continue-as-new without its patch: an old case past the threshold hands over."""
+
+    def continues_as_new(self) -> bool:
+        return True
+
+    @workflow.run
+    async def run(self, start: StartHardshipCase) -> CaseView:
+        return await super().run(start)
