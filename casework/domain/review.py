@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from casework.domain.case import CaseState
+from casework.domain.payload import dict_of, int_of, str_of
 
 
 class EventLike(Protocol):
@@ -117,56 +118,44 @@ class ReviewSheet(BaseModel):
         return self.assessments[-1] if self.assessments else None
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _figures(d: dict[str, Any], size_key: str) -> Figures:
     return Figures(
-        size=_int(d.get(size_key)),
-        yearly_income_fen=_int(d.get("yearly_income_fen")),
-        medical_expenses_fen=_int(d.get("medical_expenses_fen")),
-        schooling_expenses_fen=_int(d.get("schooling_expenses_fen")),
-        monthly_income_fen=_int(d.get("monthly_income_fen")),
+        size=int_of(d.get(size_key)),
+        yearly_income_fen=int_of(d.get("yearly_income_fen")),
+        medical_expenses_fen=int_of(d.get("medical_expenses_fen")),
+        schooling_expenses_fen=int_of(d.get("schooling_expenses_fen")),
+        monthly_income_fen=int_of(d.get("monthly_income_fen")),
     )
 
 
 def review_sheet(state: CaseState, events: Sequence[EventLike]) -> ReviewSheet:
     facts = state.facts
     sheet = ReviewSheet(
-        declared_category=_str(facts.get("category")),
-        relief_type=_str(facts.get("relief_type")),
-        requested_amount_fen=_int(facts.get("requested_amount_fen")),
+        declared_category=str_of(facts.get("category")),
+        relief_type=str_of(facts.get("relief_type")),
+        requested_amount_fen=int_of(facts.get("requested_amount_fen")),
     )
     for e in events:
         p = e.payload if isinstance(e.payload, dict) else {}
         if e.type == "case.opened":
-            sheet.declared = _figures(_dict(p.get("application")), "household_size")
+            sheet.declared = _figures(dict_of(p.get("application")), "household_size")
         elif e.type == "eligibility.assessed":
             why = p.get("why")
             sheet.assessments.append(
                 Assessed(
-                    source=_str(p.get("source")) or "",
+                    source=str_of(p.get("source")) or "",
                     at=e.occurred_at,
-                    figures=_figures(_dict(p.get("figures")), "size"),
-                    income_per_head_fen=_int(p.get("income_per_head_fen")),
-                    di_bao_fen=_int(p.get("di_bao_fen")),
-                    di_bao_year=_int(p.get("di_bao_year")),
-                    category=_str(p.get("category")),
-                    rule=_str(p.get("rule")),
+                    figures=_figures(dict_of(p.get("figures")), "size"),
+                    income_per_head_fen=int_of(p.get("income_per_head_fen")),
+                    di_bao_fen=int_of(p.get("di_bao_fen")),
+                    di_bao_year=int_of(p.get("di_bao_year")),
+                    category=str_of(p.get("category")),
+                    rule=str_of(p.get("rule")),
                     why=[w for w in why if isinstance(w, str)] if isinstance(why, list) else [],
                 )
             )
         elif e.type == "task.approved":
-            data = _dict(p.get("data"))
+            data = dict_of(p.get("data"))
             stage = p.get("stage")
             if stage == "home_visit":
                 visitors = data.get("visitors")
@@ -177,31 +166,31 @@ def review_sheet(state: CaseState, events: Sequence[EventLike]) -> ReviewSheet:
                     if isinstance(visitors, list)
                     else [],
                     figures=_figures(data, "household_size"),
-                    assets=_str(data.get("assets")),
-                    cause=_str(data.get("cause")),
-                    explanation=_str(data.get("explanation")),
+                    assets=str_of(data.get("assets")),
+                    cause=str_of(data.get("cause")),
+                    explanation=str_of(data.get("explanation")),
                 )
-            elif stage == "district_review" and _str(data.get("explanation")):
+            elif stage == "district_review" and str_of(data.get("explanation")):
                 sheet.district_explanation = data["explanation"]
-            elif stage == "registration" and _str(data.get("national_ref")):
+            elif stage == "registration" and str_of(data.get("national_ref")):
                 sheet.national_ref = data["national_ref"]
         elif e.type == "civil_affairs.checked":
             sheet.civil_affairs = CivilAffairsResult(
-                match=bool(p.get("match")), detail=_str(p.get("detail")) or "", at=e.occurred_at
+                match=bool(p.get("match")), detail=str_of(p.get("detail")) or "", at=e.occurred_at
             )
         elif e.type == "civil_affairs.unavailable":
             sheet.civil_affairs = CivilAffairsResult(
-                match=None, detail=_str(p.get("reason")) or "", at=e.occurred_at
+                match=None, detail=str_of(p.get("reason")) or "", at=e.occurred_at
             )
-        elif e.type == "amount.approved" and _int(p.get("amount_fen")) is not None:
+        elif e.type == "amount.approved" and int_of(p.get("amount_fen")) is not None:
             sheet.amount_decisions.append(
                 AmountDecision(
-                    stage=_str(p.get("stage")) or "",
+                    stage=str_of(p.get("stage")) or "",
                     by=e.actor_id,
                     at=e.occurred_at,
                     amount_fen=p["amount_fen"],
-                    previous_fen=_int(p.get("previous_fen")),
-                    comment=_str(p.get("comment")),
+                    previous_fen=int_of(p.get("previous_fen")),
+                    comment=str_of(p.get("comment")),
                 )
             )
     if sheet.assessments:

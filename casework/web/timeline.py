@@ -13,21 +13,17 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from casework.domain.case import SYSTEM, CaseState
+from casework.domain.payload import dict_of, int_of, str_of
+from casework.domain.review import EventLike as RecordedLike
 from casework.web.formatting import deadline, parse_iso, yuan
 from casework.web.i18n import Texts
 
 
-class EventLike(Protocol):
+class EventLike(RecordedLike, Protocol):
+    """A recorded event as the timeline reads it: with its place in the case."""
+
     @property
     def seq(self) -> int: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def actor_id(self) -> str: ...
-    @property
-    def occurred_at(self) -> datetime: ...
-    @property
-    def payload(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -69,42 +65,30 @@ class CaseDetails:
     notice_round: int | None = None
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def case_details(state: CaseState, events: Sequence[EventLike]) -> CaseDetails:
     facts = state.facts
     details = CaseDetails(
-        household_size=_int(facts.get("household_size")),
-        monthly_income_fen=_int(facts.get("monthly_income_fen")),
-        requested_amount_fen=_int(facts.get("requested_amount_fen")),
-        category=_str(facts.get("category")),
-        relief_type=_str(facts.get("relief_type")),
+        household_size=int_of(facts.get("household_size")),
+        monthly_income_fen=int_of(facts.get("monthly_income_fen")),
+        requested_amount_fen=int_of(facts.get("requested_amount_fen")),
+        category=str_of(facts.get("category")),
+        relief_type=str_of(facts.get("relief_type")),
         opened_at=state.opened_at,
-        notice_round=_int(facts.get("notice_round")),
+        notice_round=int_of(facts.get("notice_round")),
         notice_ends_at=parse_iso(facts.get("notice_ends_at")),
     )
     for e in events:
         p = e.payload
         if e.type == "case.opened":
-            app = _dict(p.get("application"))
-            details.employer = _str(app.get("employer"))
-            details.reason = _str(app.get("reason"))
+            app = dict_of(p.get("application"))
+            details.employer = str_of(app.get("employer"))
+            details.reason = str_of(app.get("reason"))
             if details.household_size is None:
-                details.household_size = _int(app.get("household_size"))
+                details.household_size = int_of(app.get("household_size"))
             if details.monthly_income_fen is None:
-                details.monthly_income_fen = _int(app.get("monthly_income_fen"))
+                details.monthly_income_fen = int_of(app.get("monthly_income_fen"))
         elif e.type == "task.approved" and p.get("stage") == "home_visit":
-            data = _dict(p.get("data"))
+            data = dict_of(p.get("data"))
             visitors = data.get("visitors")
             details.visit = Visit(
                 by=e.actor_id,
@@ -112,15 +96,15 @@ def case_details(state: CaseState, events: Sequence[EventLike]) -> CaseDetails:
                 visitors=[v for v in visitors if isinstance(v, str)]
                 if isinstance(visitors, list)
                 else [],
-                household_size=_int(data.get("household_size")),
-                monthly_income_fen=_int(data.get("monthly_income_fen")),
-                assets=_str(data.get("assets")),
-                cause=_str(data.get("cause")),
-                explanation=_str(data.get("explanation")),
+                household_size=int_of(data.get("household_size")),
+                monthly_income_fen=int_of(data.get("monthly_income_fen")),
+                assets=str_of(data.get("assets")),
+                cause=str_of(data.get("cause")),
+                explanation=str_of(data.get("explanation")),
             )
         elif e.type == "civil_affairs.checked":
             details.civil_affairs = CivilAffairs(
-                match=bool(p.get("match")), detail=_str(p.get("detail")) or "", at=e.occurred_at
+                match=bool(p.get("match")), detail=str_of(p.get("detail")) or "", at=e.occurred_at
             )
     return details
 
@@ -150,11 +134,11 @@ def _deadline_details(type_: str, p: dict[str, Any], t: Any) -> list[str]:
     """What a case deadline's event says besides its name: the due day, how far ahead
     an alarm rang, the day an interruption happened, the days a suspension kept."""
     details: list[str] = []
-    if type_ == "deadline.interrupted" and _str(p.get("on")):
+    if type_ == "deadline.interrupted" and str_of(p.get("on")):
         details.append(f"{t('interrupted_on')} {p['on']}")
-    if type_ in ("deadline.warned", "deadline.escalated") and _int(p.get("days_before")):
+    if type_ in ("deadline.warned", "deadline.escalated") and int_of(p.get("days_before")):
         details.append(t("days_before", n=p["days_before"]))
-    if type_ == "deadline.suspended" and _int(p.get("days_left")) is not None:
+    if type_ == "deadline.suspended" and int_of(p.get("days_left")) is not None:
         details.append(t("days_left", n=p["days_left"]))
     due = parse_iso(p.get("due_at"))
     if due is not None and type_ != "deadline.suspended":
@@ -173,25 +157,25 @@ def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]
     for e in events:
         p = e.payload if isinstance(e.payload, dict) else {}
         if e.type == "case.stage_entered":
-            stage = _str(p.get("stage"))
-        if e.type == "deadline.set" and _str(p.get("name")):
+            stage = str_of(p.get("stage"))
+        if e.type == "deadline.set" and str_of(p.get("name")):
             labels[p["name"]] = p.get("label")
-        label = labels.get(_str(p.get("name")) or "") if e.type.startswith("deadline.") else None
+        label = labels.get(str_of(p.get("name")) or "") if e.type.startswith("deadline.") else None
         # Task events name their stage; a claim or a request does not: the case's.
         words = texts.event(e.type, {"stage": stage, "label": label, **p})
         details: list[str] = []
         if e.type == "case.opened":
-            app = _dict(p.get("application"))
-            amount = _int(app.get("requested_amount_fen"))
+            app = dict_of(p.get("application"))
+            amount = int_of(app.get("requested_amount_fen"))
             if amount is not None:
                 details.append(f"{t('requested_amount')} {yuan(amount)}")
         elif e.type == "task.opened":
             due = parse_iso(p.get("due_at"))
-            details.append(texts.role(_str(p.get("role"))))
+            details.append(texts.role(str_of(p.get("role"))))
             if due is not None:
                 details.append(f"{t('due')} {deadline(due)}")
         elif e.type == "case.stage_entered":
-            facts = _dict(p.get("facts"))
+            facts = dict_of(p.get("facts"))
             ends = parse_iso(facts.get("notice_ends_at"))
             if ends is not None:
                 details.append(f"{t('notice_ends')} {deadline(ends)}")
@@ -216,18 +200,18 @@ def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]
                 details.append(f"{t('visitors')} " + "、".join(_person(names, v) for v in visitors))
         elif e.type == "civil_affairs.checked":
             details.append(t("match") if p.get("match") else t("no_match"))
-            if _str(p.get("detail")):
+            if str_of(p.get("detail")):
                 details.append(str(p["detail"]))
         elif e.type in ("funds.reserved", "funds.released", "disbursement.completed"):
-            details.append(f"{yuan(_int(p.get('amount_fen')))} 元")
-            if _str(p.get("transfer_ref")):
+            details.append(f"{yuan(int_of(p.get('amount_fen')))} 元")
+            if str_of(p.get("transfer_ref")):
                 details.append(f"{t('transfer')} {p['transfer_ref']}")
-        elif e.type == "notice.ended" and _int(p.get("round")):
+        elif e.type == "notice.ended" and int_of(p.get("round")):
             details.append(t("round", n=p["round"]))
         elif e.type.startswith("deadline."):
             details += _deadline_details(e.type, p, t)
         for key in ("comment", "reason"):
-            text = _str(p.get(key))
+            text = str_of(p.get(key))
             if text:
                 details.append(text)
         entries.append(
