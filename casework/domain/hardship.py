@@ -22,6 +22,13 @@ from pydantic import (
     model_validator,
 )
 
+from casework.domain.applicant import (
+    ID_NUMBER_FORMAT as ID_NUMBER_FORMAT,
+)
+from casework.domain.applicant import ID_NUMBER_PATTERN as ID_NUMBER_PATTERN
+from casework.domain.applicant import NAME_PATTERN as NAME_PATTERN
+from casework.domain.applicant import PHONE_PATTERN as PHONE_PATTERN
+from casework.domain.applicant import REASON_PATTERN, STRICT, Person, at_most
 from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
@@ -47,11 +54,11 @@ from casework.domain.eligibility import (
     yuan,
 )
 from casework.domain.events import JsonDict
-from casework.domain.identity import id_number_problem, mask, mask_phone, phone_problem
-from casework.domain.org import DISTRICTS, Actor, Role
+from casework.domain.identity import mask, mask_phone
+from casework.domain.org import Actor, Role
 from casework.domain.periods import Period
 from casework.domain.personal import BANK_ACCOUNT, ID_NUMBER, PHONE, SealedFields
-from casework.domain.text import check_text, text_pattern
+from casework.domain.text import check_text
 
 CASE_TYPE = "hardship"
 CASE_PREFIX = "HR"
@@ -81,82 +88,17 @@ class Stage(StrEnum):
 PAID_STAGES = frozenset({Stage.RECEIPT_CONFIRMATION, Stage.REGISTRATION, Stage.FILED})
 """Stages after the transfer went through (`disbursement.completed`): the money is paid."""
 
-_Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-# The rules below as the HTTP API's schema states them (`json_schema_extra`), so that a
-# request valid by the schema is not refused by the server. The validators stay what
-# they were: the schema describes them, it does not replace them.
-ID_NUMBER_PATTERN = "^[0-9]{17}[0-9Xx]$"
-ID_NUMBER_FORMAT = "gb11643-id"
-"""A JSON-schema `format` of our own: the birth date and the check digit (GB 11643,
-ISO 7064 MOD 11-2), which no pattern states; tools that do not know it ignore it."""
-PHONE_PATTERN = "^1[3-9][0-9]{9}$"
+_Strict = STRICT
 BANK_ACCOUNT_PATTERN = r"^[0-9]{12,30}$"
-NAME_PATTERN = text_pattern(line_breaks=False)
-"""A name or employer: no control, bidirectional formatting or invisible characters,
-and not blank."""
-REASON_PATTERN = text_pattern(line_breaks=True)
-"""As a name, but line breaks and tabs are fine."""
-
-
-_RAW_MAX_LENGTH = {"name": 50, "employer": 200, "reason": 4000}
 
 
 def _at_most(value: object, info: ValidationInfo) -> object:
-    """Free text at most its length as sent, the whitespace that is stripped included:
-    what the schema's maxLength says (pydantic counts after stripping)."""
-    limit = _RAW_MAX_LENGTH[info.field_name or ""]
-    if isinstance(value, str) and len(value) > limit:
-        raise ValueError(f"至多 {limit} 个字符 (at most {limit} characters)")
-    return value
+    return at_most(value, info)
 
 
-class Applicant(BaseModel):
-    model_config = _Strict
+class Applicant(Person):
+    """The hardship applicant: a person, and where approved relief is paid."""
 
-    name: str = Field(
-        min_length=1,
-        max_length=50,
-        description="The applicant's name: no control characters, no bidirectional "
-        "formatting or invisible characters (U+200B–U+200F, U+2028–U+202E, U+2060, "
-        "U+2066–U+2069, U+FEFF, U+061C), not blank.",
-        json_schema_extra={"pattern": NAME_PATTERN, "examples": ["张三"]},
-    )
-    id_number: str = Field(
-        description="18-character resident ID number (GB 11643): 17 digits, then a digit "
-        "or X. Characters 7–14 must be a real birth date (YYYYMMDD) and the last one the "
-        "check character computed from the first 17 (ISO 7064 MOD 11-2), which a pattern "
-        f"cannot state (`format: {ID_NUMBER_FORMAT}`); a wrong one is refused with 422 "
-        "naming `applicant.id_number`. Never shown or stored in clear outside the "
-        "applicant record.",
-        json_schema_extra={
-            "pattern": ID_NUMBER_PATTERN,
-            "minLength": 18,
-            "maxLength": 18,
-            "format": ID_NUMBER_FORMAT,
-            "examples": ["320602198001011235"],
-        },
-    )
-    phone: str = Field(
-        description="Mainland mobile number: 11 digits starting 13–19.",
-        json_schema_extra={
-            "pattern": PHONE_PATTERN,
-            "minLength": 11,
-            "maxLength": 11,
-            "examples": ["13800000000"],
-        },
-    )
-    employer: str = Field(
-        min_length=1,
-        max_length=200,
-        description="The employer, with the same character rules as the name.",
-        json_schema_extra={"pattern": NAME_PATTERN, "examples": ["南通某纺织有限公司"]},
-    )
-    district: str = Field(
-        description="The applicant's district (Nantong): decides which district's "
-        "officers handle the case.",
-        json_schema_extra={"enum": list(DISTRICTS), "examples": ["崇川区"]},
-    )
     bank_account: str | None = Field(
         default=None,
         pattern=BANK_ACCOUNT_PATTERN,
@@ -164,40 +106,6 @@ class Applicant(BaseModel):
         "disbursement fails with the reason recorded.",
         examples=["6222020000000001234"],
     )
-
-    @field_validator("id_number")
-    @classmethod
-    def _id_number(cls, v: str) -> str:
-        v = v.upper()
-        problem = id_number_problem(v)
-        if problem:
-            raise ValueError(f"身份证号无效 (invalid ID number): {problem}")
-        return v
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        problem = phone_problem(v)
-        if problem:
-            raise ValueError(f"手机号无效 (invalid phone): {problem}")
-        return v
-
-    @field_validator("district")
-    @classmethod
-    def _district(cls, v: str) -> str:
-        if v not in DISTRICTS:
-            raise ValueError(f"未知区县 (unknown district); one of: {', '.join(DISTRICTS)}")
-        return v
-
-    @field_validator("name", "employer", mode="before")
-    @classmethod
-    def _not_too_long(cls, v: object, info: ValidationInfo) -> object:
-        return _at_most(v, info)
-
-    @field_validator("name", "employer")
-    @classmethod
-    def _printable(cls, v: str) -> str:
-        return check_text(v, line_breaks=False)
 
 
 class Household(BaseModel):
