@@ -37,6 +37,7 @@ class Action(StrEnum):
     OBJECT = "object"
     WITHDRAW = "withdraw"
     COMMENT = "comment"
+    RECORD_STEP = "record-step"  # a step of a handling loop (legal aid: hearing, award...)
     REASSIGN = "reassign"  # supervisor: move the task to another officer
     EXTEND = "extend"  # supervisor: a new due date
     HOLD = "hold"  # supervisor: stop the task clock

@@ -86,6 +86,9 @@ class CaseType:
     """The fact holding the case's money figure, for lists and the `cases` row."""
     one_file_per_person: bool = False
     """Whether a person may hold only one open application or file of this type."""
+    choices: Mapping[str, Mapping[str, Pair]] = field(default_factory=dict)
+    """Words for the values of its application's choice fields, by field name (the
+    open-case form's selects): legal aid's stations by id."""
 
     def new_process(self) -> Process:
         return self.process(self.config_model())

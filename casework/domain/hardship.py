@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from pydantic import (
     BaseModel,
@@ -58,6 +58,8 @@ from casework.domain.identity import mask, mask_phone
 from casework.domain.org import Actor, Role
 from casework.domain.periods import Period
 from casework.domain.personal import BANK_ACCOUNT, ID_NUMBER, PHONE, SealedFields
+from casework.domain.refusal import problems as _problems
+from casework.domain.refusal import validated as _validated
 from casework.domain.text import check_text
 
 CASE_TYPE = "hardship"
@@ -924,31 +926,8 @@ class HardshipProcess(Process):
         ]
 
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _validated(model: type[_M], data: JsonDict, code: str, what: str) -> _M:
-    """`data` as `model`, or Refused(`code`) naming the fields: `what` is "zh (en)"."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refused(
-            code,
-            f"{what}: {_problems(exc, 'data')}",
-            _first_field(exc, "data"),
-        ) from exc
-
-
 def _given(model: BaseModel, field: str) -> bool:
     return getattr(model, field) is not None
-
-
-def _first_field(exc: ValidationError, prefix: str) -> str:
-    """The field at fault when there is one (`data.visitors`), else `prefix`."""
-    errors = exc.errors()
-    if len(errors) != 1 or not errors[0]["loc"]:
-        return prefix
-    return ".".join([prefix, *(str(p) for p in errors[0]["loc"])])
 
 
 def _assessment_payload(a: Assessment) -> JsonDict:
@@ -961,20 +940,6 @@ def _assessment_payload(a: Assessment) -> JsonDict:
         "category": None if a.category is None else a.category.value,
         "rule": a.rule,
     }
-
-
-def _problems(exc: ValidationError, prefix: str) -> str:
-    """`field data.x: what is wrong` per problem, without echoing the input (a pydantic
-    message repeats the values, which may be long or hold control characters)."""
-
-    def part(p: str | int) -> str:
-        text = str(p)
-        return text if text.isprintable() and len(text) <= 40 else ascii(text[:40])
-
-    return "; ".join(
-        f"field {'.'.join([prefix, *(part(p) for p in e['loc'])])}: {e['msg']}"
-        for e in exc.errors()[:10]
-    )
 
 
 def check_opener(actor: Actor, district: str) -> None:

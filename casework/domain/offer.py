@@ -65,6 +65,14 @@ INPUT_REFUSALS = frozenset(
         "on_in_future",
         "on_before_start",
         "invalid_assignee",
+        # legal aid (casework.domain.legal_aid)
+        "invalid_acceptance",
+        "limitation_passed",  # accepted with data.late_reason
+        "not_late",
+        "invalid_report",
+        "invalid_follow_up",
+        "invalid_step",
+        "step_in_the_future",
     }
 )
 """Refused for what was typed (comment, data): the action is still offered."""
@@ -72,6 +80,14 @@ INPUT_REFUSALS = frozenset(
 STANDING_REFUSALS = frozenset(
     {
         "case_closed",
+        # legal aid: the application fails an acceptance condition (it is rejected,
+        # with the reason), no step recorded yet, steps only by the assigned lawyer
+        "dispute_too_small",
+        "income_above_minimum_wage",
+        "no_steps",
+        "not_rejectable",
+        "not_the_assigned_lawyer",
+        "not_handling",
         "not_on_register",  # the register's exit (casework.domain.register)
         "already_exited",
         "stage_changed",

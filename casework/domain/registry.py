@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from casework.domain.case_type import CaseType, UnknownCaseType
 from casework.domain.hardship import HARDSHIP
+from casework.domain.legal_aid import LEGAL_AID
 
-CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP,)}
+CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID)}
 
 
 def case_type(name: str) -> CaseType:

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from casework.domain.case import CaseState, evolve
 from casework.domain.deadlines import ACTIVE as ACTIVE_DEADLINES
 from casework.domain.events import NewEvent
+from casework.domain.registry import CASE_TYPES
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
 from casework.store.households import REGISTER_EVENTS, project_household
@@ -374,6 +375,14 @@ def _task(conn: Connection, task_id: str, **values: Any) -> None:
     stmt.execute(conn, {"key_task_id": task_id, **values})
 
 
+def _amount(state: CaseState) -> Any:
+    """The case's money figure for lists: the fact its type names (a hardship case's
+    requested amount, a legal-aid case's claim)."""
+    kind = CASE_TYPES.get(state.case_type)
+    fact = kind.amount_fact if kind is not None else None
+    return state.facts.get(fact) if fact else None
+
+
 def _case_row(state: CaseState) -> dict[str, Any]:
     task = state.task
     return {
@@ -384,7 +393,7 @@ def _case_row(state: CaseState) -> dict[str, Any]:
         "district": state.district,
         "opened_by": state.opened_by,
         "applicant_name": state.facts.get("applicant_name"),
-        "amount_fen": state.facts.get("requested_amount_fen"),
+        "amount_fen": _amount(state),
         "task_role": task.role.value if task else None,
         "task_district": task.district if task else None,
         "assignee": task.assignee if task else None,

@@ -30,6 +30,7 @@ ACTIONS: dict[str, Pair] = {
     "object": ("公示异议", "object"),
     "withdraw": ("撤回", "withdraw"),
     "comment": ("备注", "comment"),
+    "record-step": ("记录承办进展", "record a step"),
     "reassign": ("改派", "reassign"),
     "extend": ("延期", "extend"),
     "hold": ("暂停计时", "hold"),
@@ -124,6 +125,7 @@ FIELDS: dict[str, Pair] = {
     "id_number": ("身份证号", "ID number"),
     "phone": ("手机号", "Phone"),
     "employer": ("工作单位", "Employer"),
+    "applicant.employer": ("工作单位", "Employer"),
     "district": ("区县", "District"),
     "bank_account": ("银行账号", "Bank account"),
     "household": ("家庭情况", "Household"),
@@ -145,6 +147,9 @@ FIELDS: dict[str, Pair] = {
     "migrant_worker": ("农民工", "Migrant worker"),
     "facts": ("案情简述", "The facts"),
     "respondent": ("被申请人", "Respondent"),
+    "summary": ("案情简述", "The dispute in brief"),
+    "employer.name": ("被申请人（用人单位）名称", "Employer (respondent)"),
+    "employer.address": ("用人单位地址", "Employer's address"),
 }
 
 ROLES: dict[str, Pair] = {
@@ -170,6 +175,7 @@ CHOICES: dict[str, dict[str, Pair]] = {
     "category": CATEGORIES,
     "relief_type": RELIEF_TYPES,
     "dispute_type": DISPUTE_TYPES,
+    **{name: dict(words) for t in REGISTERED.values() for name, words in t.choices.items()},
 }
 
 NOTICES: dict[str, Pair] = {
@@ -244,6 +250,7 @@ TEXT: dict[str, Pair] = {
     "id_number": ("身份证号", "ID number"),
     "phone": ("手机号", "Phone"),
     "employer": ("工作单位", "Employer"),
+    "applicant.employer": ("工作单位", "Employer"),
     "bank_account": ("银行账号", "Bank account"),
     "household": ("家庭情况", "Household"),
     "household_size": ("家庭人口", "Household size"),

@@ -148,7 +148,7 @@ async def test_pages_give_every_case_once_and_new_cases_shift_nothing(
         {"district": "市总工会"},  # a queue, not a case's district
         {"stage": "paid"},
         {"status": "pending"},
-        {"type": "legal"},
+        {"type": "audits"},
         {"overdue": "maybe"},
         {"cursor": "not a cursor"},
         {"assignee": "Not An Id"},

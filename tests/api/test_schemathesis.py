@@ -11,10 +11,11 @@ by it refused with a 4xx; a missing or forged token refused with 401. Then the s
 checks again on chains that follow the schema's links: a case opened by
 POST /api/cases/hardship is read, traced, and acted on.
 
-Two rules no pattern can state are given as formats of our own, and the generator is
+Three rules no pattern can state are given as formats of our own, and the generator is
 told how to make valid values for them, as a client that reads the descriptions would:
-the ID number's birth date and check digit (`gb11643-id`) and the moment of `at`
-(`beijing-time`: a real date of the years 2000-2099).
+the ID number's birth date and check digit (`gb11643-id`), the moment of `at`
+(`beijing-time`: a real date of the years 2000-2099) and legal aid's dates that may not
+lie in the future (`past-date`).
 
 Bounded and repeatable: a fixed seed, derandomized Hypothesis, no example database,
 `MAX_EXAMPLES` per operation and phase, `STATEFUL_EXAMPLES` chains; about a minute.
@@ -41,6 +42,7 @@ from casework.api.app import create_app
 from casework.api.supervision import AT_FORMAT
 from casework.domain.hardship import ID_NUMBER_FORMAT
 from casework.domain.identity import id_check_digit
+from casework.domain.legal_aid import PAST_DATE_FORMAT
 from casework.settings import Settings
 from casework.store.db import make_engine
 from tests.api.live import LiveApi
@@ -73,6 +75,12 @@ def beijing_times(draw: st.DrawFn) -> str:
 
 schemathesis.openapi.format(ID_NUMBER_FORMAT, id_numbers())
 schemathesis.openapi.format(AT_FORMAT, beijing_times())
+schemathesis.openapi.format(
+    PAST_DATE_FORMAT,
+    st.dates(min_value=date(2000, 1, 1), max_value=date.today() - timedelta(days=1)).map(
+        date.isoformat
+    ),
+)
 
 CONFIG: dict[str, Any] = {
     "seed": SEED,
