@@ -4,6 +4,7 @@ reproduces them byte for byte."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -480,3 +481,81 @@ def test_case_deadlines_project_as_their_states_have_them(
         ("acceptance", "city.legalaid"),
         ("handling", "chongchuan.lawyer"),
     ]
+
+
+def test_a_legal_aid_case_projects_and_rebuilds_like_any_other(
+    engine: Engine, store: EventStore
+) -> None:
+    """No special case for legal aid in the store: its `cases` row carries the claim as
+    the case's amount, its lawyer's tasks are the lawyer's, its deadlines are listed,
+    and a rebuild reproduces it all."""
+    from casework.domain.case import ActRequest, CaseState, Context, decide, evolve_all
+    from casework.domain.legal_aid import (
+        APPLICATION_EXAMPLE,
+        LegalAidApplication,
+        LegalAidConfig,
+        LegalAidProcess,
+        StartLegalAidCase,
+    )
+    from casework.domain.org import Actor, Role
+
+    opener = Actor(id="chongchuan.legalaid", roles=(Role.LEGAL_AID_OFFICER,), district=DISTRICT)
+    officer = Actor(id="chongchuan.legalaid2", roles=(Role.LEGAL_AID_OFFICER,), district=DISTRICT)
+    lawyer = Actor(id="chongchuan.lawyer", roles=(Role.LAWYER,), district=DISTRICT)
+    process = LegalAidProcess(LegalAidConfig())
+    app = LegalAidApplication.model_validate(APPLICATION_EXAMPLE).masked()
+    now = T0
+
+    def ctx() -> Context:
+        nonlocal now
+        now += timedelta(hours=1)
+        return Context(now=now, new_id=lambda: str(uuid.uuid4()))
+
+    states: dict[str, CaseState] = {}
+    for n in (1, 2):
+        cid = f"LA-2026-{n:06d}"
+        state = CaseState(case_id=cid)
+        start = StartLegalAidCase(case_id=cid, opened_by=opener, application=app)
+        events = process.open(start, state, ctx())
+        store.append(cid, 0, events)
+        states[cid] = evolve_all(state, events)
+
+    def act(cid: str, who: Actor, action: str, comment: str = "同意", **data: Any) -> None:
+        state = states[cid]
+        req = ActRequest(actor=who, action=Action(action), comment=comment, data=data)
+        events = decide(process, state, req, ctx())
+        store.append(cid, state.seq, events)
+        states[cid] = evolve_all(state, events)
+
+    act("LA-2026-000001", officer, "approve")
+    act("LA-2026-000001", officer, "approve", lawyer=lawyer.id)
+    act(
+        "LA-2026-000001",
+        lawyer,
+        "record-step",
+        "已申请仲裁",
+        kind="arbitration_filed",
+        on="2026-03-02",
+    )
+    act("LA-2026-000001", lawyer, "record-step", "裁决", kind="award", on="2026-03-02")
+
+    row = case_row(engine, "LA-2026-000001")
+    assert (row["case_type"], row["amount_fen"], row["stage"]) == (
+        "legal-aid",
+        2_360_000,
+        "handling",
+    )
+    assert (row["assignee"], row["task_role"]) == (lawyer.id, "lawyer")
+    assert {n: r["status"] for n, r in deadlines_of(engine, "LA-2026-000001").items()} == {
+        "limitation": "met",
+        "sue": "running",
+    }
+    assert deadlines_of(engine, "LA-2026-000002")["limitation"]["status"] == "running"
+
+    live = projections.projection_snapshot(engine)
+    with engine.begin() as conn:
+        conn.execute(update(cases).values(stage="wrecked", amount_fen=None))
+        conn.execute(delete(case_deadlines))
+    assert projections.projection_snapshot(engine) != live
+    projections.rebuild(engine)
+    assert projections.projection_snapshot(engine) == live
