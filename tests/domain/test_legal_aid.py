@@ -360,3 +360,19 @@ def test_the_lawyer_is_offered_record_step_and_others_are_not() -> None:
     assert Action.RECORD_STEP in offered_actions(case.process, case.state, LAWYER, case.now)
     assert Action.RECORD_STEP not in offered_actions(case.process, case.state, LAWYER2, case.now)
     assert Action.RECORD_STEP not in offered_actions(case.process, case.state, OFFICER, case.now)
+
+
+def test_the_readmes_configuration_example_is_read(tmp_path: Any) -> None:
+    import re
+    from pathlib import Path
+
+    from casework.config import load_process_config
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```toml\n(\[legal_aid\].*?)```", readme, flags=re.S)
+    path = tmp_path / "config.toml"
+    path.write_text(block, encoding="utf-8")
+    config = load_process_config(path).section("legal-aid")
+    assert isinstance(config, LegalAidConfig)
+    assert config.limitation == LegalAidConfig().limitation
+    assert config.minimum_wage_fen["崇川区"] == 249_000 and config.closing_report_days == 30
