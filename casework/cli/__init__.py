@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 app = typer.Typer(
     name="casework",
-    help="casework — 工会案件审批流程引擎 (case approval workflows: hardship relief 困难职工帮扶, ...).",
+    help="casework — 工会案件审批流程引擎 (case approval workflows: hardship relief 困难职工帮扶, legal aid 工会法律援助, ...).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
