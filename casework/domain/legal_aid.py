@@ -62,7 +62,6 @@ from casework.domain.case import (
 )
 from casework.domain.case_type import CaseType
 from casework.domain.deadlines import (
-    ACTIVE,
     CalendarPeriod,
     DeadlineRule,
     DeadlineStatus,
@@ -821,9 +820,11 @@ class LegalAidProcess(Process):
                 "application with the written reason)",
             )
         limitation = state.deadlines.get(LIMITATION)
+        # Passed, or running past its due moment before the clock has recorded it; a
+        # suspended one stands still, past its old due moment or not.
         late = limitation is not None and (
             limitation.status is DeadlineStatus.PASSED
-            or (limitation.status in ACTIVE and limitation.due_at <= ctx.now)
+            or (limitation.status is DeadlineStatus.RUNNING and limitation.due_at <= ctx.now)
         )
         reason = data.get("late_reason")
         if late and not reason:

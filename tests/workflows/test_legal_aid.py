@@ -550,6 +550,33 @@ async def test_interruption_restarts_the_year_and_suspension_keeps_the_days_left
     ]
 
 
+async def test_a_suspended_limitation_has_not_passed_when_the_case_is_accepted(
+    h: Harness,
+) -> None:
+    """Suspended (中止) during the acceptance review with a few days left, the clock
+    stands still past its old due moment: the acceptance needs no late reason, and the
+    limitation stays suspended with its days left (it is not cleared as passed)."""
+    t0 = await today(h)
+    cid = (await open_legal_aid(h, **dismissal(t0 - timedelta(days=365 - 5)))).case_id
+    old_due = (await state(h, cid)).deadlines[LIMITATION].due_at
+    await wait_for(lambda s: s.deadlines[LIMITATION].escalated, h, cid)  # 5 days left
+    await h.act(cid, OPENER, "suspend-deadline", "不可抗力：疫情封控", {"deadline": LIMITATION})
+    [suspended] = events_of(h, cid, "deadline.suspended")
+    await sleep_until(h, old_due + timedelta(days=3))
+    await settled_state(h, cid)
+    assert [t for t, _, _ in alarms(h, cid)] == ["deadline.escalated"]  # never passed
+    code = await refused_code(h, cid, OFFICER, "approve", "受理", {"late_reason": "逾期"})
+    assert code == "not_late"
+    view = await h.act(cid, OFFICER, "approve", "予以受理")
+    assert view.stage == "assignment"
+    [limitation] = view.deadlines
+    assert (limitation.status, limitation.days_left) == (
+        "suspended",
+        suspended.payload["days_left"],
+    )
+    assert events_of(h, cid, "deadline.cleared") == []
+
+
 # -- 4. the 15 days to sue -----------------------------------------------------------------
 
 
