@@ -669,9 +669,15 @@ class LegalAidProcess(Process):
         **facts: Any,
     ) -> list[NewEvent]:
         """The lawyer's stages open assigned to the case's lawyer (a report returned to
-        them included)."""
+        them included): the one who held the lawyer's last task, to whom a supervisor
+        may have reassigned it from the lawyer first named (recorded as the fact)."""
+        lawyer = state.facts.get("lawyer")
+        task = state.task
+        if task is not None and task.role is Role.LAWYER and task.assignee is not None:
+            if task.assignee != lawyer:
+                facts = {**facts, "lawyer": task.assignee}
+            lawyer = task.assignee
         if assignee is None and self.stage_roles.get(stage) is Role.LAWYER:
-            lawyer = state.facts.get("lawyer")
             assignee = lawyer if isinstance(lawyer, str) else None
         return super().enter_stage(state, stage, ctx, assignee=assignee, **facts)
 

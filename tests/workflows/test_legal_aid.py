@@ -342,6 +342,35 @@ def inbox_of(h: Harness, who: str) -> list[str]:
     return [item.case_id for item in h.queries.inbox(h.directory.get(who))]
 
 
+async def test_a_case_reassigned_to_another_lawyer_stays_with_them(h: Harness) -> None:
+    """The supervisor moves the handling to another lawyer (the first one fell ill):
+    the new lawyer records the steps, and the closing report, returned once, is theirs,
+    not the first lawyer's."""
+    t0 = await today(h)
+    cid = (await open_legal_aid(h, **since(t0))).case_id
+    await to_handling(h, cid)
+    view = await h.act(cid, SUPERVISOR, "reassign", "原承办律师病休", {"to": LAWYER2})
+    assert view.open_task is not None and view.open_task.assignee == LAWYER2
+    assert await refused_code(
+        h, cid, LAWYER, "record-step", "记录", {"kind": "consultation", "on": str(t0)}
+    ) == ("not_the_assigned_lawyer")
+    await record_step(h, cid, "consultation", t0, "法律咨询", by=LAWYER2)
+    view = await h.act(cid, LAWYER2, "approve", "承办结束")
+    assert view.stage == "closing_report" and view.open_task is not None
+    assert view.open_task.assignee == LAWYER2
+    report = {"result": "ended", "recovered_fen": 0}
+    await h.act(cid, LAWYER2, "approve", "结案报告：申请人撤回仲裁申请", report)
+    view = await h.act(cid, OFFICER, "return", "请补充撤回申请书")
+    assert view.open_task is not None and view.open_task.assignee == LAWYER2
+    assert inbox_of(h, LAWYER2) == [cid] and inbox_of(h, LAWYER) == []
+    await h.act(cid, LAWYER2, "approve", "结案报告（补充）", report)
+    await h.act(cid, OFFICER, "approve", "审查通过")
+    final = await h.act(cid, OFFICER, "approve", "回访", {"satisfaction": 4})
+    assert (final.status, final.outcome) == ("closed", "approved")
+    assert [e.actor_id for e in events_of(h, cid, "report.submitted")] == [LAWYER2] * 2
+    assert h.queries.case_state(cid).facts["lawyer"] == LAWYER2  # the case's lawyer now
+
+
 # -- 2. the limitation's alarms on their days ------------------------------------------
 
 
