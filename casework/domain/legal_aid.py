@@ -62,7 +62,6 @@ from casework.domain.case import (
 )
 from casework.domain.case_type import CaseType
 from casework.domain.deadlines import (
-    ACTIVE,
     CalendarPeriod,
     DeadlineRule,
     DeadlineStatus,
@@ -670,9 +669,15 @@ class LegalAidProcess(Process):
         **facts: Any,
     ) -> list[NewEvent]:
         """The lawyer's stages open assigned to the case's lawyer (a report returned to
-        them included)."""
+        them included): the one who held the lawyer's last task, to whom a supervisor
+        may have reassigned it from the lawyer first named (recorded as the fact)."""
+        lawyer = state.facts.get("lawyer")
+        task = state.task
+        if task is not None and task.role is Role.LAWYER and task.assignee is not None:
+            if task.assignee != lawyer:
+                facts = {**facts, "lawyer": task.assignee}
+            lawyer = task.assignee
         if assignee is None and self.stage_roles.get(stage) is Role.LAWYER:
-            lawyer = state.facts.get("lawyer")
             assignee = lawyer if isinstance(lawyer, str) else None
         return super().enter_stage(state, stage, ctx, assignee=assignee, **facts)
 
@@ -821,9 +826,11 @@ class LegalAidProcess(Process):
                 "application with the written reason)",
             )
         limitation = state.deadlines.get(LIMITATION)
+        # Passed, or running past its due moment before the clock has recorded it; a
+        # suspended one stands still, past its old due moment or not.
         late = limitation is not None and (
             limitation.status is DeadlineStatus.PASSED
-            or (limitation.status in ACTIVE and limitation.due_at <= ctx.now)
+            or (limitation.status is DeadlineStatus.RUNNING and limitation.due_at <= ctx.now)
         )
         reason = data.get("late_reason")
         if late and not reason:

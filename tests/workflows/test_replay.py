@@ -25,10 +25,22 @@ from temporalio.worker import Replayer
 from casework.config import ProcessConfig
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
+from casework.domain.legal_aid import LegalAidConfig, StartLegalAidCase
 from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
 from tests.factories import HOUSEHOLDS
 from tests.workflows.conftest import Harness, wait_for
+from tests.workflows.legal_aid_steps import (
+    LAWYER,
+    close_after_handling,
+    number_legal_aid_cases,
+    open_legal_aid,
+    record_step,
+    since,
+    to_handling,
+    today,
+)
+from tests.workflows.legal_aid_steps import OFFICER as LA_OFFICER
 from tests.workflows.runs import runs_of
 from tests.workflows.steps import (
     CITY_LEADER,
@@ -48,9 +60,11 @@ from tests.workflows.steps import (
     escalation_of,
     person,
     sleep_until,
+    state,
     visit,
 )
 from workflows.hardship_relief import HardshipReliefWorkflow
+from workflows.legal_aid import LegalAidWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 RECORD = os.environ.get("CASEWORK_RECORD_HISTORIES") == "1"
@@ -295,6 +309,90 @@ async def continued_as_new_at_the_visit_the_notice_and_after_payment(h: Harness)
     return cid
 
 
+# -- legal aid ----------------------------------------------------------------------------
+
+
+async def legal_aid_whole_case_returned_once(h: Harness) -> str:
+    """A migrant worker's wage arrears: accepted, a lawyer assigned, consultation,
+    arbitration filed (the limitation met), the award (the days to sue set), the lawsuit
+    (met), the judgment; the closing report returned once, then the follow-up."""
+    number_legal_aid_cases(h)
+    t0 = await today(h)
+    cid = (await open_legal_aid(h, **since(t0 - timedelta(days=40)))).case_id
+    await to_handling(h, cid)
+    await record_step(h, cid, "consultation", t0, "接待申请人，梳理欠薪证据")
+    await record_step(h, cid, "arbitration_filed", t0, "申请劳动仲裁", claimed_fen=2_500_000)
+    await h.env.sleep(2 * 24 * 3600)
+    await record_step(h, cid, "award", await today(h), "仲裁裁决支持，用人单位不服")
+    await record_step(h, cid, "lawsuit_filed", await today(h), "起诉")
+    await record_step(h, cid, "judgment", await today(h), "判决支持", recovered_fen=2_360_000)
+    await h.act(cid, LAWYER, "approve", "承办结束")
+    report = {"result": "won", "recovered_fen": 2_360_000}
+    await h.act(cid, LAWYER, "approve", "结案报告", report)
+    await h.act(cid, LA_OFFICER, "return", "请补充执行凭证")
+    await h.act(cid, LAWYER, "approve", "结案报告（补充）", report)
+    await h.act(cid, LA_OFFICER, "approve", "审查通过")
+    await h.act(cid, LA_OFFICER, "approve", "电话回访", {"satisfaction": 5})
+    return cid
+
+
+async def legal_aid_interrupted_suspended_and_resumed(h: Harness) -> str:
+    """Opened with 61 days of the limitation left: the 60-day warning rings a day later
+    (a timer), then the limitation is interrupted (the year starts again), suspended
+    for two days and resumed; arbitration filed, then a settlement, and the case
+    closes."""
+    number_legal_aid_cases(h)
+    t0 = await today(h)
+    knew = t0 - timedelta(days=365 - 61)
+    cid = (
+        await open_legal_aid(
+            h,
+            **since(knew),
+            dispute_type="dismissal",
+            migrant_worker=False,
+            monthly_income_fen=200_000,
+        )
+    ).case_id
+    await to_handling(h, cid)
+    warning = (await state(h, cid)).deadlines["limitation"].alarm_at(60)
+    await sleep_until(h, warning + timedelta(minutes=1))
+    await wait_for(lambda s: s.deadlines["limitation"].warned_days_before == 60, h, cid)
+    on = {"deadline": "limitation", "on": (knew + timedelta(days=30)).isoformat()}
+    await h.act(cid, LAWYER, "interrupt-deadline", "劳动者向用人单位书面主张权利", on)
+    await h.act(cid, LA_OFFICER, "suspend-deadline", "不可抗力", {"deadline": "limitation"})
+    await h.env.sleep(2 * 24 * 3600)
+    await h.act(cid, LAWYER, "resume-deadline", "障碍消除", {"deadline": "limitation"})
+    await record_step(h, cid, "arbitration_filed", await today(h), "申请劳动仲裁")
+    await record_step(h, cid, "settlement", await today(h), "仲裁调解和解", recovered_fen=800_000)
+    await close_after_handling(h, cid, result="settled", recovered_fen=800_000)
+    return cid
+
+
+async def legal_aid_continued_as_new(h: Harness) -> str:
+    """Runs of three Updates: the case hands over after the assignment, during the
+    handling (the days to sue running) and after it; the last run closes it. Recorded
+    as one file per run."""
+    number_legal_aid_cases(h)
+    short = LegalAidConfig(updates_per_run=3)
+    h.config_source.update(ProcessConfig(hardship=QUICK, legal_aid=short))
+    t0 = await today(h)
+    cid = (await open_legal_aid(h, **since(t0 - timedelta(days=40)))).case_id
+    await to_handling(h, cid)
+    await h.env.sleep(2)  # past the hand-over's pause
+    await record_step(h, cid, "consultation", t0, "法律咨询")
+    await record_step(h, cid, "arbitration_filed", t0, "申请劳动仲裁")
+    await record_step(h, cid, "award", t0, "仲裁裁决")
+    await h.env.sleep(2)
+    await record_step(h, cid, "lawsuit_filed", t0, "起诉")
+    await record_step(h, cid, "judgment", t0, "判决", recovered_fen=100_000)
+    await h.act(cid, LAWYER, "approve", "承办结束")
+    await h.env.sleep(2)
+    await h.act(cid, LAWYER, "approve", "结案报告", {"result": "won", "recovered_fen": 100_000})
+    await h.act(cid, LA_OFFICER, "approve", "审查通过")
+    await h.act(cid, LA_OFFICER, "approve", "电话回访", {"satisfaction": 4})
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -317,6 +415,9 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
         assessed_explained_lowered_and_registered
     ),
     "hardship_continued_as_new": continued_as_new_at_the_visit_the_notice_and_after_payment,
+    "legal_aid_whole_case_returned_once": legal_aid_whole_case_returned_once,
+    "legal_aid_interrupted_suspended_and_resumed": legal_aid_interrupted_suspended_and_resumed,
+    "legal_aid_continued_as_new": legal_aid_continued_as_new,
 }
 
 
@@ -348,19 +449,27 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_every_scenario_has_a_recorded_history() -> None:
     assert {p.stem for p in recorded()} >= set(SCENARIOS)
-    # The continued case's runs are there too, and it did continue.
-    assert {p.stem for p in recorded() if p.stem.startswith("hardship_continued_as_new.run")}
+    # The continued cases' runs are there too, and they did continue.
+    for name in ("hardship_continued_as_new", "legal_aid_continued_as_new"):
+        assert {p.stem for p in recorded() if p.stem.startswith(f"{name}.run")}, name
+
+
+WORKFLOWS = [HardshipReliefWorkflow, LegalAidWorkflow]
+"""Each history replays against the workflow of its type (the Replayer picks it by the
+history's workflow type: HardshipRelief, LegalAid)."""
 
 
 @pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     history = load(path)
-    replayer = Replayer(workflows=[HardshipReliefWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history)  # raises on any replay failure
     assert result.replay_failure is None
+    events = json.loads(path.read_text(encoding="utf-8"))["events"]
+    started = events[0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+    assert started == ("LegalAid" if path.stem.startswith("legal_aid") else "HardshipRelief")
     # The history really is a whole case (or one run of it): started, and closed or
     # continued as new.
-    events = json.loads(path.read_text(encoding="utf-8"))["events"]
     assert events[0]["eventType"] in (
         "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
         "WorkflowExecutionStarted",
@@ -382,10 +491,25 @@ class ReorderedWorkflow(HardshipReliefWorkflow):
         return await super().run(start)
 
 
-async def test_replay_catches_an_unpatched_change() -> None:
+@workflow.defn(name="LegalAid", sandboxed=False)
+class ReorderedLegalAid(LegalAidWorkflow):
+    """The same unpatched change to the legal-aid workflow."""
+
+    @workflow.run
+    async def run(self, start: StartLegalAidCase) -> CaseView:
+        await workflow.sleep(1)
+        return await super().run(start)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "changed"),
+    [("hardship_", ReorderedWorkflow), ("legal_aid_", ReorderedLegalAid)],
+    ids=["hardship", "legal-aid"],
+)
+async def test_replay_catches_an_unpatched_change(prefix: str, changed: type) -> None:
     """The control: the replay above would notice a change to the workflow's commands."""
-    paths = recorded()
+    paths = [p for p in recorded() if p.stem.startswith(prefix)]
     assert paths
-    replayer = Replayer(workflows=[ReorderedWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=[changed], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(load(paths[0]), raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, workflow.NondeterminismError)
