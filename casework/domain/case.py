@@ -228,6 +228,10 @@ class Process:
         """Where `return` sends the case from its current stage (None: not allowed)."""
         raise NotImplementedError
 
+    def check_deadline_actor(self, state: CaseState, actor: Actor) -> None:
+        """Refuse someone of `deadline_roles`, in the jurisdiction, who still may not act on
+        this case's deadlines (legal aid: a lawyer not assigned to the case)."""
+
     def approve(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
         """Events after `task.approved` at the current stage: usually entering the next."""
         raise NotImplementedError

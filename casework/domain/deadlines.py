@@ -410,6 +410,7 @@ def check_may_act_on_deadlines(process: Process, state: CaseState, req: ActReque
             "outside_jurisdiction",
             f"案件属于 {state.district}，不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
         )
+    process.check_deadline_actor(state, actor)
 
 
 def decide_deadline(

@@ -64,6 +64,7 @@ from casework.domain.case_type import CaseType
 from casework.domain.deadlines import (
     CalendarPeriod,
     DeadlineRule,
+    DeadlineState,
     DeadlineStatus,
     due_moment,
     local_date,
@@ -427,6 +428,8 @@ class LegalAidConfig(BaseModel):
     """Working-day limits of the officers' stages; left out: the default."""
     closing_report_days: int = Field(default=30, ge=1, le=365)
     """The lawyer submits the closing report within this many days of the last step."""
+    report_revision: Period = Field(default_factory=lambda: _wd(5))
+    """A closing report the officer returned is submitted again within this limit."""
     min_dispute_fen: int = Field(default=100_000, ge=0)
     """The smallest dispute legal aid takes on (1,000 元)."""
     minimum_wage_fen: dict[str, int] = Field(default_factory=_default_minimum_wage)
@@ -639,6 +642,10 @@ class LegalAidProcess(Process):
         self.escalation_grace_days = config.escalation_grace_working_days
 
     def due_at(self, state: CaseState, stage: str, now: datetime) -> datetime | None:
+        if stage == Stage.CLOSING_REPORT and "result" in state.facts:
+            # A report returned by the check: the revision's own limit from now, not
+            # the 30 days after the last step, which may be long gone.
+            return self.config.report_revision.end(now, self.calendar)
         if stage == Stage.CLOSING_REPORT:
             last = state.facts.get("last_step_on")
             since = date.fromisoformat(last) if isinstance(last, str) else local_date(now)
@@ -650,6 +657,17 @@ class LegalAidProcess(Process):
 
     def previous_stage(self, state: CaseState) -> str | None:
         return self._previous.get(state.stage)
+
+    def check_deadline_actor(self, state: CaseState, actor: Actor) -> None:
+        """Any legal-aid officer of the district; of the lawyers, the case's own."""
+        if actor.has_role(Role.LEGAL_AID_OFFICER):
+            return
+        if actor.id != state.facts.get("lawyer"):
+            raise Refused(
+                "not_the_assigned_lawyer",
+                "仅本案承办律师或法律援助干事可办理期限的中断、中止与恢复 (only the case's "
+                "lawyer or a legal-aid officer acts on its deadlines)",
+            )
 
     def check_rejectable(self, state: CaseState) -> None:
         if state.stage != Stage.ACCEPTANCE_REVIEW:
@@ -909,26 +927,58 @@ class LegalAidProcess(Process):
         after = evolve(state, recorded)
         return [recorded, *self._step_clocks(after, step, ctx, actor.id)]
 
+    def _arbitration_filed(
+        self, state: CaseState, ctx: Context, on: date, actor_id: str
+    ) -> list[NewEvent]:
+        """Arbitration filed on `on`: the limitation is met if that was in time; filed
+        after its last day, it is cleared saying so (what it waited for happened, late:
+        supervisors stop chasing it, and the record shows it was late)."""
+        d = state.deadlines.get(LIMITATION)
+        if d is None:
+            return []
+        if _filed_in_time(d, on):
+            return self.meet_deadline(
+                state, ctx, LIMITATION, f"已申请劳动仲裁 (arbitration filed) {on}", actor_id
+            )
+        return self.clear_deadline(
+            state,
+            ctx,
+            LIMITATION,
+            f"超过仲裁时效后申请仲裁 (arbitration filed after the limitation) {on}",
+            actor_id,
+        )
+
     def _step_clocks(
         self, state: CaseState, step: Step, ctx: Context, actor_id: str
     ) -> list[NewEvent]:
         """What a step does to the case's deadlines."""
         on = step.on.isoformat()
         if step.kind == StepKind.ARBITRATION_FILED:
-            return self.meet_deadline(
-                state, ctx, LIMITATION, f"已申请劳动仲裁 (arbitration filed) {on}", actor_id
-            )
+            return self._arbitration_filed(state, ctx, step.on, actor_id)
         if step.kind == StepKind.AWARD:
+            # An award means arbitration was filed, recorded or not.
+            filed = self._arbitration_filed(state, ctx, step.on, actor_id)
+            after = evolve_all(state, filed)
             return [
+                *filed,
                 self.set_deadline(
-                    state, ctx, SUE, SUE_LABEL, self.config.sue, step.on, actor_id=actor_id
-                )
+                    after, ctx, SUE, SUE_LABEL, self.config.sue, step.on, actor_id=actor_id
+                ),
             ]
         if step.kind == StepKind.LAWSUIT_FILED:
+            sue = state.deadlines.get(SUE)
+            if sue is not None and not _filed_in_time(sue, step.on):
+                return self.clear_deadline(
+                    state, ctx, SUE, f"超过起诉期限后起诉 (sued after the deadline) {on}", actor_id
+                )
             return self.meet_deadline(state, ctx, SUE, f"已起诉 (lawsuit filed) {on}", actor_id)
         if step.kind == StepKind.SETTLEMENT:
             return self._end_clocks(state, ctx, f"已和解 (settled) {on}", actor_id)
         return []
+
+
+def _filed_in_time(deadline: DeadlineState, on: date) -> bool:
+    return on <= deadline.effective_last_day()
 
 
 def check_opener(actor: Actor, district: str) -> None:

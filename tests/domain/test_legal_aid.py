@@ -376,3 +376,62 @@ def test_the_readmes_configuration_example_is_read(tmp_path: Any) -> None:
     assert isinstance(config, LegalAidConfig)
     assert config.limitation == LegalAidConfig().limitation
     assert config.minimum_wage_fen["崇川区"] == 249_000 and config.closing_report_days == 30
+
+
+def test_arbitration_filed_after_the_limitation_does_not_count_as_in_time() -> None:
+    case = Case(application(knew_at="2024-01-10", employment_ended_at="2024-01-10"))
+    case.fold(alarm_events(case.state, case.ctx()))
+    case.act(OFFICER, "approve", late_reason="用人单位曾书面承诺支付")
+    # Accepted late: the deadline was cleared with the reason; filing meets nothing.
+    case.act(OFFICER, "approve", lawyer=LAWYER.id)
+    assert case.types(case.step("arbitration_filed", "2026-12-03")) == ["step.recorded"]
+
+    opened = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    case = Case(application(knew_at="2025-12-01", employment_ended_at="2025-12-01"), opened)
+    case.accepted_and_assigned()
+    case.now = OPENED_AT
+    # Filed on 2 December 2026, a day after the last day (1 December 2026): cleared,
+    # saying so, not met.
+    late = case.step("arbitration_filed", "2026-12-02")
+    assert case.types(late) == ["step.recorded", "deadline.cleared"]
+    assert "after the limitation" in late[-1].payload["reason"]
+    assert case.state.deadlines[LIMITATION].status is DeadlineStatus.CLEARED
+
+
+def test_an_award_means_arbitration_was_filed() -> None:
+    case = Case().accepted_and_assigned()
+    award = case.step("award", "2026-12-03")
+    assert case.types(award) == ["step.recorded", "deadline.met", "deadline.set"]
+    assert case.state.deadlines[LIMITATION].status is DeadlineStatus.MET
+
+
+def test_a_lawsuit_after_the_days_to_sue_is_recorded_as_late() -> None:
+    case = Case().accepted_and_assigned()
+    case.step("award", "2026-11-01")
+    late = case.step("lawsuit_filed", "2026-11-20")  # the last day was 16 November
+    assert case.types(late) == ["step.recorded", "deadline.cleared"]
+    assert case.state.deadlines[SUE].status is DeadlineStatus.CLEARED
+
+
+def test_of_the_lawyers_only_the_cases_own_acts_on_its_deadlines() -> None:
+    case = Case().accepted_and_assigned()
+    err = refused(case, LAWYER2, "suspend-deadline", comment="不可抗力", deadline=LIMITATION)
+    assert err.code == "not_the_assigned_lawyer"
+    case.act(LAWYER, "suspend-deadline", comment="不可抗力", deadline=LIMITATION)
+    case.act(OFFICER, "resume-deadline", comment="恢复", deadline=LIMITATION)
+    assert case.state.deadlines[LIMITATION].status is DeadlineStatus.RUNNING
+
+
+def test_a_returned_report_gets_the_revision_limit_from_its_return() -> None:
+    case = Case().accepted_and_assigned()
+    case.step("settlement", "2026-10-01", recovered_fen=500_000)  # long before today
+    case.act(LAWYER, "approve", comment="承办结束")
+    case.act(LAWYER, "approve", comment="结案报告", result="settled", recovered_fen=500_000)
+    case.act(OFFICER, "return", comment="请补充和解协议")
+    task = case.state.task
+    assert task is not None and task.due_at is not None
+    # 5 working days from Thursday 3 December 2026: Thursday 10 December.
+    assert task.due_at > case.now and task.due_at.astimezone(CHINA_TZ).date() in (
+        date(2026, 12, 10),
+        date(2026, 12, 11),
+    )
