@@ -4,9 +4,11 @@ from any edge")."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import workflow
 from typer.testing import CliRunner
@@ -21,9 +23,10 @@ from casework.domain.registry import CASE_TYPES, case_type
 from casework.settings import Settings
 from casework.store.db import make_engine
 from casework.store.directory import Directory, User
-from casework.web.application_form import application_form
+from casework.web.acting import HAND_WRITTEN
+from casework.web.application_form import action_form, application_form, choice_words
 from casework.web.i18n import CASE_TYPES as TYPE_WORDS
-from casework.web.i18n import FIELDS, STAGES, Texts
+from casework.web.i18n import CHOICES, FIELDS, HINTS, STAGES, Texts
 from worker import WORKFLOWS
 
 TYPES = list(CASE_TYPES.values())
@@ -149,3 +152,62 @@ def test_every_field_of_its_form_has_words_in_both_languages(kind: CaseType) -> 
         m.id for m in form.every() if ".".join(m.path) not in FIELDS and m.name not in FIELDS
     ]
     assert missing == [], f"{kind.name}: fields without words in i18n.FIELDS: {missing}"
+
+
+def action_models(kind: CaseType) -> list[tuple[str, type[BaseModel]]]:
+    """(action, model) of every action of the type that carries data, but the models
+    with a form of their own (casework.web.acting.HAND_WRITTEN)."""
+    found = [("approve", m) for m in kind.approval_models.values()]
+    found += list(kind.action_models.items())
+    return [(a, m) for a, m in found if m not in HAND_WRITTEN]
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=ids)
+def test_every_field_of_its_action_forms_has_an_input_and_words(kind: CaseType) -> None:
+    """The case page asks for an action's data in fields generated from its model: a
+    field without an input fails here (UnsupportedField), one without words would show
+    its name. Add them to FIELDS (and CHOICES, through `CaseType.choices`)."""
+    missing: list[str] = []
+    for action, model in action_models(kind):
+        for f in action_form(model, action).fields():
+            if ".".join(f.path) not in FIELDS and f.name not in FIELDS:
+                missing.append(f.id)
+            if f.kind == "select":
+                for value, words in choice_words(f, Texts("zh")):
+                    assert words != value, f"{f.id}: no words for {value}"
+    assert missing == [], f"{kind.name}: action fields without words in i18n.FIELDS: {missing}"
+    for name, role in kind.person_fields.items():
+        assert any(name in m.model_fields for _, m in action_models(kind)), name
+        assert role in set(PROCESSES[kind.name].stage_roles.values()), role
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=ids)
+def test_its_approval_models_are_what_its_approvals_take(kind: CaseType) -> None:
+    """`CaseType.approval_models` says which stages' approvals carry data: the process
+    checks an approval's data at exactly those stages (data it does not know is refused
+    as invalid there, and as unexpected everywhere else)."""
+    from casework.domain.case import CaseState, Refused
+
+    process = kind.new_process()
+    stages = set(process.stage_roles)
+    assert set(kind.approval_models) <= stages
+    for stage in stages:
+        state = CaseState(case_id="X-1", stage=stage)
+        with pytest.raises(Refused) as refused:
+            process.approval_data(state, {"no_such_field": 1})
+        unexpected = refused.value.code == "unexpected_data"
+        assert unexpected == (stage not in kind.approval_models), (stage, refused.value.code)
+
+
+def test_the_types_choice_words_do_not_collide() -> None:
+    """CHOICES holds every type's choice words by field name: two types naming a field
+    alike must mean the same words."""
+    seen: dict[str, Mapping[str, Any]] = {}
+    for kind in TYPES:
+        for name, words in kind.choices.items():
+            assert seen.setdefault(name, words) == words, (kind.name, name)
+    for name, words in CHOICES.items():
+        for pair in words.values():
+            assert all(pair), name
+    for key, (zh, en) in HINTS.items():
+        assert zh.strip() and en.strip(), key

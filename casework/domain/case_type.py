@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from casework.domain.case import Process, Refused
+from casework.domain.case import Action, Process, Refused
 from casework.domain.events import JsonDict
 from casework.domain.org import Actor, Role
 from casework.domain.personal import SealedFields
@@ -88,7 +88,26 @@ class CaseType:
     """Whether a person may hold only one open application or file of this type."""
     choices: Mapping[str, Mapping[str, Pair]] = field(default_factory=dict)
     """Words for the values of its application's choice fields, by field name (the
-    open-case form's selects): legal aid's stations by id."""
+    open-case form's selects): legal aid's stations by id; and of its action data's
+    choice fields (a step's `kind`, a closing report's `result`)."""
+    approval_models: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    """Stage -> the data an approval at that stage carries, as the process validates it
+    (`Process.approval_data`): what the action forms of the edges ask for. A stage not
+    here takes no data."""
+    action_models: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    """A process-specific action (`record-step`) -> the data it carries."""
+    person_fields: Mapping[str, Role] = field(default_factory=dict)
+    """A field of that data naming a user (an assignment's `lawyer`) -> the role they
+    must hold: the edges offer the people with it in the case's jurisdiction."""
+    has_review_sheet: bool = False
+    """Whether `casework.domain.review`'s sheet (categories, amounts, the relief fund)
+    describes its cases."""
+
+    def data_model(self, action: str, stage: str | None) -> type[BaseModel] | None:
+        """The model of the data `action` carries at `stage` (None: no data)."""
+        if action == Action.APPROVE:
+            return self.approval_models.get(stage or "")
+        return self.action_models.get(action)
 
     def new_process(self) -> Process:
         return self.process(self.config_model())

@@ -392,6 +392,15 @@ class ReviewDecision(BaseModel):
         return None if v is None else check_text(v, line_breaks=True)
 
 
+class LowerAmount(BaseModel):
+    """What a reviewer after the district review may add to an approval: a lower amount
+    (a `ReviewDecision` without the explanation, which only the district review asks)."""
+
+    model_config = _Strict
+
+    approved_amount_fen: int | None = Field(default=None, gt=0, le=10**9, strict=True)
+
+
 class Registration(BaseModel):
     """The entry into the national hardship-worker system (录入全国困难职工帮扶系统)."""
 
@@ -1044,5 +1053,14 @@ HARDSHIP = CaseType(
     event_labels=EVENT_LABELS,
     amount_fact="requested_amount_fen",
     one_file_per_person=True,
+    approval_models={
+        Stage.HOME_VISIT: HomeVisitFindings,
+        Stage.DISTRICT_REVIEW: ReviewDecision,
+        Stage.DISTRICT_APPROVAL: LowerAmount,
+        Stage.CITY_REVIEW: LowerAmount,
+        Stage.CITY_APPROVAL: LowerAmount,
+        Stage.REGISTRATION: Registration,
+    },
+    has_review_sheet=True,
 )
 """Hardship relief as the registry lists it (casework.domain.registry)."""

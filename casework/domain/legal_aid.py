@@ -1022,6 +1022,28 @@ STEP_LABELS: dict[str, tuple[str, str]] = {
     StepKind.SETTLEMENT: ("和解", "settlement"),
 }
 
+RESULT_LABELS: dict[str, tuple[str, str]] = {
+    Result.WON: ("胜诉/裁决支持", "won"),
+    Result.SETTLED: ("调解/和解", "settled"),
+    Result.PARTLY: ("部分支持", "partly upheld"),
+    Result.LOST: ("未获支持", "lost"),
+    Result.ENDED: ("终止援助", "aid ended"),
+}
+
+RULE_LABELS: dict[str, tuple[str, str]] = {
+    "dispute_amount": ("争议金额", "dispute amount"),
+    "income": ("经济困难", "income test"),
+}
+"""The acceptance conditions (`eligibility`) by rule."""
+
+APPROVAL_MODELS: dict[str, type[BaseModel]] = {
+    Stage.ACCEPTANCE_REVIEW: Acceptance,
+    Stage.ASSIGNMENT: Assignment,
+    Stage.CLOSING_REPORT: ClosingReport,
+    Stage.FOLLOW_UP: FollowUp,
+}
+"""The data an approval carries, by stage (as `LegalAidProcess.approval_data` checks it)."""
+
 WHO_SEES: Mapping[str, frozenset[Role]] = {
     # The officer who records the application and calls back; the lawyer who acts for
     # the worker and must reach them and name them in filings.
@@ -1063,6 +1085,14 @@ LEGAL_AID = CaseType(
     stage_labels=STAGE_LABELS,
     event_labels=EVENT_LABELS,
     amount_fact="claim_amount_fen",
-    choices={"station": {k: (s.name, k) for k, s in STATIONS.items()}},
+    choices={
+        "station": {k: (s.name, k) for k, s in STATIONS.items()},
+        "kind": STEP_LABELS,
+        "result": RESULT_LABELS,
+        "rule": RULE_LABELS,
+    },
+    approval_models=APPROVAL_MODELS,
+    action_models={Action.RECORD_STEP: Step},
+    person_fields={"lawyer": Role.LAWYER},
 )
 """Legal aid as the registry lists it (casework.domain.registry)."""

@@ -1,22 +1,40 @@
 """Acting on a case from a page: the form's fields into an action, sent through the
 case service, and the refusal placed beside the field it names. Shared by the case page
-and the supervisors' stuck list."""
+and the supervisors' stuck list.
+
+The data an action carries comes from the registry (`CaseType.approval_models` by
+stage, `action_models` by action): its fields are generated from the model
+(casework.web.application_form), a field naming a person (`CaseType.person_fields`) is
+a choice of the people who may be named. Nothing here knows a case type or a stage."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from fastapi import HTTPException, Request
+from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
 from casework.domain.case import Action, CaseState
-from casework.domain.hardship import REVIEW_STAGES, Stage
+from casework.domain.case_type import CaseType
 from casework.domain.org import Role
+from casework.domain.registry import CASE_TYPES
 from casework.service import ActionPending, ActionRefused, CaseNotFound
 from casework.store.directory import UnknownUser, User, UserDisabled
 from casework.store.queries import Queries, UnknownCase
-from casework.web.forms import parse_date, parse_json_object, parse_whole, parse_yuan
-from casework.web.i18n import Texts
+from casework.web import home_visit
+from casework.web.application_form import (
+    FORM_WIDE,
+    ApplicationForm,
+    FormField,
+    action_form,
+    choice_words,
+    hint,
+    label,
+)
+from casework.web.forms import parse_date, parse_json_object
 from casework.web.site import directory, log, service, texts
 
 DEADLINE_ACTIONS = (Action.INTERRUPT_DEADLINE, Action.SUSPEND_DEADLINE, Action.RESUME_DEADLINE)
@@ -24,6 +42,21 @@ MAX_COMMENT = 2000
 """As the `act` Update's input allows (ActRequest.comment)."""
 ACT_WAIT_SECONDS = 30.0
 """How long a page waits for an action's outcome before saying "sent, not confirmed"."""
+
+REFUSAL_FIELDS = {
+    "comment": "comment",
+    "data.to": "to",
+    "data.objector": "objector",
+    "data.until": "until",
+    "data.deadline": "deadline",
+    "data.on": "on",
+}
+"""Where a refusal naming a field of the shared actions' data is shown (an action whose
+data has a model: beside that model's field)."""
+
+HAND_WRITTEN: dict[type[BaseModel], str] = {home_visit.MODEL: home_visit.FORM}
+"""Data models with a form of their own instead of a generated one, by the name the
+case page's template knows it by."""
 
 
 def visible_state(request: Request, me: User, case_id: str) -> CaseState:
@@ -38,109 +71,132 @@ def visible_state(request: Request, me: User, case_id: str) -> CaseState:
     return state
 
 
-def companions(request: Request, me: User, state: CaseState) -> list[User]:
-    """Who may have visited the home with `me`: the district's grassroots officers."""
+# -- the forms of an action's data -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownField:
+    """One input of an action's form, with its words."""
+
+    field: FormField
+    label: str
+    hint: str | None = None
+    options: list[tuple[str, str]] = dataclass_field(default_factory=list)
+    """A select's (value, words)."""
+
+
+@dataclass(frozen=True)
+class ActionForm:
+    """The fields of the data one offered action carries, generated from its model."""
+
+    action: str
+    legend: str
+    fields: list[ShownField]
+
+
+def people_for(request: Request, role: Role, state: CaseState) -> list[User]:
+    """Who may be named in a field asking for `role`: the enabled users holding it whose
+    jurisdiction covers the case (the worker checks it again when it records)."""
     return [
         u
         for u in directory(request).list()
-        if not u.disabled
-        and u.id != me.id
-        and Role.GRASSROOTS_OFFICER in u.roles
-        and u.covers(state.district)
+        if not u.disabled and role in u.roles and u.covers(state.district)
     ]
 
 
-REFUSAL_FIELDS = {
-    "comment": "comment",
-    "data.to": "to",
-    "data.objector": "objector",
-    "data.until": "until",
-    "data.visitors": "companion",
-    "data.explanation": "visit_explanation",
-    "data.household_size": "visit_household_size",
-    "data.yearly_income_fen": "visit_yearly_income",
-    "data.medical_expenses_fen": "visit_medical",
-    "data.schooling_expenses_fen": "visit_schooling",
-    "data.approved_amount_fen": "approved_amount",
-    "data.national_ref": "national_ref",
-    "data.assets": "visit_assets",
-    "data.cause": "visit_cause",
-    "data.deadline": "deadline",
-    "data.on": "on",
-}
-"""Where a refusal naming a field is shown on the action form."""
+def _people_ids(request: Request, role: Role, state: CaseState) -> set[str]:
+    return {u.id for u in people_for(request, role, state)}
 
 
-def _visit_findings(
-    form: dict[str, str], me: User, companions: list[User], errors: dict[str, str], words: Texts
-) -> dict[str, Any]:
-    """The home-visit findings from the form's named fields."""
-    companion = form.get("companion", "")
-    if not companion:
-        errors["companion"] = words.t("required")
-    elif companion not in {u.id for u in companions}:
-        errors["companion"] = words.t("bad_choice")
-    size, problem = parse_whole(form.get("visit_household_size", ""), bad="bad_count")
-    if problem:
-        errors["visit_household_size"] = words.t(problem)
-    elif size is not None and not 1 <= size <= 30:
-        errors["visit_household_size"] = words.t("between", lo=1, hi=30)
-    findings: dict[str, Any] = {"visitors": [me.id, companion], "household_size": size}
-    for name, key, required in (
-        ("visit_yearly_income", "yearly_income_fen", True),
-        ("visit_medical", "medical_expenses_fen", False),
-        ("visit_schooling", "schooling_expenses_fen", False),
-    ):
-        raw = form.get(name, "").strip()
-        if not raw and not required:
+def _person_role(f: FormField, kind: CaseType) -> Role | None:
+    return kind.person_fields.get(f.name) if f.kind == "text" else None
+
+
+def _generated(kind: CaseType | None, state: CaseState, action: Action) -> ApplicationForm | None:
+    """The generated form of `action`'s data at the case's stage, if it has a model and
+    no form of its own."""
+    model = None if kind is None else kind.data_model(action, state.stage)
+    if model is None or model in HAND_WRITTEN:
+        return None
+    return action_form(model, action.value)
+
+
+def action_forms(
+    request: Request, kind: CaseType | None, state: CaseState, offered: list[Action]
+) -> list[ActionForm]:
+    """The generated forms of the offered actions whose data has a model."""
+    words = texts(request)
+    found: list[ActionForm] = []
+    for action in offered:
+        spec = _generated(kind, state, action)
+        if spec is None or kind is None:
             continue
-        amount, problem = parse_yuan(raw, maximum_fen=10**11)
-        if problem:
-            errors[name] = words.t(problem)
-        findings[key] = amount
-    for name in ("assets", "cause"):
-        text = form.get(f"visit_{name}", "").strip()
-        if not text:
-            errors[f"visit_{name}"] = words.t("required")
-        findings[name] = text
-    explanation = form.get("visit_explanation", "").strip()
-    if explanation:
-        findings["explanation"] = explanation
-    return findings
+        shown: list[ShownField] = []
+        for f in spec.fields():
+            options: list[tuple[str, str]] = []
+            role = _person_role(f, kind)
+            if role is not None:
+                options = [(u.id, f"{u.name} ({u.id})") for u in people_for(request, role, state)]
+                f = replace(f, kind="select")
+            elif f.kind == "select":
+                options = choice_words(f, words)
+            shown.append(ShownField(f, label(f, words), hint(f, words), options))
+        legend = words.stage(state.stage) if action is Action.APPROVE else words.action(action)
+        found.append(ActionForm(action.value, legend, shown))
+    return found
 
 
-def approval_fields(stage: str) -> str:
-    """Which named fields an approval at `stage` takes on the form: a lower amount at
-    the review levels (and the explanation at the district review), the national
-    system's reference at registration."""
-    if stage == Stage.DISTRICT_REVIEW:
-        return "district_review"
-    if stage in REVIEW_STAGES:
-        return "review"
-    if stage == Stage.REGISTRATION:
-        return "registration"
-    return ""
+def hand_written_form(kind: CaseType | None, state: CaseState, offered: list[Action]) -> str:
+    """The name of the form of its own an offered approval takes here ('' if none)."""
+    if kind is None or Action.APPROVE not in offered:
+        return ""
+    model = kind.data_model(Action.APPROVE, state.stage)
+    return "" if model is None else HAND_WRITTEN.get(model, "")
 
 
-def _approval_data(
-    form: dict[str, str], fields: str, errors: dict[str, str], words: Texts
+def _generated_data(
+    request: Request,
+    kind: CaseType,
+    state: CaseState,
+    spec: ApplicationForm,
+    form: dict[str, str],
+    errors: dict[str, str],
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if fields == "registration":
-        ref = form.get("national_ref", "").strip()
-        if ref:
-            data["national_ref"] = ref
-        return data  # the domain names a missing reference beside the field
-    raw = form.get("approved_amount", "").strip()
-    if raw:
-        amount, problem = parse_yuan(raw)
-        if problem:
-            errors["approved_amount"] = words.t(problem)
-        data["approved_amount_fen"] = amount
-    explanation = form.get("review_explanation", "").strip()
-    if fields == "district_review" and explanation:
-        data["explanation"] = explanation
-    return data
+    """An action's data from its generated fields, checked against its model (each
+    problem beside its field), as JSON for the `act` Update."""
+    words = texts(request)
+    data, problems = spec.read(form, words)
+    errors.update(problems)
+    for f in spec.fields():
+        role = _person_role(f, kind)
+        named = data.get(f.path[-1])
+        if role is not None and named and named not in _people_ids(request, role, state):
+            errors[f.id] = words.t("bad_choice")
+    try:
+        checked = spec.model.model_validate(data)
+    except ValidationError as exc:
+        spec.explain(exc, words, errors)
+        return data
+    return checked.model_dump(mode="json", exclude_none=True)
+
+
+def _place(
+    refused: ActionRefused, spec: ApplicationForm | None, visiting: bool, raw: str
+) -> str | None:
+    """The form field beside which a refusal is shown (None: above the form)."""
+    field = refused.field or ""
+    if field == "data" and raw:
+        return "data"  # the JSON typed in
+    if spec is not None and field.startswith("data."):
+        place = spec.place(field.removeprefix("data."))
+        if place != FORM_WIDE:
+            return place
+    if visiting and field in home_visit.PLACES:
+        return home_visit.PLACES[field]
+    return REFUSAL_FIELDS.get(field)
+
+
+# -- sending it --------------------------------------------------------------------------
 
 
 async def perform(
@@ -156,6 +212,9 @@ async def perform(
     except ValueError:
         errors["action"] = words.t("bad_choice")
         return None, errors, None, 422
+    kind = CASE_TYPES.get(state.case_type)
+    spec = _generated(kind, state, chosen)
+    visiting = hand_written_form(kind, state, [chosen]) == home_visit.FORM
     data: dict[str, Any] = {}
     raw = form.get("data", "").strip()
     if raw:  # the JSON fallback, used as is
@@ -163,10 +222,11 @@ async def perform(
         if problem:
             errors["data"] = words.t(problem)
         data = parsed or {}
-    elif chosen is Action.APPROVE and state.stage == Stage.HOME_VISIT:
-        data = _visit_findings(form, me, companions(request, me, state), errors, words)
-    elif chosen is Action.APPROVE and approval_fields(state.stage):
-        data = _approval_data(form, approval_fields(state.stage), errors, words)
+    elif visiting:
+        found = home_visit.companions(request, me, state)
+        data = home_visit.findings(form, me, found, errors, words)
+    elif spec is not None and kind is not None:
+        data = _generated_data(request, kind, state, spec, form, errors)
     elif chosen is Action.REASSIGN:
         if not form.get("to"):
             errors["to"] = words.t("required")
@@ -215,11 +275,7 @@ async def perform(
         )
     except ActionRefused as refused:
         message = f"{words.t('refused')} ({refused.code}): {refused.message}"
-        field = REFUSAL_FIELDS.get(refused.field or "")
-        if refused.field == "data.explanation" and state.stage == Stage.DISTRICT_REVIEW:
-            field = "review_explanation"
-        if refused.field == "data":
-            field = "data" if raw else ("visit" if data and chosen is Action.APPROVE else None)
+        field = _place(refused, spec, visiting, raw)
         if field:
             return chosen, {field: message}, None, 409
         return chosen, {}, ("error", message), 409

@@ -2,6 +2,8 @@
 application_model`): every field of the model, nested models as fieldsets, an input
 chosen by the field's type and constraints; reading what was typed back into the
 model's data; and each problem pydantic (or the service) finds placed beside its field.
+The fields of an action's data on the case page (`CaseType.approval_models`,
+`action_models`) are built the same way (`action_form`).
 
 What becomes what:
 - a nested model: a fieldset of its fields (optional: left out when left blank);
@@ -38,7 +40,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from casework.web.forms import parse_date, parse_whole, parse_yuan
-from casework.web.i18n import FIELDS, Texts
+from casework.web.i18n import FIELDS, HINTS, Texts
 
 TEXTAREA_OVER = 200
 """Strings that may be longer than this get a textarea."""
@@ -133,6 +135,9 @@ class ApplicationForm:
 
     model: type[BaseModel]
     members: tuple[FormField | FieldGroup, ...]
+    prefix: tuple[str, ...] = ()
+    """Where the model's data sits on the form: an action's fields are named after the
+    action (`record-step-on`), so that two actions' fields never share a name."""
     _places: dict[tuple[str, ...], str] = field(default_factory=dict, compare=False)
 
     def fields(self) -> Iterator[FormField]:
@@ -212,6 +217,7 @@ class ApplicationForm:
         if loc is None:
             return FORM_WIDE
         parts = tuple(str(p) for p in (loc.split(".") if isinstance(loc, str) else loc))
+        parts = (*self.prefix, *parts)
         for n in range(len(parts), 0, -1):
             found = self._places.get(parts[:n])
             if found is not None:
@@ -240,6 +246,13 @@ class ApplicationForm:
 def application_form(model: type[BaseModel]) -> ApplicationForm:
     """The form of `model` (built once per model)."""
     return ApplicationForm(model, _members(model, ()))
+
+
+@cache
+def action_form(model: type[BaseModel], action: str) -> ApplicationForm:
+    """The fields of the data an action carries (an approval's at a stage, a step's),
+    built as an application's are, their ids prefixed by the action: `approve-result`."""
+    return ApplicationForm(model, _members(model, (action,)), (action,))
 
 
 def _members(model: type[BaseModel], path: tuple[str, ...]) -> tuple[FormField | FieldGroup, ...]:
@@ -488,6 +501,12 @@ def label(member: FormField | FieldGroup, words: Texts) -> str:
     if isinstance(member, FormField) and member.kind == "yuan" and not _says_yuan(text):
         text += words.t("in_yuan")
     return text
+
+
+def hint(member: FormField | FieldGroup, words: Texts) -> str | None:
+    """What to type into a field, where i18n.HINTS says (by dotted path, then name)."""
+    pair = HINTS.get(".".join(member.path)) or HINTS.get(member.name)
+    return None if pair is None else pair[words.index]
 
 
 def _says_yuan(text: str) -> bool:

@@ -137,19 +137,62 @@ FIELDS: dict[str, Pair] = {
     "relief_type": ("救助类型", "Relief type"),
     "requested_amount_fen": ("申请金额（元）", "Requested amount (yuan)"),
     "reason": ("申请理由", "Reason"),
-    # legal aid (工会法律援助)
+    # legal aid (工会法律援助): its open-case form, and the recorded application on the
+    # case page by its key (casework.web.timeline), in this order
+    "station": ("援助站点", "Legal-aid station"),
     "dispute_type": ("争议类型", "Dispute type"),
+    "claim_amount_fen": ("请求金额（元）", "Amount claimed (yuan)"),
+    "employer_name": ("被申请人（用人单位）", "Employer (respondent)"),
+    "employer_address": ("用人单位地址", "Employer's address"),
     "knew_at": ("知道权利受侵害之日", "Day the worker knew of the infringement"),
     "employment_ended_at": ("劳动关系终止日", "Day employment ended"),
-    "claim_amount_fen": ("请求金额（元）", "Amount claimed (yuan)"),
-    "station": ("援助站点", "Legal-aid station"),
-    "monthly_income_fen": ("月收入（元）", "Monthly income (yuan)"),
+    "applicant_employer": ("申请人工作单位", "Applicant's employer"),
+    "applicant_district": ("申请人所在区县", "Applicant's district"),
     "migrant_worker": ("农民工", "Migrant worker"),
+    "monthly_income_fen": ("月收入（元）", "Monthly income (yuan)"),
     "facts": ("案情简述", "The facts"),
     "respondent": ("被申请人", "Respondent"),
     "summary": ("案情简述", "The dispute in brief"),
     "employer.name": ("被申请人（用人单位）名称", "Employer (respondent)"),
     "employer.address": ("用人单位地址", "Employer's address"),
+    # the data of actions (CaseType.approval_models, action_models), by name or by
+    # `action.name` (`approve.recovered_fen`)
+    "approved_amount_fen": ("核定金额（元）", "Approved amount (yuan)"),
+    "explanation": ("区县审核说明", "District's explanation"),
+    "national_ref": ("全国系统编号", "National system reference"),
+    "late_reason": ("超过仲裁时效受理的理由", "Why it is accepted after the limitation"),
+    "lawyer": ("承办律师", "Lawyer"),
+    "kind": ("承办进展", "Step"),
+    "on": ("日期", "Date"),
+    "claimed_fen": ("请求金额（元）", "Amount claimed (yuan)"),
+    "recovered_fen": ("追回金额（元）", "Amount recovered (yuan)"),
+    "record-step.recovered_fen": ("本次追回金额（元）", "Recovered by this step (yuan)"),
+    "approve.recovered_fen": ("追回金额合计（元）", "Recovered in all (yuan)"),
+    "result": ("承办结果", "Result"),
+    "satisfaction": ("满意度", "Satisfaction"),
+}
+
+HINTS: dict[str, Pair] = {
+    # What to type into an action's field, by `action.name` or by name.
+    "approved_amount_fen": (
+        "留空即按申请金额；核减须在意见中说明理由",
+        "empty: the amount as requested; a lower amount needs the reason in the comment",
+    ),
+    "explanation": (
+        "家庭不符合任何困难类别时必填",
+        "required when the household qualifies for no category",
+    ),
+    "late_reason": (
+        "仅仲裁时效已届满时填写",
+        "only when the arbitration limitation has passed",
+    ),
+    "lawyer": ("本辖区的援助律师", "a lawyer of the case's jurisdiction"),
+    "claimed_fen": ("请求金额有变更时填写", "when the amount claimed changes"),
+    "satisfaction": ("1 很不满意 … 5 很满意", "1 very dissatisfied … 5 very satisfied"),
+    "approve.recovered_fen": (
+        "承办全程为职工追回的金额，无则填 0",
+        "all the handling recovered for the worker; 0 if nothing",
+    ),
 }
 
 ROLES: dict[str, Pair] = {
@@ -278,14 +321,6 @@ TEXT: dict[str, Pair] = {
     "paid": ("已拨付", "paid"),
     "left": ("余额", "left"),
     "national_ref": ("全国系统编号", "National system reference"),
-    "approved_amount_hint": (
-        "留空即按申请金额；核减须在意见中说明理由",
-        "empty: the amount as requested; a lower amount needs the reason in the comment",
-    ),
-    "district_explanation_hint": (
-        "家庭不符合任何困难类别时必填",
-        "required when the household qualifies for no category",
-    ),
     "ca_unavailable": ("未获答复", "unavailable"),
     "category": ("困难类别", "Category"),
     "relief_type": ("救助类型", "Relief type"),
@@ -450,6 +485,10 @@ TEXT: dict[str, Pair] = {
     "objector": ("异议人姓名", "Objector's name"),
     "anonymous": ("匿名异议", "anonymous objection"),
     "unknown_user": ("未知或已停用的用户", "unknown or disabled user"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "check_passed": ("符合", "met"),
+    "check_failed": ("不符合", "not met"),
     "outside_jurisdiction": ("不在您的管辖范围内", "outside your jurisdiction"),
 }
 
@@ -500,6 +539,24 @@ class Texts:
     def choice(self, field: str, value: str) -> str:
         """An option of the open-case form's select `field` (CHOICES), else the value."""
         return self._both(CHOICES.get(field, {}), value)
+
+    def choice_short(self, field: str, value: str) -> str:
+        """An option in this language only (a step in the history: 申请劳动仲裁)."""
+        return _pick(CHOICES.get(field, {}), value, self.index)
+
+    def labelled(self, name: str, text: str) -> str:
+        """`name：text` (`name: text` in English)."""
+        return f"{name}：{text}" if self.index == 0 else f"{name}: {text}"
+
+    def field_label(self, key: str) -> str:
+        """A field's words (FIELDS), else its name."""
+        return _pick(FIELDS, key, self.index)
+
+    def pick(self, pair: object) -> str:
+        """A recorded [Chinese, English] pair in this language, else what there is."""
+        if isinstance(pair, list | tuple) and pair:
+            return str(pair[self.index] if len(pair) > self.index else pair[0])
+        return "" if pair is None else str(pair)
 
     def role(self, key: str | None) -> str:
         return _pick(ROLES, key, self.index) if key else "-"

@@ -23,7 +23,6 @@ from casework.auth.edge import (
 from casework.auth.signin import SignInRefused
 from casework.domain.case import Action, CaseState, CaseView
 from casework.domain.case_type import CaseType
-from casework.domain.hardship import Stage
 from casework.domain.offer import offered_actions, reassign_candidates
 from casework.domain.processes import PROCESSES
 from casework.domain.registry import CASE_TYPES
@@ -33,8 +32,8 @@ from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.store.queries import Queries
 from casework.store.supervision import task_clock
-from casework.web import supervision
-from casework.web.acting import approval_fields, companions, perform, visible_state
+from casework.web import home_visit, supervision
+from casework.web.acting import action_forms, hand_written_form, perform, visible_state
 from casework.web.application_form import application_form, choice_words, label
 from casework.web.forms import read_form
 from casework.web.site import (
@@ -52,7 +51,7 @@ from casework.web.site import (
     texts,
     user,
 )
-from casework.web.timeline import case_details, timeline
+from casework.web.timeline import application_rows, case_details, timeline
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -327,8 +326,9 @@ def _case_page(
     if process is not None and Action.REASSIGN in offered:
         people = [u.actor() for u in directory(request).list() if not u.disabled]
         candidates = reassign_candidates(process, state, people)
-    visiting = Action.APPROVE in offered and state.stage == Stage.HOME_VISIT
-    approving = approval_fields(state.stage) if Action.APPROVE in offered else ""
+    kind = CASE_TYPES.get(state.case_type)
+    visiting = hand_written_form(kind, state, offered) == home_visit.FORM
+    details = case_details(state, stored)
     people_names = names(request)
     return render(
         request,
@@ -336,18 +336,26 @@ def _case_page(
         status,
         view=CaseView.of(state),
         state=state,
+        kind=kind,
         facts=state.facts,
-        details=case_details(state, stored),
-        review=Queries(engine).review(state, events),
+        details=details,
+        recorded=application_rows(details.application, words),
+        # The review sheet (categories, amounts, the relief fund): only for the types
+        # it describes.
+        review=Queries(engine).review(state, events)
+        if kind is not None and kind.has_review_sheet
+        else None,
         applicant=applicant,
+        personal=kind.personal_fields() if kind is not None else (),
+        people={f: state.facts.get(f) for f in (kind.person_fields if kind else {})},
         clock=task_clock(state, events, moment, calendar(request)),
-        entries=timeline(stored, words, people_names),
+        entries=timeline(stored, words, people_names, kind),
         names=people_names,
         offered=[a.value for a in offered],
         candidates=candidates,
         visiting=visiting,
-        approving=approving,
-        companions=companions(request, me, state) if visiting else [],
+        generated=action_forms(request, kind, state, offered),
+        companions=home_visit.companions(request, me, state) if visiting else [],
         form=form or {},
         errors=errors or {},
         notice=notice,

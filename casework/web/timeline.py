@@ -1,22 +1,26 @@
 """What the case page reads from a case's recorded events: the application the officer
-decides on, the home-visit findings, the civil-affairs answer, and the history in words.
+decides on, the conditions checked, the home-visit findings, the civil-affairs answer,
+and the history in words.
 
 Only named fields are taken from payloads: `case.opened` also carries the applicant's
 sealed personal fields, which never reach a page from here (the applicant card does
-that, as the viewer may see them)."""
+that, as the viewer may see them). The application is read from its masked form only,
+and an action's data by the fields of its model in the registry."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from casework.domain.case import SYSTEM, CaseState
+from casework.domain.case_type import CaseType
 from casework.domain.payload import dict_of, int_of, str_of
 from casework.domain.review import EventLike as RecordedLike
 from casework.web.formatting import deadline, parse_iso, yuan
-from casework.web.i18n import Texts
+from casework.web.i18n import CHOICES, FIELDS, Texts
 
 
 class EventLike(RecordedLike, Protocol):
@@ -50,6 +54,25 @@ class CivilAffairs:
 
 
 @dataclass
+class Check:
+    """One condition of a recorded check (legal aid's acceptance conditions)."""
+
+    rule: str
+    passed: bool
+    why: list[str]
+    """[Chinese, English]."""
+
+
+@dataclass
+class Row:
+    """One line of the recorded application: its key, its label and its value in words."""
+
+    key: str
+    label: str
+    value: str
+
+
+@dataclass
 class CaseDetails:
     employer: str | None = None
     reason: str | None = None
@@ -62,7 +85,13 @@ class CaseDetails:
     visit: Visit | None = None
     civil_affairs: CivilAffairs | None = None
     notice_ends_at: datetime | None = None
+    """When the stage the case is at ends by itself (a public notice); None otherwise."""
     notice_round: int | None = None
+    application: dict[str, Any] = field(default_factory=dict)
+    """The application as recorded (masked)."""
+    checks_label: str | None = None
+    """The event type of the latest recorded check of conditions."""
+    checks: list[Check] = field(default_factory=list)
 
 
 def case_details(state: CaseState, events: Sequence[EventLike]) -> CaseDetails:
@@ -75,19 +104,25 @@ def case_details(state: CaseState, events: Sequence[EventLike]) -> CaseDetails:
         relief_type=str_of(facts.get("relief_type")),
         opened_at=state.opened_at,
         notice_round=int_of(facts.get("notice_round")),
-        notice_ends_at=parse_iso(facts.get("notice_ends_at")),
     )
     for e in events:
         p = e.payload
+        if e.type == "case.stage_entered":
+            entered = dict_of(p.get("facts"))
+            details.notice_ends_at = parse_iso(entered.get("notice_ends_at"))
+        if isinstance(p.get("checks"), list):
+            details.checks_label = e.type
+            details.checks = _checks(p["checks"])
         if e.type == "case.opened":
             app = dict_of(p.get("application"))
+            details.application = app
             details.employer = str_of(app.get("employer"))
             details.reason = str_of(app.get("reason"))
             if details.household_size is None:
                 details.household_size = int_of(app.get("household_size"))
             if details.monthly_income_fen is None:
                 details.monthly_income_fen = int_of(app.get("monthly_income_fen"))
-        elif e.type == "task.approved" and p.get("stage") == "home_visit":
+        elif e.type == "task.approved" and isinstance(dict_of(p.get("data")).get("visitors"), list):
             data = dict_of(p.get("data"))
             visitors = data.get("visitors")
             details.visit = Visit(
@@ -107,6 +142,93 @@ def case_details(state: CaseState, events: Sequence[EventLike]) -> CaseDetails:
                 match=bool(p.get("match")), detail=str_of(p.get("detail")) or "", at=e.occurred_at
             )
     return details
+
+
+def _checks(recorded: list[Any]) -> list[Check]:
+    found: list[Check] = []
+    for item in recorded:
+        c = dict_of(item)
+        why = c.get("why")
+        said = [w for w in why if isinstance(w, str)] if isinstance(why, list) else []
+        found.append(Check(str_of(c.get("rule")) or "-", c.get("passed") is True, said))
+    return found
+
+
+CARD_KEYS = frozenset(
+    {"applicant_name", "id_number_masked", "phone_masked", "bank_account_masked", "district"}
+)
+"""The recorded application's keys the case page shows elsewhere: the applicant card
+(every case type's), and the district beside the case's title."""
+
+
+def application_rows(application: Mapping[str, Any], texts: Texts) -> list[Row]:
+    """The recorded application in words, in the order of i18n.FIELDS: amounts in yuan,
+    choices in words, yes or no."""
+    order = list(FIELDS)
+    rows: list[Row] = []
+    for key, value in application.items():
+        if key in CARD_KEYS or key.startswith("has_") or isinstance(value, dict | list):
+            continue
+        pair = FIELDS.get(key)
+        rows.append(Row(key, pair[texts.index] if pair else key, _value(key, value, texts)))
+    rows.sort(key=lambda r: order.index(r.key) if r.key in order else len(order))
+    return rows
+
+
+def _value(key: str, value: object, texts: Texts) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return texts.t("yes" if value else "no")
+    if key.endswith("_fen") and int_of(value) is not None:
+        return yuan(int_of(value))
+    if key in CHOICES:
+        return texts.choice(key, str(value))
+    return str(value)
+
+
+_YUAN_SUFFIX = re.compile(r"\s*[（(](?:元|yuan)[^）)]*[）)]$")
+
+
+def _named_data(
+    payload: Mapping[str, Any],
+    fields: Sequence[str],
+    kind: CaseType,
+    texts: Texts,
+    names: Mapping[str, str],
+) -> list[str]:
+    """The named fields of an action's data (or of an event recording it) in words:
+    `承办律师：援助律师 (chongchuan.lawyer)`, `追回金额：2,000.00 元`."""
+    shown: list[str] = []
+    for key in fields:
+        value = payload.get(key)
+        if value is None or isinstance(value, dict | list):
+            continue
+        pair = FIELDS.get(key)
+        name = _YUAN_SUFFIX.sub("", pair[texts.index]) if pair else key
+        if key in kind.person_fields:
+            text = _person(names, value)
+        elif key.endswith("_fen") and int_of(value) is not None:
+            text = f"{yuan(int_of(value))} 元"
+        elif key in CHOICES:
+            text = texts.choice_short(key, str(value))
+        elif isinstance(value, bool):
+            text = texts.t("yes" if value else "no")
+        else:
+            text = str(value)
+        shown.append(texts.labelled(name, text))
+    return shown
+
+
+def _fields_of(payload: Mapping[str, Any], kind: CaseType, stage: object) -> list[str]:
+    """The fields to read `payload` by, in order: an approval's by its stage's model; an
+    event of the type's own by the model of its actions' data it holds most of."""
+    model = kind.approval_models.get(stage) if isinstance(stage, str) else None
+    if model is None:
+        models = [*kind.action_models.values(), *kind.approval_models.values()]
+        ranked = sorted(models, key=lambda m: -len(set(m.model_fields) & set(payload)))
+        model = ranked[0] if ranked else None
+    return [] if model is None else list(model.model_fields)
 
 
 @dataclass
@@ -146,10 +268,17 @@ def _deadline_details(type_: str, p: dict[str, Any], t: Any) -> list[str]:
     return details
 
 
-def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]) -> list[Entry]:
-    """Every recorded event, in order, in words: what happened (at which stage), who
-    (name and id), and the comment, reason or figures it carries."""
+def timeline(
+    events: Sequence[EventLike],
+    texts: Texts,
+    names: Mapping[str, str],
+    kind: CaseType | None = None,
+) -> list[Entry]:
+    """Every recorded event, in order, in words: what happened (at which stage, of which
+    kind), who (name and id), and the comment, reason or figures it carries; for the
+    case's type (`kind`), the data its actions carry and its own events record."""
     t = texts.t
+    own = set(kind.event_labels) if kind is not None else set()
     stage: str | None = None
     labels: dict[str, Any] = {}
     """Case deadlines' labels by name, from their `deadline.set`."""
@@ -163,12 +292,18 @@ def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]
         label = labels.get(str_of(p.get("name")) or "") if e.type.startswith("deadline.") else None
         # Task events name their stage; a claim or a request does not: the case's.
         words = texts.event(e.type, {"stage": stage, "label": label, **p})
+        step = str_of(p.get("kind"))
+        if step and kind is not None and "kind" in kind.choices:
+            # an event of a kind the type has words for: 记录承办进展：申请劳动仲裁
+            words = texts.labelled(words, texts.choice_short("kind", step))
         details: list[str] = []
         if e.type == "case.opened":
             app = dict_of(p.get("application"))
-            amount = int_of(app.get("requested_amount_fen"))
-            if amount is not None:
-                details.append(f"{t('requested_amount')} {yuan(amount)}")
+            key = (kind.amount_fact if kind is not None else None) or ""
+            amount = int_of(app.get(key))
+            pair = FIELDS.get(key)
+            if amount is not None and pair is not None:
+                details.append(f"{pair[texts.index]} {yuan(amount)}")
         elif e.type == "task.opened":
             due = parse_iso(p.get("due_at"))
             details.append(texts.role(str_of(p.get("role"))))
@@ -196,8 +331,11 @@ def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]
         elif e.type == "task.approved" and isinstance(p.get("data"), dict) and p["data"]:
             data = p["data"]
             visitors = data.get("visitors")
-            if isinstance(visitors, list):
+            if isinstance(visitors, list):  # a visit's findings: the case page shows them
                 details.append(f"{t('visitors')} " + "、".join(_person(names, v) for v in visitors))
+            elif kind is not None:
+                named = _fields_of(data, kind, p.get("stage"))
+                details += _named_data(data, named, kind, texts, names)
         elif e.type == "civil_affairs.checked":
             details.append(t("match") if p.get("match") else t("no_match"))
             if str_of(p.get("detail")):
@@ -210,7 +348,14 @@ def timeline(events: Sequence[EventLike], texts: Texts, names: Mapping[str, str]
             details.append(t("round", n=p["round"]))
         elif e.type.startswith("deadline."):
             details += _deadline_details(e.type, p, t)
-        for key in ("comment", "reason"):
+        elif isinstance(p.get("checks"), list):
+            for c in _checks(p["checks"]):
+                met = t("check_passed" if c.passed else "check_failed")
+                details.append(texts.labelled(met, texts.pick(c.why) or c.rule))
+        elif e.type in own and kind is not None:
+            named = [f for f in _fields_of(p, kind, None) if f != "kind"]
+            details += _named_data(p, named, kind, texts, names)
+        for key in ("comment", "reason", "note"):
             text = str_of(p.get(key))
             if text:
                 details.append(text)

@@ -431,6 +431,50 @@ async def test_bad_home_visit_findings_are_shown_beside_their_fields(
     assert history_length(engine, VISIT) == before
 
 
+async def test_review_and_registration_ask_for_their_data_in_generated_fields(
+    app: FastAPI, engine: Engine
+) -> None:
+    """The reviews' lower amount (and the district's explanation), the national system's
+    reference: fields generated from the registry's models of the approvals' data,
+    checked on the page before anything is sent."""
+    from casework.domain.case import Action
+    from casework.store.event_store import EventStore
+    from tests.store.builders import DISTRICT_LEADER, DISTRICT_OFFICER, DomainCase, fund_year
+
+    store = EventStore(engine)
+    approval, registration = "HR-2026-000008", "HR-2026-000009"
+    DomainCase(store, approval).to_district_review().act(DISTRICT_OFFICER, Action.APPROVE)
+    case = DomainCase(store, registration).to_district_review()
+    store.set_budget("崇川区", fund_year(case.now), 10**9)
+    case.act(DISTRICT_OFFICER, Action.APPROVE).act(DISTRICT_LEADER, Action.APPROVE)
+    case.reserve().disbursed()
+    assert case.state.stage == "registration"
+    async with browser(app, "chongchuan.officer1") as officer:
+        page = await officer.get(f"/cases/{AT_DISTRICT_REVIEW}")
+        assert 'name="approve-approved_amount_fen"' in page.text
+        assert 'name="approve-explanation"' in page.text
+        sent = {"csrf_token": csrf(page), "action": "approve", "stage": "district_review"}
+        r = await officer.post(
+            f"/cases/{AT_DISTRICT_REVIEW}/act",
+            data={**sent, "approve-approved_amount_fen": "0"},
+            headers=ORIGIN,
+        )
+        assert r.status_code == 422
+        assert problem(r, "approve-approved_amount_fen") == "须在 0.01 至 10,000,000 之间"
+        page = await officer.get(f"/cases/{registration}")
+        r = await officer.post(
+            f"/cases/{registration}/act",
+            data={"csrf_token": csrf(page), "action": "approve", "approve-national_ref": " "},
+            headers=ORIGIN,
+        )
+        assert r.status_code == 422 and problem(r, "approve-national_ref") == "必填"
+    async with browser(app, "chongchuan.leader") as leader:
+        page = await leader.get(f"/cases/{approval}")
+        assert 'name="approve-approved_amount_fen"' in page.text
+        assert 'name="approve-explanation"' not in page.text  # the district review's only
+    assert history_length(engine, registration) == case.state.seq  # nothing sent
+
+
 @pytest.mark.parametrize(
     "data",
     [
