@@ -90,24 +90,67 @@ SUE_LABEL = ("起诉期限", "deadline to sue")
 class Station(NamedTuple):
     name: str
     district: str
+    name_en: str = ""
 
 
 STATIONS: dict[str, Station] = {
-    "city-centre": Station("南通市总工会职工法律援助中心", "市直"),
-    "city-court": Station("南通市中级人民法院工会法律援助工作站", "市直"),
-    "city-arbitration": Station("南通市劳动人事争议仲裁院工会法律援助工作站", "市直"),
-    "chongchuan-court": Station("崇川区人民法院工会法律援助工作站", "崇川区"),
-    "chongchuan-arbitration": Station("崇川区劳动人事争议仲裁院工会法律援助工作站", "崇川区"),
-    "tongzhou-court": Station("通州区人民法院工会法律援助工作站", "通州区"),
-    "tongzhou-arbitration": Station("通州区劳动人事争议仲裁院工会法律援助工作站", "通州区"),
-    "haimen-court": Station("海门区人民法院工会法律援助工作站", "海门区"),
-    "haimen-arbitration": Station("海门区劳动人事争议仲裁院工会法律援助工作站", "海门区"),
-    "haian-court": Station("海安市人民法院工会法律援助工作站", "海安市"),
-    "rugao-court": Station("如皋市人民法院工会法律援助工作站", "如皋市"),
-    "rudong-arbitration": Station("如东县劳动人事争议仲裁院工会法律援助工作站", "如东县"),
-    "qidong-court": Station("启东市人民法院工会法律援助工作站", "启东市"),
+    "city-centre": Station(
+        "南通市总工会职工法律援助中心",
+        "市直",
+        "Nantong Federation of Trade Unions Legal Aid Centre",
+    ),
+    "city-court": Station(
+        "南通市中级人民法院工会法律援助工作站",
+        "市直",
+        "Station at the Nantong Intermediate People's Court",
+    ),
+    "city-arbitration": Station(
+        "南通市劳动人事争议仲裁院工会法律援助工作站",
+        "市直",
+        "Station at the Nantong Labour Arbitration Court",
+    ),
+    "chongchuan-court": Station(
+        "崇川区人民法院工会法律援助工作站", "崇川区", "Station at the Chongchuan District Court"
+    ),
+    "chongchuan-arbitration": Station(
+        "崇川区劳动人事争议仲裁院工会法律援助工作站",
+        "崇川区",
+        "Station at the Chongchuan Labour Arbitration Court",
+    ),
+    "tongzhou-court": Station(
+        "通州区人民法院工会法律援助工作站", "通州区", "Station at the Tongzhou District Court"
+    ),
+    "tongzhou-arbitration": Station(
+        "通州区劳动人事争议仲裁院工会法律援助工作站",
+        "通州区",
+        "Station at the Tongzhou Labour Arbitration Court",
+    ),
+    "haimen-court": Station(
+        "海门区人民法院工会法律援助工作站", "海门区", "Station at the Haimen District Court"
+    ),
+    "haimen-arbitration": Station(
+        "海门区劳动人事争议仲裁院工会法律援助工作站",
+        "海门区",
+        "Station at the Haimen Labour Arbitration Court",
+    ),
+    "haian-court": Station(
+        "海安市人民法院工会法律援助工作站", "海安市", "Station at the Hai'an City Court"
+    ),
+    "rugao-court": Station(
+        "如皋市人民法院工会法律援助工作站", "如皋市", "Station at the Rugao City Court"
+    ),
+    "rudong-arbitration": Station(
+        "如东县劳动人事争议仲裁院工会法律援助工作站",
+        "如东县",
+        "Station at the Rudong Labour Arbitration Court",
+    ),
+    "qidong-court": Station(
+        "启东市人民法院工会法律援助工作站", "启东市", "Station at the Qidong City Court"
+    ),
     "kaifaqu-arbitration": Station(
-        "南通经济技术开发区劳动人事争议仲裁院工会法律援助工作站", "南通经济技术开发区"
+        "南通经济技术开发区劳动人事争议仲裁院工会法律援助工作站",
+        "南通经济技术开发区",
+        "Station at the Development Zone Labour Arbitration Court",
     ),
 }
 """The federation's 14 legal-aid centres and stations (seed: "在法院、人社部门设立 14 个
@@ -1086,7 +1129,7 @@ LEGAL_AID = CaseType(
     event_labels=EVENT_LABELS,
     amount_fact="claim_amount_fen",
     choices={
-        "station": {k: (s.name, k) for k, s in STATIONS.items()},
+        "station": {k: (s.name, s.name_en or k) for k, s in STATIONS.items()},
         "kind": STEP_LABELS,
         "result": RESULT_LABELS,
         "rule": RULE_LABELS,
