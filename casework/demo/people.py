@@ -30,7 +30,11 @@ _CITY_STAFF: list[tuple[str, str, list[Role]]] = [
     ("city.supervisor", "市总督办", [R.SUPERVISOR]),
     ("city.admin", "系统管理员", [R.ADMIN]),
     ("city.legalaid", "市法援中心干事", [R.LEGAL_AID_OFFICER]),
+    # The city's legal-aid centre serves the stations outside the demo districts: a
+    # second officer reviews what the first records, as in each district.
+    ("city.legalaid2", "市法援中心干事二", [R.LEGAL_AID_OFFICER]),
     ("city.lawyer", "市法援律师", [R.LAWYER]),
+    ("city.lawyer2", "市法援律师二", [R.LAWYER]),
     ("city.auditor", "经审会审计员", [R.AUDITOR]),
     ("city.auditlead", "经审会审计组长", [R.AUDIT_LEAD]),
     ("city.committee1", "评审委员一", [R.COMMITTEE_MEMBER]),
