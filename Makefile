@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/casework up
 
-## demo: drive demo cases through approval, rejection and return, then exit
+## demo: drive demo cases (hardship relief, legal aid) to their outcomes, then exit
 demo: $(STAMP)
 	$(BIN)/casework demo
 

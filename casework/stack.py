@@ -20,6 +20,7 @@ from temporalio.client import Client
 from casework.api.app import create_app
 from casework.config import DEMO_CONFIG
 from casework.demo.drive import Driver, run_demo
+from casework.demo.legal_aid import seed_legal_aid
 from casework.demo.people import DEMO_PASSWORD
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer, reachable
@@ -96,11 +97,21 @@ async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> As
 
 
 async def seed_demo_cases(stack: Stack) -> list[CaseView]:
-    """A few open cases at different stages, so inboxes are not empty."""
+    """A few open cases at different stages, so inboxes are not empty: five hardship
+    cases, and a legal-aid case at each of the 14 stations (casework.demo.legal_aid),
+    seeded side by side."""
     driver = stack.driver()
-    views = [await driver.open(i) for i in range(5)]
-    await driver.act(views[1], "grassroots", Action.APPROVE, "材料齐全")
-    return views
+    driver.first_index = 0  # an empty database: the first demo people
+
+    async def hardship() -> list[CaseView]:
+        views = [await driver.open(i) for i in range(5)]
+        await driver.act(views[1], "grassroots", Action.APPROVE, "材料齐全")
+        return views
+
+    hardship_views, legal_aid_views = await asyncio.gather(
+        hardship(), seed_legal_aid(driver.legal_aid())
+    )
+    return [*hardship_views, *legal_aid_views]
 
 
 def _banner(stack: Stack, api_url: str) -> str:
@@ -120,6 +131,9 @@ def _banner(stack: Stack, api_url: str) -> str:
   .venv/bin/casework inbox --as chongchuan.grassroots2
   .venv/bin/casework case show HR-<year>-000001
   .venv/bin/casework act HR-<year>-000001 approve --as chongchuan.grassroots2 -m 同意
+  .venv/bin/casework inbox --as chongchuan.lawyer
+  .venv/bin/casework case show LA-<year>-000004      (法律援助 legal aid: near its limitation)
+  .venv/bin/casework stuck --as city.supervisor
   .venv/bin/casework demo
   .venv/bin/casework audit verify
 

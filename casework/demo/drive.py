@@ -6,8 +6,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from casework.demo.legal_aid import LegalAidDriver, legal_aid_demo
 from casework.demo.seed import DEMO_APPLICANTS, DISTRICT_SLUG, demo_application
 from casework.domain.case import Action, CaseView
+from casework.domain.legal_aid import LEGAL_AID
 from casework.service import ActionRefused, CaseService
 from casework.store.directory import Directory
 from casework.store.queries import Queries
@@ -56,6 +58,10 @@ class Driver:
                 if refused.code not in retry_codes or loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.2)
+
+    def legal_aid(self) -> LegalAidDriver:
+        """A driver of legal-aid cases through the same service, writing the same log."""
+        return LegalAidDriver(self.service, self.directory, self.log)
 
     async def wait_stage(self, case_id: str, stages: set[str], timeout: float = 60.0) -> CaseView:
         loop = asyncio.get_running_loop()
@@ -130,7 +136,13 @@ class Driver:
 
 
 async def run_demo(driver: Driver) -> list[CaseView]:
-    """Three cases: approved to filing, rejected at district review, returned then approved."""
+    """Three hardship cases: approved to filing, rejected at district review, returned
+    then approved; and three legal-aid cases (casework.demo.legal_aid): settled and
+    closed after the follow-up, refused at acceptance, the closing report returned once."""
+    # Each run's legal-aid cases go to the next stations.
+    legal_aid_run = sum(
+        1 for c in driver.queries.case_ids() if c.startswith(f"{LEGAL_AID.prefix}-")
+    )
 
     async def approved() -> CaseView:
         view = await driver.through_notice(await driver.open(0))
@@ -146,4 +158,10 @@ async def run_demo(driver: Driver) -> list[CaseView]:
         view = await driver.act(view, "leader", Action.RETURN, "请补充医疗费用票据后重新审核")
         return await driver.to_filed(view)  # district review again, then onwards
 
-    return list(await asyncio.gather(approved(), rejected(), returned()))
+    async def hardship() -> list[CaseView]:
+        return list(await asyncio.gather(approved(), rejected(), returned()))
+
+    hardship_views, legal_aid_views = await asyncio.gather(
+        hardship(), legal_aid_demo(driver.legal_aid(), legal_aid_run)
+    )
+    return [*hardship_views, *legal_aid_views]
