@@ -29,6 +29,7 @@ from rich.table import Table
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import Action, CaseView, Refused
 from casework.domain.org import CITY
+from casework.domain.personal import BANK_ACCOUNT
 from casework.domain.registry import CASE_TYPES
 from casework.settings import Settings
 
@@ -245,7 +246,10 @@ def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None
         table.add_row("申请人 applicant", escape(applicant.name or "-"))
         table.add_row("身份证号 ID number", escape(applicant.id_number or "-"))
         table.add_row("手机 phone", escape(applicant.phone or "-"))
-        table.add_row("银行账户 bank account", escape(applicant.bank_account or "未登记 none"))
+        kind = CASE_TYPES.get(view.type)
+        if applicant.bank_account is not None or kind is None or BANK_ACCOUNT in kind.who_sees:
+            # Only processes that pay the applicant take an account (hardship relief).
+            table.add_row("银行账户 bank account", escape(applicant.bank_account or "未登记 none"))
     task = view.open_task
     if task:
         waiting = " · 等待补充材料 waiting for info" if task.waiting_info else ""
@@ -281,7 +285,9 @@ def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None
                 f" ({p.reason})",
             )
     for d in view.deadlines:
-        table.add_row(f"期限 {escape(d.label[0])} ({d.name})", deadline_line(d))
+        table.add_row(
+            f"期限 {escape(d.label[0])} ({d.name})", deadline_line(d, view.status == "closed")
+        )
     out.print(table)
 
 
@@ -294,10 +300,13 @@ _DEADLINE_STATUS = {
 }
 
 
-def deadline_line(d: Any) -> str:
-    """A case deadline in `case show`: its last day, status and marks."""
+def deadline_line(d: Any, case_closed: bool = False) -> str:
+    """A case deadline in `case show`: its last day, status and marks. A closed case no
+    longer watches the deadlines it left running (a refused application's limitation)."""
     parts = [f"{due_day(d.due_at)} 24:00", _DEADLINE_STATUS.get(d.status, d.status)]
-    if d.status == "running":
+    if d.status == "running" and case_closed:
+        parts[1] = "案件已结案，不再跟踪 (case closed: no longer tracked)"
+    elif d.status == "running":
         last_day = (d.due_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).date()
         days = (last_day - datetime.now(UTC).astimezone(CHINA_TZ).date()).days + 1
         parts.append(f"剩余 {days} 日 ({days} days left)" if days > 0 else "[red]已到期 due[/]")
@@ -308,6 +317,14 @@ def deadline_line(d: Any) -> str:
     if d.escalated:
         parts.append("[red]已升级督办 escalated[/]")
     return " · ".join(parts)
+
+
+def print_sheet(rows: list[tuple[str, str]], kind: Any) -> None:
+    """A case type's own sheet (`CaseType.sheet_lines`): what the case is about."""
+    table = Table(show_header=False, box=None, title=f"案件要点 {kind.label[0]} ({kind.label[1]})")
+    for label, text in rows:
+        table.add_row(label, escape(text))
+    out.print(table)
 
 
 def print_review(review: Any) -> None:
@@ -515,9 +532,12 @@ def case_show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Stage, status, open task, assignee, due date, time used and left on the task,
-    the applicant, and what the reviewer decides on: declared and computed category,
-    income per head against 低保, the home-visit findings, the civil-affairs result, the
-    amounts requested and approved, and the district's relief fund.
+    the case's deadlines, the applicant, and what the reviewer decides on: declared and
+    computed category, income per head against 低保, the home-visit findings, the
+    civil-affairs result, the amounts requested and approved, and the district's relief
+    fund. A type with a sheet of its own shows that instead (legal aid: the stage in
+    words, the station, the dispute and the acceptance conditions, the lawyer and the
+    recorded steps, the closing report and the follow-up).
 
     Time is counted in working days; the task's clock stands still while paused."""
     from casework.store.directory import Directory
@@ -534,21 +554,34 @@ def case_show(
     clock = task_clock(state, events, datetime.now(UTC), calendar())
     personal = PersonalData(eng, keyring() if viewer else None)
     applicant = personal.applicant_in(case_id, state.district, events, viewer)
-    review = Queries(eng).review(state, events)
+    # The review sheet for the types it describes (hardship); a type's own sheet (legal
+    # aid) for the types that have one.
+    kind = CASE_TYPES.get(state.case_type)
+    sheet = kind.sheet_lines(state, events) if kind and kind.sheet_lines else None
+    reviewed = kind is None or kind.has_review_sheet
+    review = Queries(eng).review(state, events) if reviewed else None
     if as_json:
         # The case view's keys are a contract; the clock, the applicant and what the
-        # reviewer decides on come as more keys.
+        # reviewer decides on come as more keys (a type's own sheet: `sheet`).
         emit_json(
             {
                 **view.model_dump(mode="json"),
                 "task_clock": clock.model_dump(mode="json") if clock else None,
                 "applicant": applicant.model_dump(mode="json") if applicant else None,
-                "review": review.model_dump(mode="json"),
+                "review": review.model_dump(mode="json") if review else None,
+                **(
+                    {"sheet": [{"label": label, "text": text} for label, text in sheet]}
+                    if sheet is not None
+                    else {}
+                ),
             }
         )
     else:
         print_case(view, clock, applicant)
-        print_review(review)
+        if sheet is not None:
+            print_sheet(sheet, kind)
+        if review is not None:
+            print_review(review)
 
 
 @case_app.command("history")
@@ -1204,7 +1237,9 @@ def serve() -> None:
 @app.command()
 @handled
 def demo(as_json: bool = JsonOpt) -> None:
-    """Drive demo cases through approval, rejection and return; print a summary."""
+    """Drive demo cases through approval, rejection and return (hardship relief), and
+    legal-aid cases to a settlement, a refusal and a returned closing report; print a
+    summary."""
     from casework.stack import run_demo_once
 
     global _temporal_used

@@ -9,13 +9,13 @@ nothing else about a type. Pure: safe to import inside workflows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from casework.domain.case import Action, Process, Refused
+from casework.domain.case import Action, CaseState, Process, Refused
 from casework.domain.events import JsonDict
 from casework.domain.org import Actor, Role
 from casework.domain.personal import SealedFields
@@ -102,6 +102,11 @@ class CaseType:
     has_review_sheet: bool = False
     """Whether `casework.domain.review`'s sheet (categories, amounts, the relief fund)
     describes its cases."""
+    sheet_lines: Callable[[CaseState, Sequence[Any]], list[Pair]] | None = None
+    """What `casework case show` prints of the case's own matter: (label, text) rows in
+    both languages, from its state and its recorded events (each with `type`,
+    `actor_id`, `occurred_at`, `payload`; only named payload fields are read). None:
+    nothing of its own (the review sheet, `has_review_sheet`, is hardship's)."""
 
     def data_model(self, action: str, stage: str | None) -> type[BaseModel] | None:
         """The model of the data `action` carries at `stage` (None: no data)."""

@@ -28,7 +28,7 @@ case: its district is the case's jurisdiction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, NamedTuple
@@ -72,6 +72,7 @@ from casework.domain.deadlines import (
 from casework.domain.events import JsonDict
 from casework.domain.identity import mask, mask_phone
 from casework.domain.org import DISTRICTS, Actor, Role
+from casework.domain.payload import dict_of, int_of, str_of
 from casework.domain.periods import Period
 from casework.domain.personal import ID_NUMBER, PHONE, SealedFields
 from casework.domain.refusal import validated
@@ -1065,6 +1066,14 @@ STEP_LABELS: dict[str, tuple[str, str]] = {
     StepKind.SETTLEMENT: ("和解", "settlement"),
 }
 
+DISPUTE_LABELS: dict[str, tuple[str, str]] = {
+    DisputeType.WAGE_ARREARS: ("拖欠工资", "wage arrears"),
+    DisputeType.WORK_INJURY: ("工伤", "work injury"),
+    DisputeType.DISMISSAL: ("违法解除", "unlawful dismissal"),
+    DisputeType.SOCIAL_INSURANCE: ("社会保险", "social insurance"),
+    DisputeType.OTHER: ("其他", "other"),
+}
+
 RESULT_LABELS: dict[str, tuple[str, str]] = {
     Result.WON: ("胜诉/裁决支持", "won"),
     Result.SETTLED: ("调解/和解", "settled"),
@@ -1086,6 +1095,117 @@ APPROVAL_MODELS: dict[str, type[BaseModel]] = {
     Stage.FOLLOW_UP: FollowUp,
 }
 """The data an approval carries, by stage (as `LegalAidProcess.approval_data` checks it)."""
+
+
+def _words(labels: Mapping[str, tuple[str, str]], key: object) -> str:
+    zh, en = labels.get(str(key), (str(key), str(key)))
+    return f"{zh} {en}"
+
+
+def _progress(state: CaseState) -> str:
+    """The stage in words, and where it is on the way (【】 marks it)."""
+    here = _words(STAGE_LABELS, state.stage)
+    if state.status == "closed" and state.stage != Stage.CLOSED:
+        return f"{here} · 于此阶段结案 (closed at this stage)"
+    way = " → ".join(
+        f"【{zh}】" if stage == state.stage else zh for stage, (zh, _) in STAGE_LABELS.items()
+    )
+    return f"{here} · {way}"
+
+
+def sheet_lines(state: CaseState, events: Sequence[Any]) -> list[tuple[str, str]]:
+    """What `casework case show` prints of a legal-aid case (`CaseType.sheet_lines`):
+    the stage in words, the station, the dispute and the acceptance conditions, the
+    lawyer and every recorded step, the closing report and the follow-up. From named
+    payload fields only (the application in `case.opened` is the masked one)."""
+    f = state.facts
+    rows: list[tuple[str, str]] = [("阶段 stage", _progress(state))]
+    report_text: str | None = None
+    follow_up_note: str | None = None
+    tail: list[tuple[str, str]] = []
+    for e in events:
+        p = dict_of(e.payload)
+        if e.type == "case.opened":
+            app = dict_of(p.get("application"))
+            station = STATIONS.get(str_of(app.get("station")) or "")
+            if station is not None:
+                rows.append(("法律援助站 station", f"{station.name} ({station.district})"))
+            dispute = _words(DISPUTE_LABELS, app.get("dispute_type"))
+            if app.get("migrant_worker") is True:
+                dispute += " · 农民工 migrant worker"
+            rows.append(("争议类型 dispute", dispute))
+            employer = str_of(app.get("employer_name")) or "-"
+            if address := str_of(app.get("employer_address")):
+                employer += f" · {address}"
+            rows.append(("用人单位 employer", employer))
+            knew = f"知悉侵权 knew {str_of(app.get('knew_at')) or '-'}"
+            if ended := str_of(app.get("employment_ended_at")):
+                knew += f" · 离职 employment ended {ended}"
+            rows.append(("时间 dates", knew))
+            income = int_of(app.get("monthly_income_fen"))
+            if income is not None:
+                rows.append(("月收入 monthly income", yuan(income)))
+            claimed = int_of(app.get("claim_amount_fen"))
+            now = int_of(f.get("claim_amount_fen"))
+            if claimed is not None:
+                text = yuan(claimed)
+                if now is not None and now != claimed:
+                    text = f"{yuan(now)} (申请时 at application {yuan(claimed)})"
+                rows.append(("争议金额 claim", text))
+            if summary := str_of(app.get("summary")):
+                rows.append(("案情 summary", summary))
+        elif e.type == "eligibility.checked":
+            checks = p.get("checks")
+            for i, check in enumerate(checks if isinstance(checks, list) else []):
+                c = dict_of(check)
+                why = c.get("why")
+                zh, en = why if isinstance(why, list) and len(why) == 2 else ("-", "-")
+                mark = "符合 met" if c.get("passed") is True else "不符合 not met"
+                rows.append(("受理条件 eligibility" if i == 0 else "", f"{mark} · {zh} ({en})"))
+        elif e.type == "task.approved":
+            stage = p.get("stage")
+            data = dict_of(p.get("data"))
+            if stage == Stage.ACCEPTANCE_REVIEW and (late := str_of(data.get("late_reason"))):
+                tail.append(("超过时效受理 accepted late", late))
+            elif stage == Stage.CLOSING_REPORT:
+                report_text = str_of(p.get("comment"))
+            elif stage == Stage.FOLLOW_UP:
+                follow_up_note = str_of(p.get("comment"))
+        elif e.type == "task.rejected":
+            tail.append(("不予受理 refused", str_of(p.get("reason")) or "-"))
+        elif e.type == "lawyer.assigned":
+            tail.append(
+                ("承办律师 lawyer", f"{str_of(p.get('lawyer')) or '-'} (指派 by {e.actor_id})")
+            )
+        elif e.type == "step.recorded":
+            step = f"{str_of(p.get('on')) or '-'} {_words(STEP_LABELS, p.get('kind'))}"
+            if (amount := int_of(p.get("claimed_fen"))) is not None:
+                step += f" · 请求 claimed {yuan(amount)}"
+            if (amount := int_of(p.get("recovered_fen"))) is not None:
+                step += f" · 追回 recovered {yuan(amount)}"
+            if note := str_of(p.get("note")):
+                step += f" · {note}"
+            tail.append(("承办进展 step", step))
+        elif e.type == "task.returned" and p.get("stage") == Stage.REPORT_CHECK:
+            tail.append(("结案报告退回 report returned", str_of(p.get("reason")) or "-"))
+        elif e.type == "report.submitted":
+            text = f"{_words(RESULT_LABELS, p.get('result'))}"
+            if (amount := int_of(p.get("recovered_fen"))) is not None:
+                text += f" · 追回 recovered {yuan(amount)}"
+            if report_text:
+                text += f" · {report_text}"
+            tail.append(("结案报告 closing report", text))
+        elif e.type == "follow_up.recorded":
+            text = f"满意度 satisfaction {int_of(p.get('satisfaction')) or '-'}/5"
+            if follow_up_note:
+                text += f" · {follow_up_note}"
+            tail.append(("回访 follow-up", text))
+    rows += tail
+    reported = any(e.type == "report.submitted" for e in events)
+    if int_of(f.get("steps")) and not reported:
+        rows.append(("已追回 recovered so far", yuan(int_of(f.get("recovered_fen")) or 0)))
+    return rows
+
 
 WHO_SEES: Mapping[str, frozenset[Role]] = {
     # The officer who records the application and calls back; the lawyer who acts for
@@ -1137,5 +1257,6 @@ LEGAL_AID = CaseType(
     approval_models=APPROVAL_MODELS,
     action_models={Action.RECORD_STEP: Step},
     person_fields={"lawyer": Role.LAWYER},
+    sheet_lines=sheet_lines,
 )
 """Legal aid as the registry lists it (casework.domain.registry)."""
