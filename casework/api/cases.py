@@ -253,7 +253,11 @@ def add_opening(kind: CaseType) -> None:
                 **examples.case_view(
                     "Opened (or, with an Idempotency-Key sent before, the case that key opened)."
                 ),
-                "links": OPENED_LINKS,
+                "links": {
+                    name: link
+                    for name, link in OPENED_LINKS.items()
+                    if kind.has_review_sheet or name != "GetReview"
+                },
             },
             **responses(
                 400,
@@ -434,7 +438,8 @@ def applicant(
     "/{case_id:case_id}/review",
     operation_id="case_review",
     summary="What a reviewer decides a case on",
-    description="As `case show`: the declared and the computed category and the rule that "
+    description="Hardship relief's review sheet (404 for a case type without one, such as "
+    "legal aid). As `case show`: the declared and the computed category and the rule that "
     "gave it, income per head against the district's 低保, the home-visit findings, the "
     "civil-affairs (民政) result, the amounts requested and approved (with who lowered it "
     "and why), the national system's reference, and the district's relief fund for the "
@@ -444,6 +449,13 @@ def applicant(
 def review(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> ReviewSheet:
     queries = Queries(engine)
     state = visible_state(queries, case_id, user)
+    kind = REGISTERED.get(state.case_type)
+    if kind is not None and not kind.has_review_sheet:
+        raise HTTPException(
+            404,
+            f"{case_id}: {kind.label[0]}案件没有审核要点 (a {kind.label[1]} case has no review "
+            f"sheet; GET /api/cases/{case_id} shows it)",
+        )
     return queries.review(state, queries.history(case_id))
 
 
