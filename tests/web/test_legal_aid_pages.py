@@ -140,6 +140,7 @@ async def test_each_stage_asks_for_its_data_in_generated_fields(
             "chongchuan.lawyer",
             "chongchuan.lawyer2",
             "city.lawyer",
+            "city.lawyer2",
         ]
         page = await officer.get(f"/cases/{FOLLOW_UP}")
         assert 'name="approve-satisfaction"' in page.text
