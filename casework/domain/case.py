@@ -96,9 +96,26 @@ class CaseState(BaseModel):
     updated_at: datetime | None = None
     deadlines: dict[str, DeadlineState] = Field(default_factory=dict)
     """Named case deadlines (casework.domain.deadlines), e.g. the limitation period."""
+    parallel: dict[str, TaskState] = Field(default_factory=dict)
+    """Open tasks beside the stage's task, by task id: one per audit finding to
+    rectify, one per vetting department. Each has its own assignee, clock, overdue mark
+    and escalation; a stage change leaves them open (the process closes them)."""
+
+    def open_tasks(self) -> list[TaskState]:
+        """Every open task: the stage's first, then the parallel ones as opened."""
+        return ([self.task] if self.task is not None else []) + list(self.parallel.values())
+
+    def find_task(self, task_id: str | None) -> TaskState | None:
+        """The open task `task_id` (None: the stage's task)."""
+        if task_id is None:
+            return self.task
+        if self.task is not None and self.task.task_id == task_id:
+            return self.task
+        return self.parallel.get(task_id)
 
 
 class TaskView(BaseModel):
+    task_id: str | None = None
     stage: str
     role: Role
     district: str
@@ -108,6 +125,21 @@ class TaskView(BaseModel):
     paused: bool = False
     overdue: bool = False
     escalated: bool = False
+
+    @classmethod
+    def of(cls, task: TaskState) -> TaskView:
+        return cls(
+            task_id=task.task_id,
+            stage=task.stage,
+            role=task.role,
+            district=task.district,
+            assignee=task.assignee,
+            due_at=task.due_at,
+            waiting_info=task.waiting_info,
+            paused=task.paused_at is not None,
+            overdue=task.overdue,
+            escalated=task.escalated,
+        )
 
 
 class CaseView(BaseModel):
@@ -124,6 +156,8 @@ class CaseView(BaseModel):
     seq: int
     deadlines: list[DeadlineView] = Field(default_factory=list)
     """The case's named deadlines (a limitation period...), by name."""
+    parallel_tasks: list[TaskView] = Field(default_factory=list)
+    """Open tasks beside the stage's task (an audit's rectifications), as opened."""
 
     @classmethod
     def of(cls, state: CaseState) -> CaseView:
@@ -136,21 +170,10 @@ class CaseView(BaseModel):
             stage=state.stage,
             district=state.district,
             opened_by=state.opened_by,
-            open_task=None
-            if task is None
-            else TaskView(
-                stage=task.stage,
-                role=task.role,
-                district=task.district,
-                assignee=task.assignee,
-                due_at=task.due_at,
-                waiting_info=task.waiting_info,
-                paused=task.paused_at is not None,
-                overdue=task.overdue,
-                escalated=task.escalated,
-            ),
+            open_task=None if task is None else TaskView.of(task),
             seq=state.seq,
             deadlines=[DeadlineView.of(state.deadlines[n]) for n in sorted(state.deadlines)],
+            parallel_tasks=[TaskView.of(t) for t in state.parallel.values()],
         )
 
 
@@ -181,6 +204,9 @@ class ActRequest(BaseModel):
     data: JsonDict = Field(default_factory=dict)
     expected_stage: str | None = None
     """The stage the person saw when deciding; refused if the case has moved on since."""
+    task_id: str | None = Field(default=None, max_length=64)
+    """The open task acted on, where a case has several (an audit's rectifications);
+    None: the stage's task, or the one parallel task this person may work."""
 
 
 @dataclass
@@ -243,6 +269,51 @@ class Process:
     def decide_other(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
         """Process-specific actions (e.g. `object` during a public notice)."""
         raise Refused("action_not_available", f"动作 {req.action} 在此流程中不可用")
+
+    def task_approval_data(self, state: CaseState, task: TaskState, data: JsonDict) -> JsonDict:
+        """Validate the data an approval of the parallel task `task` carries."""
+        if data:
+            raise Refused("unexpected_data", "此任务的审批不接受附加数据 (no data here)", "data")
+        return {}
+
+    def approve_task(
+        self, state: CaseState, task: TaskState, req: ActRequest, ctx: Context
+    ) -> list[NewEvent]:
+        """Events after `task.approved` of the parallel task `task` (state before it)."""
+        return []
+
+    def open_parallel_task(
+        self,
+        state: CaseState,
+        ctx: Context,
+        stage: str,
+        role: Role,
+        *,
+        district: str | None = None,
+        assignee: str | None = None,
+        due_at: datetime | None = None,
+        **payload: Any,
+    ) -> NewEvent:
+        """`task.opened` for a task beside the stage's (`CaseState.parallel`): its own
+        assignee (checked by the worker as any assignee), clock and escalation. `stage`
+        names what it is for (`rectification`); `payload` says more (the finding)."""
+        return ctx.event(
+            state,
+            "task.opened",
+            SYSTEM,
+            task_id=ctx.new_id(),
+            stage=stage,
+            role=role,
+            district=district or state.district,
+            due_at=_iso(due_at),
+            parallel=True,
+            **({"assignee": assignee} if assignee is not None else {}),
+            **payload,
+        )
+
+    def cancel_task(self, state: CaseState, ctx: Context, task_id: str, reason: str) -> NewEvent:
+        """`task.cancelled`: a parallel task no longer needed (its finding withdrawn)."""
+        return ctx.event(state, "task.cancelled", SYSTEM, task_id=task_id, reason=reason)
 
     def check_rejectable(self, state: CaseState) -> None:
         """Refuse a rejection the process no longer allows (e.g. once money is paid)."""
@@ -414,7 +485,6 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
             raise Refused("outside_jurisdiction", "不在您的管辖范围内 (outside jurisdiction)")
         return [ctx.event(state, "case.commented", actor.id, comment=require_comment(req, "备注"))]
 
-    task = state.task
     if action.value in deadlines.DEADLINE_ACTIONS:
         return deadlines.decide_deadline(process, state, req, ctx)
     if action.value in _SUPERVISOR_ACTIONS:
@@ -423,6 +493,7 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         return decide_supervision(process, state, req, ctx)
     if action not in _TASK_ACTIONS:
         return process.decide_other(state, req, ctx)
+    task = target_task(state, req)
     if task is None:
         raise Refused(
             "no_open_task", f"阶段 {state.stage} 没有待办任务 (no open task at this stage)"
@@ -464,6 +535,8 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
         else [ctx.event(state, "task.claimed", actor.id, task_id=task.task_id, assignee=actor.id)]
     )
 
+    if task is not state.task:
+        return [*claim, *_decide_parallel(process, state, task, req, ctx)]
     if action is Action.APPROVE:
         data = process.approval_data(state, req.data)
         approved = ctx.event(
@@ -520,6 +593,66 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
 _SUPERVISOR_ACTIONS = frozenset({"reassign", "extend", "hold", "resume"})
 
 
+def target_task(state: CaseState, req: ActRequest) -> TaskState | None:
+    """The open task an action is on: the one `req.task_id` names; without one, the
+    stage's task, or (a case whose open tasks are all parallel) the one the person may
+    work, or the only one. Refused naming `task_id` when that leaves a choice."""
+    if req.task_id is not None:
+        found = state.find_task(req.task_id)
+        if found is None:
+            raise Refused(
+                "unknown_task",
+                f"没有待办任务 {req.task_id} (no such open task); open: "
+                f"{', '.join(t.task_id for t in state.open_tasks()) or '-'}",
+                "task_id",
+            )
+        return found
+    if state.task is not None or not state.parallel:
+        return state.task
+    actor = req.actor
+    workable = [t for t in state.parallel.values() if actor.has_role(t.role)]
+    if len(workable) == 1:
+        return workable[0]
+    if len(state.parallel) == 1:
+        return next(iter(state.parallel.values()))
+    raise Refused(
+        "task_required",
+        "本案有多项待办任务，请指定任务 (the case has several open tasks: name one with "
+        f"task_id): {', '.join(state.parallel)}",
+        "task_id",
+    )
+
+
+def _decide_parallel(
+    process: Process, state: CaseState, task: TaskState, req: ActRequest, ctx: Context
+) -> list[NewEvent]:
+    """approve / request-info on a parallel task (claim and provide-info are shared);
+    `reject` and `return` belong to the stage's task."""
+    if req.action is Action.APPROVE:
+        data = process.task_approval_data(state, task, req.data)
+        approved = ctx.event(
+            state,
+            "task.approved",
+            req.actor.id,
+            task_id=task.task_id,
+            stage=task.stage,
+            comment=req.comment,
+            data=data,
+        )
+        return [approved, *process.approve_task(state, task, req, ctx)]
+    if req.action is Action.REQUEST_INFO:
+        comment = require_comment(req, "补充材料要求")
+        return [
+            ctx.event(
+                state, "task.info_requested", req.actor.id, task_id=task.task_id, comment=comment
+            )
+        ]
+    raise Refused(
+        "action_not_available",
+        f"动作 {req.action} 不适用于此任务 (not available on this task: {task.stage})",
+    )
+
+
 def _resumed_due_at(process: Process, task: TaskState, now: datetime) -> str | None:
     """The deadline after a pause: the working days left when the clock stopped are
     left now. A deadline that is not the end of a day (a limit in seconds, demo stacks)
@@ -570,7 +703,7 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
         s.stage = p["stage"]
         s.task = None
     elif t == "task.opened":
-        s.task = TaskState(
+        opened = TaskState(
             task_id=p["task_id"],
             stage=p["stage"],
             role=Role(p["role"]),
@@ -579,6 +712,12 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
             due_at=datetime.fromisoformat(p["due_at"]) if p.get("due_at") else None,
             assignee=p.get("assignee"),
         )
+        if p.get("parallel"):
+            s.parallel = {**s.parallel, opened.task_id: opened}
+        else:
+            s.task = opened
+    elif s.parallel and t.startswith("task.") and p.get("task_id") in s.parallel:
+        s.parallel = _evolve_parallel(s.parallel, event)
     elif t == "task.claimed" and s.task is not None:
         s.task.assignee = p["assignee"]
     elif t in ("task.info_requested", "task.held") and s.task is not None:
@@ -619,7 +758,25 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
         s.outcome = Outcome(p["outcome"])
         s.closed_reason = p.get("reason")
         s.task = None
+        s.parallel = {}
     return s
+
+
+_CLOSING_TASK = frozenset({"task.approved", "task.rejected", "task.returned", "task.cancelled"})
+
+
+def _evolve_parallel(parallel: dict[str, TaskState], event: NewEvent) -> dict[str, TaskState]:
+    """A parallel task after `event` (closed: gone), by the stage task's own rules."""
+    task_id = event.payload["task_id"]
+    after = dict(parallel)
+    if event.type in _CLOSING_TASK:
+        del after[task_id]
+        return after
+    alone = CaseState(case_id=event.case_id, task=parallel[task_id])
+    changed = evolve(alone, event).task
+    assert changed is not None
+    after[task_id] = changed
+    return after
 
 
 def _move_due(task: TaskState, due_at: str | None, now: datetime) -> None:

@@ -110,6 +110,8 @@ STANDING_REFUSALS = frozenset(
         "no_active_deadline",
         "no_running_deadline",
         "no_suspended_deadline",
+        "unknown_task",
+        "task_required",
     }
 )
 """Refused for who is asking or where the case stands: not offered. A code in neither
@@ -121,14 +123,15 @@ SUPERVISOR_ACTIONS = (Action.REASSIGN, Action.EXTEND, Action.HOLD, Action.RESUME
 
 
 def offered_actions(
-    process: Process, state: CaseState, actor: Actor, now: datetime
+    process: Process, state: CaseState, actor: Actor, now: datetime, task_id: str | None = None
 ) -> list[Action]:
-    """The actions `actor` may take on the case at `now`, in `Action` order."""
+    """The actions `actor` may take on the case at `now`, in `Action` order; on the
+    open task `task_id` where the case has several (None: the stage's task)."""
     numbers = itertools.count(1)
     ctx = Context(now=now, new_id=lambda: f"offer-probe-{next(numbers)}")
     offered: list[Action] = []
     for action in Action:
-        req = ActRequest(actor=actor, action=action, comment=PLACEHOLDER_COMMENT)
+        req = ActRequest(actor=actor, action=action, comment=PLACEHOLDER_COMMENT, task_id=task_id)
         try:
             decide(process, state, req, ctx)
         except Refused as refused:
@@ -148,12 +151,13 @@ class Candidate:
 
 
 def reassign_candidates(
-    process: Process, state: CaseState, people: Iterable[Actor]
+    process: Process, state: CaseState, people: Iterable[Actor], task_id: str | None = None
 ) -> list[Candidate]:
-    """Who a supervisor could give the open task to: everyone among `people` holding the
-    task's role and covering its queue, each with the refusal `decide` would give
-    (separation of duties, or already theirs). Empty without an open task."""
-    task = state.task
+    """Who a supervisor could give the open task (`task_id`; None: the stage's) to:
+    everyone among `people` holding the task's role and covering its queue, each with
+    the refusal `decide` would give (separation of duties, or already theirs). Empty
+    without such an open task."""
+    task = state.find_task(task_id)
     if task is None:
         return []
     found: list[Candidate] = []

@@ -21,6 +21,7 @@ from casework.domain.case import (
     _resumed_due_at,
     check_may_work,
     require_comment,
+    target_task,
 )
 from casework.domain.events import NewEvent
 from casework.domain.org import Actor, Role
@@ -36,8 +37,15 @@ def escalates_at(task: TaskState, calendar: WorkingCalendar, grace_days: int) ->
 
 
 def next_deadline(state: CaseState, calendar: WorkingCalendar, grace_days: int) -> datetime | None:
-    """When the workflow must next look at the task's clock (None: nothing to wait for)."""
-    task = state.task
+    """When the workflow must next look at a task's clock (None: nothing to wait for):
+    the soonest of the open tasks' (the stage's and the parallel ones)."""
+    if not state.parallel:
+        return _next_of(state.task, calendar, grace_days)
+    moments = [m for t in state.open_tasks() if (m := _next_of(t, calendar, grace_days))]
+    return min(moments, default=None)
+
+
+def _next_of(task: TaskState | None, calendar: WorkingCalendar, grace_days: int) -> datetime | None:
     if task is None or task.due_at is None or task.paused_at is not None or task.escalated:
         return None
     if not task.overdue:
@@ -48,8 +56,21 @@ def next_deadline(state: CaseState, calendar: WorkingCalendar, grace_days: int) 
 def clock_events(
     state: CaseState, ctx: Context, calendar: WorkingCalendar, grace_days: int
 ) -> list[NewEvent]:
-    """`task.overdue` or `task.escalated` if the clock has reached it, else nothing."""
-    task = state.task
+    """`task.overdue` or `task.escalated` for each open task whose clock has reached it."""
+    if not state.parallel:
+        return _clock_events_of(state, state.task, ctx, calendar, grace_days)
+    return [
+        e for t in state.open_tasks() for e in _clock_events_of(state, t, ctx, calendar, grace_days)
+    ]
+
+
+def _clock_events_of(
+    state: CaseState,
+    task: TaskState | None,
+    ctx: Context,
+    calendar: WorkingCalendar,
+    grace_days: int,
+) -> list[NewEvent]:
     if task is None or task.due_at is None or task.paused_at is not None or task.escalated:
         return []
     if not task.overdue and ctx.now >= task.due_at:
@@ -127,8 +148,9 @@ def named_actors(req: ActRequest) -> dict[str, Actor]:
 def decide_supervision(
     process: Process, state: CaseState, req: ActRequest, ctx: Context
 ) -> list[NewEvent]:
-    """reassign / extend / hold / resume on the open task."""
-    task = state.task
+    """reassign / extend / hold / resume on the open task (`task_id` where there are
+    several)."""
+    task = target_task(state, req)
     if task is None:
         raise Refused("no_open_task", f"阶段 {state.stage} 没有待办任务 (no open task)")
     actor = req.actor

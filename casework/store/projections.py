@@ -73,6 +73,7 @@ _TASK_CLOSING = {
     "task.approved": "approved",
     "task.rejected": "rejected",
     "task.returned": "returned",
+    "task.cancelled": "cancelled",
 }
 
 
@@ -114,6 +115,7 @@ def project(
     """Case deadlines whose row changes, with the time of the last event changing it."""
     for event in events:
         before = state.task
+        had_parallel = state.parallel
         state = evolve(state, event)
         states.append(state)
         after = state.task
@@ -123,6 +125,15 @@ def project(
         if after is not None and (before is None or after.task_id != before.task_id):
             key = (after.district, str(after.stage), _day(after.opened_at))
             days[key] = days.get(key, 0) + 1
+        if had_parallel is not state.parallel:  # a parallel task opened or closed
+            for gone in had_parallel.keys() - state.parallel.keys():
+                t = had_parallel[gone]
+                key = (t.district, str(t.stage), _day(t.opened_at))
+                days[key] = days.get(key, 0) - 1
+            for new in state.parallel.keys() - had_parallel.keys():
+                t = state.parallel[new]
+                key = (t.district, str(t.stage), _day(t.opened_at))
+                days[key] = days.get(key, 0) + 1
         if event.type.startswith("deadline.") and isinstance(event.payload.get("name"), str):
             deadlines_touched[event.payload["name"]] = event.occurred_at
         elif event.type == "case.closed":
@@ -275,7 +286,7 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int)
         "task.overdue",
         "task.escalated",
     ):
-        task = state.task
+        task = state.find_task(p.get("task_id")) or state.task
         if task is not None:
             _task(
                 conn,
@@ -311,7 +322,7 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int)
 def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> None:
     """Overdue: tell the assignee (or everyone who may take the task); escalated: the
     supervisors of the task's district (or the city)."""
-    task = state.task
+    task = state.find_task(event.payload.get("task_id")) or state.task
     if task is None:
         return
     if event.type == "task.overdue":
