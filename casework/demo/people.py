@@ -36,6 +36,7 @@ _CITY_STAFF: list[tuple[str, str, list[Role]]] = [
     ("city.lawyer", "市法援律师", [R.LAWYER]),
     ("city.lawyer2", "市法援律师二", [R.LAWYER]),
     ("city.auditor", "经审会审计员", [R.AUDITOR]),
+    ("city.auditor2", "经审会审计员二", [R.AUDITOR]),
     ("city.auditlead", "经审会审计组长", [R.AUDIT_LEAD]),
     ("city.committee1", "评审委员一", [R.COMMITTEE_MEMBER]),
     ("city.committee2", "评审委员二", [R.COMMITTEE_MEMBER]),

@@ -38,6 +38,13 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     COMMENT = "comment"
     RECORD_STEP = "record-step"  # a step of a handling loop (legal aid: hearing, award...)
+    # an audit project's (casework.domain.audit)
+    START_FIELDWORK = "start-fieldwork"
+    RECORD_FINDING = "record-finding"
+    CORRECT_FINDING = "correct-finding"
+    WITHDRAW_FINDING = "withdraw-finding"
+    ACCEPT_RECTIFICATION = "accept-rectification"
+    REJECT_RECTIFICATION = "reject-rectification"
     REASSIGN = "reassign"  # supervisor: move the task to another officer
     EXTEND = "extend"  # supervisor: a new due date
     HOLD = "hold"  # supervisor: stop the task clock
@@ -240,6 +247,10 @@ class Process:
     city_stages: ClassVar[frozenset[str]] = frozenset()
     info_provider_role: ClassVar[Role]
     withdrawable_stages: ClassVar[frozenset[str]]
+    opener_may_work: ClassVar[frozenset[str]] = frozenset()
+    """Stages whose task the officer who opened the case may still work (an audit's
+    lead opens the project, 立项, and signs its report); elsewhere the opener never
+    approves their own case."""
     calendar: WorkingCalendar = STATUTORY
     escalation_grace_days: int = 2
     pauses_in_working_days = True
@@ -433,7 +444,11 @@ def check_may_work(process: Process, state: CaseState, actor: Actor, task: TaskS
             "outside_jurisdiction",
             f"案件属于 {task.district}，不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
         )
-    if actor.id == state.opened_by and task.stage in process.stage_roles:
+    if (
+        actor.id == state.opened_by
+        and task.stage in process.stage_roles
+        and task.stage not in process.opener_may_work
+    ):
         raise Refused(
             "separation_of_duties",
             "立案人不得审批本人经办的案件 (the officer who opened the case may not approve it)",

@@ -73,6 +73,15 @@ INPUT_REFUSALS = frozenset(
         "invalid_follow_up",
         "invalid_step",
         "step_in_the_future",
+        # audit projects (casework.domain.audit): the data, or which finding
+        "notice_too_short",  # another fieldwork date on the form
+        "invalid_notice",
+        "invalid_reply",
+        "invalid_finding",
+        "invalid_correction",
+        "unknown_finding",
+        "finding_withdrawn",
+        "invalid_check",
     }
 )
 """Refused for what was typed (comment, data): the action is still offered."""
@@ -112,6 +121,15 @@ STANDING_REFUSALS = frozenset(
         "no_suspended_deadline",
         "unknown_task",
         "task_required",
+        # audit projects: not on the team, not the lead, or not yet / no longer
+        "not_on_team",
+        "not_the_lead",
+        "notice_not_issued",
+        "fieldwork_not_started",
+        "fieldwork_started",
+        "fieldwork_too_early",
+        "draft_sent",
+        "not_reported",
     }
 )
 """Refused for who is asking or where the case stands: not offered. A code in neither

@@ -4,11 +4,12 @@ reads this list (tests/test_registry.py fails for an edge that misses a type).""
 
 from __future__ import annotations
 
+from casework.domain.audit import AUDIT
 from casework.domain.case_type import CaseType, UnknownCaseType
 from casework.domain.hardship import HARDSHIP
 from casework.domain.legal_aid import LEGAL_AID
 
-CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID)}
+CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT)}
 
 
 def case_type(name: str) -> CaseType:

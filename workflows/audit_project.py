@@ -1,0 +1,123 @@
+"""An audit project (工会经费审计) as a durable workflow: processes.md section 4.
+
+The shared case machinery (workflows/case.py) does most of it: people's actions through
+the `act` Update, the stage's task clock and every finding's rectification task clock
+(one timer, the soonest: a project with 50 findings waits on one timer, not 50), and
+continue-as-new. Of its own it has the opening (the time rules read once from the
+worker and kept in history, the opener checked again) and the audited unit's reply
+window: a timer that, when it runs out before the unit has replied, records the silence
+as no objection (`AuditProcess.reply_window_ended`), as hardship's public notice ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+from workflows.case import CaseWorkflow, Superseded, refusal
+
+with workflow.unsafe.imports_passed_through():
+    from casework.domain.audit import (
+        CASE_TYPE,
+        AuditConfig,
+        AuditProcess,
+        Stage,
+        StartAuditCase,
+        check_opener,
+    )
+    from casework.domain.case import CaseContinuation, CaseState, CaseView, Refused, Status
+    from casework.domain.contracts import PROCESS_CONFIG
+
+CONFIG_TIMEOUT = timedelta(seconds=10)
+
+
+@workflow.defn(name="AuditProject")
+class AuditWorkflow(CaseWorkflow):
+    process: AuditProcess
+
+    @workflow.init
+    def __init__(self, start: StartAuditCase) -> None:
+        continued = start.continued
+        self._init_case(
+            AuditProcess(start.config or AuditConfig()),
+            continued.state if continued else CaseState(case_id=start.case_id),
+            continued,
+        )
+        self._start = start
+
+    @workflow.run
+    async def run(self, start: StartAuditCase) -> CaseView:
+        if start.continued is None:
+            await self._open(start)
+        else:
+            self.go_on()
+        self.updates_per_run = self.process.config.updates_per_run
+        while True:
+            while self.state.status is Status.OPEN:
+                if self._pending:
+                    # The reply window starts once the draft's sending is recorded (a
+                    # refused recording takes it back).
+                    await workflow.wait_condition(lambda: not self._pending)
+                    continue
+                if self.continue_as_new_wanted():
+                    await self.continue_as_new_if_wanted()
+                    continue
+                if self.state.stage == Stage.REPLY:
+                    await self._reply_window()
+                else:
+                    await self.wait_for_change(until=self.continue_as_new_wanted)
+            view = await self.finish()
+            if view.status is not Status.OPEN:
+                return view
+            # The closing action was refused when recorded and taken back: go on.
+
+    async def _open(self, start: StartAuditCase) -> None:
+        self.start_task_clocks()
+        config = start.config
+        if config is None:
+            config = await workflow.execute_local_activity(
+                PROCESS_CONFIG,
+                CASE_TYPE,
+                result_type=AuditConfig,
+                start_to_close_timeout=CONFIG_TIMEOUT,
+            )
+        self.process.use(config)
+        try:
+            check_opener(start.opened_by, start.application.district)
+        except Refused as r:
+            raise refusal(r) from None
+        await self.apply(self.process.open(start, self.state, self.ctx()), actor=start.opened_by)
+
+    async def _reply_window(self) -> None:
+        """Until the unit replies (its officer approves the reply task) or the window
+        ends; then silence is recorded as no objection. The reply task is due when the
+        window ends, and the window's end, not the task clock, decides what happens."""
+        sent = self.state.facts.get("draft_sent_on")
+        ends = datetime.fromisoformat(str(self.state.facts["reply_ends_at"]))
+
+        def interrupted() -> bool:
+            return (
+                self.state.status is not Status.OPEN
+                or self.state.stage != Stage.REPLY
+                or self.state.facts.get("draft_sent_on") != sent
+                # time to continue as new: the next run waits out the rest of the window
+                or self.continue_as_new_wanted()
+            )
+
+        try:
+            await workflow.wait_condition(
+                interrupted,
+                timeout=max(ends - workflow.now(), timedelta(0)),
+                timeout_summary="reply window",
+            )
+        except TimeoutError:
+            if not interrupted():
+                with contextlib.suppress(Superseded):  # the loop looks at the window again
+                    await self.apply(self.process.reply_window_ended(self.state, self.ctx()))
+
+    def next_run_input(self, continued: CaseContinuation) -> StartAuditCase:
+        return self._start.model_copy(
+            update={"config": self.process.config, "continued": continued}
+        )
