@@ -23,12 +23,27 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from casework.config import ProcessConfig
+from casework.domain.audit import StartAuditCase
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
 from casework.domain.legal_aid import LegalAidConfig, StartLegalAidCase
 from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
 from tests.factories import HOUSEHOLDS
+from tests.workflows.audit_steps import AUDITOR as AU_AUDITOR
+from tests.workflows.audit_steps import AUDITOR2 as AU_AUDITOR2
+from tests.workflows.audit_steps import LEAD as AU_LEAD
+from tests.workflows.audit_steps import SUPERVISOR as AU_SUPERVISOR
+from tests.workflows.audit_steps import UNIT as AU_UNIT
+from tests.workflows.audit_steps import (
+    act_on,
+    into_fieldwork,
+    into_rectification,
+    number_audit_cases,
+    record,
+    send_draft,
+    task_of,
+)
 from tests.workflows.conftest import Harness, wait_for
 from tests.workflows.legal_aid_steps import (
     LAWYER,
@@ -63,6 +78,7 @@ from tests.workflows.steps import (
     state,
     visit,
 )
+from workflows.audit_project import AuditWorkflow
 from workflows.hardship_relief import HardshipReliefWorkflow
 from workflows.legal_aid import LegalAidWorkflow
 
@@ -393,6 +409,47 @@ async def legal_aid_continued_as_new(h: Harness) -> str:
     return cid
 
 
+# -- audit projects -------------------------------------------------------------------------
+
+
+async def audit_silent_reply_rejected_then_closed(h: Harness) -> str:
+    """Notice, fieldwork three days later, two findings (one corrected), the draft; the
+    unit stays silent and the window's timer records no objection; the lead's report;
+    the first rectification rejected once, then both accepted (the second as it stands)."""
+    number_audit_cases(h)
+    cid = await into_fieldwork(h)
+    await record(h, cid)
+    await record(h, cid, amount_fen=30_000)
+    await h.act(cid, AU_AUDITOR, "correct-finding", "复核", {"finding_id": "F1", "amount_fen": 9})
+    await send_draft(h, cid)
+    await h.env.sleep(16 * 24 * 3600)  # past the reply window, whatever its days off
+    await wait_for(lambda s: s.stage == "final_report", h, cid)
+    await h.act(cid, AU_LEAD, "approve", "审计报告和审计决定")
+    await act_on(h, cid, AU_UNIT, "approve", "已整改", task_id=await task_of(h, cid, "F1"))
+    await act_on(h, cid, AU_AUDITOR2, "reject-rectification", "未见凭证", {"finding_id": "F1"})
+    await act_on(h, cid, AU_UNIT, "approve", "补充凭证", task_id=await task_of(h, cid, "F1"))
+    await act_on(h, cid, AU_AUDITOR, "accept-rectification", "通过", {"finding_id": "F1"})
+    await act_on(h, cid, AU_UNIT, "approve", "说明", task_id=await task_of(h, cid, "F2"))
+    data = {"finding_id": "F2", "closure": "accepted"}
+    await act_on(h, cid, AU_AUDITOR, "accept-rectification", "认可", data)
+    return cid
+
+
+async def audit_overdue_escalated_then_extended(h: Harness) -> str:
+    """One finding in rectification: its task falls overdue after 60 days and escalates
+    (timers), a supervisor extends it, the unit reports and the auditor accepts."""
+    number_audit_cases(h)
+    cid = await into_rectification(h, (500_000,))
+    await h.env.sleep(70 * 24 * 3600)
+    task = await task_of(h, cid, "F1")
+    await wait_for(lambda s: s.parallel[task].escalated, h, cid)
+    until = (await today(h)) + timedelta(days=10)
+    await act_on(h, cid, AU_SUPERVISOR, "extend", "延期", {"until": until.isoformat()}, task)
+    await act_on(h, cid, AU_UNIT, "approve", "已整改", task_id=task)
+    await act_on(h, cid, AU_AUDITOR, "accept-rectification", "通过", {"finding_id": "F1"})
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -418,6 +475,8 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "legal_aid_whole_case_returned_once": legal_aid_whole_case_returned_once,
     "legal_aid_interrupted_suspended_and_resumed": legal_aid_interrupted_suspended_and_resumed,
     "legal_aid_continued_as_new": legal_aid_continued_as_new,
+    "audit_silent_reply_rejected_then_closed": audit_silent_reply_rejected_then_closed,
+    "audit_overdue_escalated_then_extended": audit_overdue_escalated_then_extended,
 }
 
 
@@ -454,9 +513,11 @@ def test_every_scenario_has_a_recorded_history() -> None:
         assert {p.stem for p in recorded() if p.stem.startswith(f"{name}.run")}, name
 
 
-WORKFLOWS = [HardshipReliefWorkflow, LegalAidWorkflow]
+WORKFLOWS = [HardshipReliefWorkflow, LegalAidWorkflow, AuditWorkflow]
 """Each history replays against the workflow of its type (the Replayer picks it by the
-history's workflow type: HardshipRelief, LegalAid)."""
+history's workflow type: HardshipRelief, LegalAid, AuditProject)."""
+WORKFLOW_TYPES = {"legal_aid": "LegalAid", "audit": "AuditProject"}
+"""A history's workflow type by its file name's first word (else HardshipRelief)."""
 
 
 @pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
@@ -467,7 +528,8 @@ async def test_recorded_history_replays_without_nondeterminism(path: Path) -> No
     assert result.replay_failure is None
     events = json.loads(path.read_text(encoding="utf-8"))["events"]
     started = events[0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
-    assert started == ("LegalAid" if path.stem.startswith("legal_aid") else "HardshipRelief")
+    kind = next((k for k in WORKFLOW_TYPES if path.stem.startswith(f"{k}_")), None)
+    assert started == WORKFLOW_TYPES.get(kind or "", "HardshipRelief")
     # The history really is a whole case (or one run of it): started, and closed or
     # continued as new.
     assert events[0]["eventType"] in (
@@ -501,10 +563,24 @@ class ReorderedLegalAid(LegalAidWorkflow):
         return await super().run(start)
 
 
+@workflow.defn(name="AuditProject", sandboxed=False)
+class ReorderedAudit(AuditWorkflow):
+    """The same unpatched change to the audit workflow."""
+
+    @workflow.run
+    async def run(self, start: StartAuditCase) -> CaseView:
+        await workflow.sleep(1)
+        return await super().run(start)
+
+
 @pytest.mark.parametrize(
     ("prefix", "changed"),
-    [("hardship_", ReorderedWorkflow), ("legal_aid_", ReorderedLegalAid)],
-    ids=["hardship", "legal-aid"],
+    [
+        ("hardship_", ReorderedWorkflow),
+        ("legal_aid_", ReorderedLegalAid),
+        ("audit_", ReorderedAudit),
+    ],
+    ids=["hardship", "legal-aid", "audit"],
 )
 async def test_replay_catches_an_unpatched_change(prefix: str, changed: type) -> None:
     """The control: the replay above would notice a change to the workflow's commands."""
