@@ -73,6 +73,10 @@ CASE_PREFIX = "AU"
 FINDING_KEY = "finding."
 """Each finding is the fact `finding.<id>` (`finding.F3`)."""
 USER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+TEAM_PATTERN = (
+    r"^[,，;；\s]*[A-Za-z0-9._@-]{1,64}([,，;；\s]+[A-Za-z0-9._@-]{1,64}){0,19}[,，;；\s]*$"
+)
+"""A team as the schema states it: 1 to 20 user ids, separated by commas or spaces."""
 
 
 class AuditType(StrEnum):
@@ -145,7 +149,15 @@ class AuditApplication(BaseModel):
     """An audit project (立项) as the audit lead records it (`casework case open audit
     --file`). Nothing personal: it enters Temporal history as it is."""
 
-    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [APPLICATION_EXAMPLE]})
+    model_config = ConfigDict(
+        **STRICT,
+        json_schema_extra={
+            "examples": [APPLICATION_EXAMPLE],
+            # A special audit names its subject (the validator says so too).
+            "if": {"properties": {"audit_type": {"const": "special"}}},
+            "then": {"required": ["subject"], "properties": {"subject": {"type": "string"}}},
+        },
+    )
 
     title: str = Field(
         min_length=1,
@@ -185,7 +197,7 @@ class AuditApplication(BaseModel):
         min_length=1,
         max_length=400,
         description="The auditors of the audit team (审计组): user ids, separated by commas.",
-        json_schema_extra={"pattern": r"^[A-Za-z0-9._@,，;；\s-]+$"},
+        json_schema_extra={"pattern": TEAM_PATTERN},
     )
     fieldwork_starts_on: date = Field(
         description="The planned first day of fieldwork (YYYY-MM-DD): the notice must reach "
