@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -47,6 +48,9 @@ from casework.store.queries import Queries
 HARDSHIP_WORKFLOW = "HardshipRelief"
 """The hardship workflow's type name (kept for the fingerprints of earlier openings)."""
 HOUSEHOLD_EXIT_WORKFLOW = "HouseholdExit"
+TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+"""A task id as the workflows make them (a UUID) and the API's schema states it."""
+TASK_ID = re.compile(TASK_ID_PATTERN[1:-1])
 MAX_ACTION_DATA_BYTES = 64_000
 """An action's data (home-visit findings and the like) as JSON, in UTF-8 bytes."""
 
@@ -205,22 +209,36 @@ class CaseService:
         idempotency_key: str | None = None,
         expected_stage: str | None = None,
         wait: float | None = None,
+        task_id: str | None = None,
     ) -> CaseView:
         """Send an action; a repeated `idempotency_key` is applied once (Temporal update id).
 
         `wait`: give up waiting for the outcome after this many seconds and raise
         `ActionPending`, which names the key to send again (one is made if none given).
 
+        `task_id`: the open task acted on where the case has several (an audit's
+        rectifications, `CaseView.parallel_tasks`); None: the stage's task, or the one
+        task the actor may work. A task the case does not hold is refused naming
+        `task_id` (`unknown_task`), as is a choice left open (`task_required`).
+
         A reassignment's `data.to` (a user id, or an object with `id`) is resolved here
         from the directory, whatever roles or district it claims."""
         if action is Action.REASSIGN and data and "to" in data:
             data = {**data, "to": await asyncio.to_thread(self._assignee, data["to"])}
+        if task_id is not None and not TASK_ID.fullmatch(task_id):
+            raise ActionRefused(
+                "invalid_task_id",
+                "任务编号格式不对 (task_id: 1-64 letters, digits, '.', '_', ':' or '-'; "
+                f"got {task_id[:70]!r})",
+                "task_id",
+            )
         req = ActRequest(
             actor=actor,
             action=action,
             comment=comment,
             data=data or {},
             expected_stage=expected_stage,
+            task_id=task_id,
         )
         if comment is not None:
             # Checked here, for every edge, rather than in ActRequest: workflow

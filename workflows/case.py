@@ -12,8 +12,9 @@ directory before it writes anything. When it is refused, the events go back out 
 state, and so does everything decided after them, which was judged against a state that
 never existed (`take_back`).
 
-The workflow wakes at the next deadline of the open task (overdue, escalated) and of the
-case's named deadlines (warnings, escalation, passing) and records what they reached.
+The workflow wakes at the next deadline of its open tasks (overdue, escalated: the
+soonest of the stage's task and of every task beside it, `CaseState.parallel`) and of
+the case's named deadlines (warnings, escalation, passing) and records what they reached.
 
 A case may take hundreds of steps; a workflow run takes at most 2,000 Updates and
 replays slowly once its history is long. Past `updates_per_run` accepted Updates, or
@@ -326,8 +327,9 @@ class CaseWorkflow:
 
     async def wait_for_change(self, until: Callable[[], bool] = lambda: False) -> None:
         """Until the next event, `until()` holds (e.g. an external check answered), or
-        a clock rings: the open task's (overdue, escalated) or one of the case's named
-        deadlines (a warning, the escalation, passing). Cases without named deadlines
+        a clock rings: the soonest of the open tasks' (overdue, escalated; the stage's
+        task and each parallel one, `supervision.next_deadline`) or one of the case's
+        named deadlines (a warning, the escalation, passing). Cases without named deadlines
         wait exactly as before they existed (no patch needed)."""
         seen = self.state.seq
         p = self.process

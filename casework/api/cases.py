@@ -22,7 +22,7 @@ from casework.domain.org import CITY, DISTRICTS
 from casework.domain.registry import CASE_TYPES as REGISTERED
 from casework.domain.review import ReviewSheet
 from casework.domain.text import check_text, free_text_pattern
-from casework.service import ActionPending, ActionRefused, CaseNotFound
+from casework.service import TASK_ID_PATTERN, ActionPending, ActionRefused, CaseNotFound
 from casework.store.directory import USER_ID_PATTERN, User
 from casework.store.personal import ApplicantCard
 from casework.store.queries import CasePage, HistoryItem, Queries, UnknownCase
@@ -85,6 +85,13 @@ bidirectional formatting or invisible characters.
 `idempotency_key`: sent again with the same key (a retry), the action is applied once
 and the same answer comes back. `expected_stage`: refused with `stage_changed` if the
 case has moved on from that stage since the officer looked.
+
+`task_id`: the open task acted on where the case has several (an audit's
+rectifications, an award campaign's vettings: the case's `parallel_tasks`, each with its
+own assignee, clock and escalation). Without it: the stage's task (`open_task`), or the
+one task the user may work. Claims, approvals, information requests and the supervisors'
+reassign / extend / hold / resume all take it. A task the case does not hold is refused
+with `unknown_task`, a choice left open with `task_required` (409, field `task_id`).
 """
 
 
@@ -109,6 +116,13 @@ class ActionIn(BaseModel):
     )
     expected_stage: StageName | None = Field(  # type: ignore[valid-type]
         default=None, description="Refused (stage_changed) if the case is no longer at it."
+    )
+    task_id: str | None = Field(
+        default=None,
+        pattern=TASK_ID_PATTERN,
+        description="The open task acted on where the case has several (its "
+        "`parallel_tasks`); default: the stage's task, or the one the user may work.",
+        examples=["5b7c8a52-0d7e-4a47-9a55-0f3a4b9c1d20"],
     )
 
     @field_validator("comment")
@@ -138,6 +152,10 @@ ACTION_EXAMPLES: dict[str, Any] = {
         },
     },
     "reject": {"summary": "Reject, with the reason", "value": {"comment": "收入超过标准"}},
+    "task": {
+        "summary": "Approve one of several open tasks (an audit finding rectified)",
+        "value": {"comment": "已整改", "task_id": "5b7c8a52-0d7e-4a47-9a55-0f3a4b9c1d20"},
+    },
     "reassign": {
         "summary": "Reassign (supervisors)",
         "value": {"comment": "原承办人出差", "data": {"to": "chongchuan.grassroots3"}},
@@ -406,7 +424,9 @@ def visible_state(queries: Queries, case_id: str, user: User) -> CaseState:
     operation_id="show_case",
     summary="Show a case",
     description="Stage, status, outcome and the open task (its queue, assignee, deadline, "
-    "whether it waits for information, is paused, overdue or escalated).",
+    "whether it waits for information, is paused, overdue or escalated); a case with "
+    "several open tasks (an audit's rectifications) lists the others in `parallel_tasks`, "
+    "each with its `task_id` and the same marks.",
     responses={200: examples.case_view("The case."), **responses(401, 404, 422)},
 )
 def show(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> CaseView:
@@ -494,6 +514,7 @@ def history(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> list[Histo
             503,
             s409="Refused by the rules, e.g. `separation_of_duties`, `already_taken`, "
             "`stage_changed`, `comment_required`, `invalid_findings` (field `data`), "
+            "`unknown_task` and `task_required` (field `task_id`), "
             "`invalid_target` (`data.to`), `invalid_until` (`data.until`), `data_too_large`.",
         ),
     },
@@ -519,6 +540,7 @@ async def act(
             body.idempotency_key,
             body.expected_stage,
             wait=act_wait(request),
+            task_id=body.task_id,
         )
     except ActionRefused as e:
         raise refused(e) from None

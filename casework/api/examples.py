@@ -23,6 +23,7 @@ CASE_VIEW: dict[str, Any] = {
     "district": "崇川区",
     "opened_by": "chongchuan.grassroots1",
     "open_task": {
+        "task_id": "5b7c8a52-0d7e-4a47-9a55-0f3a4b9c1d20",
         "stage": "home_visit",
         "role": "grassroots_officer",
         "district": "崇川区",
@@ -35,6 +36,7 @@ CASE_VIEW: dict[str, Any] = {
     },
     "seq": 5,
     "deadlines": [],
+    "parallel_tasks": [],
 }
 
 CASE_PAGE: dict[str, Any] = {
@@ -64,6 +66,7 @@ CASE_PAGE: dict[str, Any] = {
 STUCK: list[dict[str, Any]] = [
     {
         "case_id": "HR-2026-000088",
+        "task_id": "0c6d3e2a-8b1f-4f7e-9d8c-2a4b6c8e0f13",
         "type": "hardship",
         "stage": "district_review",
         "district": "崇川区",
@@ -154,6 +157,8 @@ HISTORY: list[dict[str, Any]] = [
 INBOX: list[dict[str, Any]] = [
     {
         "case_id": "HR-2026-000123",
+        "task_id": "5b7c8a52-0d7e-4a47-9a55-0f3a4b9c1d20",
+        "parallel": False,
         "type": "hardship",
         "stage": "grassroots_review",
         "due_at": "2026-12-09T16:00:00Z",

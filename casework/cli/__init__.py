@@ -233,8 +233,12 @@ def due_day(due_at: datetime | None) -> str:
     return (due_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).strftime("%Y-%m-%d")
 
 
-def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None:
+def print_case(
+    view: CaseView, clock: Any = None, applicant: Any = None, parallel_clocks: Any = None
+) -> None:
     table = Table(show_header=False, box=None)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     table.add_row("案件 case", view.case_id)
     table.add_row("类型 type", view.type)
     status = view.status.value + (f" ({view.outcome.value})" if view.outcome else "")
@@ -259,6 +263,8 @@ def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None
             f"{task.assignee or '未认领 unclaimed'}{waiting}",
         )
         table.add_row("期限 due", task.due_at.isoformat() if task.due_at else "-")
+    if task and view.parallel_tasks:
+        table.add_row("任务编号 task id", task.task_id or "-")
     if clock is not None:
         left = clock.working_days_left
         if left is None:
@@ -288,7 +294,40 @@ def print_case(view: CaseView, clock: Any = None, applicant: Any = None) -> None
         table.add_row(
             f"期限 {escape(d.label[0])} ({d.name})", deadline_line(d, view.status == "closed")
         )
+    clocks = {c.task_id: c for c in parallel_clocks or []}
+    for n, p in enumerate(view.parallel_tasks, start=1):
+        table.add_row(f"并行任务 task {n}", parallel_task_lines(p, clocks.get(p.task_id or "")))
     out.print(table)
+    if view.parallel_tasks:
+        out.print("按任务办理 (act on one): casework act CASE ACTION --task TASK_ID")
+
+
+def parallel_task_lines(task: Any, clock: Any = None) -> str:
+    """One of several open tasks in `case show`: its id on a line of its own (never
+    cut at 80 columns), then what it is, who has it and its clock."""
+    marks = []
+    if task.overdue:
+        marks.append("[red]超期 overdue[/]")
+    if task.escalated:
+        marks.append("[red]已升级督办 escalated[/]")
+    if task.paused:
+        marks.append("计时暂停 clock paused")
+    if task.waiting_info:
+        marks.append("等待补充材料 waiting for info")
+    if clock is not None and clock.working_days_left is not None:
+        left = clock.working_days_left
+        marks.append(
+            f"剩余 {left} 个工作日 ({left} working days left)"
+            if left >= 0
+            else f"超期 {-left} 个工作日 ({-left} working days overdue)"
+        )
+    return "\n".join(
+        [
+            task.task_id or "-",
+            f"{task.stage} · {task.role} · {task.district} · {task.assignee or '未认领 unclaimed'}",
+            " · ".join([f"期限 due {due_day(task.due_at)}", *marks]),
+        ]
+    )
 
 
 _DEADLINE_STATUS = {
@@ -539,6 +578,9 @@ def case_show(
     words, the station, the dispute and the acceptance conditions, the lawyer and the
     recorded steps, the closing report and the follow-up).
 
+    A case with several open tasks (an audit's rectifications) lists each with its
+    task id (name it with `act --task`), stage, assignee, due date and marks.
+
     Time is counted in working days; the task's clock stands still while paused."""
     from casework.store.directory import Directory
     from casework.store.event_store import EventStore
@@ -551,7 +593,13 @@ def case_show(
     view = CaseView.of(state)
     viewer = Directory(eng).active(as_user).actor() if as_user else None
     events = [e.as_new_event() for e in EventStore(eng).read(case_id)]
-    clock = task_clock(state, events, datetime.now(UTC), calendar())
+    moment = datetime.now(UTC)
+    clock = task_clock(state, events, moment, calendar())
+    parallel_clocks = [
+        found
+        for task_id in state.parallel
+        if (found := task_clock(state, events, moment, calendar(), task_id)) is not None
+    ]
     personal = PersonalData(eng, keyring() if viewer else None)
     applicant = personal.applicant_in(case_id, state.district, events, viewer)
     # The review sheet for the types it describes (hardship); a type's own sheet (legal
@@ -567,6 +615,8 @@ def case_show(
             {
                 **view.model_dump(mode="json"),
                 "task_clock": clock.model_dump(mode="json") if clock else None,
+                # The clocks of the tasks beside the stage's (`parallel_tasks`), as opened.
+                "parallel_task_clocks": [c.model_dump(mode="json") for c in parallel_clocks],
                 "applicant": applicant.model_dump(mode="json") if applicant else None,
                 "review": review.model_dump(mode="json") if review else None,
                 **(
@@ -577,7 +627,7 @@ def case_show(
             }
         )
     else:
-        print_case(view, clock, applicant)
+        print_case(view, clock, applicant, parallel_clocks)
         if sheet is not None:
             print_sheet(sheet, kind)
         if review is not None:
@@ -613,7 +663,9 @@ def case_history(case_id: str, as_json: bool = JsonOpt) -> None:
 @app.command()
 @handled
 def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
-    """Open tasks this user may act on now."""
+    """Open tasks this user may act on now: a case with several open tasks (an audit's
+    rectifications) once per task this user may work, its task id listed below the
+    table (`act CASE ACTION --task TASK_ID`)."""
     from casework.store.directory import Directory
     from casework.store.queries import Queries
 
@@ -623,12 +675,17 @@ def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(items)
         return
-    table = Table(
-        "案件 case", "类型 type", "阶段 stage", "期限 due", "认领 assignee", "申请人", "金额 元"
-    )
+    refs = task_refs([(i.case_id, i.task_id) for i in items if i.parallel])
+    table = Table()
+    table.add_column("案件 case", no_wrap=True)
+    if refs:
+        table.add_column("#", no_wrap=True)  # the task: its id below the table
+    for name in ("类型 type", "阶段 stage", "期限 due", "认领 assignee", "申请人", "金额 元"):
+        table.add_column(name, no_wrap=name == "期限 due")
     for i in items:
         table.add_row(
             i.case_id,
+            *([f"#{refs[i.case_id, i.task_id]}" if i.parallel else ""] if refs else []),
             i.type,
             i.stage,
             i.due_at.strftime("%Y-%m-%d") if i.due_at else "-",
@@ -639,6 +696,29 @@ def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     out.print(table)
     if not items:
         out.print("没有待办任务 (no open tasks)")
+    print_task_ids(refs)
+
+
+def task_refs(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Numbers (#1, #2, ...) for the listed tasks that are one of several open tasks of
+    their case, by (case id, task id), in the order listed: a table at 80 columns has
+    no room for their ids, which `print_task_ids` lists below it in full."""
+    refs: dict[tuple[str, str], int] = {}
+    for key in tasks:
+        refs.setdefault(key, len(refs) + 1)
+    return refs
+
+
+def print_task_ids(refs: dict[tuple[str, str], int]) -> None:
+    if not refs:
+        return
+    table = Table(box=None, title="任务编号 task ids: casework act CASE ACTION --task TASK_ID")
+    table.add_column("#", no_wrap=True, justify="right")
+    table.add_column("案件 case", no_wrap=True)
+    table.add_column("任务 task", no_wrap=True)
+    for (case_id, task_id), n in refs.items():
+        table.add_row(f"#{n}", case_id, task_id)
+    out.print(table)
 
 
 @app.command()
@@ -654,6 +734,12 @@ def act(
     ),
     stage: str | None = typer.Option(
         None, "--stage", help="Act only if the case is still at this stage."
+    ),
+    task: str | None = typer.Option(
+        None,
+        "--task",
+        help="The open task acted on where the case has several (an audit's "
+        "rectifications): its id, as `case show` and `inbox` list them.",
     ),
     to: str | None = typer.Option(None, "--to", help="reassign: the user who takes the task."),
     until: str | None = typer.Option(
@@ -676,7 +762,8 @@ def act(
     """Act on a case: claim, approve, reject, return, request-info, provide-info, ...
 
     Supervisors: reassign --to USER, extend --until YYYY-MM-DD, hold, resume, each with
-    --comment. Case deadlines (processes that have them): interrupt-deadline --deadline
+    --comment. A case with several open tasks: --task TASK_ID names the one (claim,
+    approve, request-info, and the supervisors' actions alike). Case deadlines (processes that have them): interrupt-deadline --deadline
     NAME [--on YYYY-MM-DD], suspend-deadline --deadline NAME, resume-deadline --deadline
     NAME, each with --comment (the reason)."""
     from casework.store.directory import Directory
@@ -730,7 +817,9 @@ def act(
 
     async def go() -> CaseView:
         service = await _service()
-        return await service.act(case_id, actor, chosen, comment, data, key, stage, wait)  # type: ignore[no-any-return]
+        return await service.act(  # type: ignore[no-any-return]
+            case_id, actor, chosen, comment, data, key, stage, wait, task_id=task
+        )
 
     view = run(go())
     if as_json:
@@ -774,11 +863,14 @@ def stuck(
     as_json: bool = JsonOpt,
 ) -> None:
     """Stuck tasks, oldest first: past due, or idle for --idle-days working days; and
-    case deadlines (a limitation period) inside their warning window or passed.
+    case deadlines (a limitation period) inside their warning window or passed. A case
+    with several open tasks (an audit's rectifications) comes once per stuck task, its
+    task id listed below the table.
 
     Supervisors see their district's queue (市总工会 staff: the whole city); anyone else
     only their own tasks (--assignee with their own id)."""
     from casework.store.directory import Directory
+    from casework.store.queries import Queries
     from casework.store.supervision import SupervisorQueries
 
     eng = engine()
@@ -797,9 +889,21 @@ def stuck(
     if as_json:
         emit_json(items)
         return
+    # Tasks beside their case's stage task (an audit's rectifications) are listed each
+    # on its own, numbered, their ids below the table (act on one with --task).
+    states = Queries(eng).case_states(sorted({i.case_id for i in items if i.task_id}))
+    refs = task_refs(
+        [
+            (i.case_id, i.task_id)
+            for i in items
+            if i.task_id and i.case_id in states and i.task_id in states[i.case_id].parallel
+        ]
+    )
     scope = district or assignee or ("全市 whole city" if user.district == CITY else user.district)
     table = Table(title=f"卡办任务 stuck tasks · {scope} · {local_time(now)}")
     table.add_column("案件 case", no_wrap=True)
+    if refs:
+        table.add_column("#", no_wrap=True)  # the task: its id below the table
     table.add_column("阶段 stage")
     table.add_column("队列 queue")
     table.add_column("承办 assignee")
@@ -822,8 +926,10 @@ def stuck(
             notes.append("待补材料 waiting info" if i.status == "waiting_info" else "暂停 on hold")
         if i.idle_working_days:
             notes.append(f"{i.idle_working_days} 工作日无进展 idle")
+        ref = refs.get((i.case_id, i.task_id or ""))
         table.add_row(
             i.case_id,
+            *([f"#{ref}" if ref else ""] if refs else []),
             i.stage if len(CASE_TYPES) == 1 else f"{i.type} {i.stage}",
             i.district,
             i.assignee or "未认领 unclaimed",
@@ -833,6 +939,7 @@ def stuck(
             ", ".join(notes),
         )
     out.print(table)
+    print_task_ids(refs)
     if not items:
         out.print("没有卡办任务 (nothing stuck)")
     elif len(items) == limit:
@@ -847,7 +954,8 @@ def board(
     at: str | None = AtOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Per district and stage: open, overdue, escalated tasks and median age; then per
+    """Per district and stage: open, overdue, escalated tasks (each of a case's several
+    open tasks counted: an audit's rectifications) and median age; then per
     district the case deadlines: active, near (inside the warning window), passed,
     escalated."""
     from casework.store.directory import Directory
@@ -931,8 +1039,8 @@ def reassign_all(
 ) -> None:
     """Move every open task of one officer to another (supervisors).
 
-    One line per case, moved or refused and why; each case moves whole or not at all;
-    exit 2 if any was refused."""
+    One line per task (a case with several open tasks of theirs, one per task), moved
+    or refused and why; each moves whole or not at all; exit 2 if any was refused."""
     from casework.service import ActionRefused, CaseNotFound
     from casework.store.directory import Directory
     from casework.store.supervision import SupervisorQueries
@@ -961,8 +1069,10 @@ def reassign_all(
                 "task_id": task.task_id,
             }
             try:
+                # The task by its id: a case may hold several (the stage's and parallel
+                # ones), and one that closed meanwhile is refused (unknown_task).
                 await service.act(  # type: ignore[union-attr]
-                    task.case_id, actor, Action.REASSIGN, reason, data, None, task.stage
+                    task.case_id, actor, Action.REASSIGN, reason, data, task_id=task.task_id
                 )
                 line |= {"result": "moved", "code": None, "message": None}
             except ActionRefused as e:

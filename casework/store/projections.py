@@ -325,12 +325,15 @@ def _notify(conn: Connection, state: CaseState, event: NewEvent, seq: int) -> No
     task = state.find_task(event.payload.get("task_id")) or state.task
     if task is None:
         return
+    # A task beside the stage's (one of several open: an audit's rectifications) is
+    # named by its id too; the stage's task as it always was.
+    what = f"{task.stage} {task.task_id}" if task.task_id in state.parallel else task.stage
     if event.type == "task.overdue":
         recipient = task.assignee or f"{task.role.value}@{task.district}"
-        message = f"{state.case_id} {task.stage} 已超期 (overdue since {task.due_at:%Y-%m-%d})"
+        message = f"{state.case_id} {what} 已超期 (overdue since {task.due_at:%Y-%m-%d})"
     else:
         recipient = f"supervisor@{task.district}"
-        message = f"{state.case_id} {task.stage} 超期未办，已升级督办 (escalated)"
+        message = f"{state.case_id} {what} 超期未办，已升级督办 (escalated)"
     conn.execute(
         insert(notifications).values(
             case_id=state.case_id,
@@ -396,6 +399,10 @@ def _amount(state: CaseState) -> Any:
 
 def _case_row(state: CaseState) -> dict[str, Any]:
     task = state.task
+    # A case whose open tasks are all parallel ones (an audit in rectification) has a
+    # queue and a role to work in all the same (its first open task's), so that `stuck`
+    # finds it idle; no single assignee or deadline (those are per task, in case_tasks).
+    queue = task or next(iter(state.parallel.values()), None)
     return {
         "case_type": state.case_type,
         "status": state.status.value,
@@ -405,8 +412,8 @@ def _case_row(state: CaseState) -> dict[str, Any]:
         "opened_by": state.opened_by,
         "applicant_name": state.facts.get("applicant_name"),
         "amount_fen": _amount(state),
-        "task_role": task.role.value if task else None,
-        "task_district": task.district if task else None,
+        "task_role": queue.role.value if queue else None,
+        "task_district": queue.district if queue else None,
         "assignee": task.assignee if task else None,
         "due_at": task.due_at if task else None,
         "waiting_info": int(bool(task and task.waiting_info)),

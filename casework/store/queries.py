@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, and_, not_, or_, select
+from sqlalchemy import (
+    Engine,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import CaseState, CaseView, Refused, check_may_work
@@ -72,12 +83,23 @@ _ORDER_INDEX = {
 }
 _ASSIGNEE_INDEX = "ix_case_tasks_assignee_status"
 _CLOCK_INDEX = "ix_case_tasks_clock"
+_CASE_INDEX = "ix_case_tasks_case_id"
 
 
 class InboxItem(BaseModel):
     case_id: str
+    task_id: str = Field(
+        description="The open task: name it (`task_id`, `--task`) to act on it where its "
+        "case has several (`parallel`)."
+    )
+    parallel: bool = Field(
+        default=False,
+        description="One of several open tasks of its case (an audit's rectifications): "
+        "actions on it name its `task_id`.",
+    )
     type: str
     stage: str
+    """The task's stage (for a parallel task, what it is for: `rectification`)."""
     due_at: datetime | None
     assignee: str | None
     status: str
@@ -136,7 +158,8 @@ class Queries:
 
     def inbox(self, user: User, limit: int = 200) -> list[InboxItem]:
         """Open tasks `user` may act on now: role, jurisdiction, unclaimed or theirs,
-        and not refused by separation of duties."""
+        and not refused by separation of duties. One item per task: a case with several
+        open tasks (`CaseState.parallel`) comes once for each the user may work."""
         t = case_tasks
         query = (
             select(t, cases.c.state, cases.c.applicant_name, cases.c.amount_fen)
@@ -153,18 +176,24 @@ class Queries:
             query = query.where(t.c.district == user.district)
         actor = user.actor()
         items: list[InboxItem] = []
+        states: dict[str, CaseState] = {}  # a case with several tasks is read once
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                state = CaseState.model_validate_json(row.state)
-                if state.task is None:
+                state = states.get(row.case_id)
+                if state is None:
+                    state = states[row.case_id] = CaseState.model_validate_json(row.state)
+                task = state.find_task(row.task_id)
+                if task is None:
                     continue
                 try:
-                    check_may_work(PROCESSES[row.case_type], state, actor, state.task)
+                    check_may_work(PROCESSES[row.case_type], state, actor, task)
                 except Refused:
                     continue
                 items.append(
                     InboxItem(
                         case_id=row.case_id,
+                        task_id=row.task_id,
+                        parallel=row.task_id in state.parallel,
                         type=row.case_type,
                         stage=row.stage,
                         due_at=row.due_at,
@@ -235,12 +264,18 @@ class Queries:
             c.c.waiting_info,
             c.c.opened_at,
             c.c.updated_at,
-            and_(_RUNNING, _PAST_DUE).label("overdue"),
         )
         query: Any
         if assignee is not None or overdue is True:
-            # Few rows: one officer's open tasks, or the past-due ones.
-            query = select(*columns).select_from(t.join(c, c.c.case_id == t.c.case_id)).where(_OPEN)
+            # Few rows: one officer's open tasks, or the past-due ones; a case with
+            # several of them (parallel tasks) once, overdue if any of them is.
+            late_row = func.max(case((and_(_RUNNING, _PAST_DUE), 1), else_=0))
+            query = (
+                select(*columns, late_row.label("overdue"))
+                .select_from(t.join(c, c.c.case_id == t.c.case_id))
+                .where(_OPEN)
+                .group_by(c.c.case_id)
+            )
             if assignee is not None:
                 query = _hint(query.where(t.c.assignee == assignee), t, _ASSIGNEE_INDEX)
                 if overdue is True:
@@ -250,13 +285,23 @@ class Queries:
             # The case by its key for each of those tasks, not the tasks for each case.
             query = _hint(query, c, _ORDER_INDEX[(False, False)])
         else:
-            # At most one open task per case (the domain's rule).
-            query = select(*columns).select_from(
-                c.outerjoin(t, and_(t.c.case_id == c.c.case_id, _OPEN))
+            # Overdue: any of the case's open tasks past due (a case may hold several:
+            # the stage's and parallel ones), looked up by case for each case listed.
+            late_task = _hint(
+                select(literal_column("1"))
+                .select_from(t)
+                .where(t.c.case_id == c.c.case_id, _RUNNING, _PAST_DUE),
+                t,
+                _CASE_INDEX,
             )
-            query = _hint(query, c, _ORDER_INDEX[(status is not None, district is not None)])
-            if overdue is False:
-                query = query.where(or_(t.c.task_id.is_(None), not_(and_(_RUNNING, _PAST_DUE))))
+            late = exists(late_task)
+            if overdue is False:  # none late: said once, in the filter
+                query = select(*columns, false().label("overdue")).where(not_(late))
+            else:
+                query = select(*columns, late.label("overdue"))
+            query = _hint(
+                query.select_from(c), c, _ORDER_INDEX[(status is not None, district is not None)]
+            )
         query = query.order_by(c.c.case_id.desc()).limit(limit + 1)
         if after is not None:
             query = query.where(c.c.case_id < after)

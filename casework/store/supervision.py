@@ -181,6 +181,9 @@ class StuckItem(BaseModel):
     """A stuck task, or a case deadline near or passed (`deadline` set)."""
 
     case_id: str
+    task_id: str | None = None
+    """The task (None for a case deadline): a case with several open tasks (an audit's
+    rectifications) is listed once per stuck task, and actions on it name this id."""
     type: str
     stage: str
     """The task's stage; for a case deadline, the stage the case is at."""
@@ -291,6 +294,7 @@ _ITEM_COLUMNS = (
     t.c.paused,
     t.c.escalated,
     type_coerce(c.c.updated_at, String).label("updated_at"),
+    t.c.task_id,
 )
 
 
@@ -353,8 +357,9 @@ def _idle_branch(queue: bool, case_type: bool, assignee: bool) -> Select[Any]:
             stmt = stmt.where(t.c.case_type == bindparam("case_type"))
         return stmt  # type: ignore[no-any-return]
     # The first `limit` idle cases by last event, from the idle index alone, and only
-    # then their open task: a case with a task (task_role set) has exactly one open
-    # task, so the join drops nothing. (Joined first, PostgreSQL cannot know that,
+    # then their open tasks: a case with a task (task_role set) has at least one open
+    # task, so the join drops nothing; a case with several (parallel tasks) gives a row
+    # for each, all as idle as their case. (Joined first, PostgreSQL cannot know that,
     # expects a tenth of the rows and sorts thousands instead of walking the index.)
     idle: Any = (
         select(c.c.case_id, c.c.district, c.c.updated_at)
@@ -380,6 +385,8 @@ def _idle_branch(queue: bool, case_type: bool, assignee: bool) -> Select[Any]:
     ]
     stmt = select(*columns, literal("idle").label("reason"), ic.c.updated_at.label("since"))
     stmt = stmt.select_from(ic.join(t, (t.c.case_id == ic.c.case_id) & _OPEN))
+    if queue:  # a case's parallel tasks may lie in other queues than its first one
+        stmt = stmt.where(t.c.district == bindparam("queue"))
     return _hint(stmt, t, "ix_case_tasks_case_id")
 
 
@@ -618,7 +625,7 @@ class SupervisorQueries:
         if mode == "overdue_or_idle":
             first: dict[str, Any] = {}
             for r in rows:
-                first.setdefault(r[0], r)
+                first.setdefault(r[11], r)  # by task: a case may have several stuck
             rows = list(first.values())[:limit]
         items = self._items(rows, now)
         deadlines = self._listed_deadlines(
@@ -723,7 +730,21 @@ class SupervisorQueries:
         up_to_yesterday = counts[(today - base).days - 1]
         items = []
         for row, (due, updated) in zip(rows, times, strict=True):
-            case_id, type_, stage, queue, district, assignee, status, _d, paused, esc, _u, why = row
+            (
+                case_id,
+                type_,
+                stage,
+                queue,
+                district,
+                assignee,
+                status,
+                _d,
+                paused,
+                esc,
+                _u,
+                task_id,
+                why,
+            ) = row
             late = 0
             if due is not None and not paused and due < now:
                 late = up_to_today - counts[((due - _TICK + _BEIJING).date() - base).days]
@@ -733,6 +754,7 @@ class SupervisorQueries:
             items.append(
                 StuckItem(
                     case_id=case_id,
+                    task_id=task_id,
                     type=type_,
                     stage=stage,
                     district=queue,
@@ -901,21 +923,22 @@ def task_clock(
     events: Sequence[NewEvent],
     now: datetime,
     calendar: WorkingCalendar = STATUTORY,
+    task_id: str | None = None,
 ) -> TaskClock | None:
-    """Time used and left on the current task of a case, from its recorded events (the
-    pauses of the task's clock are replayed through the domain's own `evolve`)."""
-    task = state.task
+    """Time used and left on the current task of a case (`task_id`: one of its open
+    tasks, where it has several), from its recorded events (the pauses of the task's
+    clock are replayed through the domain's own `evolve`)."""
+    task = state.find_task(task_id)
     if task is None:
         return None
     days = working_days(calendar)
     pauses: list[Pause] = []
     replay = CaseState(case_id=state.case_id)
     for event in events:
-        before = (
-            replay.task.paused_at if replay.task and replay.task.task_id == task.task_id else None
-        )
+        was = replay.find_task(task.task_id)
+        before = was.paused_at if was else None
         replay = evolve(replay, event)
-        current = replay.task if replay.task and replay.task.task_id == task.task_id else None
+        current = replay.find_task(task.task_id)
         after = current.paused_at if current else None
         if before is None and after is not None and current is not None:
             pauses.append(

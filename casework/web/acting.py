@@ -112,23 +112,30 @@ def _person_role(f: FormField, kind: CaseType) -> Role | None:
     return kind.person_fields.get(f.name) if f.kind == "text" else None
 
 
-def _generated(kind: CaseType | None, state: CaseState, action: Action) -> ApplicationForm | None:
-    """The generated form of `action`'s data at the case's stage, if it has a model and
-    no form of its own."""
-    model = None if kind is None else kind.data_model(action, state.stage)
+def _generated(
+    kind: CaseType | None, state: CaseState, action: Action, stage: str | None = None
+) -> ApplicationForm | None:
+    """The generated form of `action`'s data at the case's stage (`stage`: that of the
+    task acted on, one of several open), if it has a model and no form of its own."""
+    model = None if kind is None else kind.data_model(action, stage or state.stage)
     if model is None or model in HAND_WRITTEN:
         return None
     return action_form(model, action.value)
 
 
 def action_forms(
-    request: Request, kind: CaseType | None, state: CaseState, offered: list[Action]
+    request: Request,
+    kind: CaseType | None,
+    state: CaseState,
+    offered: list[Action],
+    stage: str | None = None,
 ) -> list[ActionForm]:
-    """The generated forms of the offered actions whose data has a model."""
+    """The generated forms of the offered actions whose data has a model (`stage`: the
+    stage of the task they act on, where it is one of several open)."""
     words = texts(request)
     found: list[ActionForm] = []
     for action in offered:
-        spec = _generated(kind, state, action)
+        spec = _generated(kind, state, action, stage)
         if spec is None or kind is None:
             continue
         shown: list[ShownField] = []
@@ -141,7 +148,9 @@ def action_forms(
             elif f.kind == "select":
                 options = choice_words(f, words)
             shown.append(ShownField(f, label(f, words), hint(f, words), options))
-        legend = words.stage(state.stage) if action is Action.APPROVE else words.action(action)
+        legend = (
+            words.stage(stage or state.stage) if action is Action.APPROVE else words.action(action)
+        )
         found.append(ActionForm(action.value, legend, shown))
     return found
 
@@ -213,8 +222,12 @@ async def perform(
         errors["action"] = words.t("bad_choice")
         return None, errors, None, 422
     kind = CASE_TYPES.get(state.case_type)
-    spec = _generated(kind, state, chosen)
-    visiting = hand_written_form(kind, state, [chosen]) == home_visit.FORM
+    # The task acted on, where the case has several open (its form says which); the
+    # stage's task otherwise. The rules refuse a task the case no longer holds.
+    task_id = form.get("task_id", "").strip()[:100] or None
+    parallel = state.parallel.get(task_id) if task_id else None
+    spec = _generated(kind, state, chosen, parallel.stage if parallel else None)
+    visiting = parallel is None and hand_written_form(kind, state, [chosen]) == home_visit.FORM
     data: dict[str, Any] = {}
     raw = form.get("data", "").strip()
     if raw:  # the JSON fallback, used as is
@@ -272,6 +285,7 @@ async def perform(
             form.get("key", "")[:200] or None,  # the form's key makes a double submit act once
             form.get("stage") or None,  # the stage the officer was looking at
             ACT_WAIT_SECONDS,
+            task_id=task_id,
         )
     except ActionRefused as refused:
         message = f"{words.t('refused')} ({refused.code}): {refused.message}"

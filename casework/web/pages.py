@@ -5,8 +5,10 @@ state, CSRF, layout, errors) in `casework.web.site`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
@@ -21,9 +23,16 @@ from casework.auth.edge import (
     signed_in_response,
 )
 from casework.auth.signin import SignInRefused
-from casework.domain.case import Action, CaseState, CaseView
+from casework.domain.case import Action, CaseState, CaseView, TaskView
 from casework.domain.case_type import CaseType
-from casework.domain.offer import offered_actions, reassign_candidates
+from casework.domain.events import NewEvent
+from casework.domain.offer import (
+    SUPERVISOR_ACTIONS,
+    Candidate,
+    offered_actions,
+    reassign_candidates,
+)
+from casework.domain.org import Actor
 from casework.domain.processes import PROCESSES
 from casework.domain.registry import CASE_TYPES
 from casework.service import ActionRefused, CaseService
@@ -31,9 +40,15 @@ from casework.store.directory import User
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.store.queries import Queries
-from casework.store.supervision import task_clock
+from casework.store.supervision import TaskClock, task_clock
 from casework.web import home_visit, supervision
-from casework.web.acting import action_forms, hand_written_form, perform, visible_state
+from casework.web.acting import (
+    ActionForm,
+    action_forms,
+    hand_written_form,
+    perform,
+    visible_state,
+)
 from casework.web.application_form import application_form, choice_words, label
 from casework.web.forms import read_form
 from casework.web.site import (
@@ -293,6 +308,51 @@ async def _open(request: Request, me: User, kind: CaseType, form: dict[str, str]
 
 # -- the case page -----------------------------------------------------------------------
 
+TASK_ACTIONS = frozenset(
+    {
+        Action.CLAIM,
+        Action.APPROVE,
+        Action.REJECT,
+        Action.RETURN,
+        Action.REQUEST_INFO,
+        Action.PROVIDE_INFO,
+        *SUPERVISOR_ACTIONS,
+    }
+)
+"""The actions on one task: where a case has several open, each task's own form
+offers these (its officers' and its supervisors'), naming the task."""
+_OPENING_KEYS = frozenset(
+    {"task_id", "stage", "role", "district", "due_at", "assignee", "parallel"}
+)
+
+
+@dataclass
+class TaskPanel:
+    """One of a case's several open tasks on its page: what it is, its clock, and the
+    actions this user may take on it."""
+
+    n: int
+    view: TaskView
+    about: list[tuple[str, str]]
+    """What the process said of it when it opened (an audit finding), as (name, text)."""
+    clock: TaskClock | None
+    offered: list[str]
+    candidates: list[Candidate]
+    generated: list[ActionForm]
+    key: str
+
+
+def task_about(events: list[NewEvent], task_id: str) -> list[tuple[str, str]]:
+    """The task's `task.opened` payload beyond the shared fields: what it is for."""
+    for e in events:
+        if e.type == "task.opened" and e.payload.get("task_id") == task_id:
+            return [
+                (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+                for k, v in e.payload.items()
+                if k not in _OPENING_KEYS
+            ]
+    return []
+
 
 def _case_page(
     request: Request,
@@ -322,11 +382,45 @@ def _case_page(
     moment = now()
     process = PROCESSES.get(state.case_type)
     offered = [] if process is None else offered_actions(process, state, me.actor(), moment)
+    if state.task is None and state.parallel:
+        # Every open task is one of several: each has its own form below (the case's
+        # own actions, a comment or a withdrawal, stay in this one).
+        offered = [a for a in offered if a not in TASK_ACTIONS]
+    everyone: list[Actor] | None = None
     candidates = []
     if process is not None and Action.REASSIGN in offered:
-        people = [u.actor() for u in directory(request).list() if not u.disabled]
-        candidates = reassign_candidates(process, state, people)
+        everyone = [u.actor() for u in directory(request).list() if not u.disabled]
+        candidates = reassign_candidates(process, state, everyone)
     kind = CASE_TYPES.get(state.case_type)
+    panels = []
+    cal = calendar(request)
+    for n, task in enumerate(state.parallel.values(), start=1):
+        on_task = (
+            []
+            if process is None
+            else [
+                a
+                for a in offered_actions(process, state, me.actor(), moment, task.task_id)
+                if a in TASK_ACTIONS
+            ]
+        )
+        choices = []
+        if process is not None and Action.REASSIGN in on_task:
+            if everyone is None:
+                everyone = [u.actor() for u in directory(request).list() if not u.disabled]
+            choices = reassign_candidates(process, state, everyone, task.task_id)
+        panels.append(
+            TaskPanel(
+                n=n,
+                view=TaskView.of(task),
+                about=task_about(events, task.task_id),
+                clock=task_clock(state, events, moment, cal, task.task_id),
+                offered=[a.value for a in on_task],
+                candidates=choices,
+                generated=action_forms(request, kind, state, on_task, task.stage),
+                key=str(uuid.uuid4()),
+            )
+        )
     visiting = hand_written_form(kind, state, offered) == home_visit.FORM
     details = case_details(state, stored)
     people_names = names(request)
@@ -348,7 +442,8 @@ def _case_page(
         applicant=applicant,
         personal=kind.personal_fields() if kind is not None else (),
         people={f: state.facts.get(f) for f in (kind.person_fields if kind else {})},
-        clock=task_clock(state, events, moment, calendar(request)),
+        clock=task_clock(state, events, moment, cal),
+        panels=panels,
         entries=timeline(stored, words, people_names, kind),
         names=people_names,
         offered=[a.value for a in offered],

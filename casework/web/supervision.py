@@ -193,6 +193,21 @@ class StuckRow:
     offered: list[str]
     candidates: list[Candidate]
     key: str
+    """The form's idempotency key."""
+    row: str
+    """The row's name on the page: its case id, or for one of several open tasks of a
+    case (`task`) the case id and the task id."""
+    task: str | None = None
+    """The task the row's actions name, where its case has several open."""
+
+
+def row_name(case_id: str, state: CaseState | None, task_id: str | None) -> tuple[str, str | None]:
+    """The row of a task on the stuck page, and the task id its actions name: a case's
+    stage task (or only task) is its case's row, as it always was; each of several open
+    tasks beside it has a row of its own."""
+    if state is not None and task_id and task_id in state.parallel:
+        return f"{case_id}--{task_id}", task_id
+    return case_id, None
 
 
 def _officers(request: Request, me: User) -> list[User]:
@@ -233,21 +248,22 @@ def _stuck_page(
         process = PROCESSES.get(item.type)
         offered: list[str] = []
         candidates: list[Candidate] = []
+        row, task_id = row_name(item.case_id, state, item.task_id)
         # A case deadline's row links to its case; the task's own row (if stuck too)
-        # carries the supervisor's actions.
+        # carries the supervisor's actions, on that task.
         if state is not None and process is not None and item.deadline is None:
             offered = [
                 a.value
-                for a in offered_actions(process, state, me.actor(), moment)
+                for a in offered_actions(process, state, me.actor(), moment, task_id)
                 if a in SUPERVISOR_ACTIONS
             ]
             if Action.REASSIGN.value in offered:
-                candidates = candidates_for(process, state, everyone)
-        rows.append(StuckRow(item, state, offered, candidates, str(uuid.uuid4())))
+                candidates = candidates_for(process, state, everyone, task_id)
+        rows.append(StuckRow(item, state, offered, candidates, str(uuid.uuid4()), row, task_id))
     if status == 200 and found.problems:
         status = 422
     notice = None
-    listed = {r.item.case_id for r in rows}
+    listed = {r.row for r in rows}
     elsewhere = [
         f"{case_id}: " + " ".join([*(row_problems or {}).get(case_id, {}).values(), banner])
         for case_id, banner in {
@@ -296,18 +312,20 @@ async def stuck_act(request: Request) -> Response:
     asked = dict(parse_qsl(stuck_filters(sent, me, words, people).as_query_string()))
     case_id = form.get("case_id", "")
     state = visible_state(request, me, case_id)
+    row, _task = row_name(case_id, state, form.get("task_id"))
+    form = {**form, "row": row}
     if form.get("action") not in SUPERVISOR_ACTION_VALUES:
         problems = {"action": words.t("bad_choice")}
-        return _stuck_page(request, me, asked, 422, {case_id: problems}, form=form)
+        return _stuck_page(request, me, asked, 422, {row: problems}, form=form)
     chosen, problems, banner, status = await perform(request, me, state, form)
     if problems or banner:
         # Beside the row, with what was typed; nothing about it goes into a URL.
         kept = {k: v for k, v in form.items() if k not in ("csrf_token", "key")}
-        banners = {case_id: banner[1]} if banner else {}
-        return _stuck_page(request, me, asked, status, {case_id: problems}, banners, kept)
+        banners = {row: banner[1]} if banner else {}
+        return _stuck_page(request, me, asked, status, {row: problems}, banners, kept)
     assert chosen is not None
     back = stuck_filters(asked, me, words, people).as_query_string()
     return RedirectResponse(
-        f"/stuck?{back}{'&' if back else ''}notice=done&action={chosen.value}#row-{quote(case_id)}",
+        f"/stuck?{back}{'&' if back else ''}notice=done&action={chosen.value}#row-{quote(row)}",
         303,
     )

@@ -116,10 +116,18 @@ class Harness:
         data: dict[str, Any] | None = None,
         key: str | None = None,
         stage: str | None = None,
+        task_id: str | None = None,
     ) -> CaseView:
         actor = self.directory.get(who).actor()
         return await self.service.act(
-            case_id, actor, Action(action), comment, data, key, expected_stage=stage
+            case_id,
+            actor,
+            Action(action),
+            comment,
+            data,
+            key,
+            expected_stage=stage,
+            task_id=task_id,
         )
 
     def on_own_queue(self) -> tuple[Harness, Callable[..., Worker]]:

@@ -260,12 +260,13 @@ async def refused_code(
     action: str,
     comment: str | None = "意见",
     data: dict[str, Any] | None = None,
+    task_id: str | None = None,
 ) -> str:
     """Send an action that must be refused; check the case is as it was. Its code."""
     stored = h.store.read(case_id)
     before = await state(h, case_id)
     with pytest.raises(ActionRefused) as err:
-        await h.act(case_id, who, action, comment, data)
+        await h.act(case_id, who, action, comment, data, task_id=task_id)
     assert err.value.message
     assert h.store.read(case_id) == stored
     assert await state(h, case_id) == before
