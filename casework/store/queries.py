@@ -168,7 +168,16 @@ class Queries:
                 t.c.status == "open",
                 t.c.role.in_([r.value for r in user.roles]),
                 or_(t.c.assignee.is_(None), t.c.assignee == user.id),
-                cases.c.opened_by != user.id,
+                # Not their own cases, but for the stages whose process lets the opener
+                # work them (an audit's lead signs the report of the project they opened).
+                or_(
+                    cases.c.opened_by != user.id,
+                    *(
+                        and_(t.c.case_type == kind, t.c.stage == str(stage))
+                        for kind, process in PROCESSES.items()
+                        for stage in process.opener_may_work
+                    ),
+                ),
             )
             .order_by(t.c.due_at, t.c.case_id)
         )
