@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
-from workflows.case import CaseWorkflow, Superseded, refusal
+from workflows.case import CaseWorkflow, Superseded
 
 with workflow.unsafe.imports_passed_through():
     from casework.domain.audit import (
@@ -27,10 +27,7 @@ with workflow.unsafe.imports_passed_through():
         StartAuditCase,
         check_opener,
     )
-    from casework.domain.case import CaseContinuation, CaseState, CaseView, Refused, Status
-    from casework.domain.contracts import PROCESS_CONFIG
-
-CONFIG_TIMEOUT = timedelta(seconds=10)
+    from casework.domain.case import CaseContinuation, CaseState, CaseView, Status
 
 
 @workflow.defn(name="AuditProject")
@@ -50,7 +47,7 @@ class AuditWorkflow(CaseWorkflow):
     @workflow.run
     async def run(self, start: StartAuditCase) -> CaseView:
         if start.continued is None:
-            await self._open(start)
+            await self.open_with_rules(start, CASE_TYPE, AuditConfig, check_opener)
         else:
             self.go_on()
         self.updates_per_run = self.process.config.updates_per_run
@@ -72,23 +69,6 @@ class AuditWorkflow(CaseWorkflow):
             if view.status is not Status.OPEN:
                 return view
             # The closing action was refused when recorded and taken back: go on.
-
-    async def _open(self, start: StartAuditCase) -> None:
-        self.start_task_clocks()
-        config = start.config
-        if config is None:
-            config = await workflow.execute_local_activity(
-                PROCESS_CONFIG,
-                CASE_TYPE,
-                result_type=AuditConfig,
-                start_to_close_timeout=CONFIG_TIMEOUT,
-            )
-        self.process.use(config)
-        try:
-            check_opener(start.opened_by, start.application.district)
-        except Refused as r:
-            raise refusal(r) from None
-        await self.apply(self.process.open(start, self.state, self.ctx()), actor=start.opened_by)
 
     async def _reply_window(self) -> None:
         """Until the unit replies (its officer approves the reply task) or the window

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.contracts import (
         ACTOR_REFUSED,
         CONCURRENCY_CONFLICT,
+        PROCESS_CONFIG,
         RECORD_EVENTS,
         FundReservation,
         Recorded,
@@ -76,6 +77,8 @@ CONTINUE_AS_NEW = "continue-as-new"
 """The patch under which runs continue as new (histories recorded before never did)."""
 HAND_OVER_PAUSE = timedelta(seconds=1)
 """The timer that puts a hand-over in a workflow task of its own."""
+CONFIG_TIMEOUT = timedelta(seconds=10)
+"""Reading the worker's time rules (a local activity)."""
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
@@ -319,6 +322,36 @@ class CaseWorkflow:
                 return
             except Superseded:
                 continue
+
+    async def open_with_rules(
+        self,
+        start: Any,
+        case_type: str,
+        config_model: type[Any],
+        check_opener: Callable[[Actor, str], None],
+    ) -> None:
+        """The first run of a process configured like legal aid and audits: its time
+        rules read once from the worker (kept in history) unless the start input brings
+        them; the opener checked again, since the start input can reach Temporal without
+        the service (refused: the workflow fails having recorded nothing); then the
+        opening recorded. `start` has `config`, `opened_by` and `application.district`;
+        the process has `use(config)` and `open(start, state, ctx)`."""
+        self.start_task_clocks()
+        config = start.config
+        if config is None:
+            config = await workflow.execute_local_activity(
+                PROCESS_CONFIG,
+                case_type,
+                result_type=config_model,
+                start_to_close_timeout=CONFIG_TIMEOUT,
+            )
+        process: Any = self.process
+        process.use(config)
+        try:
+            check_opener(start.opened_by, start.application.district)
+        except Refused as r:
+            raise refusal(r) from None
+        await self.apply(process.open(start, self.state, self.ctx()), actor=start.opened_by)
 
     def start_task_clocks(self) -> None:
         """Task deadlines wake the workflow (overdue, escalation) for cases started with

@@ -3,21 +3,18 @@
 Everything it does is the shared case machinery (workflows/case.py): people's actions
 through the `act` Update, the task clocks, the case deadlines (the limitation period and
 the days to sue wake the workflow for their warnings, escalation and passing) and
-continue-as-new for a long handling. Of its own it has the opening: the time rules
-read once from the worker and kept in history, and the opener checked again (the start
-input can reach Temporal without the service)."""
+continue-as-new for a long handling. Its opening is the shared `open_with_rules`: the
+time rules read once from the worker and kept in history, and the opener checked again
+(the start input can reach Temporal without the service)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
-from workflows.case import CaseWorkflow, refusal
+from workflows.case import CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from casework.domain.case import CaseContinuation, CaseState, CaseView, Refused, Status
-    from casework.domain.contracts import PROCESS_CONFIG
+    from casework.domain.case import CaseContinuation, CaseState, CaseView, Status
     from casework.domain.legal_aid import (
         CASE_TYPE,
         LegalAidConfig,
@@ -25,8 +22,6 @@ with workflow.unsafe.imports_passed_through():
         StartLegalAidCase,
         check_opener,
     )
-
-CONFIG_TIMEOUT = timedelta(seconds=10)
 
 
 @workflow.defn(name="LegalAid")
@@ -46,7 +41,7 @@ class LegalAidWorkflow(CaseWorkflow):
     @workflow.run
     async def run(self, start: StartLegalAidCase) -> CaseView:
         if start.continued is None:
-            await self._open(start)
+            await self.open_with_rules(start, CASE_TYPE, LegalAidConfig, check_opener)
         else:
             self.go_on()
         self.updates_per_run = self.process.config.updates_per_run
@@ -60,23 +55,6 @@ class LegalAidWorkflow(CaseWorkflow):
             if view.status is not Status.OPEN:
                 return view
             # The closing action was refused when recorded and taken back: go on.
-
-    async def _open(self, start: StartLegalAidCase) -> None:
-        self.start_task_clocks()
-        config = start.config
-        if config is None:
-            config = await workflow.execute_local_activity(
-                PROCESS_CONFIG,
-                CASE_TYPE,
-                result_type=LegalAidConfig,
-                start_to_close_timeout=CONFIG_TIMEOUT,
-            )
-        self.process.use(config)
-        try:
-            check_opener(start.opened_by, start.application.district)
-        except Refused as r:
-            raise refusal(r) from None
-        await self.apply(self.process.open(start, self.state, self.ctx()), actor=start.opened_by)
 
     def next_run_input(self, continued: CaseContinuation) -> StartLegalAidCase:
         # The opening is recorded: the next run needs the case's configuration, not the
