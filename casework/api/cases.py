@@ -11,9 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.convertors import Convertor, register_url_convertor
 from temporalio.service import RPCError, RPCStatusCode
+from typing_extensions import TypeAliasType
 
 from casework.api import examples
-from casework.api.body import StrictJSONRoute
+from casework.api.body import MAX_INT_DIGITS, StrictJSONRoute
 from casework.api.deps import CurrentUser, EngineDep, ServiceDep, act_wait, get_service
 from casework.api.errors import problem, responses
 from casework.domain.case import Action, CaseState, CaseView, Status
@@ -95,6 +96,21 @@ with `unknown_task`, a choice left open with `task_required` (409, field `task_i
 """
 
 
+DATA_NUMBER_LIMIT = 10 ** (MAX_INT_DIGITS - 1)
+"""The largest magnitude of a number in an action's data: within the body parser's
+MAX_INT_DIGITS (casework.api.body) with a digit to spare, since schema tools read such
+bounds as floating point and would round the parser's own limit past it."""
+JsonInteger = Annotated[int, Field(ge=-DATA_NUMBER_LIMIT, le=DATA_NUMBER_LIMIT, strict=True)]
+"""An integer an action's data may hold; the schema says so, so clients know."""
+JsonNumber = Annotated[float, Field(ge=-float(DATA_NUMBER_LIMIT), le=float(DATA_NUMBER_LIMIT))]
+"""A number with a fraction, within the same bounds (a JSON integer is a number too)."""
+ActionValue = TypeAliasType(
+    "ActionValue",
+    "str | bool | None | JsonInteger | JsonNumber | list[ActionValue] | dict[str, ActionValue]",
+)
+"""Any JSON value, its integers bounded (a recursive schema: `ActionValue` in /docs)."""
+
+
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,7 +121,7 @@ class ActionIn(BaseModel):
         "or invisible characters.",
         json_schema_extra={"pattern": COMMENT_PATTERN},
     )
-    data: dict[str, Any] = Field(
+    data: dict[str, ActionValue] = Field(
         default_factory=dict,
         description="What the action needs besides the comment (see the operation).",
     )
