@@ -361,6 +361,8 @@ def deadline_line(d: Any, case_closed: bool = False) -> str:
 def print_sheet(rows: list[tuple[str, str]], kind: Any) -> None:
     """A case type's own sheet (`CaseType.sheet_lines`): what the case is about."""
     table = Table(show_header=False, box=None, title=f"案件要点 {kind.label[0]} ({kind.label[1]})")
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # wrapped, never cut off (a date, a case id)
     for label, text in rows:
         table.add_row(label, escape(text))
     out.print(table)

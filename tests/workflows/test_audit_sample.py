@@ -1,0 +1,119 @@
+"""A special audit of relief money samples the cases (`draw-sample`), through the real
+service and worker on the time-skipping server: the worker draws and checks the sample
+from the store (the `draw_audit_sample` activity) and the project records what it
+answered; the same seed draws the same cases; the wrong people are refused; a problem
+found becomes a finding in one step.
+
+The hardship cases sampled are written to the store as the workflow's recording would
+(tests/store/builders.py): they are closed, so no workflow of theirs runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import delete
+from temporalio.testing import WorkflowEnvironment
+
+from casework.domain.audit import samples
+from casework.service import ActionRefused
+from casework.store.sampling import draw_sample
+from casework.store.tables import cases
+from tests.conftest import DATA_CONVERTER, register_search_attributes, venv_binary
+from tests.store.test_audit_sample import OVERPAID, TAMPERED, request, seed_cases, tamper
+from tests.workflows.audit_steps import (
+    AUDITOR,
+    AUDITOR2,
+    LEAD,
+    UNIT,
+    findings_of,
+    into_fieldwork,
+    number_audit_cases,
+)
+from tests.workflows.conftest import Harness
+from tests.workflows.steps import events_of, state
+
+ASK = {"year": 2026, "rate": "0.3", "seed": 7}
+
+
+@pytest.fixture(name="env")
+async def own_server() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
+    )
+    await register_search_attributes(environment)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def h(harness: Harness) -> Iterator[Harness]:
+    number_audit_cases(harness)
+    seed_cases(harness.store)
+    tamper(harness.engine)
+    yield harness
+    # The seeded cases have no workflow for the harness to end.
+    with harness.engine.begin() as conn:
+        conn.execute(delete(cases).where(cases.c.case_type == "hardship"))
+
+
+async def test_the_team_samples_the_relief_cases_and_records_what_the_store_found(
+    h: Harness,
+) -> None:
+    cid = await into_fieldwork(h)
+    expected = draw_sample(h.engine, request())
+    await h.act(cid, AUDITOR, "draw-sample", "抽查 2026 年已结案件", dict(ASK))
+    [drawn] = events_of(h, cid, "sample.drawn")
+    assert drawn.actor_id == AUDITOR
+    assert [c["case_id"] for c in drawn.payload["cases"]] == [c.case_id for c in expected.cases]
+    assert drawn.payload["cases"] == [c.model_dump(mode="json") for c in expected.cases]
+    assert (drawn.payload["district"], drawn.payload["candidates"], drawn.payload["size"]) == (
+        "崇川区",
+        11,
+        4,
+    )
+    # The same seed again (the lead this time): the same cases, as S2.
+    await h.act(cid, LEAD, "draw-sample", "复核抽样", {**ASK, "district": "崇川区"})
+    first, second = samples(await state(h, cid))
+    assert (first.id, second.id, first.cases) == ("S1", "S2", second.cases)
+    # Everything, to be sure of the two problems.
+    await h.act(cid, AUDITOR2, "draw-sample", "全部抽查", {**ASK, "rate": "1"})
+    everything = samples(await state(h, cid))[-1]
+    assert set(everything.problems) == {TAMPERED, OVERPAID}
+    [code] = {p.code for p in everything.problems[TAMPERED]}
+    assert code == "chain_broken"
+
+    # A problem becomes a finding in one step.
+    await h.act(cid, AUDITOR, "record-finding", None, {"sample_case": OVERPAID})
+    found = await findings_of(h, cid)
+    f1 = found["F1"]
+    assert (f1.sample_case, f1.sample_id, f1.amount_fen, f1.finding_type) == (
+        OVERPAID,
+        "S3",
+        50_000,
+        "books_mismatch",
+    )
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(cid, AUDITOR, "record-finding", None, {"sample_case": OVERPAID})
+    assert refused.value.code == "sample_case_recorded"
+
+
+async def test_only_the_project_team_draws_and_only_the_audited_districts_cases(
+    h: Harness,
+) -> None:
+    cid = await into_fieldwork(h)
+    for who, code in (
+        (UNIT, "role_not_held"),
+        ("chongchuan.auditor", "outside_jurisdiction"),  # an auditor, not the city's
+    ):
+        with pytest.raises(ActionRefused) as refused:
+            await h.act(cid, who, "draw-sample", "抽样", dict(ASK))
+        assert refused.value.code == code, who
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(cid, AUDITOR, "draw-sample", "抽样", {**ASK, "district": "通州区"})
+    assert (refused.value.code, refused.value.field) == ("other_district", "data.district")
+    with pytest.raises(ActionRefused) as refused:
+        await h.act(cid, AUDITOR, "draw-sample", "抽样", {**ASK, "year": 2019})
+    assert (refused.value.code, refused.value.field) == ("no_candidates", "data.year")
+    assert events_of(h, cid, "sample.drawn") == []
