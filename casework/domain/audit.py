@@ -1447,7 +1447,8 @@ SAMPLE_LISTED = 20
 
 def _finding_lines(state: CaseState, x: Finding) -> list[str]:
     """A finding in `case show`, a few short lines (80 columns): what and how much; its
-    state, deadline and round; the description; the evidence (and the sampled case)."""
+    state, deadline and round; its open task's id; the description; the evidence (and
+    the sampled case)."""
     state_line = _words(FINDING_STATUS_LABELS, x.status)
     task = state.find_task(x.task_id) if x.task_id else None
     if x.status is FindingStatus.RECTIFYING and x.due_at is not None:
@@ -1461,9 +1462,12 @@ def _finding_lines(state: CaseState, x: Finding) -> list[str]:
     evidence = f"证据 evidence: {x.evidence}"
     if x.sample_case and x.sample_case not in evidence:
         evidence += f" · 抽样 sample {x.sample_case}"
+    # The open task's id on a line of its own: what `act --task` names.
+    task_line = [f"任务 task {task.task_id}"] if task is not None else []
     return [
         f"{_words(FINDING_TYPE_LABELS, x.finding_type)} · {yuan(x.amount_fen)}",
         state_line,
+        *task_line,
         x.description,
         evidence,
     ]

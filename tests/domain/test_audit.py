@@ -554,6 +554,7 @@ def test_case_show_lists_the_findings_and_their_state() -> None:
     assert rows[first].splitlines() == [
         "违规列支 irregular spending · 1,000.00 元",
         "待核查 reported, to check",
+        f"任务 task {p.task_of(first)}",  # the check's: what `act --task` names
         "帮扶资金列支职工疗休养费用",
         "证据 evidence: 底稿 W-03，凭证 2025-07-112",
     ]
