@@ -71,7 +71,7 @@ def tamper(engine: Engine) -> None:
         )
 
 
-def request(**kw: object) -> SampleRequest:
+def sample_request(**kw: object) -> SampleRequest:
     return SampleRequest.model_validate({"district": DISTRICT, "year": 2026, "seed": 7, **kw})
 
 
@@ -90,20 +90,20 @@ def test_the_candidates_are_the_closed_cases_of_the_district_and_year(seeded: En
 
 
 def test_the_same_seed_draws_the_same_cases_from_the_store(seeded: Engine) -> None:
-    first = draw_sample(seeded, request())
+    first = draw_sample(seeded, sample_request())
     assert (first.candidates, first.size, len(first.cases)) == (11, 4, 4)  # ceil(3.3)
-    assert draw_sample(seeded, request()) == first
+    assert draw_sample(seeded, sample_request()) == first
     ids = [c.case_id for c in first.cases]
     assert ids == draw(candidates(seeded, DISTRICT, 2026), "0.3", 7)
-    others = [c.case_id for c in draw_sample(seeded, request(seed=8)).cases]
+    others = [c.case_id for c in draw_sample(seeded, sample_request(seed=8)).cases]
     assert others != ids
-    everything = draw_sample(seeded, request(rate="1"))
+    everything = draw_sample(seeded, sample_request(rate="1"))
     assert everything.size == everything.candidates == 11
     assert first.candidates_sha256 == everything.candidates_sha256
 
 
 def test_an_untouched_store_has_nothing_to_report(seeded: Engine) -> None:
-    drawn = draw_sample(seeded, request(rate="1"))
+    drawn = draw_sample(seeded, sample_request(rate="1"))
     assert [(c.case_id, c.problems) for c in drawn.cases if c.problems] == []
     by_id = {c.case_id: c for c in drawn.cases}
     paid = by_id[FILED[0]]
@@ -115,7 +115,7 @@ def test_an_untouched_store_has_nothing_to_report(seeded: Engine) -> None:
 
 def test_a_tampered_case_and_a_payment_that_does_not_match_are_reported(seeded: Engine) -> None:
     tamper(seeded)
-    drawn = draw_sample(seeded, request(rate="1"))
+    drawn = draw_sample(seeded, sample_request(rate="1"))
     found = {c.case_id: c for c in drawn.cases if c.problems}
     assert set(found) == {TAMPERED, OVERPAID}
     broken = found[TAMPERED]
@@ -141,5 +141,5 @@ def test_a_sample_too_large_is_counted_not_drawn(
     import casework.store.sampling as sampling
 
     monkeypatch.setattr(sampling, "MAX_SAMPLE_CASES", 3)
-    drawn = draw_sample(seeded, request())
+    drawn = draw_sample(seeded, sample_request())
     assert (drawn.candidates, drawn.size, drawn.cases) == (11, 4, [])

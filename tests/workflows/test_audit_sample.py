@@ -27,7 +27,13 @@ from casework.service import ActionRefused
 from casework.store.sampling import draw_sample
 from casework.store.tables import cases
 from tests.conftest import DATA_CONVERTER, TEST_KEYRING, register_search_attributes, venv_binary
-from tests.store.test_audit_sample import OVERPAID, TAMPERED, request, seed_cases, tamper
+from tests.store.test_audit_sample import (
+    OVERPAID,
+    TAMPERED,
+    sample_request,
+    seed_cases,
+    tamper,
+)
 from tests.workflows.audit_steps import (
     AUDITOR,
     AUDITOR2,
@@ -69,7 +75,7 @@ async def test_the_team_samples_the_relief_cases_and_records_what_the_store_foun
     h: Harness,
 ) -> None:
     cid = await into_fieldwork(h)
-    expected = draw_sample(h.engine, request())
+    expected = draw_sample(h.engine, sample_request())
     await h.act(cid, AUDITOR, "draw-sample", "抽查 2026 年已结案件", dict(ASK))
     [drawn] = events_of(h, cid, "sample.drawn")
     assert drawn.actor_id == AUDITOR
@@ -160,7 +166,7 @@ async def test_the_auditor_samples_from_the_command_line_and_case_show_lists_it(
     cli = Cli(h, tmp_path)
     sample = ("audit", "sample", cid, "--year", "2026", "--rate", "0.3", "--seed", "7")
     drawn = await cli.json(*sample, "--district", "崇川区", "--as", AUDITOR, "-m", "抽查")
-    expected = draw_sample(h.engine, request())
+    expected = draw_sample(h.engine, sample_request())
     assert (drawn["case_id"], drawn["sample_id"], drawn["size"]) == (cid, "S1", 4)
     assert drawn["cases"] == [c.model_dump(mode="json") for c in expected.cases]
     assert drawn["candidates_sha256"] == expected.candidates_sha256
