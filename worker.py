@@ -18,6 +18,7 @@ from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.recording import Recorder
 from activities.register import HouseholdExits
+from activities.sampling import AuditSampling
 from casework.config import ProcessConfig
 from casework.domain.registry import CASE_TYPES
 from casework.logging import configure_logging
@@ -73,6 +74,7 @@ def build_worker(
             disbursement.disburse,
             check.check_civil_affairs,
             source.process_config,
+            AuditSampling(engine).draw_audit_sample,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

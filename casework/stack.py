@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from casework.api.app import create_app
 from casework.config import DEMO_CONFIG
+from casework.demo.audit import AuditDriver, seed_audits
 from casework.demo.drive import Driver, run_demo
 from casework.demo.legal_aid import seed_legal_aid
 from casework.demo.people import DEMO_PASSWORD
@@ -98,8 +99,9 @@ async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> As
 
 async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     """A few open cases at different stages, so inboxes are not empty: five hardship
-    cases, and a legal-aid case at each of the 14 stations (casework.demo.legal_aid),
-    seeded side by side."""
+    cases, a legal-aid case at each of the 14 stations (casework.demo.legal_aid), and
+    two audit projects with findings in different states (casework.demo.audit), seeded
+    side by side."""
     driver = stack.driver()
     driver.first_index = 0  # an empty database: the first demo people
 
@@ -108,10 +110,11 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
         await driver.act(views[1], "grassroots", Action.APPROVE, "材料齐全")
         return views
 
-    hardship_views, legal_aid_views = await asyncio.gather(
-        hardship(), seed_legal_aid(driver.legal_aid())
+    audits = AuditDriver(stack.service, driver.directory, driver.queries, driver.log)
+    hardship_views, legal_aid_views, audit_views = await asyncio.gather(
+        hardship(), seed_legal_aid(driver.legal_aid()), seed_audits(audits)
     )
-    return [*hardship_views, *legal_aid_views]
+    return [*hardship_views, *legal_aid_views, *audit_views]
 
 
 def _banner(stack: Stack, api_url: str) -> str:
@@ -133,6 +136,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   .venv/bin/casework act HR-<year>-000001 approve --as chongchuan.grassroots2 -m 同意
   .venv/bin/casework inbox --as chongchuan.lawyer
   .venv/bin/casework case show LA-<year>-000004      (法律援助 legal aid: near its limitation)
+  .venv/bin/casework case show AU-<year>-000001      (审计 audit: findings, one overdue)
   .venv/bin/casework stuck --as city.supervisor
   .venv/bin/casework demo
   .venv/bin/casework audit verify

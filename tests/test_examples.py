@@ -12,6 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from casework.demo.people import demo_users
+from casework.domain import audit
+from casework.domain.audit_sample import is_relief_subject
 from casework.domain.case import CaseState
 from casework.domain.legal_aid import (
     APPLICATION_EXAMPLE,
@@ -35,6 +37,12 @@ MODELS: dict[str, type[BaseModel]] = {
     "legal-aid-step-award.json": Step,
     "legal-aid-closing-report.json": ClosingReport,
     "legal-aid-follow-up.json": FollowUp,
+    "audit-project.json": audit.AuditApplication,
+    "audit-notice.json": audit.Notice,
+    "audit-finding.json": audit.FindingData,
+    "audit-finding-correction.json": audit.FindingCorrection,
+    "audit-reply.json": audit.Reply,
+    "audit-accept.json": audit.RectificationCheck,
 }
 """Each example file and the model it is sent as."""
 
@@ -86,3 +94,46 @@ def test_the_assigned_lawyer_is_a_demo_lawyer_of_the_stations_district() -> None
     lawyer = Assignment.model_validate(load("legal-aid-assignment.json")).lawyer
     user = {u.id: u for u in demo_users()}[lawyer]
     assert Role.LAWYER in user.roles and user.district == app.case_district()
+
+
+# -- audit projects ---------------------------------------------------------------------------
+
+
+def test_the_audit_project_is_the_domains_example_a_special_audit_of_relief_money() -> None:
+    assert load("audit-project.json") == audit.APPLICATION_EXAMPLE
+    project = audit.AuditApplication.model_validate(load("audit-project.json"))
+    assert project.audit_type is audit.AuditType.SPECIAL and is_relief_subject(project.subject)
+    assert project.district == "崇川区"
+    people = {u.id: u for u in demo_users()}
+    assert Role.AUDIT_LEAD in people[project.lead].roles
+    assert all(Role.AUDITOR in people[m].roles for m in project.members())
+    # The notice names the day the project plans.
+    assert (
+        load("audit-notice.json")["fieldwork_starts_on"]
+        == load("audit-project.json")["fieldwork_starts_on"]
+    )
+
+
+def test_the_audit_approvals_data_is_what_each_stage_takes() -> None:
+    process = audit.AUDIT.new_process()
+    for stage, name in (
+        (audit.Stage.NOTICE, "audit-notice.json"),
+        (audit.Stage.REPLY, "audit-reply.json"),
+    ):
+        data = load(name)
+        state = CaseState(case_id="AU-2026-000001", stage=stage)
+        assert process.approval_data(state, data) == data, name
+
+
+def test_the_audit_actions_data_is_taken_as_it_is() -> None:
+    """`act PROJECT record-finding|correct-finding|accept-rectification --data-file F`:
+    each file is what its action's model takes, nothing dropped."""
+    for name, action in (
+        ("audit-finding.json", "record-finding"),
+        ("audit-finding-correction.json", "correct-finding"),
+        ("audit-accept.json", "accept-rectification"),
+    ):
+        model = audit.ACTION_MODELS[action]
+        data = load(name)
+        assert MODELS[name] is model
+        assert model.model_validate(data).model_dump(mode="json", exclude_none=True) == data

@@ -6,7 +6,11 @@ the `act` Update, the stage's task clock and every finding's rectification task 
 continue-as-new. Of its own it has the opening (the time rules read once from the
 worker and kept in history, the opener checked again) and the audited unit's reply
 window: a timer that, when it runs out before the unit has replied, records the silence
-as no objection (`AuditProcess.reply_window_ended`), as hardship's public notice ends.
+as no objection (`AuditProcess.reply_window_ended`), as hardship's public notice ends;
+and the sample a special audit of relief money draws (`draw-sample`): the handler has
+the store draw and check it (the `draw_audit_sample` activity) before the action is
+decided, so what is recorded is what the store answered, not what a caller claims, and
+replays from history.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.case import CaseWorkflow, Superseded
+from workflows.case import CaseWorkflow, Superseded, activity_failure
 
 with workflow.unsafe.imports_passed_through():
     from casework.domain.audit import (
@@ -27,12 +33,27 @@ with workflow.unsafe.imports_passed_through():
         StartAuditCase,
         check_opener,
     )
-    from casework.domain.case import CaseContinuation, CaseState, CaseView, Status
+    from casework.domain.audit_sample import SampleDraw, SampleQuery, SampleRequest
+    from casework.domain.case import (
+        Action,
+        ActRequest,
+        CaseContinuation,
+        CaseState,
+        CaseView,
+        Status,
+    )
+    from casework.domain.contracts import DRAW_AUDIT_SAMPLE
+
+SAMPLE_TIMEOUT = timedelta(minutes=2)
+SAMPLE_RETRY = RetryPolicy(maximum_attempts=3)
+"""A store that does not answer within a few attempts fails the action, not the case:
+the auditor draws again later."""
 
 
 @workflow.defn(name="AuditProject")
 class AuditWorkflow(CaseWorkflow):
     process: AuditProcess
+    waitable_refusals = frozenset({"sample_not_drawn"})
 
     @workflow.init
     def __init__(self, start: StartAuditCase) -> None:
@@ -96,6 +117,33 @@ class AuditWorkflow(CaseWorkflow):
             if not interrupted():
                 with contextlib.suppress(Superseded):  # the loop looks at the window again
                     await self.apply(self.process.reply_window_ended(self.state, self.ctx()))
+
+    async def ready_for(self, req: ActRequest) -> None:
+        """A sample is drawn and checked by the store before `draw-sample` is decided."""
+        if req.action != Action.DRAW_SAMPLE:
+            return
+        try:
+            request = SampleRequest.model_validate(req.data).in_district(self.state.district)
+        except ValueError:
+            return  # refused as it is decided
+        try:
+            self.process.drawn = await workflow.execute_activity(
+                DRAW_AUDIT_SAMPLE,
+                SampleQuery(case_id=self.state.case_id, request=request),
+                result_type=SampleDraw,
+                start_to_close_timeout=SAMPLE_TIMEOUT,
+                retry_policy=SAMPLE_RETRY,
+                summary="draw the audit sample",
+            )
+        except ActivityError as err:
+            cause = activity_failure(err)
+            reason = cause.message if cause is not None else str(err)
+            raise ApplicationError(
+                f"抽样失败，请稍后重试 (the sample could not be drawn: {reason})",
+                {"code": "sample_failed", "field": None},
+                type="sample_failed",
+                non_retryable=True,
+            ) from None
 
     def next_run_input(self, continued: CaseContinuation) -> StartAuditCase:
         return self._start.model_copy(

@@ -82,6 +82,13 @@ bidirectional formatting or invisible characters.
 - `reassign` (supervisors): `{"to": "user.id"}`, the officer who takes the task;
 - `extend` (supervisors): `{"until": "YYYY-MM-DD"}`, the new deadline (end of that day,
   Beijing time).
+- an audit project's (README, Audit projects): `record-finding` `{"finding_type",
+  "amount_fen", "description", "evidence"}` or `{"sample_case": "HR-…"}` (a sampled
+  case's problem, the rest filled in from the sample's check); `correct-finding`
+  `{"finding_id", ...what changes}`; `withdraw-finding` `{"finding_id"}`;
+  `accept-rectification` `{"closure": "rectified"|"accepted"}`; `draw-sample` `{"year",
+  "rate": "0.3", "seed", "district"}` (the worker draws and checks the closed hardship
+  cases, and the project records them).
 
 `idempotency_key`: sent again with the same key (a retry), the action is applied once
 and the same answer comes back. `expected_stage`: refused with `stage_changed` if the

@@ -44,7 +44,10 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="用户 (users and their roles).", no_args_is_help=True)
 case_app = typer.Typer(help="案件 (open, show and trace cases).", no_args_is_help=True)
-audit_app = typer.Typer(help="审计 (integrity checks of the event log).", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="审计 (integrity checks of the event log; an audit's sample of relief cases).",
+    no_args_is_help=True,
+)
 projections_app = typer.Typer(help="读模型 (read models).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(case_app, name="case")
@@ -361,6 +364,8 @@ def deadline_line(d: Any, case_closed: bool = False) -> str:
 def print_sheet(rows: list[tuple[str, str]], kind: Any) -> None:
     """A case type's own sheet (`CaseType.sheet_lines`): what the case is about."""
     table = Table(show_header=False, box=None, title=f"案件要点 {kind.label[0]} ({kind.label[1]})")
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # wrapped, never cut off (a date, a case id)
     for label, text in rows:
         table.add_row(label, escape(text))
     out.print(table)
@@ -602,6 +607,8 @@ def case_show(
     ]
     personal = PersonalData(eng, keyring() if viewer else None)
     applicant = personal.applicant_in(case_id, state.district, events, viewer)
+    if applicant is not None and not (applicant.name or applicant.id_number or applicant.erased):
+        applicant = None  # a case about no person (an audit project)
     # The review sheet for the types it describes (hardship); a type's own sheet (legal
     # aid) for the types that have one.
     kind = CASE_TYPES.get(state.case_type)
@@ -1401,7 +1408,7 @@ def main() -> None:
 
 
 # Command groups kept in modules of their own register themselves on import.
-from casework.cli import accounts, households  # noqa: E402,F401
+from casework.cli import accounts, audits, households  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

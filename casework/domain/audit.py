@@ -39,6 +39,15 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from casework.domain.applicant import NAME_PATTERN, REASON_PATTERN, STRICT
+from casework.domain.audit_sample import (
+    HARDSHIP_CASE_ID,
+    MAX_SAMPLE_CASES,
+    SAMPLE_KEY,
+    ProblemCode,
+    SampleDraw,
+    SampleRequest,
+    is_relief_subject,
+)
 from casework.domain.calendar import CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
@@ -304,7 +313,8 @@ class AuditConfig(BaseModel):
     rework_days: int = Field(default=30, ge=1, le=365)
     """A rectification the auditor rejected is done again within this many days."""
     limits: dict[Stage, Period] = Field(default_factory=_default_limits)
-    """Working-day limits of the auditors' and the lead's tasks; left out: the default."""
+    """Working-day limits of the auditors' and the lead's tasks; left out: the default.
+    `rectification` here (demo stacks: seconds) takes the place of `rectification_days`."""
     escalation_grace_working_days: int = Field(default=2, ge=0, le=60)
     retention_years: int = Field(default=30, ge=0, le=100)
     """Audit files are kept this long after the project closes (会计档案)."""
@@ -351,26 +361,58 @@ class Reply(BaseModel):
 
 
 class FindingData(BaseModel):
-    """One finding of the fieldwork (`record-finding`)."""
+    """One finding of the fieldwork (`record-finding`). A problem of a sampled case
+    becomes a finding by naming the case (`sample_case`): what is left out is filled in
+    from the sample's check (the type, the amount, the description, the evidence)."""
 
-    model_config = STRICT
+    model_config = ConfigDict(
+        **STRICT,
+        json_schema_extra={
+            # Without a sampled case, every field of the finding is given.
+            "anyOf": [
+                {"required": ["sample_case"]},
+                {"required": ["finding_type", "amount_fen", "description", "evidence"]},
+            ]
+        },
+    )
 
-    finding_type: FindingType
-    amount_fen: int = Field(ge=0, le=10**12, strict=True)
+    finding_type: FindingType | None = None
+    amount_fen: int | None = Field(default=None, ge=0, le=10**12, strict=True)
     """The money concerned, in fen (0 for a finding about procedures)."""
-    description: str = Field(min_length=1, max_length=2000, pattern=REASON_PATTERN)
-    evidence: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    description: str | None = Field(
+        default=None, min_length=1, max_length=2000, pattern=REASON_PATTERN
+    )
+    evidence: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
     """Where the evidence is: the working paper, the voucher numbers."""
+    sample_case: str | None = Field(
+        default=None,
+        pattern=HARDSHIP_CASE_ID,
+        description="A case of the project's sample (draw-sample) the finding is about.",
+    )
 
     @field_validator("description")
     @classmethod
-    def _description(cls, v: str) -> str:
-        return check_text(v, line_breaks=True)
+    def _description(cls, v: str | None) -> str | None:
+        return None if v is None else check_text(v, line_breaks=True)
 
     @field_validator("evidence")
     @classmethod
-    def _evidence(cls, v: str) -> str:
-        return check_text(v, line_breaks=False)
+    def _evidence(cls, v: str | None) -> str | None:
+        return None if v is None else check_text(v, line_breaks=False)
+
+    @model_validator(mode="after")
+    def _complete(self) -> FindingData:
+        if self.sample_case is None:
+            missing = [
+                name
+                for name in ("finding_type", "amount_fen", "description", "evidence")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"缺少 (missing): {', '.join(missing)} (or sample_case: a sampled case)"
+                )
+        return self
 
 
 FINDING_ID = r"^F[1-9][0-9]{0,4}$"
@@ -447,6 +489,9 @@ class Finding(BaseModel):
     rounds: int = 0
     """Rectification tasks opened for it (more than one: a rejection sent it back)."""
     closed_by: str | None = None
+    sample_case: str | None = None
+    """The sampled case it is about (`sample_id`: the sample that drew it)."""
+    sample_id: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -490,6 +535,56 @@ def yuan(fen: int) -> str:
     return f"{fen // 100:,}.{fen % 100:02d} 元"
 
 
+class SampleProblemFact(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: ProblemCode
+    detail: str
+    amount_fen: int = 0
+
+
+class Sample(BaseModel):
+    """A sample drawn for the project as the case keeps it (the fact `sample.<id>`): the
+    request, the count of candidates, the cases drawn and, for those the checks found
+    wanting, their problems. The event `sample.drawn` holds every drawn case's checks."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    district: str
+    year: int
+    rate: str
+    seed: int
+    candidates: int
+    drawn_on: str
+    drawn_by: str
+    cases: list[str]
+    problems: dict[str, list[SampleProblemFact]] = Field(default_factory=dict)
+
+    def fact(self) -> JsonDict:
+        return {SAMPLE_KEY + self.id: self.model_dump(mode="json")}
+
+
+def samples(state: CaseState) -> list[Sample]:
+    """The project's samples in the order drawn."""
+    found = [
+        Sample.model_validate(v)
+        for k, v in state.facts.items()
+        if k.startswith(SAMPLE_KEY) and isinstance(v, dict)
+    ]
+    return sorted(found, key=lambda x: int(x.id[1:]))
+
+
+FINDING_OF_PROBLEM: dict[ProblemCode, FindingType] = {
+    ProblemCode.CHAIN_BROKEN: FindingType.INTERNAL_CONTROL,
+    ProblemCode.LEDGER_MISMATCH: FindingType.BOOKS_MISMATCH,
+    ProblemCode.PAYMENT_MISMATCH: FindingType.BOOKS_MISMATCH,
+}
+"""The type a finding from a sampled case's problem takes unless the auditor says: an
+altered record is a gap in internal control (内控), a payment or ledger that does not
+match is 账实不符."""
+
+
 # -- the process --------------------------------------------------------------------------------
 
 
@@ -509,6 +604,9 @@ class AuditProcess(Process):
 
     def __init__(self, config: AuditConfig) -> None:
         self.use(config)
+        self.drawn: SampleDraw | None = None
+        """The sample the store answered for the `draw-sample` being decided (the
+        workflow draws it before deciding: `AuditWorkflow.ready_for`)."""
 
     def use(self, config: AuditConfig) -> None:
         self.config = config
@@ -524,6 +622,14 @@ class AuditProcess(Process):
     def reply_ends_at(self, sent: datetime) -> datetime:
         """The end of the unit's reply window for a draft sent at `sent`."""
         return self._days_from(sent, self.config.reply_days)
+
+    def rectification_due(self, now: datetime) -> datetime:
+        """When the findings of a report signed at `now` are to be rectified: after
+        `rectification_days`, or the `rectification` limit where one is configured."""
+        period = self.config.limits.get(Stage.RECTIFICATION)
+        if period is not None:
+            return period.end(now, self.calendar)
+        return self._days_from(now, self.config.rectification_days)
 
     def _days_from(self, now: datetime, days: int) -> datetime:
         """24:00 of the `days`-th day after today (Beijing), moved past days off."""
@@ -735,7 +841,7 @@ class AuditProcess(Process):
             ]
         events = [signed, *self.enter_stage(after, Stage.RECTIFICATION, ctx)]
         after = evolve_all(after, events[1:])
-        due = self._days_from(ctx.now, self.config.rectification_days)
+        due = self.rectification_due(ctx.now)
         for f in found:
             opened = self._rectification_task(after, ctx, f, due)
             events.append(opened)
@@ -915,6 +1021,8 @@ class AuditProcess(Process):
             return self._reject(state, req, ctx)
         if action == Action.START_FIELDWORK:
             return self._start_fieldwork(state, req, ctx)
+        if action == Action.DRAW_SAMPLE:
+            return self._draw_sample(state, req, ctx)
         if action == Action.RECORD_FINDING:
             self._check_findings_open(state, req.actor)
             return self._record_finding(state, req, ctx)
@@ -980,8 +1088,16 @@ class AuditProcess(Process):
             "invalid_finding",
             "审计发现 (finding): finding_type, amount_fen, description, evidence",
         )
+        sample_id = None
+        if data.sample_case is not None:
+            data, sample_id = self._from_sample(state, data)
         n = int(state.facts.get("finding_seq") or 0) + 1
-        finding = Finding(id=f"F{n}", recorded_by=req.actor.id, **data.model_dump())
+        finding = Finding(
+            id=f"F{n}",
+            recorded_by=req.actor.id,
+            sample_id=sample_id,
+            **data.model_dump(exclude_none=True),
+        )
         total = _amount(findings(state)) + finding.amount_fen
         return [
             ctx.event(
@@ -989,8 +1105,134 @@ class AuditProcess(Process):
                 "finding.recorded",
                 req.actor.id,
                 finding_id=finding.id,
-                **data.model_dump(mode="json"),
+                **data.model_dump(mode="json", exclude_none=True),
+                **({"sample_id": sample_id} if sample_id else {}),
                 facts={"finding_seq": n, "findings_amount_fen": total, **finding.fact()},
+            )
+        ]
+
+    def _from_sample(self, state: CaseState, data: FindingData) -> tuple[FindingData, str]:
+        """A finding about a sampled case: what the auditor left out filled in from the
+        problems the sample's check found in it. Once per case."""
+        case = data.sample_case
+        drawn = [s for s in samples(state) if case in s.cases]
+        if not drawn:
+            known = ", ".join(s.id for s in samples(state)) or "-"
+            raise Refused(
+                "not_sampled",
+                f"{case} 不在本项目的抽样中 (not in this project's samples: {known})",
+                "data.sample_case",
+            )
+        for f in findings(state):
+            if f.active and f.sample_case == case:
+                raise Refused(
+                    "sample_case_recorded",
+                    f"抽样案件 {case} 已记为审计发现 {f.id} (already finding {f.id}: correct it "
+                    "instead)",
+                    "data.sample_case",
+                )
+        sample = drawn[-1]
+        problems = sample.problems.get(str(case), [])
+        given = data.model_dump(exclude_none=True)
+        if not problems and len(given) < 5:
+            raise Refused(
+                "invalid_finding",
+                f"抽样核查未发现 {case} 的问题：请写明 finding_type, amount_fen, description, "
+                f"evidence (the sample's check found nothing in {case}: describe the finding)",
+                "data",
+            )
+        kinds = {FINDING_OF_PROBLEM[p.code] for p in problems}
+        filled = {
+            "finding_type": (
+                FindingType.BOOKS_MISMATCH
+                if FindingType.BOOKS_MISMATCH in kinds
+                else FindingType.INTERNAL_CONTROL
+            ),
+            "amount_fen": sum(p.amount_fen for p in problems),
+            "description": f"抽样 {sample.id} 案件 {case}："
+            + "；".join(p.detail for p in problems),
+            "evidence": f"抽样 {sample.id} 工作底稿 · {case}",
+            **given,
+        }
+        return FindingData.model_validate(filled), sample.id
+
+    def _draw_sample(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
+        """抽样: closed hardship cases of the audited district and a year, drawn at a rate
+        with a seed and checked (the workflow has the store answer: `self.drawn`), kept
+        as working papers. By the team, during fieldwork, in a special audit of relief
+        money."""
+        self._check_findings_open(state, req.actor)
+        subject = str_of(state.facts.get("subject"))
+        if state.facts.get("audit_type") != AuditType.SPECIAL or not is_relief_subject(subject):
+            raise Refused(
+                "not_relief_audit",
+                "只有帮扶资金、送温暖资金等专项审计抽查帮扶案件 (only a special audit of relief "
+                f"money samples the relief cases; this one: {state.facts.get('audit_type')}"
+                f"{' · ' + subject if subject else ''})",
+            )
+        request = validated(
+            SampleRequest,
+            req.data,
+            "invalid_sample",
+            "抽样 (sample): district, year, rate (0.3), seed",
+        ).in_district(state.district)
+        if request.district != state.district:
+            raise Refused(
+                "other_district",
+                f"本项目审计 {state.district}，只抽查该区县的案件 (this project audits "
+                f"{state.district}: sample its cases)",
+                "data.district",
+            )
+        drawn = self.drawn
+        if drawn is None or not drawn.answers(request):
+            raise Refused(
+                "sample_not_drawn", "正在从案卷库抽样 (the sample is being drawn from the store)"
+            )
+        if drawn.candidates == 0:
+            raise Refused(
+                "no_candidates",
+                f"{request.district} {request.year} 年没有已结案的困难帮扶案件 (no closed "
+                "hardship cases of that district and year)",
+                "data.year",
+            )
+        if drawn.size > MAX_SAMPLE_CASES:
+            raise Refused(
+                "sample_too_large",
+                f"抽样 {drawn.size} 件超过上限 {MAX_SAMPLE_CASES} 件：请降低比例 (a sample of "
+                f"{drawn.size} of {drawn.candidates} cases; at most {MAX_SAMPLE_CASES}: a lower "
+                "rate)",
+                "data.rate",
+            )
+        n = int(state.facts.get("sample_seq") or 0) + 1
+        sample = Sample(
+            id=f"S{n}",
+            district=state.district,
+            year=request.year,
+            rate=request.rate,
+            seed=request.seed,
+            candidates=drawn.candidates,
+            drawn_on=local_date(ctx.now).isoformat(),
+            drawn_by=req.actor.id,
+            cases=[c.case_id for c in drawn.cases],
+            problems={
+                c.case_id: [SampleProblemFact.model_validate(p.model_dump()) for p in c.problems]
+                for c in drawn.cases
+                if c.problems
+            },
+        )
+        return [
+            ctx.event(
+                state,
+                "sample.drawn",
+                req.actor.id,
+                sample_id=sample.id,
+                **request.model_dump(mode="json"),
+                candidates=drawn.candidates,
+                candidates_sha256=drawn.candidates_sha256,
+                size=drawn.size,
+                cases=[c.model_dump(mode="json") for c in drawn.cases],
+                note=(req.comment or "").strip() or None,
+                facts={"sample_seq": n, **sample.fact()},
             )
         ]
 
@@ -1091,6 +1333,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "rectification.reported": ("报送整改情况", "rectification reported"),
     "rectification.accepted": ("整改核查通过", "rectification accepted"),
     "rectification.rejected": ("整改核查未通过，退回重新整改", "rectification rejected"),
+    "sample.drawn": ("抽取帮扶案件样本", "relief cases sampled"),
 }
 
 AUDIT_TYPE_LABELS: dict[str, tuple[str, str]] = {
@@ -1139,6 +1382,7 @@ ACTION_MODELS: dict[str, type[BaseModel]] = {
     Action.WITHDRAW_FINDING: FindingRef,
     Action.ACCEPT_RECTIFICATION: RectificationCheck,
     Action.REJECT_RECTIFICATION: RectificationRejection,
+    Action.DRAW_SAMPLE: SampleRequest,
 }
 
 
@@ -1191,18 +1435,69 @@ def sheet_lines(state: CaseState, events: Sequence[Any]) -> list[tuple[str, str]
         )
     )
     for x in found:
-        line = (
-            f"{x.id} · {_words(FINDING_TYPE_LABELS, x.finding_type)} · {yuan(x.amount_fen)} · "
-            f"{_words(FINDING_STATUS_LABELS, x.status)}"
+        rows.append((x.id, "\n".join(_finding_lines(state, x))))
+    for sample in samples(state):
+        rows += _sample_rows(sample, found)
+    return rows
+
+
+SAMPLE_LISTED = 20
+"""A sample's cases without problems are named up to this many (`case history` has all)."""
+
+
+def _finding_lines(state: CaseState, x: Finding) -> list[str]:
+    """A finding in `case show`, a few short lines (80 columns): what and how much; its
+    state, deadline and round; its open task's id; the description; the evidence (and
+    the sampled case)."""
+    state_line = _words(FINDING_STATUS_LABELS, x.status)
+    task = state.find_task(x.task_id) if x.task_id else None
+    if x.status is FindingStatus.RECTIFYING and x.due_at is not None:
+        state_line += f" · 期限 due {local_date(x.due_at - timedelta(microseconds=1))}"
+        if task is not None and task.overdue:
+            state_line += " · 已超期 overdue"
+    if x.rounds > 1:
+        state_line += f" · 第 {x.rounds} 轮 round {x.rounds}"
+    if x.closed and x.closed_by:
+        state_line += f" · {x.closed_by}"
+    evidence = f"证据 evidence: {x.evidence}"
+    if x.sample_case and x.sample_case not in evidence:
+        evidence += f" · 抽样 sample {x.sample_case}"
+    # The open task's id on a line of its own: what `act --task` names.
+    task_line = [f"任务 task {task.task_id}"] if task is not None else []
+    return [
+        f"{_words(FINDING_TYPE_LABELS, x.finding_type)} · {yuan(x.amount_fen)}",
+        state_line,
+        *task_line,
+        x.description,
+        evidence,
+    ]
+
+
+def _sample_rows(sample: Sample, found: list[Finding]) -> list[tuple[str, str]]:
+    """A drawn sample in `case show`: what was asked and drawn, then each case the
+    checks found wanting (and the finding it became), then the others."""
+    became = {f.sample_case: f.id for f in found if f.active and f.sample_case}
+    rows = [
+        (
+            f"抽样 sample {sample.id}",
+            f"{sample.district} {sample.year} 年已结案件 · 抽 {len(sample.cases)}/"
+            f"{sample.candidates} 件 drawn\n"
+            f"比例 rate {sample.rate} · 种子 seed {sample.seed} · {sample.drawn_on} "
+            f"{sample.drawn_by}\n"
+            f"有问题 {len(sample.problems)} 件 with problems",
         )
-        task = state.find_task(x.task_id) if x.task_id else None
-        if x.status is FindingStatus.RECTIFYING and x.due_at is not None:
-            line += f" · 整改期限 due {local_date(x.due_at - timedelta(microseconds=1))}"
-            if task is not None and task.overdue:
-                line += " · 已超期 overdue"
-        if x.rounds > 1:
-            line += f" · 第 {x.rounds} 轮 round {x.rounds}"
-        rows.append((x.id, f"{line} · {x.description} (证据 evidence: {x.evidence})"))
+    ]
+    for case_id in sample.cases:
+        problems = sample.problems.get(case_id)
+        if problems:
+            lines = [p.detail for p in problems]
+            finding = became.get(case_id)
+            lines[-1] += f" → {finding}" if finding else " (未记为审计发现 no finding yet)"
+            rows.append((f"  {case_id}", "\n".join(lines)))
+    fine = [c for c in sample.cases if c not in sample.problems]
+    if fine:
+        named = ", ".join(fine[:SAMPLE_LISTED]) + (" …" if len(fine) > SAMPLE_LISTED else "")
+        rows.append(("  无问题 no problem", f"{len(fine)} 件: {named}"))
     return rows
 
 

@@ -45,6 +45,7 @@ class Action(StrEnum):
     WITHDRAW_FINDING = "withdraw-finding"
     ACCEPT_RECTIFICATION = "accept-rectification"
     REJECT_RECTIFICATION = "reject-rectification"
+    DRAW_SAMPLE = "draw-sample"  # a special audit of relief money samples the cases
     REASSIGN = "reassign"  # supervisor: move the task to another officer
     EXTEND = "extend"  # supervisor: a new due date
     HOLD = "hold"  # supervisor: stop the task clock

@@ -16,6 +16,9 @@ CHECK_CIVIL_AFFAIRS = "check_civil_affairs"
 DISBURSE = "disburse"
 PROCESS_CONFIG = "process_config"
 RECORD_HOUSEHOLD_EXIT = "record_household_exit"
+DRAW_AUDIT_SAMPLE = "draw_audit_sample"
+"""An audit's sample of closed hardship cases, drawn and checked (input
+`casework.domain.audit_sample.SampleQuery`, answer `SampleDraw`)."""
 
 FUNDS_UNAVAILABLE = "FundsUnavailable"
 CONCURRENCY_CONFLICT = "ConcurrencyConflict"

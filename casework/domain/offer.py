@@ -82,6 +82,14 @@ INPUT_REFUSALS = frozenset(
         "unknown_finding",
         "finding_withdrawn",
         "invalid_check",
+        # the sample of relief cases: what is asked for, or the case a finding names
+        "invalid_sample",
+        "other_district",
+        "no_candidates",
+        "sample_too_large",
+        "sample_not_drawn",  # the workflow draws it before deciding
+        "not_sampled",
+        "sample_case_recorded",
     }
 )
 """Refused for what was typed (comment, data): the action is still offered."""
@@ -130,6 +138,7 @@ STANDING_REFUSALS = frozenset(
         "fieldwork_too_early",
         "draft_sent",
         "not_reported",
+        "not_relief_audit",
     }
 )
 """Refused for who is asking or where the case stands: not offered. A code in neither

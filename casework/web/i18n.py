@@ -37,6 +37,7 @@ ACTIONS: dict[str, Pair] = {
     "withdraw-finding": ("撤回审计发现", "withdraw a finding"),
     "accept-rectification": ("整改核查通过", "accept a rectification"),
     "reject-rectification": ("整改核查不通过", "reject a rectification"),
+    "draw-sample": ("抽查帮扶案件", "sample the relief cases"),
     "reassign": ("改派", "reassign"),
     "extend": ("延期", "extend"),
     "hold": ("暂停计时", "hold"),
@@ -193,6 +194,10 @@ FIELDS: dict[str, Pair] = {
     "description": ("问题描述", "Description"),
     "evidence": ("证据（底稿、凭证号）", "Evidence (working paper, vouchers)"),
     "closure": ("核查结论", "Conclusion"),
+    "sample_case": ("抽样案件编号", "Sampled case"),
+    "year": ("帮扶资金年度", "Relief fund's year"),
+    "rate": ("抽样比例", "Sampling rate"),
+    "seed": ("随机种子", "Random seed"),
 }
 
 HINTS: dict[str, Pair] = {
@@ -216,6 +221,13 @@ HINTS: dict[str, Pair] = {
         "empty: as planned; at least 3 days after the notice",
     ),
     "finding_id": ("如 F3", "e.g. F3"),
+    "sample_case": (
+        "抽样中的案件：留空的问题类别、金额、描述、证据按抽样核查结果填写",
+        "a case of the sample: what is left empty comes from the sample's check",
+    ),
+    "draw-sample.district": ("留空即本项目被审计的区县", "empty: the project's district"),
+    "rate": ("如 0.3 即 30%，向上取整", "e.g. 0.3 for 30%, rounded up"),
+    "seed": ("同一种子抽得同样的案件", "the same seed draws the same cases"),
     "claimed_fen": ("请求金额有变更时填写", "when the amount claimed changes"),
     "satisfaction": ("1 很不满意 … 5 很满意", "1 very dissatisfied … 5 very satisfied"),
     "approve.recovered_fen": (

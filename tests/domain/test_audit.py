@@ -550,6 +550,13 @@ def test_case_show_lists_the_findings_and_their_state() -> None:
     assert rows["审计类型 audit type"] == "专项审计 special audit · 困难职工帮扶资金"
     assert rows["被审计单位 audited unit"] == "崇川区总工会 (崇川区)"
     assert rows["审计发现 findings"] == "2 项 · 3,000.00 元"
-    assert rows[first].startswith("F1 · 违规列支 irregular spending · 1,000.00 元 · 待核查")
-    assert "整改中 being rectified · 整改期限 due 2026-05-15" in rows[second]
+    # A finding in a few short lines (80 columns): what, its state, the text, the evidence.
+    assert rows[first].splitlines() == [
+        "违规列支 irregular spending · 1,000.00 元",
+        "待核查 reported, to check",
+        f"任务 task {p.task_of(first)}",  # the check's: what `act --task` names
+        "帮扶资金列支职工疗休养费用",
+        "证据 evidence: 底稿 W-03，凭证 2025-07-112",
+    ]
+    assert rows[second].splitlines()[1] == "整改中 being rectified · 期限 due 2026-05-15"
     assert rows["征求意见 draft"] == "2026-03-16 送达 sent · 无异议 no objection"
