@@ -49,6 +49,7 @@ from casework.web.acting import (
     perform,
     visible_state,
 )
+from casework.web.audit_sheet import audit_sheet
 from casework.web.application_form import application_form, choice_words, label
 from casework.web.forms import read_form
 from casework.web.site import (
@@ -316,14 +317,19 @@ TASK_ACTIONS = frozenset(
         Action.RETURN,
         Action.REQUEST_INFO,
         Action.PROVIDE_INFO,
+        # An audit's check of a finding's rectification: the check task's own.
+        Action.ACCEPT_RECTIFICATION,
+        Action.REJECT_RECTIFICATION,
         *SUPERVISOR_ACTIONS,
     }
 )
 """The actions on one task: where a case has several open, each task's own form
 offers these (its officers' and its supervisors'), naming the task."""
 _OPENING_KEYS = frozenset(
-    {"task_id", "stage", "role", "district", "due_at", "assignee", "parallel"}
+    {"task_id", "stage", "role", "district", "due_at", "assignee", "parallel", "facts"}
 )
+"""A task's opening fields shown elsewhere on the page (`facts`: what the opening
+changed in the case's facts, an audit finding's record, shown in its own table)."""
 
 
 @dataclass
@@ -434,6 +440,7 @@ def _case_page(
         facts=state.facts,
         details=details,
         recorded=application_rows(details.application, words),
+        audit=audit_sheet(state, words),
         # The review sheet (categories, amounts, the relief fund): only for the types
         # it describes.
         review=Queries(engine).review(state, events)
