@@ -120,7 +120,20 @@ def _generated(
     model = None if kind is None else kind.data_model(action, stage or state.stage)
     if model is None or model in HAND_WRITTEN:
         return None
-    return action_form(model, action.value)
+    spec = action_form(model, action.value)
+    if stage is None:
+        return spec
+    # On one of several open tasks the task names what the action is about: a field
+    # naming it again (another finding's id) is neither shown nor read.
+    kept = tuple(
+        m for m in spec.members if not (isinstance(m, FormField) and m.name in NAMED_BY_TASK)
+    )
+    return ApplicationForm(spec.model, kept, spec.prefix)
+
+
+NAMED_BY_TASK = frozenset({"finding_id"})
+"""Fields of an action's data that the task it is on already determines (an audit
+check's finding)."""
 
 
 def action_forms(

@@ -49,8 +49,8 @@ from casework.web.acting import (
     perform,
     visible_state,
 )
-from casework.web.audit_sheet import audit_sheet
 from casework.web.application_form import application_form, choice_words, label
+from casework.web.audit_sheet import audit_sheet
 from casework.web.forms import read_form
 from casework.web.site import (
     PageRoute,

@@ -178,7 +178,8 @@ async def test_an_audit_lead_carries_a_special_audit_of_relief_money_to_closure(
     first = {f: await task_of(page, f) for f in ("F1", "F2")}
     tasks = await task_rows(page)
     assert set(tasks) == set(first.values()), tasks
-    assert all("整改" in row and UNIT not in row for row in tasks.values())
+    for f, task in first.items():  # each task names its finding, nobody has it yet
+        assert "整改" in tasks[task] and f in tasks[task] and "未认领" in tasks[task], tasks
 
     # The unit reports on each finding, in that task's own form.
     await as_user(page, site, UNIT, cid)
@@ -190,6 +191,12 @@ async def test_an_audit_lead_carries_a_special_audit_of_relief_money_to_closure(
     # The auditor rejects F1 (with the reason) and accepts F2.
     await as_user(page, site, AUDITOR, cid)
     checks = {f: await task_of(page, f) for f in ("F1", "F2")}
+    form = page.locator(f"#act-form-{checks['F1']}")
+    assert "F1" in await form.locator("h3").inner_text()
+    # The task names its finding: no field to name another.
+    assert await form.locator("[name$=finding_id]").count() == 0
+    await form.locator("select[name=action]").select_option("accept-rectification")
+    await page.screenshot(path=str(SHOTS / "audit-checks.png"), full_page=True)
     await act(
         page,
         "reject-rectification",
