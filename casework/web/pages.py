@@ -415,7 +415,7 @@ def _case_page(
                 view=TaskView.of(task),
                 about=task_about(events, task.task_id),
                 clock=task_clock(state, events, moment, cal, task.task_id),
-                offered=[a.value for a in on_task],
+                offered=[str(a) for a in on_task],
                 candidates=choices,
                 generated=action_forms(request, kind, state, on_task, task.stage),
                 key=str(uuid.uuid4()),
@@ -446,7 +446,7 @@ def _case_page(
         panels=panels,
         entries=timeline(stored, words, people_names, kind),
         names=people_names,
-        offered=[a.value for a in offered],
+        offered=[str(a) for a in offered],
         candidates=candidates,
         visiting=visiting,
         generated=action_forms(request, kind, state, offered),
@@ -478,7 +478,7 @@ async def act(request: Request, case_id: str) -> Response:
         fresh = visible_state(request, me, case_id)
         return _case_page(request, me, fresh, status, kept, errors, banner)
     assert chosen is not None
-    return RedirectResponse(f"/cases/{quote(case_id)}?notice=done&action={chosen.value}#top", 303)
+    return RedirectResponse(f"/cases/{quote(case_id)}?notice=done&action={chosen}#top", 303)
 
 
 router.include_router(supervision.router)

@@ -18,9 +18,8 @@ from fastapi.templating import Jinja2Templates
 
 from casework.auth.edge import SESSION_COOKIE, EdgeAuth, check_csrf, client_address
 from casework.domain.calendar import CalendarOverrides, WorkingCalendar
-from casework.domain.case import Action
 from casework.domain.org import Role
-from casework.domain.registry import CASE_TYPES
+from casework.domain.registry import ACTION_NAMES, CASE_TYPES
 from casework.service import CaseService
 from casework.store.auth import WebSession
 from casework.store.directory import Directory, User
@@ -127,7 +126,7 @@ def url_notice(request: Request, words: Texts) -> tuple[str, str] | None:
     if text is None:
         return None
     acted = request.query_params.get("action")
-    if request.query_params.get("notice") == "done" and acted in {a.value for a in Action}:
+    if request.query_params.get("notice") == "done" and acted in ACTION_NAMES:
         text = (
             f"{text}：{words.action(acted)}"
             if words.lang == "zh"
