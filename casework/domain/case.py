@@ -29,9 +29,9 @@ from casework.domain.refusal import require_comment as require_comment
 
 
 class Action(StrEnum):
-    """The verbs every process shares. A process's own verbs (legal aid's `record-step`,
-    an audit's `record-finding`...) are its `Process.own_actions`: plain strings its
-    `decide_other` handles, named by its case type (casework.domain.case_type)."""
+    """The verbs every process shares. A process's own verbs (legal aid records a step
+    of the handling, an audit a finding...) are its `Process.own_actions`: plain strings
+    its `decide_other` handles, with words from its case type (`CaseType.action_labels`)."""
 
     CLAIM = "claim"
     APPROVE = "approve"
@@ -67,7 +67,7 @@ def as_action(value: object) -> object:
 
 
 ActionName = Action | Annotated[str, StringConstraints(pattern=VERB.pattern)]
-"""A shared verb (`Action`) or a process's own (`record-step`)."""
+"""A shared verb (`Action`) or one of a process's `own_actions`."""
 
 
 class Status(StrEnum):
@@ -281,7 +281,7 @@ class Process:
     that resumed a task before this rule replays (calendar time then; the workflow's
     `working-day-pauses` patch)."""
     own_actions: ClassVar[tuple[str, ...]] = ()
-    """The verbs only this process has (legal aid's `record-step`), beside the shared
+    """The verbs only this process has (a step of legal aid's handling), beside the shared
     `Action`s; `decide_other` handles them, the offer tries them (casework.domain.offer)
     and its case type gives their words (`CaseType.action_labels`)."""
     input_refusals: ClassVar[frozenset[str]] = frozenset()
