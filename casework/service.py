@@ -203,7 +203,7 @@ class CaseService:
         self,
         case_id: str,
         actor: Actor,
-        action: Action,
+        action: Action | str,
         comment: str | None = None,
         data: dict | None = None,  # type: ignore[type-arg]
         idempotency_key: str | None = None,
@@ -223,7 +223,7 @@ class CaseService:
 
         A reassignment's `data.to` (a user id, or an object with `id`) is resolved here
         from the directory, whatever roles or district it claims."""
-        if action is Action.REASSIGN and data and "to" in data:
+        if action == Action.REASSIGN and data and "to" in data:
             data = {**data, "to": await asyncio.to_thread(self._assignee, data["to"])}
         if task_id is not None and not TASK_ID.fullmatch(task_id):
             raise ActionRefused(

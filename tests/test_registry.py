@@ -17,16 +17,17 @@ from activities.configuration import ConfigSource
 from casework.api.app import create_app
 from casework.cli import app as cli
 from casework.config import ProcessConfig
+from casework.domain.case import Action
 from casework.domain.case_type import CaseType
 from casework.domain.processes import PROCESSES
-from casework.domain.registry import CASE_TYPES, case_type
+from casework.domain.registry import CASE_TYPES, case_type, known_action
 from casework.settings import Settings
 from casework.store.db import make_engine
 from casework.store.directory import Directory, User
 from casework.web.acting import HAND_WRITTEN
 from casework.web.application_form import action_form, application_form, choice_words
+from casework.web.i18n import ACTIONS, CHOICES, FIELDS, HINTS, STAGES, Texts
 from casework.web.i18n import CASE_TYPES as TYPE_WORDS
-from casework.web.i18n import CHOICES, FIELDS, HINTS, STAGES, Texts
 from worker import WORKFLOWS
 
 TYPES = list(CASE_TYPES.values())
@@ -211,3 +212,49 @@ def test_the_types_choice_words_do_not_collide() -> None:
             assert all(pair), name
     for key, (zh, en) in HINTS.items():
         assert zh.strip() and en.strip(), key
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=ids)
+def test_its_own_verbs_have_words_in_both_languages_and_reach_every_edge(
+    kind: CaseType,
+    openapi: dict,  # type: ignore[type-arg]
+) -> None:
+    """A process's own verbs (`Process.own_actions`) come with its case type: words for
+    each (`CaseType.action_labels`, which the web merges into i18n.ACTIONS), no shared
+    verb among them, and the API's `{action}` path and the CLI's `act` accept them."""
+    own = kind.own_actions
+    assert len(set(own)) == len(own)
+    assert not set(own) & {str(a) for a in Action}, kind.name
+    assert set(kind.action_labels) == set(own), kind.name
+    for verb in own:
+        zh, en = kind.action_labels[verb]
+        assert zh.strip() and en.strip(), verb
+        assert ACTIONS[verb] == (zh, en), verb
+        assert known_action(verb) == verb
+    for action in kind.action_models:
+        assert action in own, f"{kind.name}: data for {action}, not a verb of its own"
+    act = openapi["paths"]["/api/cases/{case_id}/actions/{action}"]["post"]
+    (path,) = [p for p in act["parameters"] if p["name"] == "action"]
+    schema = path["schema"]
+    if "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    assert set(own) <= set(schema["enum"]), kind.name
+    assert {str(a) for a in Action} <= set(schema["enum"])
+
+
+def test_the_types_do_not_give_one_verb_or_field_different_words() -> None:
+    """i18n.ACTIONS, FIELDS and HINTS merge every type's words by name: two types naming
+    a verb or a field alike must mean the same words (and none redefines a shared one)."""
+    shared_actions = {str(a) for a in Action}
+    for table, of in (
+        (ACTIONS, lambda t: t.action_labels),
+        (FIELDS, lambda t: t.field_labels),
+        (HINTS, lambda t: t.field_hints),
+    ):
+        seen: dict[str, tuple[str, str]] = {}
+        for kind in TYPES:
+            for name, words in of(kind).items():
+                assert seen.setdefault(name, words) == words, (kind.name, name)
+                assert table[name] == words, (kind.name, name)
+                assert name not in shared_actions, (kind.name, name)
+                assert all(w.strip() for w in words), (kind.name, name)

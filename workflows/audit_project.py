@@ -27,6 +27,7 @@ from workflows.case import CaseWorkflow, Superseded, activity_failure
 with workflow.unsafe.imports_passed_through():
     from casework.domain.audit import (
         CASE_TYPE,
+        AuditAction,
         AuditConfig,
         AuditProcess,
         Stage,
@@ -35,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from casework.domain.audit_sample import SampleDraw, SampleQuery, SampleRequest
     from casework.domain.case import (
-        Action,
         ActRequest,
         CaseContinuation,
         CaseState,
@@ -120,7 +120,7 @@ class AuditWorkflow(CaseWorkflow):
 
     async def ready_for(self, req: ActRequest) -> None:
         """A sample is drawn and checked by the store before `draw-sample` is decided."""
-        if req.action != Action.DRAW_SAMPLE:
+        if req.action != AuditAction.DRAW_SAMPLE:
             return
         try:
             request = SampleRequest.model_validate(req.data).in_district(self.state.district)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,9 +18,10 @@ from casework.api import examples
 from casework.api.body import MAX_INT_DIGITS, StrictJSONRoute
 from casework.api.deps import CurrentUser, EngineDep, ServiceDep, act_wait, get_service
 from casework.api.errors import problem, responses
-from casework.domain.case import Action, CaseState, CaseView, Status
+from casework.domain.case import CaseState, CaseView, Status
 from casework.domain.case_type import CaseType
 from casework.domain.org import CITY, DISTRICTS
+from casework.domain.registry import ACTION_NAMES, known_action
 from casework.domain.registry import CASE_TYPES as REGISTERED
 from casework.domain.review import ReviewSheet
 from casework.domain.text import check_text, free_text_pattern
@@ -188,6 +190,15 @@ ACTION_EXAMPLES: dict[str, Any] = {
         "value": {"comment": "申请人住院", "data": {"until": "2026-12-31"}},
     },
 }
+
+
+if TYPE_CHECKING:
+    Verb = str
+else:
+    Verb = StrEnum("Action", {name.upper().replace("-", "_"): name for name in ACTION_NAMES})
+    """The `{action}` path parameter: the shared verbs and every registered type's own
+    (casework.domain.registry.ACTION_NAMES); anything else is refused (422) before the
+    case is read."""
 
 
 def refused(e: ActionRefused) -> HTTPException:
@@ -544,7 +555,7 @@ def history(case_id: CaseId, user: CurrentUser, engine: EngineDep) -> list[Histo
 )
 async def act(
     case_id: CaseId,
-    action: Annotated[Action, Path(description="What to do.")],
+    action: Annotated[Verb, Path(description="What to do.")],
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
@@ -557,7 +568,7 @@ async def act(
         return await service.act(
             case_id,
             user.actor(),
-            action,
+            known_action(str(action)),
             body.comment,
             body.data,
             body.idempotency_key,

@@ -28,9 +28,10 @@ from rich.table import Table
 
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import Action, CaseView, Refused
+from casework.domain.case_type import UnknownAction
 from casework.domain.org import CITY
 from casework.domain.personal import BANK_ACCOUNT
-from casework.domain.registry import CASE_TYPES
+from casework.domain.registry import ACTION_NAMES, CASE_TYPES, known_action
 from casework.settings import Settings
 
 T = TypeVar("T")
@@ -732,7 +733,7 @@ def print_task_ids(refs: dict[tuple[str, str], int]) -> None:
 @handled
 def act(
     case_id: str,
-    action: str = typer.Argument(..., help="|".join(a.value for a in Action)),
+    action: str = typer.Argument(..., help="|".join(ACTION_NAMES)),
     as_user: str = AsOpt,
     comment: str | None = typer.Option(None, "--comment", "-m", help="意见/原因."),
     data_file: Path | None = typer.Option(None, "--data-file", help="JSON data for the action."),
@@ -776,18 +777,16 @@ def act(
     from casework.store.directory import Directory
 
     try:
-        chosen = Action(action)
-    except ValueError:
-        fail(
-            f"field action: unknown action {action!r}; one of: {', '.join(a.value for a in Action)}"
-        )
+        chosen = known_action(action)
+    except UnknownAction:
+        fail(f"field action: unknown action {action!r}; one of: {', '.join(ACTION_NAMES)}")
     data = load_json_file(data_file, "data") if data_file else {}
     if not isinstance(data, dict):
         fail("field data: the data file must hold a JSON object")
     directory = Directory(engine())
     if to is not None:
         if chosen is not Action.REASSIGN:
-            fail(f"field --to: only for reassign, not {chosen.value}")
+            fail(f"field --to: only for reassign, not {chosen}")
         try:
             data["to"] = directory.active(to).actor().model_dump(mode="json")
         except LookupError as e:  # unknown or disabled
@@ -796,7 +795,7 @@ def act(
         fail("field --to: reassign needs --to USER (who takes the task)")
     if until is not None:
         if chosen is not Action.EXTEND:
-            fail(f"field --until: only for extend, not {chosen.value}")
+            fail(f"field --until: only for extend, not {chosen}")
         try:
             date.fromisoformat(until)
         except ValueError:
@@ -807,11 +806,11 @@ def act(
     deadline_actions = (Action.INTERRUPT_DEADLINE, Action.SUSPEND_DEADLINE, Action.RESUME_DEADLINE)
     if deadline is not None:
         if chosen not in deadline_actions:
-            fail(f"field --deadline: only for the deadline actions, not {chosen.value}")
+            fail(f"field --deadline: only for the deadline actions, not {chosen}")
         data["deadline"] = deadline
     if on is not None:
         if chosen is not Action.INTERRUPT_DEADLINE:
-            fail(f"field --on: only for interrupt-deadline, not {chosen.value}")
+            fail(f"field --on: only for interrupt-deadline, not {chosen}")
         try:
             date.fromisoformat(on)
         except ValueError:
@@ -832,7 +831,7 @@ def act(
     if as_json:
         emit_json(view)
     else:
-        out.print(f"[green]完成 (done):[/] {chosen.value} {case_id}")
+        out.print(f"[green]完成 (done):[/] {chosen} {case_id}")
         print_case(view)
 
 

@@ -33,6 +33,7 @@ from casework.cli import (
     run,
     settings,
 )
+from casework.domain.audit import AuditAction
 from casework.domain.audit_sample import MAX_SEED, SampleRequest
 from casework.domain.case import Action, CaseView
 from casework.domain.org import DISTRICTS
@@ -44,7 +45,7 @@ CommentOpt = typer.Option(None, "--comment", "-m", help="意见/说明 (a note f
 def _send(
     case_id: str,
     as_user: str,
-    action: Action,
+    action: Action | str,
     comment: str | None,
     data: dict[str, Any],
     key: str | None,
@@ -111,7 +112,7 @@ def audit_sample(
         **({"district": district} if district else {}),
     }
     SampleRequest.model_validate(data)  # what is typed wrong is said before anything is sent
-    _send(project, as_user, Action.DRAW_SAMPLE, comment, data, key)
+    _send(project, as_user, AuditAction.DRAW_SAMPLE, comment, data, key)
     drawn = _last_sample(project)
     if as_json:
         emit_json(drawn)
@@ -173,7 +174,7 @@ def audit_finding(
     type, amount, description and evidence from the sample's check (`act PROJECT
     record-finding --data-file F` with `sample_case` and your own words otherwise)."""
     view = _send(
-        project, as_user, Action.RECORD_FINDING, comment, {"sample_case": sample_case}, key
+        project, as_user, AuditAction.RECORD_FINDING, comment, {"sample_case": sample_case}, key
     )
     from casework.domain.audit import findings
     from casework.store.queries import Queries

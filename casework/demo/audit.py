@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from casework.domain.audit import CASE_TYPE, AuditApplication, Finding, findings
+from casework.domain.audit import CASE_TYPE, AuditAction, AuditApplication, Finding, findings
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, CaseView
 from casework.service import CaseService
@@ -113,7 +113,7 @@ class AuditDriver:
         self,
         view: CaseView,
         who: str,
-        action: Action,
+        action: Action | str,
         comment: str | None = None,
         data: dict[str, Any] | None = None,
         task_id: str | None = None,
@@ -129,10 +129,10 @@ class AuditDriver:
     async def through_fieldwork(self, view: CaseView, found: list[dict[str, Any]]) -> CaseView:
         """The notice (fieldwork today), fieldwork and its findings, the draft sent."""
         view = await self.act(view, AUDITOR, Action.APPROVE, "审计通知书已送达被审计单位")
-        view = await self.act(view, AUDITOR, Action.START_FIELDWORK, "审计组进点")
+        view = await self.act(view, AUDITOR, AuditAction.START_FIELDWORK, "审计组进点")
         for n, finding in enumerate(found):
             who = AUDITOR if n % 2 == 0 else AUDITOR2
-            view = await self.act(view, who, Action.RECORD_FINDING, None, finding)
+            view = await self.act(view, who, AuditAction.RECORD_FINDING, None, finding)
         return await self.act(
             view, AUDITOR, Action.APPROVE, "征求意见稿：审计发现问题如附件，请于十日内书面反馈"
         )
@@ -157,12 +157,14 @@ class AuditDriver:
             return await self.act(
                 view,
                 AUDITOR,
-                Action.ACCEPT_RECTIFICATION,
+                AuditAction.ACCEPT_RECTIFICATION,
                 conclusion,
                 {"closure": "rectified"},
                 task,
             )
-        return await self.act(view, AUDITOR, Action.REJECT_RECTIFICATION, conclusion, None, task)
+        return await self.act(
+            view, AUDITOR, AuditAction.REJECT_RECTIFICATION, conclusion, None, task
+        )
 
 
 async def seed_audits(driver: AuditDriver) -> list[CaseView]:

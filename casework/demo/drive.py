@@ -40,7 +40,7 @@ class Driver:
         self,
         view: CaseView,
         role: str,
-        action: Action,
+        action: Action | str,
         comment: str | None = None,
         data: dict[str, Any] | None = None,
         retry_codes: tuple[str, ...] = ("check_pending",),

@@ -28,6 +28,7 @@ from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, CaseView
 from casework.domain.legal_aid import (
     CASE_TYPE,
+    RECORD_STEP,
     STATIONS,
     DisputeType,
     LegalAidApplication,
@@ -178,7 +179,7 @@ class LegalAidDriver:
         self,
         view: CaseView,
         who: str,
-        action: Action,
+        action: Action | str,
         comment: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> CaseView:
@@ -207,14 +208,14 @@ class LegalAidDriver:
         actor = self.directory.get(lawyer).actor()
         on = (today() - timedelta(days=days_ago)).isoformat()
         data: dict[str, Any] = {"kind": kind.value, "on": on, **amounts}
-        new = await self.service.act(view.case_id, actor, Action.RECORD_STEP, note, data)
+        new = await self.service.act(view.case_id, actor, RECORD_STEP, note, data)
         self.log.append(f"{view.case_id} {actor.id} record-step {kind.value} {on}")
         return new
 
     async def lawyer_acts(
         self,
         view: CaseView,
-        action: Action,
+        action: Action | str,
         comment: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> CaseView:

@@ -51,7 +51,6 @@ from casework.domain.audit_sample import (
 from casework.domain.calendar import CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
-    Action,
     ActRequest,
     CaseContinuation,
     CaseState,
@@ -86,6 +85,18 @@ TEAM_PATTERN = (
     r"^[,，;；\s]*[A-Za-z0-9._@-]{1,64}([,，;；\s]+[A-Za-z0-9._@-]{1,64}){0,19}[,，;；\s]*$"
 )
 """A team as the schema states it: 1 to 20 user ids, separated by commas or spaces."""
+
+
+class AuditAction(StrEnum):
+    """An audit project's own verbs (`AuditProcess.own_actions`), beside the shared ones."""
+
+    START_FIELDWORK = "start-fieldwork"
+    RECORD_FINDING = "record-finding"
+    CORRECT_FINDING = "correct-finding"
+    WITHDRAW_FINDING = "withdraw-finding"
+    ACCEPT_RECTIFICATION = "accept-rectification"
+    REJECT_RECTIFICATION = "reject-rectification"
+    DRAW_SAMPLE = "draw-sample"  # a special audit of relief money samples the cases
 
 
 class AuditType(StrEnum):
@@ -590,6 +601,43 @@ match is 账实不符."""
 
 class AuditProcess(Process):
     case_type = CASE_TYPE
+    own_actions: ClassVar[tuple[str, ...]] = tuple(AuditAction)
+    task_actions = frozenset({AuditAction.ACCEPT_RECTIFICATION, AuditAction.REJECT_RECTIFICATION})
+    input_refusals: ClassVar[frozenset[str]] = frozenset(
+        {
+            # the data, or which finding
+            "notice_too_short",  # another fieldwork date on the form
+            "invalid_notice",
+            "invalid_reply",
+            "invalid_finding",
+            "invalid_correction",
+            "unknown_finding",
+            "finding_withdrawn",
+            "invalid_check",
+            # the sample of relief cases: what is asked for, or the case a finding names
+            "invalid_sample",
+            "other_district",
+            "no_candidates",
+            "sample_too_large",
+            "sample_not_drawn",  # the workflow draws it before deciding
+            "not_sampled",
+            "sample_case_recorded",
+        }
+    )
+    standing_refusals: ClassVar[frozenset[str]] = frozenset(
+        {
+            # not on the team, not the lead, or not yet / no longer
+            "not_on_team",
+            "not_the_lead",
+            "notice_not_issued",
+            "fieldwork_not_started",
+            "fieldwork_started",
+            "fieldwork_too_early",
+            "draft_sent",
+            "not_reported",
+            "not_relief_audit",
+        }
+    )
     stage_roles: ClassVar[dict[str, Role]] = {
         Stage.NOTICE: Role.AUDITOR,
         Stage.FIELDWORK: Role.AUDITOR,
@@ -1015,21 +1063,21 @@ class AuditProcess(Process):
 
     def decide_other(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
         action = req.action
-        if action == Action.ACCEPT_RECTIFICATION:
+        if action == AuditAction.ACCEPT_RECTIFICATION:
             return self._accept(state, req, ctx)
-        if action == Action.REJECT_RECTIFICATION:
+        if action == AuditAction.REJECT_RECTIFICATION:
             return self._reject(state, req, ctx)
-        if action == Action.START_FIELDWORK:
+        if action == AuditAction.START_FIELDWORK:
             return self._start_fieldwork(state, req, ctx)
-        if action == Action.DRAW_SAMPLE:
+        if action == AuditAction.DRAW_SAMPLE:
             return self._draw_sample(state, req, ctx)
-        if action == Action.RECORD_FINDING:
+        if action == AuditAction.RECORD_FINDING:
             self._check_findings_open(state, req.actor)
             return self._record_finding(state, req, ctx)
-        if action == Action.CORRECT_FINDING:
+        if action == AuditAction.CORRECT_FINDING:
             self._check_findings_open(state, req.actor)
             return self._correct_finding(state, req, ctx)
-        if action == Action.WITHDRAW_FINDING:
+        if action == AuditAction.WITHDRAW_FINDING:
             self._check_findings_open(state, req.actor)
             return self._withdraw_finding(state, req, ctx)
         return super().decide_other(state, req, ctx)
@@ -1377,12 +1425,12 @@ APPROVAL_MODELS: dict[str, type[BaseModel]] = {Stage.NOTICE: Notice, Stage.REPLY
 """The data an approval carries, by stage (as `AuditProcess.approval_data` checks it)."""
 
 ACTION_MODELS: dict[str, type[BaseModel]] = {
-    Action.RECORD_FINDING: FindingData,
-    Action.CORRECT_FINDING: FindingCorrection,
-    Action.WITHDRAW_FINDING: FindingRef,
-    Action.ACCEPT_RECTIFICATION: RectificationCheck,
-    Action.REJECT_RECTIFICATION: RectificationRejection,
-    Action.DRAW_SAMPLE: SampleRequest,
+    AuditAction.RECORD_FINDING: FindingData,
+    AuditAction.CORRECT_FINDING: FindingCorrection,
+    AuditAction.WITHDRAW_FINDING: FindingRef,
+    AuditAction.ACCEPT_RECTIFICATION: RectificationCheck,
+    AuditAction.REJECT_RECTIFICATION: RectificationRejection,
+    AuditAction.DRAW_SAMPLE: SampleRequest,
 }
 
 
@@ -1511,6 +1559,62 @@ def _check_opener(actor: Actor, application: AuditApplication) -> None:
     check_opener(actor, application.case_district())
 
 
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    AuditAction.START_FIELDWORK: ("开始现场审计", "start fieldwork"),
+    AuditAction.RECORD_FINDING: ("记录审计发现", "record a finding"),
+    AuditAction.CORRECT_FINDING: ("更正审计发现", "correct a finding"),
+    AuditAction.WITHDRAW_FINDING: ("撤回审计发现", "withdraw a finding"),
+    AuditAction.ACCEPT_RECTIFICATION: ("整改核查通过", "accept a rectification"),
+    AuditAction.REJECT_RECTIFICATION: ("整改核查不通过", "reject a rectification"),
+    AuditAction.DRAW_SAMPLE: ("抽查帮扶案件", "sample the relief cases"),
+}
+"""Words for its own verbs (`CaseType.action_labels`)."""
+
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    # the project file, then the actions' data
+    "finding": ("审计发现", "Finding"),
+    "title": ("项目名称", "Project"),
+    "audit_type": ("审计类型", "Audit type"),
+    "subject": ("审计事项", "Subject"),
+    "audited_unit": ("被审计单位", "Audited unit"),
+    "lead": ("审计组长", "Audit lead"),
+    "team": ("审计组成员", "Audit team"),
+    "fieldwork_starts_on": ("现场审计开始日期", "Fieldwork starts on"),
+    "objection": ("对征求意见稿有异议", "Objects to the draft"),
+    "finding_id": ("审计发现编号", "Finding"),
+    "finding_type": ("问题类别", "Kind of finding"),
+    "amount_fen": ("涉及金额（元）", "Amount concerned (yuan)"),
+    "description": ("问题描述", "Description"),
+    "evidence": ("证据（底稿、凭证号）", "Evidence (working paper, vouchers)"),
+    "closure": ("核查结论", "Conclusion"),
+    "sample_case": ("抽样案件编号", "Sampled case"),
+    "year": ("帮扶资金年度", "Relief fund's year"),
+    "rate": ("抽样比例", "Sampling rate"),
+    "seed": ("随机种子", "Random seed"),
+}
+"""Words for its form fields (`CaseType.field_labels`), by dotted path or name."""
+
+FIELD_HINTS: dict[str, tuple[str, str]] = {
+    "team": ("审计员用户名，以逗号分隔", "the auditors' user ids, separated by commas"),
+    "approve.fieldwork_starts_on": (
+        "留空即按立项计划；须在通知书送达至少 3 日后",
+        "empty: as planned; at least 3 days after the notice",
+    ),
+    "finding_id": ("如 F3", "e.g. F3"),
+    "sample_case": (
+        "抽样中的案件：留空的问题类别、金额、描述、证据按抽样核查结果填写",
+        "a case of the sample: what is left empty comes from the sample's check",
+    ),
+    f"{AuditAction.DRAW_SAMPLE}.district": (
+        "留空即本项目被审计的区县",
+        "empty: the project's district",
+    ),
+    "rate": ("如 0.3 即 30%，向上取整", "e.g. 0.3 for 30%, rounded up"),
+    "seed": ("同一种子抽得同样的案件", "the same seed draws the same cases"),
+}
+"""What to type into its fields (`CaseType.field_hints`), by `action.name` or name."""
+
+
 AUDIT = CaseType(
     name=CASE_TYPE,
     prefix=CASE_PREFIX,
@@ -1536,6 +1640,9 @@ AUDIT = CaseType(
     },
     approval_models=APPROVAL_MODELS,
     action_models=ACTION_MODELS,
+    action_labels=ACTION_LABELS,
+    field_labels=FIELD_LABELS,
+    field_hints=FIELD_HINTS,
     sheet_lines=sheet_lines,
 )
 """Audit projects as the registry lists them (casework.domain.registry)."""

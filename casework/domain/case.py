@@ -7,13 +7,14 @@ role works each stage, where an approval leads, and what data a stage needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from casework.domain import deadlines
 from casework.domain.calendar import STATUTORY, WorkingCalendar, is_end_of_day
@@ -28,6 +29,10 @@ from casework.domain.refusal import require_comment as require_comment
 
 
 class Action(StrEnum):
+    """The verbs every process shares. A process's own verbs (legal aid records a step
+    of the handling, an audit a finding...) are its `Process.own_actions`: plain strings
+    its `decide_other` handles, with words from its case type (`CaseType.action_labels`)."""
+
     CLAIM = "claim"
     APPROVE = "approve"
     REJECT = "reject"
@@ -37,15 +42,6 @@ class Action(StrEnum):
     OBJECT = "object"
     WITHDRAW = "withdraw"
     COMMENT = "comment"
-    RECORD_STEP = "record-step"  # a step of a handling loop (legal aid: hearing, award...)
-    # an audit project's (casework.domain.audit)
-    START_FIELDWORK = "start-fieldwork"
-    RECORD_FINDING = "record-finding"
-    CORRECT_FINDING = "correct-finding"
-    WITHDRAW_FINDING = "withdraw-finding"
-    ACCEPT_RECTIFICATION = "accept-rectification"
-    REJECT_RECTIFICATION = "reject-rectification"
-    DRAW_SAMPLE = "draw-sample"  # a special audit of relief money samples the cases
     REASSIGN = "reassign"  # supervisor: move the task to another officer
     EXTEND = "extend"  # supervisor: a new due date
     HOLD = "hold"  # supervisor: stop the task clock
@@ -53,6 +49,25 @@ class Action(StrEnum):
     INTERRUPT_DEADLINE = deadlines.INTERRUPT  # 中断: a case deadline's period starts again
     SUSPEND_DEADLINE = deadlines.SUSPEND  # 中止: a case deadline's clock stops
     RESUME_DEADLINE = deadlines.RESUME  # it goes on with the days that were left
+
+
+VERB = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+"""What any action's name looks like (a shared verb or a process's own)."""
+
+
+def as_action(value: object) -> object:
+    """A shared verb as its `Action` member, a process's own verb as a plain string;
+    anything else as it is (for the validator to refuse)."""
+    if isinstance(value, str):
+        try:
+            return Action(value)
+        except ValueError:
+            return str(value)
+    return value
+
+
+ActionName = Action | Annotated[str, StringConstraints(pattern=VERB.pattern)]
+"""A shared verb (`Action`) or one of a process's `own_actions`."""
 
 
 class Status(StrEnum):
@@ -207,7 +222,9 @@ class ActRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     actor: Actor
-    action: Action
+    action: ActionName
+    """A shared verb (an `Action` member: `req.action is Action.APPROVE`) or one of the
+    process's `own_actions` (a plain string). Sent and recorded as the string either way."""
     comment: str | None = Field(default=None, max_length=2000)
     data: JsonDict = Field(default_factory=dict)
     expected_stage: str | None = None
@@ -215,6 +232,11 @@ class ActRequest(BaseModel):
     task_id: str | None = Field(default=None, max_length=64)
     """The open task acted on, where a case has several (an audit's rectifications);
     None: the stage's task, or the one parallel task this person may work."""
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _shared_verb(cls, value: object) -> object:
+        return as_action(value)
 
 
 @dataclass
@@ -258,6 +280,18 @@ class Process:
     """A paused task resumes with the working days it had left. False only while a case
     that resumed a task before this rule replays (calendar time then; the workflow's
     `working-day-pauses` patch)."""
+    own_actions: ClassVar[tuple[str, ...]] = ()
+    """The verbs only this process has (a step of legal aid's handling), beside the shared
+    `Action`s; `decide_other` handles them, the offer tries them (casework.domain.offer)
+    and its case type gives their words (`CaseType.action_labels`)."""
+    task_actions: ClassVar[frozenset[str]] = frozenset()
+    """Those of its own verbs that act on one task (an audit's check of a finding): where
+    a case has several open tasks, each task's form offers them (the web)."""
+    input_refusals: ClassVar[frozenset[str]] = frozenset()
+    """Its own refusal codes about what was typed (the action is still offered)."""
+    standing_refusals: ClassVar[frozenset[str]] = frozenset()
+    """Its own refusal codes about who asks or where the case stands (not offered).
+    tests/domain/test_offer.py checks every code is classified, shared or a process's."""
     deadline_roles: ClassVar[frozenset[Role]] = frozenset()
     """Who may interrupt, suspend and resume the case's deadlines (in its jurisdiction);
     none: nobody (the process has no deadlines people act on)."""
@@ -501,9 +535,9 @@ def decide(process: Process, state: CaseState, req: ActRequest, ctx: Context) ->
             raise Refused("outside_jurisdiction", "不在您的管辖范围内 (outside jurisdiction)")
         return [ctx.event(state, "case.commented", actor.id, comment=require_comment(req, "备注"))]
 
-    if action.value in deadlines.DEADLINE_ACTIONS:
+    if str(action) in deadlines.DEADLINE_ACTIONS:
         return deadlines.decide_deadline(process, state, req, ctx)
-    if action.value in _SUPERVISOR_ACTIONS:
+    if str(action) in _SUPERVISOR_ACTIONS:
         from casework.domain.supervision import decide_supervision  # it builds on this module
 
         return decide_supervision(process, state, req, ctx)

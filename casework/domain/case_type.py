@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -90,6 +91,16 @@ class CaseType:
     """Words for the values of its application's choice fields, by field name (the
     open-case form's selects): legal aid's stations by id; and of its action data's
     choice fields (a step's `kind`, a closing report's `result`)."""
+    action_labels: Mapping[str, Pair] = field(default_factory=dict)
+    """Words for the verbs only this process has (`Process.own_actions`; the shared
+    `Action`s' are the web's). tests/test_registry.py checks every verb has them."""
+    field_labels: Mapping[str, Pair] = field(default_factory=dict)
+    """Words for its application's and its action data's fields, by the field's dotted
+    path (`employer.name`), `action.name` (`record-step.recovered_fen`) or name; amounts
+    (`*_fen`) are typed in yuan: say 元. A name two types share has one meaning and the
+    same words (tests/test_registry.py)."""
+    field_hints: Mapping[str, Pair] = field(default_factory=dict)
+    """What to type into those fields, keyed as `field_labels`."""
     approval_models: Mapping[str, type[BaseModel]] = field(default_factory=dict)
     """Stage -> the data an approval at that stage carries, as the process validates it
     (`Process.approval_data`): what the action forms of the edges ask for. A stage not
@@ -114,6 +125,11 @@ class CaseType:
             return self.approval_models.get(stage or "")
         return self.action_models.get(action)
 
+    @cached_property
+    def own_actions(self) -> tuple[str, ...]:
+        """The verbs only this process has (`Process.own_actions`)."""
+        return tuple(str(a) for a in self.new_process().own_actions)
+
     def new_process(self) -> Process:
         return self.process(self.config_model())
 
@@ -126,6 +142,15 @@ class CaseType:
             return ()
         return tuple(
             f for f, roles in self.who_sees.items() if any(actor.has_role(r) for r in roles)
+        )
+
+
+class UnknownAction(Refused):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(
+            "unknown_action",
+            f"未知动作 (unknown action) {name[:50]!r}; one of: {', '.join(known)}",
+            "action",
         )
 
 

@@ -417,7 +417,7 @@ def decide_deadline(
     process: Process, state: CaseState, req: ActRequest, ctx: Context
 ) -> list[NewEvent]:
     """interrupt-deadline / suspend-deadline / resume-deadline on `data.deadline`."""
-    action = req.action.value
+    action = str(req.action)
     d = _chosen_deadline(process, state, req)
     calendar = process.calendar
     if action == INTERRUPT:
@@ -430,7 +430,7 @@ def decide_deadline(
 def _chosen_deadline(process: Process, state: CaseState, req: ActRequest) -> DeadlineState:
     """Who may act, whether the case has a deadline this action applies to, and the
     one `data.deadline` names."""
-    action = req.action.value
+    action = str(req.action)
     check_may_act_on_deadlines(process, state, req)
     statuses, none_code, none_message = _WANTED[action]
     if not any(d.status in statuses for d in state.deadlines.values()):

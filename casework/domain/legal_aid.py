@@ -46,7 +46,6 @@ from casework.domain.applicant import NAME_PATTERN, REASON_PATTERN, STRICT, Pers
 from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
-    Action,
     ActRequest,
     CaseContinuation,
     CaseState,
@@ -79,6 +78,10 @@ from casework.domain.refusal import validated
 from casework.domain.text import check_text
 
 CASE_TYPE = "legal-aid"
+
+RECORD_STEP = "record-step"
+"""Legal aid's own verb (`LegalAidProcess.own_actions`): the assigned lawyer records a
+step of the handling (an arbitration hearing, an award...)."""
 CASE_PREFIX = "LA"
 LIMITATION = "limitation"
 """The case deadline of the one-year arbitration limitation (仲裁时效)."""
@@ -663,6 +666,30 @@ def limitation_runs_from(app: MaskedLegalAidApplication) -> date | None:
 
 class LegalAidProcess(Process):
     case_type = CASE_TYPE
+    own_actions: ClassVar[tuple[str, ...]] = (RECORD_STEP,)
+    input_refusals: ClassVar[frozenset[str]] = frozenset(
+        {
+            "invalid_acceptance",
+            "limitation_passed",  # accepted with data.late_reason
+            "not_late",
+            "invalid_report",
+            "invalid_follow_up",
+            "invalid_step",
+            "step_in_the_future",
+        }
+    )
+    standing_refusals: ClassVar[frozenset[str]] = frozenset(
+        {
+            # the application fails an acceptance condition (it is rejected, with the
+            # reason), no step recorded yet, steps only by the assigned lawyer, only while
+            # handling
+            "dispute_too_small",
+            "income_above_minimum_wage",
+            "no_steps",
+            "not_the_assigned_lawyer",
+            "not_handling",
+        }
+    )
     stage_roles: ClassVar[dict[str, Role]] = {
         Stage.ACCEPTANCE_REVIEW: Role.LEGAL_AID_OFFICER,
         Stage.ASSIGNMENT: Role.LEGAL_AID_OFFICER,
@@ -929,7 +956,7 @@ class LegalAidProcess(Process):
     # -- the handling loop ---------------------------------------------------------------
 
     def decide_other(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
-        if req.action != Action.RECORD_STEP:
+        if req.action != RECORD_STEP:
             return super().decide_other(state, req, ctx)
         task = state.task
         if state.stage != Stage.HANDLING or task is None:
@@ -1230,6 +1257,58 @@ def _check_opener(actor: Actor, application: LegalAidApplication) -> None:
     check_opener(actor, application.case_district())
 
 
+ACTION_LABELS: dict[str, tuple[str, str]] = {RECORD_STEP: ("记录承办进展", "record a step")}
+"""Words for legal aid's own verbs (`CaseType.action_labels`)."""
+
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    # its open-case form, and the recorded application on the case page by its key
+    # (casework.web.timeline), in this order
+    "station": ("援助站点", "Legal-aid station"),
+    "dispute_type": ("争议类型", "Dispute type"),
+    "claim_amount_fen": ("请求金额（元）", "Amount claimed (yuan)"),
+    "employer_name": ("被申请人（用人单位）", "Employer (respondent)"),
+    "employer_address": ("用人单位地址", "Employer's address"),
+    "knew_at": ("知道权利受侵害之日", "Day the worker knew of the infringement"),
+    "employment_ended_at": ("劳动关系终止日", "Day employment ended"),
+    "applicant_employer": ("申请人工作单位", "Applicant's employer"),
+    "applicant_district": ("申请人所在区县", "Applicant's district"),
+    "migrant_worker": ("农民工", "Migrant worker"),
+    "monthly_income_fen": ("月收入（元）", "Monthly income (yuan)"),
+    "facts": ("案情简述", "The facts"),
+    "respondent": ("被申请人", "Respondent"),
+    "summary": ("案情简述", "The dispute in brief"),
+    "employer.name": ("被申请人（用人单位）名称", "Employer (respondent)"),
+    "employer.address": ("用人单位地址", "Employer's address"),
+    # the data of its actions, by name or by `action.name`
+    "late_reason": ("超过仲裁时效受理的理由", "Why it is accepted after the limitation"),
+    "lawyer": ("承办律师", "Lawyer"),
+    "kind": ("承办进展", "Step"),
+    "claimed_fen": ("请求金额（元）", "Amount claimed (yuan)"),
+    "recovered_fen": ("追回金额（元）", "Amount recovered (yuan)"),
+    f"{RECORD_STEP}.recovered_fen": ("本次追回金额（元）", "Recovered by this step (yuan)"),
+    "approve.recovered_fen": ("追回金额合计（元）", "Recovered in all (yuan)"),
+    "result": ("承办结果", "Result"),
+    "satisfaction": ("满意度", "Satisfaction"),
+}
+"""Words for its form fields (`CaseType.field_labels`): by the field's dotted path in
+the application or, as every type has it, by its name; amounts (`*_fen`) say 元."""
+
+FIELD_HINTS: dict[str, tuple[str, str]] = {
+    "late_reason": (
+        "仅仲裁时效已届满时填写",
+        "only when the arbitration limitation has passed",
+    ),
+    "lawyer": ("本辖区的援助律师", "a lawyer of the case's jurisdiction"),
+    "claimed_fen": ("请求金额有变更时填写", "when the amount claimed changes"),
+    "satisfaction": ("1 很不满意 … 5 很满意", "1 very dissatisfied … 5 very satisfied"),
+    "approve.recovered_fen": (
+        "承办全程为职工追回的金额，无则填 0",
+        "all the handling recovered for the worker; 0 if nothing",
+    ),
+}
+"""What to type into its fields (`CaseType.field_hints`), by `action.name` or name."""
+
+
 LEGAL_AID = CaseType(
     name=CASE_TYPE,
     prefix=CASE_PREFIX,
@@ -1250,12 +1329,16 @@ LEGAL_AID = CaseType(
     amount_fact="claim_amount_fen",
     choices={
         "station": {k: (s.name, s.name_en or k) for k, s in STATIONS.items()},
+        "dispute_type": DISPUTE_LABELS,
         "kind": STEP_LABELS,
         "result": RESULT_LABELS,
         "rule": RULE_LABELS,
     },
     approval_models=APPROVAL_MODELS,
-    action_models={Action.RECORD_STEP: Step},
+    action_models={RECORD_STEP: Step},
+    action_labels=ACTION_LABELS,
+    field_labels=FIELD_LABELS,
+    field_hints=FIELD_HINTS,
     person_fields={"lawyer": Role.LAWYER},
     sheet_lines=sheet_lines,
 )

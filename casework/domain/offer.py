@@ -65,46 +65,15 @@ INPUT_REFUSALS = frozenset(
         "on_in_future",
         "on_before_start",
         "invalid_assignee",
-        # legal aid (casework.domain.legal_aid)
-        "invalid_acceptance",
-        "limitation_passed",  # accepted with data.late_reason
-        "not_late",
-        "invalid_report",
-        "invalid_follow_up",
-        "invalid_step",
-        "step_in_the_future",
-        # audit projects (casework.domain.audit): the data, or which finding
-        "notice_too_short",  # another fieldwork date on the form
-        "invalid_notice",
-        "invalid_reply",
-        "invalid_finding",
-        "invalid_correction",
-        "unknown_finding",
-        "finding_withdrawn",
-        "invalid_check",
-        # the sample of relief cases: what is asked for, or the case a finding names
-        "invalid_sample",
-        "other_district",
-        "no_candidates",
-        "sample_too_large",
-        "sample_not_drawn",  # the workflow draws it before deciding
-        "not_sampled",
-        "sample_case_recorded",
     }
 )
-"""Refused for what was typed (comment, data): the action is still offered."""
+"""Refused for what was typed (comment, data): the action is still offered. A process
+adds its own (`Process.input_refusals`)."""
 
 STANDING_REFUSALS = frozenset(
     {
         "case_closed",
-        # legal aid: the application fails an acceptance condition (it is rejected,
-        # with the reason), no step recorded yet, steps only by the assigned lawyer
-        "dispute_too_small",
-        "income_above_minimum_wage",
-        "no_steps",
-        "not_rejectable",
-        "not_the_assigned_lawyer",
-        "not_handling",
+        "not_rejectable",  # Process.check_rejectable (once money is paid, a report sent)
         "not_on_register",  # the register's exit (casework.domain.register)
         "already_exited",
         "stage_changed",
@@ -129,42 +98,43 @@ STANDING_REFUSALS = frozenset(
         "no_suspended_deadline",
         "unknown_task",
         "task_required",
-        # audit projects: not on the team, not the lead, or not yet / no longer
-        "not_on_team",
-        "not_the_lead",
-        "notice_not_issued",
-        "fieldwork_not_started",
-        "fieldwork_started",
-        "fieldwork_too_early",
-        "draft_sent",
-        "not_reported",
-        "not_relief_audit",
     }
 )
-"""Refused for who is asking or where the case stands: not offered. A code in neither
-set is treated as this kind (tests/domain/test_offer.py checks every code is listed)."""
+"""Refused for who is asking or where the case stands: not offered. A process adds its
+own (`Process.standing_refusals`). A code in neither set is treated as this kind
+(tests/domain/test_offer.py checks every code is listed, here or by a process)."""
 
 PLACEHOLDER_COMMENT = "(offer probe)"
 
 SUPERVISOR_ACTIONS = (Action.REASSIGN, Action.EXTEND, Action.HOLD, Action.RESUME)
 
 
+def action_order(process: Process) -> list[Action | str]:
+    """The verbs a case of `process` has, as pages list them: the shared case and task
+    verbs, the process's own (`Process.own_actions`), then the supervisors' and the
+    deadline verbs."""
+    shared = list(Action)
+    cut = shared.index(SUPERVISOR_ACTIONS[0])
+    return [*shared[:cut], *process.own_actions, *shared[cut:]]
+
+
 def offered_actions(
     process: Process, state: CaseState, actor: Actor, now: datetime, task_id: str | None = None
-) -> list[Action]:
-    """The actions `actor` may take on the case at `now`, in `Action` order; on the
+) -> list[Action | str]:
+    """The actions `actor` may take on the case at `now`, in `action_order`; on the
     open task `task_id` where the case has several (None: the stage's task)."""
     numbers = itertools.count(1)
     ctx = Context(now=now, new_id=lambda: f"offer-probe-{next(numbers)}")
-    offered: list[Action] = []
-    for action in Action:
+    typed = INPUT_REFUSALS | process.input_refusals
+    offered: list[Action | str] = []
+    for action in action_order(process):
         req = ActRequest(actor=actor, action=action, comment=PLACEHOLDER_COMMENT, task_id=task_id)
         try:
             decide(process, state, req, ctx)
         except Refused as refused:
-            if refused.code not in INPUT_REFUSALS:
+            if refused.code not in typed:
                 continue
-        offered.append(action)
+        offered.append(req.action)
     return offered
 
 

@@ -1,15 +1,37 @@
 """Every case type casework runs. Adding a type: a domain module that describes it with
-a `CaseType` (casework.domain.case_type), its workflow, and one line here; every edge
-reads this list (tests/test_registry.py fails for an edge that misses a type)."""
+a `CaseType` (casework.domain.case_type) and its process (its own verbs, refusal codes
+and words included), its workflow, and one line here; every edge reads this list
+(tests/test_registry.py fails for an edge that misses a type)."""
 
 from __future__ import annotations
 
 from casework.domain.audit import AUDIT
-from casework.domain.case_type import CaseType, UnknownCaseType
+from casework.domain.case import Action
+from casework.domain.case_type import CaseType, UnknownAction, UnknownCaseType
 from casework.domain.hardship import HARDSHIP
 from casework.domain.legal_aid import LEGAL_AID
 
 CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT)}
+
+ACTION_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [str(a) for a in Action] + [v for t in CASE_TYPES.values() for v in t.own_actions]
+    )
+)
+"""Every verb there is: the shared ones (`Action`), then every type's own, as listed."""
+
+
+def known_action(name: str) -> Action | str:
+    """The shared verb `name` as its `Action`, or a registered type's own verb as it is;
+    UnknownAction (a refusal naming the field `action` and the verbs there are)
+    otherwise. Whether the case's process has it is `decide`'s to say."""
+    try:
+        return Action(name)
+    except ValueError:
+        pass
+    if name not in ACTION_NAMES:
+        raise UnknownAction(name, ACTION_NAMES)
+    return name
 
 
 def case_type(name: str) -> CaseType:

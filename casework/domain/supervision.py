@@ -137,7 +137,7 @@ def reassign_target(req: ActRequest) -> Actor:
 def named_actors(req: ActRequest) -> dict[str, Actor]:
     """The people an action names besides the one acting, by the field that names them:
     the worker checks them against the directory as it checks the actor."""
-    if req.action.value != "reassign":
+    if str(req.action) != "reassign":
         return {}
     try:
         return {"data.to": reassign_target(req)}
@@ -155,7 +155,7 @@ def decide_supervision(
         raise Refused("no_open_task", f"阶段 {state.stage} 没有待办任务 (no open task)")
     actor = req.actor
     check_supervisor(actor, task)
-    action = req.action.value
+    action = str(req.action)
     reason = require_comment(req, "督办")
 
     if action == "reassign":

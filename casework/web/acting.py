@@ -18,9 +18,9 @@ from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
 from casework.domain.case import Action, CaseState
-from casework.domain.case_type import CaseType
+from casework.domain.case_type import CaseType, UnknownAction
 from casework.domain.org import Role
-from casework.domain.registry import CASE_TYPES
+from casework.domain.registry import CASE_TYPES, known_action
 from casework.service import ActionPending, ActionRefused, CaseNotFound
 from casework.store.directory import UnknownUser, User, UserDisabled
 from casework.store.queries import Queries, UnknownCase
@@ -113,14 +113,14 @@ def _person_role(f: FormField, kind: CaseType) -> Role | None:
 
 
 def _generated(
-    kind: CaseType | None, state: CaseState, action: Action, stage: str | None = None
+    kind: CaseType | None, state: CaseState, action: Action | str, stage: str | None = None
 ) -> ApplicationForm | None:
     """The generated form of `action`'s data at the case's stage (`stage`: that of the
     task acted on, one of several open), if it has a model and no form of its own."""
     model = None if kind is None else kind.data_model(action, stage or state.stage)
     if model is None or model in HAND_WRITTEN:
         return None
-    spec = action_form(model, action.value)
+    spec = action_form(model, str(action))
     if stage is None:
         return spec
     # On one of several open tasks the task names what the action is about: a field
@@ -140,7 +140,7 @@ def action_forms(
     request: Request,
     kind: CaseType | None,
     state: CaseState,
-    offered: list[Action],
+    offered: list[Action | str],
     stage: str | None = None,
 ) -> list[ActionForm]:
     """The generated forms of the offered actions whose data has a model (`stage`: the
@@ -164,11 +164,11 @@ def action_forms(
         legend = (
             words.stage(stage or state.stage) if action is Action.APPROVE else words.action(action)
         )
-        found.append(ActionForm(action.value, legend, shown))
+        found.append(ActionForm(str(action), legend, shown))
     return found
 
 
-def hand_written_form(kind: CaseType | None, state: CaseState, offered: list[Action]) -> str:
+def hand_written_form(kind: CaseType | None, state: CaseState, offered: list[Action | str]) -> str:
     """The name of the form of its own an offered approval takes here ('' if none)."""
     if kind is None or Action.APPROVE not in offered:
         return ""
@@ -223,15 +223,15 @@ def _place(
 
 async def perform(
     request: Request, me: User, state: CaseState, form: dict[str, str]
-) -> tuple[Action | None, dict[str, str], tuple[str, str] | None, int]:
+) -> tuple[Action | str | None, dict[str, str], tuple[str, str] | None, int]:
     """Send the action a form asks for. Returns (the action, problems by form field, a
     banner, status): no problems and no banner means done. Shared by the case page and
     the supervisors' stuck list."""
     words = texts(request)
     errors: dict[str, str] = {}
     try:
-        chosen = Action(form.get("action", ""))
-    except ValueError:
+        chosen = known_action(form.get("action", "")[:50])
+    except UnknownAction:
         errors["action"] = words.t("bad_choice")
         return None, errors, None, 422
     kind = CASE_TYPES.get(state.case_type)

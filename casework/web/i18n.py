@@ -21,6 +21,7 @@ STAGES: dict[str, Pair] = {
 """Every registered case type's stages (`CaseType.stage_labels`)."""
 
 ACTIONS: dict[str, Pair] = {
+    # the shared verbs (casework.domain.case.Action)
     "claim": ("认领", "claim"),
     "approve": ("同意", "approve"),
     "reject": ("驳回", "reject"),
@@ -30,14 +31,6 @@ ACTIONS: dict[str, Pair] = {
     "object": ("公示异议", "object"),
     "withdraw": ("撤回", "withdraw"),
     "comment": ("备注", "comment"),
-    "record-step": ("记录承办进展", "record a step"),
-    "start-fieldwork": ("开始现场审计", "start fieldwork"),
-    "record-finding": ("记录审计发现", "record a finding"),
-    "correct-finding": ("更正审计发现", "correct a finding"),
-    "withdraw-finding": ("撤回审计发现", "withdraw a finding"),
-    "accept-rectification": ("整改核查通过", "accept a rectification"),
-    "reject-rectification": ("整改核查不通过", "reject a rectification"),
-    "draw-sample": ("抽查帮扶案件", "sample the relief cases"),
     "reassign": ("改派", "reassign"),
     "extend": ("延期", "extend"),
     "hold": ("暂停计时", "hold"),
@@ -45,6 +38,8 @@ ACTIONS: dict[str, Pair] = {
     "interrupt-deadline": ("期限中断", "interrupt a deadline"),
     "suspend-deadline": ("期限中止", "suspend a deadline"),
     "resume-deadline": ("期限恢复计算", "resume a deadline"),
+    # and each case type's own verbs (`CaseType.action_labels`):
+    **{k: v for t in REGISTERED.values() for k, v in t.action_labels.items()},
 }
 
 EVENTS: dict[str, Pair] = {
@@ -114,21 +109,12 @@ RELIEF_TYPES: dict[str, Pair] = {
     "seasonal": ("送温暖", "seasonal"),
 }
 
-DISPUTE_TYPES: dict[str, Pair] = {
-    "wage_arrears": ("拖欠工资", "wage arrears"),
-    "work_injury": ("工伤", "work injury"),
-    "dismissal": ("解除劳动关系", "dismissal"),
-    "social_insurance": ("社会保险", "social insurance"),
-    "other": ("其他", "other"),
-}
-
 FIELDS: dict[str, Pair] = {
     # The open-case form's labels (casework.web.application_form), by the field's
     # dotted path in the application (`household.size`) or, for every type that has
     # it, by its name. Amounts (`*_fen`) are typed in yuan: say 元 here, or the form
     # adds （元）. A field without words shows its description, then its name.
     "application": ("申请内容", "The application"),
-    "finding": ("审计发现", "Finding"),
     "applicant": ("申请人", "Applicant"),
     "name": ("姓名", "Name"),
     "id_number": ("身份证号", "ID number"),
@@ -146,58 +132,14 @@ FIELDS: dict[str, Pair] = {
     "relief_type": ("救助类型", "Relief type"),
     "requested_amount_fen": ("申请金额（元）", "Requested amount (yuan)"),
     "reason": ("申请理由", "Reason"),
-    # legal aid (工会法律援助): its open-case form, and the recorded application on the
-    # case page by its key (casework.web.timeline), in this order
-    "station": ("援助站点", "Legal-aid station"),
-    "dispute_type": ("争议类型", "Dispute type"),
-    "claim_amount_fen": ("请求金额（元）", "Amount claimed (yuan)"),
-    "employer_name": ("被申请人（用人单位）", "Employer (respondent)"),
-    "employer_address": ("用人单位地址", "Employer's address"),
-    "knew_at": ("知道权利受侵害之日", "Day the worker knew of the infringement"),
-    "employment_ended_at": ("劳动关系终止日", "Day employment ended"),
-    "applicant_employer": ("申请人工作单位", "Applicant's employer"),
-    "applicant_district": ("申请人所在区县", "Applicant's district"),
-    "migrant_worker": ("农民工", "Migrant worker"),
-    "monthly_income_fen": ("月收入（元）", "Monthly income (yuan)"),
-    "facts": ("案情简述", "The facts"),
-    "respondent": ("被申请人", "Respondent"),
-    "summary": ("案情简述", "The dispute in brief"),
-    "employer.name": ("被申请人（用人单位）名称", "Employer (respondent)"),
-    "employer.address": ("用人单位地址", "Employer's address"),
     # the data of actions (CaseType.approval_models, action_models), by name or by
     # `action.name` (`approve.recovered_fen`)
     "approved_amount_fen": ("核定金额（元）", "Approved amount (yuan)"),
     "explanation": ("区县审核说明", "District's explanation"),
     "national_ref": ("全国系统编号", "National system reference"),
-    "late_reason": ("超过仲裁时效受理的理由", "Why it is accepted after the limitation"),
-    "lawyer": ("承办律师", "Lawyer"),
-    "kind": ("承办进展", "Step"),
     "on": ("日期", "Date"),
-    "claimed_fen": ("请求金额（元）", "Amount claimed (yuan)"),
-    "recovered_fen": ("追回金额（元）", "Amount recovered (yuan)"),
-    "record-step.recovered_fen": ("本次追回金额（元）", "Recovered by this step (yuan)"),
-    "approve.recovered_fen": ("追回金额合计（元）", "Recovered in all (yuan)"),
-    "result": ("承办结果", "Result"),
-    "satisfaction": ("满意度", "Satisfaction"),
-    # audit projects (工会经费审计): the project file, then the actions' data
-    "title": ("项目名称", "Project"),
-    "audit_type": ("审计类型", "Audit type"),
-    "subject": ("审计事项", "Subject"),
-    "audited_unit": ("被审计单位", "Audited unit"),
-    "lead": ("审计组长", "Audit lead"),
-    "team": ("审计组成员", "Audit team"),
-    "fieldwork_starts_on": ("现场审计开始日期", "Fieldwork starts on"),
-    "objection": ("对征求意见稿有异议", "Objects to the draft"),
-    "finding_id": ("审计发现编号", "Finding"),
-    "finding_type": ("问题类别", "Kind of finding"),
-    "amount_fen": ("涉及金额（元）", "Amount concerned (yuan)"),
-    "description": ("问题描述", "Description"),
-    "evidence": ("证据（底稿、凭证号）", "Evidence (working paper, vouchers)"),
-    "closure": ("核查结论", "Conclusion"),
-    "sample_case": ("抽样案件编号", "Sampled case"),
-    "year": ("帮扶资金年度", "Relief fund's year"),
-    "rate": ("抽样比例", "Sampling rate"),
-    "seed": ("随机种子", "Random seed"),
+    # and each case type's own (`CaseType.field_labels`), in the order they list them
+    **{k: v for t in REGISTERED.values() for k, v in t.field_labels.items()},
 }
 
 HINTS: dict[str, Pair] = {
@@ -210,30 +152,8 @@ HINTS: dict[str, Pair] = {
         "家庭不符合任何困难类别时必填",
         "required when the household qualifies for no category",
     ),
-    "late_reason": (
-        "仅仲裁时效已届满时填写",
-        "only when the arbitration limitation has passed",
-    ),
-    "lawyer": ("本辖区的援助律师", "a lawyer of the case's jurisdiction"),
-    "team": ("审计员用户名，以逗号分隔", "the auditors' user ids, separated by commas"),
-    "approve.fieldwork_starts_on": (
-        "留空即按立项计划；须在通知书送达至少 3 日后",
-        "empty: as planned; at least 3 days after the notice",
-    ),
-    "finding_id": ("如 F3", "e.g. F3"),
-    "sample_case": (
-        "抽样中的案件：留空的问题类别、金额、描述、证据按抽样核查结果填写",
-        "a case of the sample: what is left empty comes from the sample's check",
-    ),
-    "draw-sample.district": ("留空即本项目被审计的区县", "empty: the project's district"),
-    "rate": ("如 0.3 即 30%，向上取整", "e.g. 0.3 for 30%, rounded up"),
-    "seed": ("同一种子抽得同样的案件", "the same seed draws the same cases"),
-    "claimed_fen": ("请求金额有变更时填写", "when the amount claimed changes"),
-    "satisfaction": ("1 很不满意 … 5 很满意", "1 very dissatisfied … 5 very satisfied"),
-    "approve.recovered_fen": (
-        "承办全程为职工追回的金额，无则填 0",
-        "all the handling recovered for the worker; 0 if nothing",
-    ),
+    # and each case type's own (`CaseType.field_hints`)
+    **{k: v for t in REGISTERED.values() for k, v in t.field_hints.items()},
 }
 
 ROLES: dict[str, Pair] = {
@@ -258,7 +178,6 @@ CHOICES: dict[str, dict[str, Pair]] = {
     # shows its values as they are (the districts).
     "category": CATEGORIES,
     "relief_type": RELIEF_TYPES,
-    "dispute_type": DISPUTE_TYPES,
     **{name: dict(words) for t in REGISTERED.values() for name, words in t.choices.items()},
 }
 

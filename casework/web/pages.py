@@ -317,14 +317,12 @@ TASK_ACTIONS = frozenset(
         Action.RETURN,
         Action.REQUEST_INFO,
         Action.PROVIDE_INFO,
-        # An audit's check of a finding's rectification: the check task's own.
-        Action.ACCEPT_RECTIFICATION,
-        Action.REJECT_RECTIFICATION,
         *SUPERVISOR_ACTIONS,
     }
 )
-"""The actions on one task: where a case has several open, each task's own form
-offers these (its officers' and its supervisors'), naming the task."""
+"""The shared actions on one task: where a case has several open, each task's own form
+offers these (its officers' and its supervisors'), naming the task, and the process's
+own verbs that act on a task (`Process.task_actions`: an audit's check of a finding)."""
 _OPENING_KEYS = frozenset(
     {"task_id", "stage", "role", "district", "due_at", "assignee", "parallel", "facts"}
 )
@@ -391,7 +389,8 @@ def _case_page(
     if state.task is None and state.parallel:
         # Every open task is one of several: each has its own form below (the case's
         # own actions, a comment or a withdrawal, stay in this one).
-        offered = [a for a in offered if a not in TASK_ACTIONS]
+        on_tasks = TASK_ACTIONS | (process.task_actions if process is not None else frozenset())
+        offered = [a for a in offered if a not in on_tasks]
     everyone: list[Actor] | None = None
     candidates = []
     if process is not None and Action.REASSIGN in offered:
@@ -407,7 +406,7 @@ def _case_page(
             else [
                 a
                 for a in offered_actions(process, state, me.actor(), moment, task.task_id)
-                if a in TASK_ACTIONS
+                if a in TASK_ACTIONS | process.task_actions
             ]
         )
         choices = []
@@ -421,7 +420,7 @@ def _case_page(
                 view=TaskView.of(task),
                 about=task_about(events, task.task_id),
                 clock=task_clock(state, events, moment, cal, task.task_id),
-                offered=[a.value for a in on_task],
+                offered=[str(a) for a in on_task],
                 candidates=choices,
                 generated=action_forms(request, kind, state, on_task, task.stage),
                 key=str(uuid.uuid4()),
@@ -453,7 +452,7 @@ def _case_page(
         panels=panels,
         entries=timeline(stored, words, people_names, kind),
         names=people_names,
-        offered=[a.value for a in offered],
+        offered=[str(a) for a in offered],
         candidates=candidates,
         visiting=visiting,
         generated=action_forms(request, kind, state, offered),
@@ -485,7 +484,7 @@ async def act(request: Request, case_id: str) -> Response:
         fresh = visible_state(request, me, case_id)
         return _case_page(request, me, fresh, status, kept, errors, banner)
     assert chosen is not None
-    return RedirectResponse(f"/cases/{quote(case_id)}?notice=done&action={chosen.value}#top", 303)
+    return RedirectResponse(f"/cases/{quote(case_id)}?notice=done&action={chosen}#top", 303)
 
 
 router.include_router(supervision.router)

@@ -253,7 +253,7 @@ def _stuck_page(
         # carries the supervisor's actions, on that task.
         if state is not None and process is not None and item.deadline is None:
             offered = [
-                a.value
+                str(a)
                 for a in offered_actions(process, state, me.actor(), moment, task_id)
                 if a in SUPERVISOR_ACTIONS
             ]
@@ -326,6 +326,6 @@ async def stuck_act(request: Request) -> Response:
     assert chosen is not None
     back = stuck_filters(asked, me, words, people).as_query_string()
     return RedirectResponse(
-        f"/stuck?{back}{'&' if back else ''}notice=done&action={chosen.value}#row-{quote(row)}",
+        f"/stuck?{back}{'&' if back else ''}notice=done&action={chosen}#row-{quote(row)}",
         303,
     )

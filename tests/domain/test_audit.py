@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from casework.domain.audit import (
     APPLICATION_EXAMPLE,
+    AuditAction,
     AuditApplication,
     AuditConfig,
     AuditProcess,
@@ -39,6 +40,7 @@ from casework.domain.deadlines import due_moment
 from casework.domain.events import NewEvent
 from casework.domain.offer import offered_actions
 from casework.domain.org import CITY, Actor, Role
+from casework.domain.registry import known_action
 from casework.domain.supervision import clock_events, next_deadline
 
 DISTRICT = "崇川区"
@@ -99,7 +101,7 @@ class Project:
         **data: Any,
     ) -> list[NewEvent]:
         req = ActRequest(
-            actor=actor, action=Action(action), comment=comment, data=data, task_id=task_id
+            actor=actor, action=known_action(action), comment=comment, data=data, task_id=task_id
         )
         return self.fold(decide(self.process, self.state, req, self.ctx()))
 
@@ -468,8 +470,10 @@ def test_the_unit_reports_and_the_auditor_checks_each_finding() -> None:
     assert p.refused(UNIT, "accept-rectification", task_id=check).code == "role_not_held"
     err = p.refused(AUDITOR, "accept-rectification", finding_id=second)
     assert err.code == "not_reported"  # the second is still with the unit
-    assert Action.ACCEPT_RECTIFICATION in offered_actions(p.process, p.state, AUDITOR, p.now, check)
-    assert Action.ACCEPT_RECTIFICATION not in offered_actions(
+    assert AuditAction.ACCEPT_RECTIFICATION in offered_actions(
+        p.process, p.state, AUDITOR, p.now, check
+    )
+    assert AuditAction.ACCEPT_RECTIFICATION not in offered_actions(
         p.process, p.state, OUTSIDER, p.now, check
     )
     # One check open: no need to name it.

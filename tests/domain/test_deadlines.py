@@ -13,7 +13,6 @@ import pytest
 
 from casework.domain.calendar import CHINA_TZ, STATUTORY
 from casework.domain.case import (
-    Action,
     ActRequest,
     CaseState,
     CaseView,
@@ -32,6 +31,7 @@ from casework.domain.deadlines import (
 )
 from casework.domain.events import NewEvent
 from casework.domain.org import Actor, Role
+from casework.domain.registry import known_action
 from tests.limitation import LIMITATION, SUE, LimitationProcess, StartLimitationCase
 
 DISTRICT = "崇川区"
@@ -76,7 +76,7 @@ class Case:
     def act(
         self, actor: Actor, action: str, comment: str | None = "理由", **data: Any
     ) -> list[NewEvent]:
-        req = ActRequest(actor=actor, action=Action(action), comment=comment, data=data)
+        req = ActRequest(actor=actor, action=known_action(action), comment=comment, data=data)
         return self.fold(decide(self.process, self.state, req, self.ctx()))
 
     def refused(self, actor: Actor, action: str, comment: str | None = "理由", **data: Any) -> str:

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import (
-    Action,
     ActRequest,
     CaseState,
     Context,
@@ -29,6 +28,7 @@ from casework.domain.events import NewEvent
 from casework.domain.legal_aid import (
     APPLICATION_EXAMPLE,
     LIMITATION,
+    RECORD_STEP,
     STATIONS,
     SUE,
     LegalAidApplication,
@@ -40,6 +40,7 @@ from casework.domain.legal_aid import (
 )
 from casework.domain.offer import offered_actions
 from casework.domain.org import Actor, Role
+from casework.domain.registry import known_action
 
 DISTRICT = "崇川区"
 OPENER = Actor(id="cc.legalaid", roles=(Role.LEGAL_AID_OFFICER,), district=DISTRICT)
@@ -82,7 +83,7 @@ class Case:
     def act(
         self, actor: Actor, action: str, comment: str | None = "意见", **data: Any
     ) -> list[NewEvent]:
-        req = ActRequest(actor=actor, action=Action(action), comment=comment, data=data)
+        req = ActRequest(actor=actor, action=known_action(action), comment=comment, data=data)
         return self.fold(decide(self.process, self.state, req, self.ctx()))
 
     def types(self, events: list[NewEvent] | None = None) -> list[str]:
@@ -357,9 +358,9 @@ def test_officers_and_the_lawyer_act_on_the_deadlines() -> None:
 
 def test_the_lawyer_is_offered_record_step_and_others_are_not() -> None:
     case = Case().accepted_and_assigned()
-    assert Action.RECORD_STEP in offered_actions(case.process, case.state, LAWYER, case.now)
-    assert Action.RECORD_STEP not in offered_actions(case.process, case.state, LAWYER2, case.now)
-    assert Action.RECORD_STEP not in offered_actions(case.process, case.state, OFFICER, case.now)
+    assert RECORD_STEP in offered_actions(case.process, case.state, LAWYER, case.now)
+    assert RECORD_STEP not in offered_actions(case.process, case.state, LAWYER2, case.now)
+    assert RECORD_STEP not in offered_actions(case.process, case.state, OFFICER, case.now)
 
 
 def test_the_readmes_configuration_example_is_read(tmp_path: Any) -> None:

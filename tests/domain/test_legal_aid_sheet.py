@@ -27,6 +27,7 @@ from casework.domain.case import (
 from casework.domain.legal_aid import (
     APPLICATION_EXAMPLE,
     LEGAL_AID,
+    RECORD_STEP,
     LegalAidApplication,
     StartLegalAidCase,
 )
@@ -57,7 +58,7 @@ class Case:
         self.events: list[NewEvent] = self.process.open(start, blank, self.ctx)  # type: ignore[attr-defined]
         self.state = evolve_all(blank, self.events)
 
-    def act(self, who: str, action: Action, comment: str, data: Any = None) -> None:
+    def act(self, who: str, action: Action | str, comment: str, data: Any = None) -> None:
         req = ActRequest(actor=PEOPLE[who], action=action, comment=comment, data=data or {})
         events = decide(self.process, self.state, req, self.ctx)
         self.events += events
@@ -90,8 +91,8 @@ def test_a_case_from_application_to_follow_up_in_words() -> None:
     officer, lawyer = "chongchuan.legalaid2", "chongchuan.lawyer"
     case.act(officer, Action.APPROVE, "予以受理")
     case.act(officer, Action.APPROVE, "指派", example("legal-aid-assignment.json"))
-    case.act(lawyer, Action.RECORD_STEP, "申请仲裁", example("legal-aid-step-arbitration.json"))
-    case.act(lawyer, Action.RECORD_STEP, "仲裁裁决", example("legal-aid-step-award.json"))
+    case.act(lawyer, RECORD_STEP, "申请仲裁", example("legal-aid-step-arbitration.json"))
+    case.act(lawyer, RECORD_STEP, "仲裁裁决", example("legal-aid-step-award.json"))
     sheet = case.sheet()
     assert "【承办】" in sheet["阶段 stage"][0]
     assert sheet["承办律师 lawyer"] == [f"{lawyer} (指派 by {officer})"]

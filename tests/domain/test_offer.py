@@ -12,14 +12,18 @@ from typing import Any
 import pytest
 
 import casework.domain
+import casework.domain.case
+import casework.domain.offer
 from casework.domain.case import Action, ActRequest, Context, Refused, decide
 from casework.domain.offer import (
     INPUT_REFUSALS,
     STANDING_REFUSALS,
+    action_order,
     offered_actions,
     reassign_candidates,
 )
 from casework.domain.org import CITY, Actor, Role
+from casework.domain.registry import CASE_TYPES
 from tests.domain.test_case_rules import (
     C_LEADER,
     C_OFFICER,
@@ -59,7 +63,7 @@ CAST = [
 ]
 
 
-def offer(case: Case, actor: Actor) -> list[Action]:
+def offer(case: Case, actor: Actor) -> list[Action | str]:
     return offered_actions(case.process, case.state, actor, NOW)
 
 
@@ -131,7 +135,7 @@ def test_a_closed_case_offers_nothing(closed: Callable[[], Case]) -> None:
         assert offer(case, actor) == []
 
 
-def _filled(case: Case, actor: Actor, action: Action) -> ActRequest:
+def _filled(case: Case, actor: Actor, action: Action | str) -> ActRequest:
     """`action` as a person would send it: a comment, and good data where it takes any."""
     data: dict[str, Any] = {}
     if action is A.APPROVE and case.state.stage == "home_visit":
@@ -171,7 +175,7 @@ def test_what_is_not_offered_is_refused_whatever_is_typed(case: Case) -> None:
     good data, and an offered one is refused at most for what was typed."""
     for actor in CAST:
         offered = offer(case, actor)
-        for action in Action:
+        for action in action_order(case.process):
             req = _filled(case, actor, action)
             try:
                 decide(case.process, case.state, req, Context(now=NOW, new_id=counter("p")))
@@ -179,9 +183,11 @@ def test_what_is_not_offered_is_refused_whatever_is_typed(case: Case) -> None:
             except Refused as r:
                 refusal = r.code
             if action in offered:
-                assert refusal is None or refusal in INPUT_REFUSALS, (actor.id, action, refusal)
+                typed = INPUT_REFUSALS | case.process.input_refusals
+                assert refusal is None or refusal in typed, (actor.id, action, refusal)
             else:
-                assert refusal in STANDING_REFUSALS, (actor.id, action, refusal)
+                standing = STANDING_REFUSALS | case.process.standing_refusals
+                assert refusal in standing, (actor.id, action, refusal)
 
 
 def test_every_refusal_the_domain_can_give_is_classified() -> None:
@@ -189,8 +195,27 @@ def test_every_refusal_the_domain_can_give_is_classified() -> None:
     source = "\n".join(p.read_text() for p in Path(casework.domain.__file__).parent.glob("*.py"))
     codes = set(re.findall(r'Refused\(\s*"([a-z_]+)"', source))
     assert len(codes) > 20
-    assert codes - INPUT_REFUSALS - STANDING_REFUSALS == set()
-    assert INPUT_REFUSALS.isdisjoint(STANDING_REFUSALS)
+    processes = [t.new_process() for t in CASE_TYPES.values()]
+    typed = INPUT_REFUSALS.union(*(p.input_refusals for p in processes))
+    standing = STANDING_REFUSALS.union(*(p.standing_refusals for p in processes))
+    assert codes - typed - standing == set()
+    assert typed.isdisjoint(standing)
+    for p in processes:  # a process's own codes are its own, not the shared ones again
+        assert p.input_refusals.isdisjoint(INPUT_REFUSALS | STANDING_REFUSALS), p.case_type
+        assert p.standing_refusals.isdisjoint(INPUT_REFUSALS | STANDING_REFUSALS), p.case_type
+
+
+def test_the_shared_offer_names_no_process_of_its_own() -> None:
+    """The shared verbs and refusal codes hold none of a process's: each comes with its
+    case type (casework/domain/legal_aid.py, audit.py)."""
+    shared = {str(a) for a in Action}
+    for t in CASE_TYPES.values():
+        p = t.new_process()
+        assert shared.isdisjoint(p.own_actions), t.name
+        offer_source = Path(casework.domain.offer.__file__).read_text()
+        case_source = Path(casework.domain.case.__file__).read_text()
+        for word in (*p.own_actions, *p.input_refusals, *p.standing_refusals):
+            assert f'"{word}"' not in offer_source + case_source, (t.name, word)
 
 
 def test_reassignment_candidates_hold_the_role_in_the_queue_with_the_reason_if_barred() -> None:

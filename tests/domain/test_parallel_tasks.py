@@ -26,6 +26,7 @@ from casework.domain.case import (
 from casework.domain.events import NewEvent
 from casework.domain.offer import offered_actions, reassign_candidates
 from casework.domain.org import Actor, Role
+from casework.domain.registry import known_action
 from casework.domain.supervision import clock_events, next_deadline
 from tests.parallel import RECTIFICATION, ParallelProcess, Stage, StartParallelCase
 
@@ -66,7 +67,7 @@ class Case:
         **data: Any,
     ) -> list[NewEvent]:
         req = ActRequest(
-            actor=actor, action=Action(action), comment=comment, data=data, task_id=task_id
+            actor=actor, action=known_action(action), comment=comment, data=data, task_id=task_id
         )
         return self.fold(decide(self.process, self.state, req, self.ctx()))
 

@@ -46,9 +46,10 @@ from casework.demo.people import DEMO_DISTRICTS
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer
 from casework.domain.calendar import CHINA_TZ
-from casework.domain.case import Action, CaseState, CaseView
+from casework.domain.case import CaseState, CaseView
 from casework.domain.hardship import CASE_PREFIX
 from casework.domain.org import Role
+from casework.domain.registry import known_action
 from casework.service import ActionRefused, CaseService
 from casework.settings import Settings
 from casework.store import projections
@@ -241,7 +242,9 @@ class Site:
         stage: str | None = None,
     ) -> CaseView:
         actor = self.directory.get(who).actor()
-        return await self.service.act(case_id, actor, Action(action), comment, data, key, stage)
+        return await self.service.act(
+            case_id, actor, known_action(action), comment, data, key, stage
+        )
 
     async def state(self, case_id: str) -> CaseState:
         return await self.client.get_workflow_handle(case_id).query(  # type: ignore[no-any-return]

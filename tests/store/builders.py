@@ -32,6 +32,7 @@ from casework.domain.hardship import (
 )
 from casework.domain.org import Actor, Role
 from casework.domain.personal import SealedFields
+from casework.domain.registry import known_action
 from casework.store.event_store import EventStore, FundCheck, StoredEvent, event_hash
 from casework.store.tables import case_events
 from tests.factories import application
@@ -165,7 +166,7 @@ class DomainCase:
     def act(
         self,
         who: Actor,
-        action: Action,
+        action: Action | str,
         comment: str | None = "同意",
         data: dict[str, Any] | None = None,
     ) -> DomainCase:
@@ -325,7 +326,7 @@ class LimitationCase:
     def act(
         self, who: Actor, action: str, comment: str | None = "理由", **data: Any
     ) -> LimitationCase:
-        req = ActRequest(actor=who, action=Action(action), comment=comment, data=data)
+        req = ActRequest(actor=who, action=known_action(action), comment=comment, data=data)
         return self.record(decide(self.process, self.state, req, self.ctx()))
 
     def clock(self, at: datetime) -> LimitationCase:

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from casework.domain.calendar import STATUTORY
-from casework.domain.case import Action, ActRequest, CaseState, Context, decide, evolve_all
+from casework.domain.case import ActRequest, CaseState, Context, decide, evolve_all
 from casework.domain.events import NewEvent
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.processes import PROCESSES
+from casework.domain.registry import known_action
 from casework.domain.supervision import clock_events
 from casework.store import projections
 from casework.store.directory import User
@@ -85,7 +86,7 @@ class ParallelCase:
         **data: Any,
     ) -> ParallelCase:
         req = ActRequest(
-            actor=who, action=Action(action), comment=comment, data=data, task_id=task_id
+            actor=who, action=known_action(action), comment=comment, data=data, task_id=task_id
         )
         return self.record(decide(self.process, self.state, req, self.ctx()))
 

@@ -17,6 +17,7 @@ from casework.domain.case import Action
 from casework.domain.contracts import RecordHouseholdExit
 from casework.domain.eligibility import EligibilityRules
 from casework.domain.register import ExitKind, ExitRequest, exit_event_id
+from casework.domain.registry import known_action
 from casework.store import projections
 from casework.store.directory import Directory
 from casework.store.event_store import ConcurrencyConflict, EventStore
@@ -522,7 +523,7 @@ def test_a_legal_aid_case_projects_and_rebuilds_like_any_other(
 
     def act(cid: str, who: Actor, action: str, comment: str = "同意", **data: Any) -> None:
         state = states[cid]
-        req = ActRequest(actor=who, action=Action(action), comment=comment, data=data)
+        req = ActRequest(actor=who, action=known_action(action), comment=comment, data=data)
         events = decide(process, state, req, ctx())
         store.append(cid, state.seq, events)
         states[cid] = evolve_all(state, events)

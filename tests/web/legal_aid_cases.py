@@ -69,7 +69,7 @@ class LegalAidCase:
     def act(
         self,
         who: Actor,
-        action: Action,
+        action: Action | str,
         comment: str | None = "同意",
         data: dict[str, Any] | None = None,
     ) -> LegalAidCase:

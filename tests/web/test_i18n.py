@@ -13,7 +13,7 @@ import casework.domain
 from casework.domain.case import Action
 from casework.domain.hardship import Category, ReliefType, Stage
 from casework.domain.org import Role
-from casework.domain.registry import CASE_TYPES
+from casework.domain.registry import ACTION_NAMES, CASE_TYPES
 from casework.store.personal import ERASED_EVENT
 from casework.web.i18n import (
     ACTIONS,
@@ -75,7 +75,8 @@ def test_events_read_as_words_with_their_stage(lang: str) -> None:
 def test_every_stage_action_role_category_and_relief_type_has_words() -> None:
     assert set(STAGES) == {str(s) for t in CASE_TYPES.values() for s in t.stage_labels}
     assert {s.value for s in Stage} <= set(STAGES)
-    assert set(ACTIONS) == {a.value for a in Action}
+    assert set(ACTIONS) == set(ACTION_NAMES)  # the shared verbs and every type's own
+    assert {a.value for a in Action} <= set(ACTIONS)
     assert set(ROLES) == {r.value for r in Role}
     assert set(CATEGORIES) == {c.value for c in Category}
     assert set(RELIEF_TYPES) == {r.value for r in ReliefType}

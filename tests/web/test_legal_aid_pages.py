@@ -21,7 +21,7 @@ from casework.api.app import create_app
 from casework.demo.seed import set_demo_passwords
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action
-from casework.domain.legal_aid import CASE_PREFIX
+from casework.domain.legal_aid import CASE_PREFIX, RECORD_STEP
 from casework.store.event_store import EventStore
 from casework.store.tables import case_sequences
 from tests.web.conftest import SHOTS, served, sign_in, sign_out
@@ -46,27 +46,27 @@ def cases(engine: Engine) -> dict[str, LegalAidCase]:
     handling = LegalAidCase(store, HANDLING).open().to_handling()
     handling.act(
         LAWYER,
-        Action.RECORD_STEP,
+        RECORD_STEP,
         "已向劳动人事争议仲裁委员会提交仲裁申请",
         {"kind": "arbitration_filed", "on": days_ago(10).isoformat(), "claimed_fen": 2_500_000},
     )
     handling.act(
         LAWYER,
-        Action.RECORD_STEP,
+        RECORD_STEP,
         "仲裁委裁决支持全部请求",
         {"kind": "award", "on": days_ago(3).isoformat(), "recovered_fen": 1_200_050},
     )
     report = LegalAidCase(store, REPORT).open().to_handling()
     report.act(
         LAWYER,
-        Action.RECORD_STEP,
+        RECORD_STEP,
         "调解成功",
         {"kind": "settlement", "on": days_ago(3).isoformat()},
     )
     report.act(LAWYER, Action.APPROVE, "承办结束")
     follow_up = LegalAidCase(store, FOLLOW_UP).open().to_handling()
     follow_up.act(
-        LAWYER, Action.RECORD_STEP, "和解", {"kind": "settlement", "on": days_ago(3).isoformat()}
+        LAWYER, RECORD_STEP, "和解", {"kind": "settlement", "on": days_ago(3).isoformat()}
     )
     follow_up.act(LAWYER, Action.APPROVE, "承办结束")
     follow_up.act(LAWYER, Action.APPROVE, "结案报告", {"result": "settled", "recovered_fen": 0})

@@ -7,14 +7,12 @@ service (Temporal) attached, nothing a test sends can act on a case."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-import casework.web
 from casework.domain.registry import CASE_TYPES
 from casework.store.queries import Queries
 from tests.web.http import (
@@ -564,7 +562,9 @@ def test_every_action_with_fields_shows_them_when_chosen() -> None:
     """The stylesheet hides an action form's fieldsets but the chosen action's (no
     script): an action whose data has a model in the registry, left out of its list,
     would have its fields hidden whatever is chosen (the browser cannot fill them)."""
-    css = (Path(casework.web.__file__).parent / "static" / "site.css").read_text("utf-8")
+    from casework.web.site import action_styles
+
+    css = action_styles()
     shown = set(re.findall(r'option\[value="([a-z-]+)"\]:checked\) \.for-\1\b', css))
     with_fields = {str(a) for kind in CASE_TYPES.values() for a in kind.action_models}
     assert with_fields | {"approve", "reassign", "extend", "object"} <= shown

@@ -29,7 +29,8 @@ from casework.domain.audit import (
     findings,
 )
 from casework.domain.calendar import CHINA_TZ
-from casework.domain.case import Action, ActRequest, CaseView
+from casework.domain.case import ActRequest, CaseView
+from casework.domain.registry import known_action
 from casework.store.tables import case_sequences
 from tests.workflows.conftest import Harness, _case_number_blocks
 from tests.workflows.legal_aid_steps import today
@@ -86,7 +87,7 @@ async def act_on(
     """An action naming the open task it is on (`task_id`), sent to the case's workflow."""
     req = ActRequest(
         actor=h.directory.get(who).actor(),
-        action=Action(action),
+        action=known_action(action),
         comment=comment,
         data=data or {},
         task_id=task_id,

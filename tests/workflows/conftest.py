@@ -25,9 +25,10 @@ from activities.disbursement import FakeBank
 from casework.config import ProcessConfig
 from casework.demo.people import DEMO_BUDGET_FEN, demo_users
 from casework.domain.calendar import CHINA_TZ
-from casework.domain.case import Action, CaseView
+from casework.domain.case import CaseView
 from casework.domain.hardship import CASE_PREFIX, HardshipConfig
 from casework.domain.org import DISTRICTS
+from casework.domain.registry import known_action
 from casework.service import CaseService
 from casework.store.directory import Directory
 from casework.store.event_store import EventStore
@@ -122,7 +123,7 @@ class Harness:
         return await self.service.act(
             case_id,
             actor,
-            Action(action),
+            known_action(action),
             comment,
             data,
             key,
