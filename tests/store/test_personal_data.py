@@ -342,3 +342,57 @@ def test_only_an_admin_may_sweep(engine: Engine, store: EventStore) -> None:
             supervisor, retention_years=0, now=after_retention(case), dry_run=True
         )
     assert refused.value.code == "role_not_held"
+
+
+def test_a_legal_aid_case_is_erased_by_its_own_retention_and_seen_by_its_roles(
+    engine: Engine, store: EventStore
+) -> None:
+    """Privacy knows legal aid through the registry: its sealed fields (ID number and
+    phone; no bank account), who sees them in clear (legal-aid officers and lawyers of
+    the district), and its own retention period in the sweep."""
+    from casework.domain.case import ActRequest, CaseState, Context, decide, evolve_all
+    from casework.domain.legal_aid import (
+        APPLICATION_EXAMPLE,
+        LegalAidApplication,
+        LegalAidConfig,
+        LegalAidProcess,
+        StartLegalAidCase,
+    )
+
+    app = LegalAidApplication.model_validate(APPLICATION_EXAMPLE)
+    registered = Intake(engine, TEST_KEYRING).register("LA", 2026, app.personal_fields())
+    cid = registered.case_id
+    opener = actor("chongchuan.legalaid", Role.LEGAL_AID_OFFICER)
+    process = LegalAidProcess(LegalAidConfig())
+    start = StartLegalAidCase(
+        case_id=cid, opened_by=opener, application=app.masked(), personal=registered.personal
+    )
+    ids = iter(range(1000))
+    ctx = Context(now=datetime(2026, 3, 2, 2, tzinfo=UTC), new_id=lambda: f"la-{next(ids)}")
+    state = CaseState(case_id=cid)
+    events = process.open(start, state, ctx)
+    withdraw = ActRequest(actor=opener, action=Action.WITHDRAW, comment="劳动者撤回申请")
+    events += decide(process, evolve_all(state, events), withdraw, ctx)
+    store.append(cid, 0, events)
+    assert app.applicant.id_number not in everything_stored(engine)
+
+    lawyer = actor("chongchuan.lawyer", Role.LAWYER)
+    grassroots = actor("chongchuan.grassroots1", Role.GRASSROOTS_OFFICER)
+    personal = PersonalData(engine, TEST_KEYRING)
+    history = store.read(cid)
+    seen = personal.applicant_in(cid, "崇川区", history, lawyer)
+    assert seen is not None and seen.id_number == app.applicant.id_number
+    masked = personal.applicant_in(cid, "崇川区", history, grassroots)
+    assert masked is not None and masked.id_number != app.applicant.id_number
+
+    closed = store.read(cid)[-1].occurred_at
+    years = {"hardship": 10, "legal-aid": 3}
+    sweeper = PersonalData(engine, None)
+    before = closed.replace(year=closed.year + 3) - timedelta(days=1)
+    assert sweeper.sweep(ADMIN, retention_years=years, now=before) == []
+    after = closed.replace(year=closed.year + 3) + timedelta(seconds=1)
+    swept = sweeper.sweep(ADMIN, retention_years=years, now=after)
+    assert [(x.case_id, x.result) for x in swept] == [(cid, "erased")]
+    with pytest.raises(PersonalDataErased):
+        personal.id_number(cid)
+    assert store.verify().broken == []
