@@ -42,7 +42,8 @@ def action_styles() -> str:
     from casework.domain.registry import ACTION_NAMES  # the registry imports much
 
     shown = ",\n".join(
-        f'  form.act:has(select[name=action] option[value="{name}"]:checked) .for-{name}'
+        # Unquoted: a verb is a CSS identifier, and `value="…"` stays the options' own.
+        f"  form.act:has(select[name=action] option[value={name}]:checked) .for-{name}"
         for name in ACTION_NAMES
     )
     return (

@@ -565,6 +565,6 @@ def test_every_action_with_fields_shows_them_when_chosen() -> None:
     from casework.web.site import action_styles
 
     css = action_styles()
-    shown = set(re.findall(r'option\[value="([a-z-]+)"\]:checked\) \.for-\1\b', css))
+    shown = set(re.findall(r"option\[value=([a-z-]+)\]:checked\) \.for-\1\b", css))
     with_fields = {str(a) for kind in CASE_TYPES.values() for a in kind.action_models}
     assert with_fields | {"approve", "reassign", "extend", "object"} <= shown
