@@ -5,6 +5,8 @@ takes it as it is. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from casework.domain.identity import id_number_problem, phone_problem
@@ -31,12 +33,22 @@ REASON_PATTERN = text_pattern(line_breaks=True)
 RAW_MAX_LENGTH = {"name": 50, "employer": 200, "reason": 4000}
 
 
-def at_most(value: object, info: ValidationInfo) -> object:
+def at_most(
+    value: object, info: ValidationInfo, limits: Mapping[str, int] = RAW_MAX_LENGTH
+) -> object:
     """Free text at most its length as sent, the whitespace that is stripped included:
-    what the schema's maxLength says (pydantic counts after stripping)."""
-    limit = RAW_MAX_LENGTH[info.field_name or ""]
+    what the schema's maxLength says (pydantic counts after stripping). `limits`: by
+    field name (a model's own table; the applicant's by default)."""
+    limit = limits[info.field_name or ""]
     if isinstance(value, str) and len(value) > limit:
         raise ValueError(f"至多 {limit} 个字符 (at most {limit} characters)")
+    return value
+
+
+def known_district(value: str) -> str:
+    """One of the city's districts (市直 for city-level units), or ValueError listing them."""
+    if value not in DISTRICTS:
+        raise ValueError(f"未知区县 (unknown district); one of: {', '.join(DISTRICTS)}")
     return value
 
 
@@ -109,9 +121,7 @@ class Person(BaseModel):
     @field_validator("district")
     @classmethod
     def _district(cls, v: str) -> str:
-        if v not in DISTRICTS:
-            raise ValueError(f"未知区县 (unknown district); one of: {', '.join(DISTRICTS)}")
-        return v
+        return known_district(v)
 
     @field_validator("name", "employer", mode="before")
     @classmethod

@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from casework.domain.applicant import NAME_PATTERN, REASON_PATTERN, STRICT
+from casework.domain.applicant import NAME_PATTERN, REASON_PATTERN, STRICT, known_district
 from casework.domain.audit_sample import (
     HARDSHIP_CASE_ID,
     MAX_SAMPLE_CASES,
@@ -232,9 +232,7 @@ class AuditApplication(BaseModel):
     @field_validator("district")
     @classmethod
     def _district(cls, v: str) -> str:
-        if v not in DISTRICTS:
-            raise ValueError(f"未知区县 (unknown district); one of: {', '.join(DISTRICTS)}")
-        return v
+        return known_district(v)
 
     @field_validator("lead")
     @classmethod

@@ -94,10 +94,6 @@ _Strict = STRICT
 BANK_ACCOUNT_PATTERN = r"^[0-9]{12,30}$"
 
 
-def _at_most(value: object, info: ValidationInfo) -> object:
-    return at_most(value, info)
-
-
 class Applicant(Person):
     """The hardship applicant: a person, and where approved relief is paid."""
 
@@ -193,7 +189,7 @@ class HardshipApplication(BaseModel):
     @field_validator("reason", mode="before")
     @classmethod
     def _not_too_long(cls, v: object, info: ValidationInfo) -> object:
-        return _at_most(v, info)
+        return at_most(v, info)
 
     @field_validator("reason")
     @classmethod

@@ -42,7 +42,7 @@ from pydantic import (
     field_validator,
 )
 
-from casework.domain.applicant import NAME_PATTERN, REASON_PATTERN, STRICT, Person
+from casework.domain.applicant import NAME_PATTERN, REASON_PATTERN, STRICT, Person, at_most
 from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
 from casework.domain.case import (
     SYSTEM,
@@ -259,10 +259,7 @@ class Employer(BaseModel):
     @field_validator("name", "address", mode="before")
     @classmethod
     def _not_too_long(cls, v: object, info: ValidationInfo) -> object:
-        limit = _TEXT_LIMITS[info.field_name or ""]
-        if isinstance(v, str) and len(v) > limit:
-            raise ValueError(f"至多 {limit} 个字符 (at most {limit} characters)")
-        return v
+        return at_most(v, info, _TEXT_LIMITS)
 
     @field_validator("name", "address")
     @classmethod
@@ -352,11 +349,8 @@ class LegalAidApplication(BaseModel):
 
     @field_validator("summary", mode="before")
     @classmethod
-    def _not_too_long(cls, v: object) -> object:
-        limit = _TEXT_LIMITS["summary"]
-        if isinstance(v, str) and len(v) > limit:
-            raise ValueError(f"至多 {limit} 个字符 (at most {limit} characters)")
-        return v
+    def _not_too_long(cls, v: object, info: ValidationInfo) -> object:
+        return at_most(v, info, _TEXT_LIMITS)
 
     @field_validator("summary")
     @classmethod
