@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.domain.case import CaseState
 from casework.domain.events import NewEvent, upcast
 from casework.domain.org import Actor
+from casework.domain.streams import is_case_stream
 from casework.store import projections
 from casework.store.db import IMMEDIATE
 from casework.store.directory import ActorMismatch, Assignee, Directory
@@ -389,7 +390,7 @@ class EventStore:
         case_state: CaseState | str | None,
         events: Sequence[NewEvent],
         fund_check: FundCheck | None,
-    ) -> tuple[list[StoredEvent], CaseState]:
+    ) -> tuple[list[StoredEvent], CaseState | None]:
         if fund_check is not None:
             self._check_funds(conn, fund_check)
         now = datetime.now(UTC)
@@ -423,7 +424,12 @@ class EventStore:
         n = len(rows)
         insert_sql = _FAST.get(conn.dialect, ("insert", n), lambda: _insert_events(n))
         values = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
-        new_state = projections.project(conn, case_id, as_stored, expected_seq + 1, case_state)
+        # A run's stream (docs/batch-runs.md) is no case: no case row, tasks or deadlines.
+        new_state = (
+            projections.project(conn, case_id, as_stored, expected_seq + 1, case_state)
+            if is_case_stream(case_id)
+            else None
+        )
         if self._postgres:
             _FAST.get(conn.dialect, "lock", lambda: _LOCK).execute(conn, {})
         returned = insert_sql.execute(conn, values).fetchall()

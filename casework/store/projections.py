@@ -33,6 +33,7 @@ from casework.domain.case import CaseState, evolve
 from casework.domain.deadlines import ACTIVE as ACTIVE_DEADLINES
 from casework.domain.events import NewEvent
 from casework.domain.registry import CASE_TYPES
+from casework.domain.streams import is_case_stream
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
 from casework.store.households import REGISTER_EVENTS, project_household
@@ -468,6 +469,8 @@ def rebuild(engine: Engine, batch: int = 5_000) -> int:
                 break
             after = rows[-1].position
             for row in rows:
+                if not is_case_stream(row.case_id):
+                    continue  # a run's stream: its records are not projections
                 stored = EventStore.stored(row)
                 # One projection call per run of consecutive events of a case.
                 if stored.case_id != current and pending:

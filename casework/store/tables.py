@@ -433,3 +433,141 @@ applicant_identities = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "digest"),
 )
+
+# -- Runs at volume: programmes, the annual register review, the year-end report ------
+# (docs/batch-runs.md). Each run is a stream of its own in `case_events` (programme
+# `PG-YYYY-NNNNNN`, annual review `AR-YYYY`), whose events record every batch; these
+# tables are the run's records, written in the same transaction as the batch's event.
+# They are not projections: `projections rebuild` leaves them as they are.
+
+programmes = Table(
+    "programmes",
+    metadata,
+    # A relief programme (送温暖, 夏季安康"三送"), processes.md 1b. `spec`: the opened
+    # ProgrammeSpec as JSON. Its personal fields (recipients' ID numbers and bank
+    # accounts) are sealed with the programme's own data key (`case_keys`, keyed by
+    # `programme_id`), so erasing them is destroying one key.
+    Column("programme_id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Index(None, "year", "kind"),
+)
+
+programme_lists = Table(
+    "programme_lists",
+    metadata,
+    # One union's submitted list (名单上报) and what became of it: checked on
+    # submission, approved or returned by the district. `failures`: JSON list of
+    # {line, field, code, message}, no personal data.
+    Column("list_id", String(40), primary_key=True),
+    Column("programme_id", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("union_name", String(100), nullable=False),
+    Column("submitted_by", String(64), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("failures", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reviewed_by", String(64)),
+    Column("reviewed_at", UTCDateTime),
+    Column("review_comment", Text),
+    Index(None, "programme_id", "district"),
+)
+
+programme_recipients = Table(
+    "programme_recipients",
+    metadata,
+    # Every accepted row of a list: one person, one row per programme, across all
+    # unions (the unique key on the keyed hash of the ID number, casework.privacy.lookup).
+    # `sealed`: the ID number and bank account (SealedFields JSON) under the programme's
+    # data key. `status`: listed (its list awaits review) | approved (to pay) | paid |
+    # failed (listed for the union to correct) | withdrawn (its list was returned).
+    Column("recipient_id", Position, primary_key=True, autoincrement=True),
+    Column("programme_id", String(32), nullable=False),
+    Column("list_id", String(40), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("union_name", String(100), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("person_digest", String(64), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("id_masked", String(32), nullable=False),
+    Column("sealed", Text, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("transfer_ref", String(64)),
+    Column("failure", String(200)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("programme_id", "person_digest"),
+    Index(None, "programme_id", "status", "recipient_id"),
+    Index(None, "list_id"),
+    sqlite_autoincrement=True,
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    # Money paid by a run at volume, one row per payee and run: the primary key is the
+    # store's promise that nobody is paid twice by one programme (`run_id` the
+    # programme id, `payee_key` the recipient's person digest) or, later, one year's
+    # dues refunds (the firm's credit code). Inserted in the batch's transaction, with
+    # the bank's idempotency key the bank saw; `seq` is the batch event on the run's
+    # stream that recorded it.
+    Column("run_id", String(32), nullable=False),
+    Column("payee_key", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("idempotency_key", String(100), nullable=False),
+    Column("transfer_ref", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("run_id", "payee_key"),
+    Index(None, "year", "source", "district"),
+)
+
+register_reviews = Table(
+    "register_reviews",
+    metadata,
+    # The annual review (年度复核) of one household on the register, one row per year
+    # and file: renewed | exit_proposed | reverify, the reason's codes (no personal
+    # data), whether it was drawn for a spot-check home visit, and the case opened to
+    # follow it up (re-verification or spot check). `resolution`: what became of an
+    # exit proposal or a re-verification (null while open).
+    Column("year", Integer, nullable=False),
+    Column("case_id", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("spot_check", Integer, nullable=False, server_default="0"),
+    Column("follow_up_case_id", String(32)),
+    Column("resolution", String(16)),
+    Column("seq", Integer, nullable=False),
+    Column("reviewed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("year", "case_id"),
+    Index(None, "year", "outcome", "district"),
+)
+
+annual_reports = Table(
+    "annual_reports",
+    metadata,
+    # The year-end report (`casework report annual`), stored by its scheduled run and
+    # readable later: the figures (JSON) and the Markdown in the report's own words.
+    Column("year", Integer, primary_key=True),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("computed_by", String(64), nullable=False),
+    Column("figures", Text, nullable=False),
+    Column("markdown", Text, nullable=False),
+)

@@ -1,0 +1,25 @@
+"""Which streams of the event log are cases.
+
+Every stream of `case_events` has the same rules (a seq per stream, a hash chain, one
+global position), but not every stream is a case: a run at volume records its batches
+on a stream of its own (docs/batch-runs.md), and those streams have no case row, no
+tasks and no deadlines. The projections leave them alone; the run writes its own
+records in the batch's transaction.
+"""
+
+from __future__ import annotations
+
+PROGRAMME_PREFIX = "PG"
+"""A relief programme (送温暖, 夏季安康"三送"): `PG-YYYY-NNNNNN`."""
+ANNUAL_REVIEW_PREFIX = "AR"
+"""One year's annual review of the household register: `AR-YYYY`."""
+RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX)
+
+
+def is_case_stream(stream_id: str) -> bool:
+    """False for the stream of a run at volume, True for every case."""
+    return stream_id.split("-", 1)[0] not in RUN_PREFIXES
+
+
+def annual_review_stream(year: int) -> str:
+    return f"{ANNUAL_REVIEW_PREFIX}-{year}"
