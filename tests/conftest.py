@@ -10,6 +10,10 @@ import shutil
 import sys
 import threading
 import uuid
+
+# pytest-xdist sets COLUMNS=80 in its workers: the CLI's Rich consoles, made at import,
+# would keep that width for every invocation, whatever COLUMNS a test gives CliRunner.
+os.environ.pop("COLUMNS", None)
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 

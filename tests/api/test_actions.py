@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from casework.domain.calendar import CHINA_TZ
 from tests.api.conftest import bearer, client_for, make_app
 from tests.factories import application_data
 from tests.workflows.conftest import (  # noqa: F401 - shared fixtures
@@ -173,11 +175,15 @@ async def test_the_same_idempotency_key_opens_one_case(api: Api) -> None:
 
 async def test_a_supervisor_extends_holds_and_resumes_a_task(api: Api) -> None:
     case_id = await opened(api)
+    # A day well after the session's clock, which other tests' time skips move on.
+    now = await api.harness.env.get_current_time()
+    until = (now.astimezone(CHINA_TZ) + timedelta(days=60)).date()
     r = await api.act(
-        case_id, SUPERVISOR, "extend", comment="申请人住院", data={"until": "2027-01-29"}
+        case_id, SUPERVISOR, "extend", comment="申请人住院", data={"until": until.isoformat()}
     )
     assert r.status_code == 200, r.text
-    assert r.json()["open_task"]["due_at"].startswith("2027-01-29T16:00:00")  # end of day, Beijing
+    # The end of that day, Beijing (midnight after it, 16:00 UTC).
+    assert r.json()["open_task"]["due_at"].startswith(f"{until.isoformat()}T16:00:00")
     r = await api.act(case_id, SUPERVISOR, "hold", comment="等待法院判决")
     assert r.status_code == 200 and r.json()["open_task"]["paused"] is True
     r = await api.act(case_id, SUPERVISOR, "resume", comment="判决已出")

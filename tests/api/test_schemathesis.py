@@ -47,6 +47,9 @@ from casework.settings import Settings
 from casework.store.db import make_engine
 from tests.api.live import LiveApi
 
+# The last test reads what the run before it recorded: one process, in order.
+pytestmark = pytest.mark.serial
+
 SEED = 20261202
 MAX_EXAMPLES = 50
 STATEFUL_EXAMPLES = 30
