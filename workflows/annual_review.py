@@ -81,9 +81,7 @@ class AnnualReviewWorkflow:
                 break
             if workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(
-                    AnnualReviewInput(
-                        year=start.year, cursor=cursor, settings=settings, progress=p
-                    )
+                    AnnualReviewInput(year=start.year, cursor=cursor, settings=settings, progress=p)
                 )
         await workflow.execute_activity(
             REVIEW_SPOT_CHECKS,
@@ -100,6 +98,8 @@ class AnnualReviewWorkflow:
             retry_policy=RETRY,
         )
         self._progress = self._progress.model_copy(
-            update={"counts": {**self._progress.counts, "spot_checked": figures.total("spot_checked")}}
+            update={
+                "counts": {**self._progress.counts, "spot_checked": figures.total("spot_checked")}
+            }
         )
         return figures

@@ -30,9 +30,7 @@ COLUMNS = (
 @handled
 def review_show(
     year: int = typer.Option(..., "--year", min=2000, max=2100, help="The review year."),
-    as_user: str | None = typer.Option(
-        None, "--as", help="Viewing user: only their jurisdiction."
-    ),
+    as_user: str | None = typer.Option(None, "--as", help="Viewing user: only their jurisdiction."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Per district: renewed, exit proposed, re-verify, spot-checked, resolved."""

@@ -154,7 +154,10 @@ def judge(
     relative_line = di_bao * rules.relative_factor_percent  # ×100
     clearly_above = per_head * 100 * 100 > relative_line * (100 + m)
     if clearly_above:
-        if facts.category == Category.ACCIDENT and year - filed_year(facts) <= config.accident_years:
+        if (
+            facts.category == Category.ACCIDENT
+            and year - filed_year(facts) <= config.accident_years
+        ):
             return done(Outcome.RENEWED, "accident_within_period")
         reason = (
             "accident_period_ended"

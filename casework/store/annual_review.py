@@ -183,7 +183,9 @@ class AnnualReview:
             conn.scalar(
                 select(func.count())
                 .select_from(case_events)
-                .where(case_events.c.case_id == self.stream, case_events.c.type == SPOT_CHECKS_DRAWN)
+                .where(
+                    case_events.c.case_id == self.stream, case_events.c.type == SPOT_CHECKS_DRAWN
+                )
             )
             or 0
         ) > 0
@@ -253,7 +255,7 @@ class AnnualReview:
         """Where the review is, from its rows: done = files reviewed; total = those plus
         the files on the register still to review."""
         with self.engine.connect() as conn:
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     select(register_reviews.c.outcome, func.count())
                     .where(register_reviews.c.year == self.year)
@@ -279,9 +281,7 @@ class AnnualReview:
         )
 
 
-def review_figures(
-    conn: Connection, year: int, district: str | None = None
-) -> ReviewFigures:
+def review_figures(conn: Connection, year: int, district: str | None = None) -> ReviewFigures:
     """Per district: renewed, exit proposed, re-verify, spot-checked, follow-ups and
     resolved (an exit proposal is resolved once its household left the register; a
     follow-up once `resolution` is recorded)."""

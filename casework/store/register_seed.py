@@ -51,7 +51,7 @@ def generated_households(n: int, seed: int, year: int) -> list[dict]:  # type: i
                 "facts": facts,
             }
         )
-    out.sort(key=lambda h: h["case_id"])
+    out.sort(key=lambda h: str(h["case_id"]))
     return out
 
 

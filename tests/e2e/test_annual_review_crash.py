@@ -28,8 +28,14 @@ from casework.domain.eligibility import EligibilityRules
 from casework.domain.streams import annual_review_stream
 from casework.store.register_seed import seed_register
 from casework.store.tables import case_events, register_reviews
-from tests.e2e.test_faults import BACKENDS, REPO, Site, WorkerProcess
-from tests.e2e.test_faults import site_factory, temporal  # noqa: F401 - shared fixtures
+from tests.e2e.test_faults import (  # noqa: F401 - shared fixtures
+    BACKENDS,
+    REPO,
+    Site,
+    WorkerProcess,
+    site_factory,
+    temporal,
+)
 from workflows.annual_review import WORKFLOW_NAME, workflow_id
 
 REVIEW_WORKER = str(Path(__file__).with_name("review_fault_worker.py"))
@@ -93,7 +99,10 @@ async def test_a_worker_killed_halfway_through_the_review_reviews_each_household
     rows = seed_register(site.engine, HOUSEHOLDS, seed=30, year=YEAR)
     doomed = start(site, STOP_AFTER)
     handle = await site.client.start_workflow(
-        WORKFLOW_NAME, {"year": YEAR}, id=workflow_id(YEAR), task_queue=site.env["CASEWORK_TASK_QUEUE"]
+        WORKFLOW_NAME,
+        {"year": YEAR},
+        id=workflow_id(YEAR),
+        task_queue=site.env["CASEWORK_TASK_QUEUE"],
     )
     hit = await doomed.wait_marker(timeout=60)
     assert hit["batches"] == STOP_AFTER

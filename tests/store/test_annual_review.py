@@ -58,7 +58,9 @@ def events(engine: Engine, type_: str) -> int:
             conn.scalar(
                 select(func.count())
                 .select_from(case_events)
-                .where(case_events.c.case_id == annual_review_stream(YEAR), case_events.c.type == type_)
+                .where(
+                    case_events.c.case_id == annual_review_stream(YEAR), case_events.c.type == type_
+                )
             )
             or 0
         )
@@ -103,7 +105,7 @@ def test_a_retried_batch_reviews_nothing_twice(engine: Engine) -> None:
     # The worker died after the commit, before its heartbeat: the retry starts from 0.
     again = r.step(0)
     assert again is not None and again > first
-    while (nxt := r.step(0)) is not None:  # always from the start: found done
+    while r.step(0) is not None:  # always from the start: found done
         pass
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(register_reviews)) == 120
@@ -149,7 +151,9 @@ def test_the_spot_checks_are_drawn_once_over_the_renewed(engine: Engine) -> None
     assert events(engine, SPOT_CHECKS_DRAWN) == 1
     with engine.connect() as conn:
         outcomes = set(
-            conn.scalars(select(register_reviews.c.outcome).where(register_reviews.c.spot_check == 1))
+            conn.scalars(
+                select(register_reviews.c.outcome).where(register_reviews.c.spot_check == 1)
+            )
         )
         assert outcomes == {"renewed"}
         assert review_figures(conn, YEAR).total("spot_checked") == drawn
