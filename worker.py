@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.annual_review import AnnualReviewActivities
+from activities.batches import BATCH_SIZE
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
@@ -29,6 +31,7 @@ from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
+from workflows.annual_review import AnnualReviewWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 
 
@@ -41,7 +44,7 @@ def case_workflows() -> list[type]:
     return found
 
 
-WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow]
+WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow, AnnualReviewWorkflow]
 
 
 def build_worker(
@@ -55,6 +58,7 @@ def build_worker(
     max_cached_workflows: int = 10_000,
     workflows: Sequence[type] = WORKFLOWS,
     keyring: Keyring | None = None,
+    review_batch_size: int = BATCH_SIZE,
 ) -> Worker:
     """`keyring`: master keys for personal data; by default those of the client's codec."""
     store = EventStore(engine)
@@ -64,6 +68,7 @@ def build_worker(
     disbursement = Disbursement(bank or FakeBank(), personal)
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs(), personal)
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
+    review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
     return Worker(
         client,
         task_queue=task_queue,
@@ -75,6 +80,10 @@ def build_worker(
             check.check_civil_affairs,
             source.process_config,
             AuditSampling(engine).draw_audit_sample,
+            review.annual_review_settings,
+            review.annual_review_batches,
+            review.annual_review_spot_checks,
+            review.annual_review_figures,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import append, latency, report, supervision, throughput
+from benchmarks import annual_review, append, latency, report, supervision, throughput
 from benchmarks.harness import (
     Database,
     People,
@@ -33,7 +33,7 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append", "supervision")
+BENCHMARKS = ("latency", "throughput", "append", "supervision", "annual_review")
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ class Plan:
     supervision_cases: int
     supervision_calls: int
     supervision_scans: int
+    review_households: int
 
 
-FULL = Plan(300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5)
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2)
+FULL = Plan(300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000)
 
 
 class Databases:
@@ -153,6 +154,17 @@ def run_append(dbs: Databases, plan: Plan) -> Section:
     return append.section(results, plan.append_events, plan.append_per_case)
 
 
+def run_annual_review(dbs: Databases, plan: Plan) -> Section:
+    results: dict[str, annual_review.ReviewSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new(backend, "review")
+        try:
+            results[backend] = annual_review.measure(db, plan.review_households)
+        finally:
+            db.close()
+    return annual_review.section(results, plan.review_households)
+
+
 def run_supervision(dbs: Databases, plan: Plan) -> Section:
     results: dict[str, supervision.SupervisionSample] = {}
     for backend in dbs.backends():
@@ -182,6 +194,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
             sections.append(await asyncio.to_thread(run_append, dbs, plan))
         if "supervision" in which:
             sections.append(await asyncio.to_thread(run_supervision, dbs, plan))
+        if "annual_review" in which:
+            sections.append(await asyncio.to_thread(run_annual_review, dbs, plan))
     return sections
 
 

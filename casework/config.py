@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from casework.domain.annual_review import AnnualReviewConfig
 from casework.domain.calendar import CalendarOverrides
 from casework.domain.registry import CASE_TYPES, by_config_key
 
@@ -28,6 +29,8 @@ class _Base(BaseModel):
 
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     """The city's holidays for years the statutory calendar does not cover yet."""
+    annual_review: AnnualReviewConfig = Field(default_factory=AnnualReviewConfig)
+    """The annual review of the register (年度复核): its thresholds, spot-check share, seed."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,59 @@
+"""`casework review show --year Y`: the annual review of the register (年度复核) per
+district, read from `register_reviews`. With `--as` it keeps to that user's jurisdiction
+(a district officer sees their district); without it the whole city, as `households
+list` does. The run itself is started by its schedule or `casework assess run
+annual-review --year Y`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from casework.cli import JsonOpt, app, emit_json, engine, handled, out
+from casework.domain.org import CITY
+
+review_app = typer.Typer(
+    help="年度复核 (the annual review of the household register).", no_args_is_help=True
+)
+app.add_typer(review_app, name="review")
+
+COLUMNS = (
+    ("renewed", "续期 renewed"),
+    ("exit_proposed", "建议退出 exit proposed"),
+    ("reverify", "复核核实 re-verify"),
+    ("spot_checked", "抽查 spot-checked"),
+    ("resolved", "已处理 resolved"),
+)
+
+
+@review_app.command("show")
+@handled
+def review_show(
+    year: int = typer.Option(..., "--year", min=2000, max=2100, help="The review year."),
+    as_user: str | None = typer.Option(None, "--as", help="Viewing user: only their jurisdiction."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Per district: renewed, exit proposed, re-verify, spot-checked, resolved."""
+    from casework.store.annual_review import review_figures
+    from casework.store.directory import Directory
+
+    viewer = Directory(engine()).active(as_user) if as_user else None
+    district = None if viewer is None or viewer.district == CITY else viewer.district
+    with engine().connect() as conn:
+        figures = review_figures(conn, year, district)
+    if as_json:
+        emit_json(figures)
+        return
+    table = Table(title=f"{year} 年度复核 annual review of the register")
+    table.add_column("区县 district")
+    for _, words in COLUMNS:
+        table.add_column(words, justify="right")
+    for d in figures.districts:
+        table.add_row(d.district, *(str(getattr(d, f)) for f, _ in COLUMNS))
+    if len(figures.districts) > 1:
+        table.add_row("合计 total", *(str(figures.total(f)) for f, _ in COLUMNS))
+    out.print(table)
+    if not figures.districts:
+        out.print(f"{year} 年尚未复核 (no review recorded for {year})")
+    elif not figures.spot_checks_drawn:
+        out.print("抽查尚未抽取 (spot checks not drawn yet: the run is still going)")
