@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.annual_report import AnnualReporting
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
@@ -29,6 +30,7 @@ from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
+from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 
 
@@ -41,7 +43,13 @@ def case_workflows() -> list[type]:
     return found
 
 
-WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow]
+WORKFLOWS = [
+    *case_workflows(),
+    HouseholdExitWorkflow,
+    AssessStarterWorkflow,
+    AnnualReportWorkflow,
+    ProgrammeDeadlineWorkflow,
+]
 
 
 def build_worker(
@@ -75,6 +83,7 @@ def build_worker(
             check.check_civil_affairs,
             source.process_config,
             AuditSampling(engine).draw_audit_sample,
+            AnnualReporting(engine).compute_annual_report,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
