@@ -55,7 +55,9 @@ class RunNotFound(LookupError):
 
 def check_kind(kind: str) -> str:
     if kind not in ASSESS_KINDS:
-        raise ValueError(f"field KIND: 未知运行类型 (unknown kind) {kind!r}; one of: {', '.join(ASSESS_KINDS)}")
+        raise ValueError(
+            f"field KIND: 未知运行类型 (unknown kind) {kind!r}; one of: {', '.join(ASSESS_KINDS)}"
+        )
     return kind
 
 
@@ -101,5 +103,3 @@ async def start_run(client: Client, kind: str, year: int, task_queue: str) -> Ru
         info.already = True
         return info
     return await describe_run(client, kind, year, with_progress=False)
-
-

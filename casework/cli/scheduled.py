@@ -9,7 +9,6 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from casework.cli import (
     AsOpt,
@@ -117,17 +116,18 @@ def schedules_list(as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(items)
         return
-    table = Table(title="定时任务 schedules")
-    table.add_column("编号 id", no_wrap=True)
-    table.add_column("工作流 workflow")
-    table.add_column("时间 when")
-    table.add_column("下次运行 next runs (北京时间 Beijing time)")
+    if not items:
+        out.print("没有定时任务 (no schedules): run `casework schedules apply`")
     for s in items:
         nxt = ", ".join(local_time(t) for t in s.next_runs) or "-"
-        table.add_row(
-            s.schedule_id, s.workflow, escape(s.words), nxt + (" (暂停 paused)" if s.paused else "")
+        out.print(f"[bold]{escape(s.schedule_id)}[/] → {escape(s.workflow)}", highlight=False)
+        out.print(f"  时间 when: {escape(s.words)}", highlight=False, soft_wrap=True)
+        out.print(
+            f"  下次运行 next runs (北京时间 Beijing time): {nxt}"
+            + (" (暂停 paused)" if s.paused else ""),
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
 
 
 def _print_run(info: Any) -> None:
