@@ -37,6 +37,11 @@ def check_city_role(user: User, what: str) -> None:
         )
 
 
+def reads_reports(user: User) -> bool:
+    """Whether the year-end report is theirs to read (the same rule as starting runs)."""
+    return user.district == CITY and bool(ASSESS_ROLES.intersection(user.roles))
+
+
 class RunInfo(BaseModel):
     workflow_id: str
     kind: str
