@@ -53,7 +53,9 @@ class AssessStarterWorkflow:
     async def run(self, start: AssessStart) -> AssessStarted:
         if start.kind not in ASSESS_KINDS:
             raise ApplicationError(
-                f"未知运行类型 (unknown kind) {start.kind!r}", type="unknown_kind", non_retryable=True
+                f"未知运行类型 (unknown kind) {start.kind!r}",
+                type="unknown_kind",
+                non_retryable=True,
             )
         year = start.year or workflow.now().astimezone(BEIJING).year + start.year_offset
         wid = assess_workflow_id(start.kind, year)

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from casework.auth.edge import SESSION_COOKIE, EdgeAuth, check_csrf, client_address
 from casework.assess import reads_reports
+from casework.auth.edge import SESSION_COOKIE, EdgeAuth, check_csrf, client_address
 from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
 from casework.domain.org import Role
 from casework.domain.registry import ACTION_NAMES, CASE_TYPES

@@ -117,7 +117,9 @@ async def _starts_once(
         # Finished, it is still the year's run: nothing starts a second one.
         again = await scheduled()
         assert again.already
-        assert (await start_run(env.client, "annual-review", year, task_queue)).status == "completed"
+        assert (
+            await start_run(env.client, "annual-review", year, task_queue)
+        ).status == "completed"
 
 
 async def test_the_year_end_report_is_computed_and_stored(
