@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.annual_report import AnnualReporting
 from activities.annual_review import AnnualReviewActivities
 from activities.batches import BATCH_SIZE
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
@@ -32,6 +33,7 @@ from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
 from workflows.annual_review import AnnualReviewWorkflow
+from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 
 
@@ -44,7 +46,14 @@ def case_workflows() -> list[type]:
     return found
 
 
-WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow, AnnualReviewWorkflow]
+WORKFLOWS = [
+    *case_workflows(),
+    HouseholdExitWorkflow,
+    AnnualReviewWorkflow,
+    AssessStarterWorkflow,
+    AnnualReportWorkflow,
+    ProgrammeDeadlineWorkflow,
+]
 
 
 def build_worker(
@@ -84,6 +93,7 @@ def build_worker(
             review.annual_review_batches,
             review.annual_review_spot_checks,
             review.annual_review_figures,
+            AnnualReporting(engine).compute_annual_report,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -402,6 +402,18 @@ TEXT: dict[str, Pair] = {
         "您没有查看此页面的权限（需要督办 supervisor 角色）",
         "You may not see this page (supervisor role required)",
     ),
+    "forbidden_report": (
+        "您没有查看年度报告的权限（需要市总工会 city_officer、city_leader 或 admin 角色）",
+        "You may not see the year-end report (the city's city_officer, city_leader or admin)",
+    ),
+    "annual_report": ("年度报告", "Year-end report"),
+    "annual_report_computed": ("生成于", "Computed"),
+    "annual_report_by_district": ("分区县发放金额", "Money paid per district"),
+    "annual_report_text": ("报告数据", "The report"),
+    "annual_report_none": (
+        "本年度报告尚未生成：由定时任务于12月31日生成，或运行 casework report annual --fresh",
+        "Not computed yet: the schedule computes it on 31 December, or run casework report annual --fresh",
+    ),
     "forbidden_open": (
         "您的角色不能立案",
         "Your roles open no kind of case",

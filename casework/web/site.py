@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from casework.assess import reads_reports
 from casework.auth.edge import SESSION_COOKIE, EdgeAuth, check_csrf, client_address
-from casework.domain.calendar import CalendarOverrides, WorkingCalendar
+from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
 from casework.domain.org import Role
 from casework.domain.registry import ACTION_NAMES, CASE_TYPES
 from casework.service import CaseService
@@ -193,6 +194,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             "is_supervisor": current is not None and Role.SUPERVISOR in current.roles,
             "may_open": current is not None
             and any(t.opener_role in current.roles for t in CASE_TYPES.values()),
+            "may_read_reports": current is not None and reads_reports(current),
+            "report_year": now().astimezone(CHINA_TZ).year - 1,
             "csrf_token": csrf_token(request),
             "notice": notice,
             "lang_link": page + ("&" if "?" in page else "?") + f"lang={other}",

@@ -1,0 +1,127 @@
+"""Runs the calendar starts (docs/batch-runs.md): the year-end report, the thin starter
+a Temporal Schedule runs, and a programme's list deadline.
+
+A Schedule's action gets a workflow id with Temporal's timestamp suffix, so the
+scheduled workflow is `AssessStarter`, which starts the real run as a child with the
+fixed id `assess-{kind}-{year}`, REJECT_DUPLICATE and ABANDON: a (kind, year) runs
+once, however often the Schedule (or `casework assess run`) fires; a second start
+finds the first and reports it (docs/DECISIONS.md).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.annual_report import (
+        COMPUTE_ANNUAL_REPORT,
+        AnnualReportDone,
+        AnnualReportRequest,
+    )
+    from casework.assess import ASSESS_KINDS, assess_workflow_id
+    from casework.domain.batch import RunProgress
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+class AssessStart(BaseModel):
+    """What a Schedule's action carries: the kind, and how the year follows from the
+    day it fires (the year in Beijing time plus `year_offset`), or a year outright."""
+
+    kind: str
+    year: int | None = None
+    year_offset: int = 0
+
+
+class AssessStarted(BaseModel):
+    workflow_id: str
+    year: int
+    already: bool
+    """True: the run of that (kind, year) had been started before; nothing new started."""
+
+
+@workflow.defn(name="assess-start")
+class AssessStarterWorkflow:
+    @workflow.run
+    async def run(self, start: AssessStart) -> AssessStarted:
+        if start.kind not in ASSESS_KINDS:
+            raise ApplicationError(
+                f"未知运行类型 (unknown kind) {start.kind!r}",
+                type="unknown_kind",
+                non_retryable=True,
+            )
+        year = start.year or workflow.now().astimezone(BEIJING).year + start.year_offset
+        wid = assess_workflow_id(start.kind, year)
+        try:
+            await workflow.start_child_workflow(
+                start.kind,
+                {"year": year},
+                id=wid,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("assess.already_started %s", wid)
+            return AssessStarted(workflow_id=wid, year=year, already=True)
+        return AssessStarted(workflow_id=wid, year=year, already=False)
+
+
+class AnnualReportInput(BaseModel):
+    year: int
+    computed_by: str = "schedule"
+
+
+REPORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+
+
+@workflow.defn(name="annual-report")
+class AnnualReportWorkflow:
+    """Computes the year's report in one activity and stores it (`annual_reports`)."""
+
+    def __init__(self) -> None:
+        self._progress = RunProgress(total=1)
+
+    @workflow.run
+    async def run(self, start: AnnualReportInput) -> AnnualReportDone:
+        done = await workflow.execute_activity(
+            COMPUTE_ANNUAL_REPORT,
+            AnnualReportRequest(year=start.year, computed_by=start.computed_by),
+            result_type=AnnualReportDone,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=REPORT_RETRY,
+        )
+        self._progress = RunProgress(total=1, done=1, counts={"computed": 1}, finished=True)
+        return done
+
+    @workflow.query(name="progress")
+    def progress(self) -> RunProgress:
+        return self._progress
+
+
+class ProgrammeDeadline(BaseModel):
+    programme_id: str
+
+
+@workflow.defn(name="programme-deadline")
+class ProgrammeDeadlineWorkflow:
+    """A programme's list deadline (名单上报截止): signal `lists_due` to its run."""
+
+    @workflow.run
+    async def run(self, deadline: ProgrammeDeadline) -> bool:
+        """True: signalled; False: the programme's workflow was not found (logged)."""
+        target = f"programme-{deadline.programme_id}"
+        try:
+            await workflow.get_external_workflow_handle(target).signal("lists_due")
+        except FailureError as e:  # not found, or already closed
+            workflow.logger.warning("programme_deadline.not_found %s: %s", target, e.message)
+            return False
+        return True
