@@ -11,7 +11,6 @@ finds the first and reports it (docs/DECISIONS.md).
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -27,8 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from casework.assess import ASSESS_KINDS, assess_workflow_id
     from casework.domain.batch import RunProgress
-
-BEIJING = ZoneInfo("Asia/Shanghai")
+    from casework.domain.calendar import CHINA_TZ  # a fixed offset: China keeps no DST
 
 
 class AssessStart(BaseModel):
@@ -57,7 +55,7 @@ class AssessStarterWorkflow:
                 type="unknown_kind",
                 non_retryable=True,
             )
-        year = start.year or workflow.now().astimezone(BEIJING).year + start.year_offset
+        year = start.year or workflow.now().astimezone(CHINA_TZ).year + start.year_offset
         wid = assess_workflow_id(start.kind, year)
         try:
             await workflow.start_child_workflow(

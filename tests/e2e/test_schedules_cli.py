@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, update
 
+from casework.domain.calendar import CHINA_TZ
 from casework.store.db import make_engine
 from casework.store.tables import programmes
 from tests.e2e import test_cli_against_dev_server as dev_server
@@ -125,3 +126,42 @@ def test_only_the_citys_officers_start_or_read_runs(stack: Cli) -> None:
         assert proc.returncode == 2 and "forbidden" in proc.stderr, proc.stderr
     proc = stack.run("assess", "run", "annual-audit", "--year", "2024", "--as", OFFICER, ok=False)
     assert proc.returncode == 2 and "field KIND" in proc.stderr
+
+
+def test_the_annual_review_runs_from_its_schedule(stack: Cli) -> None:
+    """The review's Schedule, fired now (as Temporal fires it each 10 January), starts the
+    real `annual-review` run for the year it fires in, once; every household on the
+    register is reviewed and `review show` reads the outcome."""
+    import asyncio
+
+    from temporalio.client import Client
+
+    from casework.store.register_seed import seed_register
+
+    year = datetime.now(CHINA_TZ).year
+    engine = make_engine(stack.env["CASEWORK_DATABASE_URL"])
+    seeded = seed_register(engine, 120, seed=7, year=year)
+    engine.dispose()
+    stack.json("schedules", "apply")
+
+    async def fire() -> None:
+        # Triggering carries no payload: a plain client will do.
+        client = await Client.connect(stack.env["CASEWORK_TEMPORAL_ADDRESS"])
+        await client.get_schedule_handle("casework-annual-review").trigger()
+
+    asyncio.run(fire())
+    status: dict[str, object] = {}
+    for _ in range(40):  # the starter runs a moment after the trigger, then the review
+        args = ("assess", "status", "annual-review", "--year", str(year), "--as", OFFICER)
+        proc = stack.run(*args, "--json", ok=False)
+        if proc.returncode == 0:
+            status = json.loads(proc.stdout)
+            if status["status"] == "completed":
+                break
+        time.sleep(0.5)
+    assert status["status"] == "completed", status
+    figures = stack.json("review", "show", "--year", str(year))
+    reviewed = sum(d["renewed"] + d["exit_proposed"] + d["reverify"] for d in figures["districts"])
+    assert reviewed == len(seeded) and figures["spot_checks_drawn"]
+    again = stack.json("assess", "run", "annual-review", "--year", str(year), "--as", OFFICER)
+    assert again["already"]  # the schedule's run is the (kind, year)'s one run
