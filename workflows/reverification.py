@@ -22,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.reverification import (
         CHECK_OPENING,
         RECORD_RESOLUTION,
-        OpeningCheck,
         OpeningAnswer,
+        OpeningCheck,
         ResolutionCall,
     )
     from casework.domain.case import CaseContinuation, CaseState, CaseView, Refused, Status

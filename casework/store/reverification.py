@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.annual_review import Outcome
@@ -46,10 +46,12 @@ def opening_key(year: int, household_file: str) -> str:
     return f"annual-review:{year}:{household_file}"
 
 
-def _wanted(year: int) -> object:
+def _wanted(year: int) -> ColumnElement[bool]:
     return and_(
         register_reviews.c.year == year,
-        or_(register_reviews.c.outcome == Outcome.REVERIFY.value, register_reviews.c.spot_check == 1),
+        or_(
+            register_reviews.c.outcome == Outcome.REVERIFY.value, register_reviews.c.spot_check == 1
+        ),
     )
 
 
@@ -140,8 +142,7 @@ def unstarted_follow_ups(
             .limit(limit)
         ).all()
     return [
-        FollowUpCase(r[0], r.case_id, r.district, _follow_up(r.outcome), r.reasons)
-        for r in rows
+        FollowUpCase(r[0], r.case_id, r.district, _follow_up(r.outcome), r.reasons) for r in rows
     ]
 
 

@@ -42,7 +42,9 @@ def follow_up_rows(engine: Engine) -> list[tuple[str, str, str | None, str | Non
                 select(register_reviews)
                 .where(
                     register_reviews.c.year == YEAR,
-                    or_(register_reviews.c.outcome == "reverify", register_reviews.c.spot_check == 1),
+                    or_(
+                        register_reviews.c.outcome == "reverify", register_reviews.c.spot_check == 1
+                    ),
                 )
                 .order_by(register_reviews.c.case_id)
             )
@@ -91,8 +93,8 @@ async def test_the_review_opens_each_follow_up_once_and_the_officer_resolves_it(
         progress = await handle.query("progress")
         rows = follow_up_rows(sqlite_engine)
         assert rows, "the seeded register has unclear or drawn files"
-        case_ids = [r[2] for r in rows]
-        assert None not in case_ids and len(set(case_ids)) == len(rows)
+        case_ids = [str(r[2]) for r in rows]
+        assert None not in [r[2] for r in rows] and len(set(case_ids)) == len(rows)
         assert progress["counts"]["follow_ups"] == len(rows)
         await until_opened(sqlite_engine, len(rows))
 
@@ -102,7 +104,7 @@ async def test_the_review_opens_each_follow_up_once_and_the_officer_resolves_it(
         )
         await again.result()
         await asyncio.sleep(0.2)
-        assert [r[2] for r in follow_up_rows(sqlite_engine)] == case_ids
+        assert [str(r[2]) for r in follow_up_rows(sqlite_engine)] == case_ids
         assert opened(sqlite_engine) == len(rows)
         with sqlite_engine.connect() as conn:
             numbers = list(
