@@ -21,6 +21,7 @@ from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.recording import Recorder
 from activities.register import HouseholdExits
+from activities.reverification import ReverificationActivities
 from activities.sampling import AuditSampling
 from casework.config import ProcessConfig
 from casework.domain.registry import CASE_TYPES
@@ -78,6 +79,7 @@ def build_worker(
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs(), personal)
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
+    follow_ups = ReverificationActivities(engine, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -94,6 +96,9 @@ def build_worker(
             review.annual_review_spot_checks,
             review.annual_review_figures,
             AnnualReporting(engine).compute_annual_report,
+            follow_ups.annual_review_follow_ups,
+            follow_ups.reverification_opening,
+            follow_ups.reverification_resolution,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

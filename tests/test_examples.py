@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from casework.demo.people import demo_users
-from casework.domain import audit
+from casework.domain import audit, reverification
 from casework.domain.audit_sample import is_relief_subject
 from casework.domain.case import CaseState
 from casework.domain.legal_aid import (
@@ -43,6 +43,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "audit-finding-correction.json": audit.FindingCorrection,
     "audit-reply.json": audit.Reply,
     "audit-accept.json": audit.RectificationCheck,
+    "reverification.json": reverification.ReverificationApplication,
+    "reverification-findings.json": reverification.Findings,
 }
 """Each example file and the model it is sent as."""
 

@@ -2,7 +2,9 @@
 (docs/batch-runs.md): the rules read once, the batch activity called again and again
 from the last cursor (heartbeating; a killed worker's attempt is retried from its last
 heartbeat), continue-as-new when Temporal suggests it, then the spot-check draw; it ends
-with the figures per district. Started by the schedule (or `casework assess run
+with the figures per district.
+After the draw it opens the follow-ups, a re-verification case (复核核查) per unclear or
+drawn file, through one batch activity (activities/reverification.py). Started by the schedule (or `casework assess run
 annual-review --year Y`) by its name with `{"year": Y}`, id `assess-annual-review-{Y}`.
 """
 
@@ -25,11 +27,13 @@ with workflow.unsafe.imports_passed_through():
         ReviewSettings,
     )
     from activities.batches import HEARTBEAT_TIMEOUT_S
+    from activities.reverification import OPEN_FOLLOW_UPS, FollowUpsCall, FollowUpsOpened
     from casework.domain.annual_review import ReviewFigures
     from casework.domain.batch import RunProgress
 
 WORKFLOW_NAME = "annual-review"
 BATCH_TIMEOUT = timedelta(minutes=5)
+FOLLOW_UPS_TIMEOUT = timedelta(minutes=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
@@ -89,6 +93,20 @@ class AnnualReviewWorkflow:
             result_type=int,
             start_to_close_timeout=BATCH_TIMEOUT,
             retry_policy=RETRY,
+        )
+        # The re-verifications and spot checks as cases of their own, in batches from one
+        # activity (not a child workflow each): idempotent, so a retried or second run
+        # of the year opens none twice.
+        opened = await workflow.execute_activity(
+            OPEN_FOLLOW_UPS,
+            FollowUpsCall(year=start.year),
+            result_type=FollowUpsOpened,
+            start_to_close_timeout=FOLLOW_UPS_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=HEARTBEAT_TIMEOUT_S),
+            retry_policy=RETRY,
+        )
+        self._progress = self._progress.model_copy(
+            update={"counts": {**self._progress.counts, "follow_ups": opened.opened}}
         )
         figures = await workflow.execute_activity(
             REVIEW_FIGURES,

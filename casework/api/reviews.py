@@ -22,8 +22,9 @@ router = APIRouter(prefix="/api/reviews", tags=["reviews"], route_class=StrictJS
     operation_id="show_annual_review",
     summary="Show a year's annual review of the register",
     description="Per district: households renewed (续期), proposed for exit (建议退出), to "
-    "re-verify (复核核实), drawn for a spot check (抽查) and resolved (an exit proposal once "
-    "the household left the register). The user's jurisdiction only: a district's staff "
+    "re-verify (复核核实), drawn for a spot check (抽查), follow-up cases opened "
+    "(复核核查, `follow_ups`) and resolved (an exit proposal once the household left the "
+    "register; a follow-up once its case closed: confirmed or exit proposed). The user's jurisdiction only: a district's staff "
     "see their own district. Read from `register_reviews`.",
     responses=responses(401, 422),
 )

@@ -22,6 +22,7 @@ COLUMNS = (
     ("exit_proposed", "建议退出 exit proposed"),
     ("reverify", "复核核实 re-verify"),
     ("spot_checked", "抽查 spot-checked"),
+    ("follow_ups", "核查立案 follow-ups"),
     ("resolved", "已处理 resolved"),
 )
 
@@ -33,7 +34,8 @@ def review_show(
     as_user: str | None = typer.Option(None, "--as", help="Viewing user: only their jurisdiction."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Per district: renewed, exit proposed, re-verify, spot-checked, resolved."""
+    """Per district: renewed, exit proposed, re-verify, spot-checked, follow-up cases
+    opened (复核核查), resolved."""
     from casework.store.annual_review import review_figures
     from casework.store.directory import Directory
 
@@ -45,7 +47,7 @@ def review_show(
         emit_json(figures)
         return
     table = Table(title=f"{year} 年度复核 annual review of the register")
-    table.add_column("区县 district")
+    table.add_column("区县 district", no_wrap=True)
     for _, words in COLUMNS:
         table.add_column(words, justify="right")
     for d in figures.districts:

@@ -91,8 +91,6 @@ class AnnualReviewConfig(BaseModel):
     """At least this share of the renewed households is drawn for a spot-check home visit."""
     seed: int = Field(default=20_260_110, ge=0, le=MAX_SEED)
     """The draw's seed, with the year: the same seed and renewed set draw the same files."""
-    reverify_days: int = Field(default=10, ge=1, le=60)
-    """Working days the grassroots officer has for a re-verification or spot check."""
 
 
 class HouseholdFacts(BaseModel):

@@ -10,8 +10,9 @@ from casework.domain.case import Action
 from casework.domain.case_type import CaseType, UnknownAction, UnknownCaseType
 from casework.domain.hardship import HARDSHIP
 from casework.domain.legal_aid import LEGAL_AID
+from casework.domain.reverification import REVERIFICATION
 
-CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT)}
+CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION)}
 
 ACTION_NAMES: tuple[str, ...] = tuple(
     dict.fromkeys(
