@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
+from activities.programme import ProgrammePayments
 from activities.recording import Recorder
 from activities.register import HouseholdExits
 from activities.sampling import AuditSampling
@@ -30,6 +31,7 @@ from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
 from workflows.household_exit import HouseholdExitWorkflow
+from workflows.programme import ProgrammeRunWorkflow
 
 
 def case_workflows() -> list[type]:
@@ -41,7 +43,7 @@ def case_workflows() -> list[type]:
     return found
 
 
-WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow]
+WORKFLOWS = [*case_workflows(), HouseholdExitWorkflow, ProgrammeRunWorkflow]
 
 
 def build_worker(
@@ -60,8 +62,11 @@ def build_worker(
     store = EventStore(engine)
     recorder = Recorder(store)
     exits = HouseholdExits(store)
-    personal = PersonalData(engine, keyring or keyring_of(client.data_converter))
-    disbursement = Disbursement(bank or FakeBank(), personal)
+    keyring = keyring or keyring_of(client.data_converter)
+    personal = PersonalData(engine, keyring)
+    bank = bank or FakeBank()
+    disbursement = Disbursement(bank, personal)
+    programme_payments = ProgrammePayments(engine, bank, keyring)
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs(), personal)
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     return Worker(
@@ -75,6 +80,7 @@ def build_worker(
             check.check_civil_affairs,
             source.process_config,
             AuditSampling(engine).draw_audit_sample,
+            programme_payments.pay_programme,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
