@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
+from activities.ledger_bank import LedgerBank
 from activities.programme import ProgrammePayments
 from activities.recording import Recorder
 from activities.register import HouseholdExits
@@ -98,6 +99,7 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         config=ConfigSource.from_files(settings.config, settings.holidays_file),
         max_cached_workflows=settings.max_cached_workflows,
+        bank=LedgerBank(settings.bank_ledger) if settings.bank_ledger else None,
     )
     log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     await worker.run()

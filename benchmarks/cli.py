@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import append, latency, report, supervision, throughput
+from benchmarks import append, latency, programme, report, supervision, throughput
 from benchmarks.harness import (
     Database,
     People,
@@ -33,7 +33,7 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append", "supervision")
+BENCHMARKS = ("latency", "throughput", "append", "supervision", "programme")
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ class Plan:
     supervision_cases: int
     supervision_calls: int
     supervision_scans: int
+    programme_recipients: int = programme.SEED_YEAR_RECIPIENTS
 
 
 FULL = Plan(300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5)
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000)
 
 
 class Databases:
@@ -168,6 +169,22 @@ def run_supervision(dbs: Databases, plan: Plan) -> Section:
     )
 
 
+def run_programme(dbs: Databases, plan: Plan) -> Section:
+    from casework.store.db import migrate
+
+    results: dict[str, programme.ProgrammeSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new_casework(backend, "programme")
+        floor = dbs.new(backend, "programme_floor")
+        try:
+            migrate(floor.engine)
+            results[backend] = programme.measure(db, floor, plan.programme_recipients)
+        finally:
+            db.close()
+            floor.close()
+    return programme.section(results, plan.programme_recipients)
+
+
 async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]:
     sections: list[Section] = []
     with scratch_dir() as directory:
@@ -182,6 +199,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
             sections.append(await asyncio.to_thread(run_append, dbs, plan))
         if "supervision" in which:
             sections.append(await asyncio.to_thread(run_supervision, dbs, plan))
+        if "programme" in which:
+            sections.append(await asyncio.to_thread(run_programme, dbs, plan))
     return sections
 
 
