@@ -282,9 +282,15 @@ def programme_run(
         fail("refused: role_not_held: 发放需要市总 city_officer 角色 (a city officer runs it)")
     _programmes(with_keys=False).spec(programme_id)
     s = settings()
+    import casework.cli as cli_module
+
+    cli_module._temporal_used = True  # leave with os._exit (casework.cli.main)
 
     async def go() -> RunProgress | None:
-        client = await connect(s)
+        try:
+            client = await connect(s)
+        except RuntimeError as e:
+            fail(f"cannot reach Temporal at {s.temporal_address} ({e}); is `make run` running?", 1)
         wid = programme_workflow_id(programme_id)
         try:
             handle = await client.start_workflow(
@@ -389,7 +395,12 @@ def programme_correct(
         rid = (row.get("recipient_id") or "").strip()
         if not rid.isascii() or not rid.isdigit():
             problems.append(
-                {"line": line, "field": "recipient_id", "message": "须为数字 (a number)"}
+                {
+                    "line": line,
+                    "field": "recipient_id",
+                    "code": "invalid",
+                    "message": "须为数字 (a number)",
+                }
             )
             continue
         try:
@@ -399,13 +410,19 @@ def programme_correct(
             done.append(int(rid))
         except Refused as e:
             problems.append(
-                {"line": line, "field": e.field or "recipient_id", "message": e.message}
+                {
+                    "line": line,
+                    "field": e.field or "recipient_id",
+                    "code": e.code,
+                    "message": e.message,
+                }
             )
     if as_json:
         emit_json({"corrected": done, "failed": problems})
     else:
         out.print(f"[green]已更正 (corrected):[/] {len(done)} 行 rows")
         for p in problems:
-            out.print(f"[red]行 line {p['line']} [{p['field']}]:[/] {escape(p['message'])}")
+            where = escape(f"[{p['field']}] {p['code']}")
+            out.print(f"[red]行 line {p['line']} {where}:[/] {escape(p['message'])}")
     if problems:
         raise typer.Exit(2)
