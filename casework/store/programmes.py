@@ -16,7 +16,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.batch import RunProgress
+from casework.domain.calendar import CHINA_TZ
 from casework.domain.events import NewEvent
 from casework.domain.identity import mask
 from casework.domain.org import CITY, Actor, Role
@@ -356,11 +357,21 @@ class Programmes:
         )
         return budget - int(taken or 0)
 
-    def submit(self, programme_id: str, data: bytes, actor: Actor) -> ListSummary:
+    def submit(
+        self, programme_id: str, data: bytes, actor: Actor, today: date | None = None
+    ) -> ListSummary:
         """A union's list (名单上报), every row checked: the rows that pass are recorded
-        for the district's review, the others reported with line and field."""
+        for the district's review, the others reported with line and field. Refused
+        after the programme's `lists_due_on` (Beijing time)."""
         _require(actor, Role.GRASSROOTS_OFFICER, "上报名单")
         spec = self.spec(programme_id)
+        today = today or datetime.now(UTC).astimezone(CHINA_TZ).date()
+        if today > spec.lists_due_on:
+            raise Refused(
+                "past_deadline",
+                f"名单上报已于 {spec.lists_due_on} 截止 (lists were due by {spec.lists_due_on})",
+                "lists_due_on",
+            )
         with self.engine.connect() as conn:
             status = conn.scalar(
                 select(programmes.c.status).where(programmes.c.programme_id == programme_id)

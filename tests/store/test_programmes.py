@@ -292,3 +292,72 @@ def test_sealed_fields_are_bound_to_their_row(
         )
     with pytest.raises(Exception, match="decrypt"):
         pay_all(programmes, pid, FakeBank(), who["city.officer1"])
+
+
+def test_two_unions_racing_for_one_person_end_with_one_row(
+    engine: Engine, programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    """Both lists are checked before either commits; the unique key on the person's
+    digest stops the second, which is checked again and reports the row."""
+    import contextlib
+    import threading
+
+    pid = programmes.open(spec(), who["city.officer1"])
+    barrier = threading.Barrier(2)
+    real = Programmes._listed
+    results: dict[str, Any] = {}
+    waited: set[str] = set()
+
+    def listed_then_wait(conn: Any, programme_id: str, digests: list[str]) -> set[str]:
+        found = real(conn, programme_id, digests)
+        name = threading.current_thread().name
+        if name.startswith("union") and name not in waited:
+            waited.add(name)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)  # both have checked: neither sees the other
+        return found
+
+    def submit(name: str, union: str) -> None:
+        try:
+            results[name] = programmes.submit(
+                pid,
+                csv(row(7, union=union), row(8 if name == "union-a" else 9, union=union)),
+                who["chongchuan.grassroots1"],
+            )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results[name] = exc
+
+    Programmes._listed = staticmethod(listed_then_wait)  # type: ignore[method-assign]
+    try:
+        threads = [
+            threading.Thread(target=submit, args=(n, u), name=n)
+            for n, u in (("union-a", "纺织厂工会"), ("union-b", "机械厂工会"))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        Programmes._listed = staticmethod(real)  # type: ignore[method-assign]
+    a, b = results["union-a"], results["union-b"]
+    assert not isinstance(a, Exception) and not isinstance(b, Exception), results
+    assert sorted([a.accepted, b.accepted]) == [1, 2]
+    assert [f.code for f in a.failures + b.failures] == ["already_listed"]
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(programme_recipients)) == 3
+
+
+def test_lists_are_refused_after_their_deadline(
+    programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    from datetime import date
+
+    pid = programmes.open(spec(), who["city.officer1"])
+    late = date(2027, 1, 6)
+    with pytest.raises(Refused) as r:
+        programmes.submit(pid, csv(row(1)), who["chongchuan.grassroots1"], today=late)
+    assert (r.value.code, r.value.field) == ("past_deadline", "lists_due_on")
+    on_time = programmes.submit(
+        pid, csv(row(1)), who["chongchuan.grassroots1"], today=date(2027, 1, 5)
+    )
+    assert on_time.accepted == 1
