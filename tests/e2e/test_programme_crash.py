@@ -98,9 +98,7 @@ async def test_a_killed_worker_resumes_the_payment_run(
     # Exactly once: one payments row and one bank transfer per paid row.
     with site.engine.connect() as conn:
         rows: dict[str, Any] = dict(
-            conn.execute(
-                select(payments.c.run_id, func.count()).group_by(payments.c.run_id)
-            ).all()
+            conn.execute(select(payments.c.run_id, func.count()).group_by(payments.c.run_id)).all()
         )
     assert rows == {crashed: resumed.counts["paid"], control: uninterrupted.counts["paid"]}
     transfers, amount, asked = LedgerBank(ledger_path).totals()
