@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.batches import BATCH_SIZE, run_batches
+from activities.batches import BATCH_SIZE, TIME_BUDGET_S, run_batches
 from activities.disbursement import AccountRejected, BankClient, TransferFailed, TransferOrder
 from casework.domain.batch import RunProgress
 from casework.domain.org import CITY, Role
@@ -31,11 +31,13 @@ class ProgrammePayments:
         bank: BankClient,
         keyring: Keyring | None,
         batch_size: int = BATCH_SIZE,
+        time_budget_s: float = TIME_BUDGET_S,
     ) -> None:
         self.engine = engine
         self.bank = bank
         self.programmes = Programmes(engine, keyring)
         self.batch_size = batch_size
+        self.time_budget_s = time_budget_s
 
     def transfer(self, key: str, account: str, amount_fen: int, reference: str) -> str:
         order = TransferOrder(
@@ -75,7 +77,7 @@ class ProgrammePayments:
             return done
 
         try:
-            cursor = run_batches(step, req.cursor)
+            cursor = run_batches(step, req.cursor, time_budget_s=self.time_budget_s)
         except (Refused, ActorRefused) as exc:
             raise ApplicationError(exc.message, type=exc.code, non_retryable=True) from None
         # `batches` 0 and not finished: rows corrected behind the cursor while the run

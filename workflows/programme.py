@@ -25,9 +25,6 @@ CALL_RETRY = RetryPolicy(
 )
 """Unlimited attempts: a database outage or a killed worker delays the run, never loses
 it. Refusals (role, actor, erased key) are non-retryable and fail the run."""
-CALLS_PER_RUN = 200
-"""Activity calls before the workflow continues as new (if Temporal has not suggested it
-sooner): about an hour of paying, a history of a few hundred events."""
 IDLE = timedelta(seconds=5)
 
 
@@ -61,7 +58,7 @@ class ProgrammeRunWorkflow:
                 state.cursor = 0
             else:
                 state.cursor = progress.cursor
-            if workflow.info().is_continue_as_new_suggested() or state.calls >= CALLS_PER_RUN:
+            if workflow.info().is_continue_as_new_suggested() or state.calls >= state.calls_per_run:
                 workflow.continue_as_new(state.model_copy(update={"calls": 0}))
 
     @workflow.query(name="progress")

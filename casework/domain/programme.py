@@ -410,6 +410,9 @@ class ProgrammeRunState(BaseModel):
     calls: int = 0
     progress: RunProgress = Field(default_factory=RunProgress)
     heartbeat_timeout_s: float | None = None
+    calls_per_run: int = 200
+    """Activity calls before the workflow continues as new (if Temporal has not suggested
+    it sooner): about an hour of paying, a history of a few hundred events."""
     """How soon a killed worker's batch is taken up again (None: the default)."""
 
 
