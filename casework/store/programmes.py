@@ -972,14 +972,38 @@ class Programmes:
                     time.sleep(0.05 * (attempt + 1))
         return outcome
 
-    def finish(self, programme_id: str) -> None:
-        """Mark the programme paid once no approved row is left."""
+    def finish(self, programme_id: str, today: date | None = None) -> bool:
+        """After a run that left no approved row: the programme is `paid` (closed to new
+        lists) once its lists are due and none awaits review or approval; until then
+        districts may still send lists and later runs pay them. Whether it closed."""
+        spec = self.spec(programme_id)
+        today = today or datetime.now(UTC).astimezone(CHINA_TZ).date()
+        if today <= spec.lists_due_on:
+            return False
         with self.engine.begin() as conn:
+            waiting = conn.scalar(
+                select(func.count())
+                .select_from(programme_recipients)
+                .where(
+                    programme_recipients.c.programme_id == programme_id,
+                    programme_recipients.c.status.in_(("listed", "approved")),
+                )
+            ) or conn.scalar(
+                select(func.count())
+                .select_from(programme_lists)
+                .where(
+                    programme_lists.c.programme_id == programme_id,
+                    programme_lists.c.status == "submitted",
+                )
+            )
+            if waiting:
+                return False
             conn.execute(
                 update(programmes)
-                .where(programmes.c.programme_id == programme_id)
+                .where(programmes.c.programme_id == programme_id, programmes.c.status == "open")
                 .values(status="paid", closed_at=datetime.now(UTC))
             )
+        return True
 
 
 def _aad(programme_id: str, digest: str) -> str:

@@ -361,3 +361,21 @@ def test_lists_are_refused_after_their_deadline(
         pid, csv(row(1)), who["chongchuan.grassroots1"], today=date(2027, 1, 5)
     )
     assert on_time.accepted == 1
+
+
+def test_a_programme_closes_once_its_lists_are_due_and_all_is_paid(
+    engine: Engine, programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    from datetime import date
+
+    pid, _ = approved_programme(programmes, who, row(1))
+    due = date(2027, 1, 5)
+    assert not programmes.finish(pid, today=date(2027, 1, 6))  # a row still to pay
+    pay_all(programmes, pid, FakeBank(), who["city.officer1"])
+    assert not programmes.finish(pid, today=due)  # lists may still come
+    assert programmes.summary(pid).status == "open"
+    assert programmes.finish(pid, today=date(2027, 1, 6))
+    assert programmes.summary(pid).status == "paid"
+    with pytest.raises(Refused) as r:
+        programmes.submit(pid, csv(row(2)), who["chongchuan.grassroots1"], today=due)
+    assert r.value.code == "programme_closed"
