@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework.api import cases, households, me, supervision
+from casework.api import cases, households, me, programmes, supervision
 from casework.api.errors import validation_failed
 from casework.auth.edge import EdgeAuth, set_session_cookie
 from casework.config import ConfigError
@@ -54,6 +54,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _not_routed)
     app.include_router(cases.router)
     app.include_router(households.router)
+    app.include_router(programmes.router)
     app.include_router(me.router)
     app.include_router(supervision.router)
     app.include_router(pages.router)
