@@ -150,3 +150,23 @@ async def test_the_payment_run_and_a_corrected_row(
     assert second.finished and second.counts == {"paid": 6}
     assert second.amount_fen == 6 * 50_000
     assert len(harness.bank.transfers) == 6
+
+
+def test_the_summer_example_runs_on_any_deployment(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """A frontline programme needs no register: the README's example as it is."""
+    Directory(sqlite_engine).upsert(demo_users())
+    cli = Cli(sqlite_engine, tmp_path)
+    pid = cli.json(
+        "programme", "open", "--file", str(REPO / "examples/programme-summer.json"), "--as", CITY
+    )["programme_id"]
+    listed = cli.json(
+        "programme",
+        "submit",
+        pid,
+        "--file",
+        str(REPO / "examples/programme-summer-recipients.csv"),
+        "--as",
+        GR,
+    )
+    assert (listed["accepted"], listed["total_fen"]) == (6, 120_000)
+    assert [(f["line"], f["code"]) for f in listed["failures"]] == [(7, "above_standard")]
