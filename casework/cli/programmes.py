@@ -241,7 +241,7 @@ def programme_show(
         table.add_column(col, justify="right")
     for d in summary.districts:
         table.add_row(
-            d.district,
+            d.district + (" [red]名单逾期 lists overdue[/]" if d.lists_overdue else ""),
             str(d.lists),
             str(d.lists_submitted),
             str(d.rows),

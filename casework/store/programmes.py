@@ -118,6 +118,9 @@ class DistrictFigures(BaseModel):
     recipients: dict[str, int] = {}
     """Accepted rows by status: listed, approved, paid, failed."""
     paid_fen: int = 0
+    lists_overdue: bool = False
+    """The lists were due and the district has none in (submitted or approved): an
+    exception for its officers to chase."""
 
 
 class ProgrammeSummary(BaseModel):
@@ -644,9 +647,13 @@ class Programmes:
 
     # -- reading -------------------------------------------------------------------------
 
-    def summary(self, programme_id: str, viewer: Actor | None = None) -> ProgrammeSummary:
-        """Per district: lists, rows, failed rows, amounts; and the payment run's figures."""
+    def summary(
+        self, programme_id: str, viewer: Actor | None = None, today: date | None = None
+    ) -> ProgrammeSummary:
+        """Per district: lists, rows, failed rows, amounts, whether its lists are overdue;
+        and the payment run's figures."""
         spec = self.spec(programme_id)
+        today = today or datetime.now(UTC).astimezone(CHINA_TZ).date()
         with self.engine.connect() as conn:
             head = conn.execute(
                 select(programmes).where(programmes.c.programme_id == programme_id)
@@ -692,6 +699,10 @@ class Programmes:
             districts[district].recipients = {**districts[district].recipients, status: n}
         for district, amount in paid:
             districts[district].paid_fen = int(amount or 0)
+        for d in districts.values():
+            d.lists_overdue = today > spec.lists_due_on and not (
+                d.lists_submitted + d.lists_approved
+            )
         shown = [d for d in districts.values() if viewer is None or viewer.covers(d.district)]
         return ProgrammeSummary(
             programme_id=programme_id,

@@ -379,3 +379,22 @@ def test_a_programme_closes_once_its_lists_are_due_and_all_is_paid(
     with pytest.raises(Refused) as r:
         programmes.submit(pid, csv(row(2)), who["chongchuan.grassroots1"], today=due)
     assert r.value.code == "programme_closed"
+
+
+def test_a_district_without_lists_after_the_deadline_is_flagged(
+    programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    from datetime import date
+
+    pid = programmes.open(spec(), who["city.officer1"])
+    listed = programmes.submit(
+        pid, csv(row(1)), who["chongchuan.grassroots1"], today=date(2027, 1, 5)
+    )
+
+    def overdue(today: date) -> dict[str, bool]:
+        return {d.district: d.lists_overdue for d in programmes.summary(pid, today=today).districts}
+
+    assert overdue(date(2027, 1, 5)) == {CC: False, TZ: False}
+    assert overdue(date(2027, 1, 6)) == {CC: False, TZ: True}
+    programmes.review(listed.list_id, who["chongchuan.officer1"], approve=False, comment="重报")
+    assert overdue(date(2027, 1, 6)) == {CC: True, TZ: True}
