@@ -389,7 +389,6 @@ class Programmes:
                 f"{district} 不在本项目的预算中 (the programme has no budget for {district})",
             )
         rows = read_rows(data)
-        current = self.keyring.current_id
         for attempt in range(5):
             with self.engine.connect() as conn:
                 left = self._budget_left(conn, programme_id, district, budget)
@@ -400,9 +399,11 @@ class Programmes:
                     return self._on_register(conn, ids)
 
                 def already(ids: list[str], conn: Connection = conn) -> set[str]:
-                    digest = {n: ds[current] for n, ds in self._digests(ids).items()}
-                    hit = self._listed(conn, programme_id, list(digest.values()))
-                    return {n for n, d in digest.items() if d in hit}
+                    # Under every master key: a row listed before a key rotation is
+                    # found by its older digest (the unique key sees only the current).
+                    by_digest = {d: n for n, ds in self._digests(ids).items() for d in ds.values()}
+                    hit = self._listed(conn, programme_id, list(by_digest))
+                    return {by_digest[d] for d in hit}
 
                 checked = check_list(
                     rows,

@@ -398,3 +398,19 @@ def test_a_district_without_lists_after_the_deadline_is_flagged(
     assert overdue(date(2027, 1, 6)) == {CC: False, TZ: True}
     programmes.review(listed.list_id, who["chongchuan.officer1"], approve=False, comment="重报")
     assert overdue(date(2027, 1, 6)) == {CC: True, TZ: True}
+
+
+def test_one_payment_per_person_across_a_master_key_rotation(
+    engine: Engine, programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    import base64
+    import os
+
+    from casework.privacy.keys import Keyring
+
+    pid = programmes.open(spec(), who["city.officer1"])
+    programmes.submit(pid, csv(row(1)), who["chongchuan.grassroots1"])
+    new = "k2:" + base64.b64encode(os.urandom(32)).decode()
+    rotated = Programmes(engine, Keyring.parse(new + "," + TEST_KEYRING.serialize()))
+    again = rotated.submit(pid, csv(row(1, union="机械厂工会")), who["chongchuan.grassroots1"])
+    assert [f.code for f in again.failures] == ["already_listed"]
