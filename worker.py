@@ -19,6 +19,8 @@ from activities.batches import BATCH_SIZE
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
+from activities.ledger_bank import LedgerBank
+from activities.programme import ProgrammePayments
 from activities.recording import Recorder
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
@@ -36,6 +38,7 @@ from casework.temporal import connect
 from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
+from workflows.programme import ProgrammeRunWorkflow
 
 
 def case_workflows() -> list[type]:
@@ -54,6 +57,7 @@ WORKFLOWS = [
     AssessStarterWorkflow,
     AnnualReportWorkflow,
     ProgrammeDeadlineWorkflow,
+    ProgrammeRunWorkflow,
 ]
 
 
@@ -74,8 +78,11 @@ def build_worker(
     store = EventStore(engine)
     recorder = Recorder(store)
     exits = HouseholdExits(store)
-    personal = PersonalData(engine, keyring or keyring_of(client.data_converter))
-    disbursement = Disbursement(bank or FakeBank(), personal)
+    keyring = keyring or keyring_of(client.data_converter)
+    personal = PersonalData(engine, keyring)
+    bank = bank or FakeBank()
+    disbursement = Disbursement(bank, personal)
+    programme_payments = ProgrammePayments(engine, bank, keyring)
     check = CivilAffairsCheck(civil_affairs or FakeCivilAffairs(), personal)
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
@@ -99,6 +106,7 @@ def build_worker(
             follow_ups.annual_review_follow_ups,
             follow_ups.reverification_opening,
             follow_ups.reverification_resolution,
+            programme_payments.pay_programme,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
@@ -116,6 +124,7 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         config=ConfigSource.from_files(settings.config, settings.holidays_file),
         max_cached_workflows=settings.max_cached_workflows,
+        bank=LedgerBank(settings.bank_ledger) if settings.bank_ledger else None,
     )
     log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     await worker.run()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import annual_review, append, latency, report, supervision, throughput
+from benchmarks import annual_review, append, latency, programme, report, supervision, throughput
 from benchmarks.harness import (
     Database,
     People,
@@ -33,7 +33,7 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append", "supervision", "annual_review")
+BENCHMARKS = ("latency", "throughput", "append", "supervision", "annual_review", "programme")
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,13 @@ class Plan:
     supervision_calls: int
     supervision_scans: int
     review_households: int
+    programme_recipients: int
 
 
-FULL = Plan(300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429)
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000)
+FULL = Plan(
+    300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429, programme.SEED_YEAR_RECIPIENTS
+)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000)
 
 
 class Databases:
@@ -180,6 +183,22 @@ def run_supervision(dbs: Databases, plan: Plan) -> Section:
     )
 
 
+def run_programme(dbs: Databases, plan: Plan) -> Section:
+    from casework.store.db import migrate
+
+    results: dict[str, programme.ProgrammeSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new_casework(backend, "programme")
+        floor = dbs.new(backend, "programme_floor")
+        try:
+            migrate(floor.engine)
+            results[backend] = programme.measure(db, floor, plan.programme_recipients)
+        finally:
+            db.close()
+            floor.close()
+    return programme.section(results, plan.programme_recipients)
+
+
 async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]:
     sections: list[Section] = []
     with scratch_dir() as directory:
@@ -196,6 +215,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
             sections.append(await asyncio.to_thread(run_supervision, dbs, plan))
         if "annual_review" in which:
             sections.append(await asyncio.to_thread(run_annual_review, dbs, plan))
+        if "programme" in which:
+            sections.append(await asyncio.to_thread(run_programme, dbs, plan))
     return sections
 
 

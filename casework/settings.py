@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     carries this value (`temporal --codec-auth`, the UI's access-token option)."""
     act_wait_seconds: float = 60.0
     """How long `casework act` waits for an action's outcome before saying "try again"."""
+    bank_ledger: Path | None = None
+    """A file for the worker's fake bank to keep its transfers in (activities.ledger_bank);
+    None: the in-memory fake bank."""
 
     # -- sign-in (casework.auth) -----------------------------------------------------------
     public_url: str | None = None

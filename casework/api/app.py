@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework.api import cases, households, me, reports, reviews, supervision
+from casework.api import cases, households, me, programmes, reports, reviews, supervision
 from casework.api.errors import validation_failed
 from casework.auth.edge import EdgeAuth, set_session_cookie
 from casework.config import ConfigError
@@ -55,6 +55,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(households.router)
     app.include_router(reviews.router)
+    app.include_router(programmes.router)
     app.include_router(me.router)
     app.include_router(supervision.router)
     app.include_router(reports.router)

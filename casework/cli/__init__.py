@@ -1407,7 +1407,7 @@ def main() -> None:
 
 
 # Command groups kept in modules of their own register themselves on import.
-from casework.cli import accounts, audits, households, reviews, scheduled  # noqa: E402,F401
+from casework.cli import accounts, audits, households, programmes, reviews, scheduled  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -31,15 +31,19 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from casework.domain.applicant import NAME_PATTERN, STRICT
+from casework.domain.batch import RunProgress
 from casework.domain.eligibility import Category, yuan
 from casework.domain.identity import id_number_problem, mask
-from casework.domain.org import DISTRICTS
+from casework.domain.org import DISTRICTS, Actor
 from casework.domain.text import check_text
 
 MAX_ROWS = 5000
 """Rows in one submitted list: a union's list is hundreds; more is a mistake."""
 COLUMNS = ("union", "name", "id_number", "category", "amount_fen")
 """The columns a list must have (a header row names them; others are ignored)."""
+BANK_ACCOUNT = "bank_account"
+"""An optional column: the account the payment goes to. A row without one is accepted
+and fails at payment, listed for its district to correct."""
 
 
 class ProgrammeKind(StrEnum):
@@ -128,6 +132,7 @@ class Row(BaseModel):
     id_number: str
     category: RecipientCategory
     amount_fen: int
+    bank_account: str | None = None
 
     def masked(self) -> dict[str, object]:
         """As it may appear in logs, history and reports: no clear ID number."""
@@ -292,6 +297,7 @@ def check_list(
                 id_number=id_number,
                 category=category,
                 amount_fen=amount,
+                bank_account=str(c["bank_account"]) if c.get("bank_account") else None,
             )
         )
     failed.sort(key=lambda f: f.line)
@@ -349,6 +355,15 @@ def _row_problem(raw: Mapping[str, str], spec: ProgrammeSpec) -> RowFailure | di
             "a positive whole number of fen",
         )
     amount = int(text)
+    account = raw.get(BANK_ACCOUNT) or None
+    if account is not None and not bank_account_ok(account):
+        return _fail(
+            0,
+            BANK_ACCOUNT,
+            "invalid_bank_account",
+            "银行账号须为 8 至 30 位数字",
+            "8 to 30 digits",
+        )
     if amount > standard:
         return _fail(
             0,
@@ -363,4 +378,43 @@ def _row_problem(raw: Mapping[str, str], spec: ProgrammeSpec) -> RowFailure | di
         "id_number": id_number,
         "category": category.value,
         "amount_fen": amount,
+        "bank_account": account,
     }
+
+
+def bank_account_ok(account: str) -> bool:
+    """A bank account as a row or a correction may give it: 8 to 30 ASCII digits."""
+    return account.isascii() and account.isdigit() and 8 <= len(account) <= 30
+
+
+# -- the payment run (发放): what the workflow and its activity exchange ------------------
+
+PAY_PROGRAMME = "pay_programme"
+"""The activity that pays a programme's approved rows in batches (docs/batch-runs.md)."""
+
+
+class PayRequest(BaseModel):
+    """One call of the batch activity: pay from `cursor` on, as `actor`."""
+
+    programme_id: str
+    actor: Actor
+    cursor: int = 0
+
+
+class ProgrammeRunState(BaseModel):
+    """The payment run's workflow state, carried through continue-as-new."""
+
+    programme_id: str
+    actor: Actor
+    cursor: int = 0
+    calls: int = 0
+    progress: RunProgress = Field(default_factory=RunProgress)
+    heartbeat_timeout_s: float | None = None
+    calls_per_run: int = 200
+    """Activity calls before the workflow continues as new (if Temporal has not suggested
+    it sooner): about an hour of paying, a history of a few hundred events."""
+    """How soon a killed worker's batch is taken up again (None: the default)."""
+
+
+def programme_workflow_id(programme_id: str) -> str:
+    return f"programme-{programme_id}"

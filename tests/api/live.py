@@ -138,6 +138,7 @@ class LiveApi:
                 async with worker:
                     await self._open_the_documented_case(env, engine, service, task_queue)
                     self._file_the_documented_household(engine)
+                    self._open_the_documented_programme(engine)
                     serving = asyncio.create_task(server.serve(sockets=[sock]))
                     while not server.started:
                         if serving.done():
@@ -158,6 +159,21 @@ class LiveApi:
         store = EventStore(engine)
         store.set_budget("崇川区", 2026, DEMO_BUDGET_FEN)  # the builders' cases are of 2026
         DomainCase(store, FILE_EXAMPLE).to_filed()
+
+    def _open_the_documented_programme(self, engine: Engine) -> None:
+        """The programme the schema's examples name (PROGRAMME_EXAMPLE, the first of
+        2027), so that reading it and its failed payments succeed."""
+        from casework.api.programmes import PROGRAMME_EXAMPLE
+        from casework.demo.programme import spec
+        from casework.domain.programme import ProgrammeSpec
+        from casework.store.programmes import Programmes
+        from tests.conftest import TEST_KEYRING
+
+        opened = Programmes(engine, TEST_KEYRING).open(
+            ProgrammeSpec.model_validate(spec(2027, ["崇川区"], 10**8)),
+            Directory(engine).get("city.officer1").actor(),
+        )
+        assert opened == PROGRAMME_EXAMPLE, opened
 
     async def _open_the_documented_case(
         self, env: WorkflowEnvironment, engine: Engine, service: CaseService, task_queue: str

@@ -1,0 +1,88 @@
+"""The payment run of a relief programme (发放), as one activity called again and again
+by the `ProgrammeRun` workflow: batches of approved rows paid through the bank and
+committed one transaction each (docs/batch-runs.md, casework.store.programmes).
+
+Bank account numbers are unsealed here, for the bank only: the workflow's history
+carries the programme id, the actor, the cursor and the counts, nothing personal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.batches import BATCH_SIZE, TIME_BUDGET_S, run_batches
+from activities.disbursement import AccountRejected, BankClient, TransferFailed, TransferOrder
+from casework.domain.batch import RunProgress
+from casework.domain.org import CITY, Role
+from casework.domain.programme import PAY_PROGRAMME, PayRequest
+from casework.domain.refusal import Refused
+from casework.privacy.keys import Keyring
+from casework.store.directory import ActorMismatch, Directory
+from casework.store.event_store import ActorRefused
+from casework.store.programmes import AccountRefused, Programmes, TransientBankError
+
+
+class ProgrammePayments:
+    def __init__(
+        self,
+        engine: Engine,
+        bank: BankClient,
+        keyring: Keyring | None,
+        batch_size: int = BATCH_SIZE,
+        time_budget_s: float = TIME_BUDGET_S,
+    ) -> None:
+        self.engine = engine
+        self.bank = bank
+        self.programmes = Programmes(engine, keyring)
+        self.batch_size = batch_size
+        self.time_budget_s = time_budget_s
+
+    def transfer(self, key: str, account: str, amount_fen: int, reference: str) -> str:
+        order = TransferOrder(
+            idempotency_key=key, account=account, amount_fen=amount_fen, reference=reference
+        )
+        try:
+            return self.bank.transfer(order)
+        except AccountRejected as exc:
+            raise AccountRefused(str(exc)) from exc
+        except TransferFailed as exc:
+            raise TransientBankError(str(exc)) from exc
+
+    @activity.defn(name=PAY_PROGRAMME)
+    def pay_programme(self, req: PayRequest) -> RunProgress:
+        """Pay approved rows from the cursor on for about the time budget; the progress
+        as the committed rows say."""
+        actor = req.actor
+        if not actor.has_role(Role.CITY_OFFICER) or actor.district != CITY:
+            raise ApplicationError(
+                "发放需要市总 city_officer 角色 (a city officer runs the payments)",
+                type="role_not_held",
+                non_retryable=True,
+            )
+        with self.engine.connect() as conn:
+            try:
+                Directory.verify_actor(conn, actor)
+            except ActorMismatch as exc:
+                raise ApplicationError(exc.message, type=exc.code, non_retryable=True) from None
+        batches = 0
+
+        def step(cursor: int) -> int | None:
+            nonlocal batches
+            done = self.programmes.pay_batch(
+                req.programme_id, cursor, self.transfer, actor, self.batch_size
+            )
+            batches += done is not None
+            return done
+
+        try:
+            cursor = run_batches(step, req.cursor, time_budget_s=self.time_budget_s)
+        except (Refused, ActorRefused) as exc:
+            raise ApplicationError(exc.message, type=exc.code, non_retryable=True) from None
+        # `batches` 0 and not finished: rows corrected behind the cursor while the run
+        # went on; the workflow calls again from 0.
+        progress = self.programmes.progress(req.programme_id, cursor, batches)
+        if progress.finished:
+            self.programmes.finish(req.programme_id)
+        return progress

@@ -1,0 +1,172 @@
+"""`casework programme ...`: a city officer opens a programme, a union submits a list
+(failed rows reported with line and field, exit 0: the rest goes on), the district
+reviews, the city approves; bad input names the field, users outside the role or the
+district are refused with exit 2; the payment run through the real worker on the
+time-skipping server, and the district corrects the one failed row."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from casework.demo.people import demo_users
+from casework.demo.programme import id_number, put_on_register, spec
+from casework.domain.batch import RunProgress
+from casework.domain.programme import ProgrammeRunState, ProgrammeSpec, programme_workflow_id
+from casework.store.directory import Directory
+from casework.store.programmes import Programmes
+from tests.conftest import TEST_KEYRING
+from tests.workflows.conftest import Harness
+from tests.workflows.test_households_cli import Cli
+
+REPO = Path(__file__).resolve().parents[2]
+CITY, GR, OFFICER, TZ_OFFICER = (
+    "city.officer1",
+    "chongchuan.grassroots1",
+    "chongchuan.officer1",
+    "tongzhou.officer1",
+)
+
+
+@pytest.fixture(autouse=True)
+def _logging(restore_logging: None) -> None:
+    """The CLI configures the process's logging: put it back after each test."""
+
+
+def test_lists_to_approval_through_the_command(sqlite_engine: Engine, tmp_path: Path) -> None:
+    Directory(sqlite_engine).upsert(demo_users())
+    put_on_register(
+        sqlite_engine, TEST_KEYRING, [(id_number(n), "deep", "崇川区") for n in range(9)]
+    )
+    cli = Cli(sqlite_engine, tmp_path)
+    spec_file = str(REPO / "examples/programme.json")
+    recipients = str(REPO / "examples/programme-recipients.csv")
+
+    refused = cli.run("programme", "open", "--file", spec_file, "--as", GR, code=2)
+    assert "role_not_held" in refused.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**json.loads(Path(spec_file).read_text()), "year": "x"}))
+    assert "year" in cli.run("programme", "open", "--file", str(bad), "--as", CITY, code=2).stderr
+    pid = cli.json("programme", "open", "--file", spec_file, "--as", CITY)["programme_id"]
+
+    listed = cli.json("programme", "submit", pid, "--file", recipients, "--as", GR)
+    assert (listed["accepted"], listed["failed"]) == (6, 2)
+    assert [(f["line"], f["field"]) for f in listed["failures"]] == [
+        (7, "id_number"),
+        (8, "amount_fen"),
+    ]
+    table = cli.run("programme", "submit", pid, "--file", recipients, "--as", GR).stdout
+    assert "already_listed" not in table and "同一人" in table  # all named already
+    unreadable = tmp_path / "empty.csv"
+    unreadable.write_text("name,id_number\n")
+    assert (
+        "--file"
+        in cli.run("programme", "submit", pid, "--file", str(unreadable), "--as", GR, code=2).stderr
+    )
+
+    lists = cli.json("programme", "lists", pid, "--as", OFFICER)
+    assert [x["status"] for x in lists] == ["submitted", "submitted"]
+    assert cli.json("programme", "lists", pid, "--as", TZ_OFFICER) == []
+    first, second = (x["list_id"] for x in lists)
+    assert (
+        "not_found"
+        in cli.run("programme", "review", first, "--approve", "--as", TZ_OFFICER, code=2).stderr
+    )
+    assert (
+        "comment"
+        in cli.run("programme", "review", second, "--return", "--as", OFFICER, code=2).stderr
+    )
+    cli.run("programme", "review", first, "--approve", "--as", OFFICER)
+    cli.run("programme", "review", second, "--return", "-m", "重复上报", "--as", OFFICER)
+    assert (
+        "role_not_held"
+        in cli.run(
+            "programme", "approve", pid, "--district", "崇川区", "--as", OFFICER, code=2
+        ).stderr
+    )
+    approved = cli.json("programme", "approve", pid, "--district", "崇川区", "--as", CITY)
+    assert approved["recipients"] == {"approved": 6}
+    shown = cli.json("programme", "show", pid)
+    assert shown["progress"]["total"] == 6 and not shown["progress"]["finished"]
+    assert [
+        d["district"] for d in cli.json("programme", "show", pid, "--as", OFFICER)["districts"]
+    ] == ["崇川区"]
+    assert "role_not_held" in cli.run("programme", "run", pid, "--as", OFFICER, code=2).stderr
+
+
+async def test_the_payment_run_and_a_corrected_row(
+    harness: Harness, task_queue: str, tmp_path: Path
+) -> None:
+    engine = harness.engine
+    put_on_register(engine, TEST_KEYRING, [(id_number(n), "deep", "崇川区") for n in range(9)])
+    p = Programmes(engine, TEST_KEYRING)
+    d = harness.directory
+    pid = p.open(ProgrammeSpec.model_validate(spec(2027, ["崇川区"], 10**8)), d.get(CITY).actor())
+    listed = p.submit(
+        pid, (REPO / "examples/programme-recipients.csv").read_bytes(), d.get(GR).actor()
+    )
+    p.review(listed.list_id, d.get(OFFICER).actor(), approve=True)
+    p.approve_district(pid, "崇川区", d.get(CITY).actor())
+
+    async def run() -> RunProgress:
+        return await harness.env.client.execute_workflow(
+            "ProgrammeRun",
+            ProgrammeRunState(programme_id=pid, actor=d.get(CITY).actor()),
+            id=programme_workflow_id(pid) + "-" + str(len(harness.bank.transfers)),
+            task_queue=task_queue,
+            result_type=RunProgress,
+        )
+
+    first = await run()
+    assert first.finished and first.counts == {"paid": 5, "failed": 1}
+    assert first.amount_fen == 5 * 50_000
+    # A non-city actor fails the run without paying anything.
+    with pytest.raises(Exception):  # noqa: B017 - WorkflowFailureError(role_not_held)
+        await harness.env.client.execute_workflow(
+            "ProgrammeRun",
+            ProgrammeRunState(programme_id=pid, actor=d.get(OFFICER).actor()),
+            id=programme_workflow_id(pid) + "-refused",
+            task_queue=task_queue,
+        )
+    cli = Cli(engine, tmp_path)
+    failed = await asyncio.to_thread(cli.json, "programme", "failed", pid, "--as", OFFICER)
+    assert [(f["line"], f["id_masked"][:4]) for f in failed] == [(9, "3206")]
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text(
+        f"recipient_id,bank_account\n{failed[0]['recipient_id']},6222333344445555\n"
+    )
+    other = await asyncio.to_thread(
+        cli.run, "programme", "correct", pid, "--file", str(corrections), "--as", TZ_OFFICER, code=2
+    )
+    assert "not_found" in other.stdout
+    await asyncio.to_thread(
+        cli.run, "programme", "correct", pid, "--file", str(corrections), "--as", OFFICER
+    )
+    second = await run()
+    assert second.finished and second.counts == {"paid": 6}
+    assert second.amount_fen == 6 * 50_000
+    assert len(harness.bank.transfers) == 6
+
+
+def test_the_summer_example_runs_on_any_deployment(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """A frontline programme needs no register: the README's example as it is."""
+    Directory(sqlite_engine).upsert(demo_users())
+    cli = Cli(sqlite_engine, tmp_path)
+    pid = cli.json(
+        "programme", "open", "--file", str(REPO / "examples/programme-summer.json"), "--as", CITY
+    )["programme_id"]
+    listed = cli.json(
+        "programme",
+        "submit",
+        pid,
+        "--file",
+        str(REPO / "examples/programme-summer-recipients.csv"),
+        "--as",
+        GR,
+    )
+    assert (listed["accepted"], listed["total_fen"]) == (6, 120_000)
+    assert [(f["line"], f["code"]) for f in listed["failures"]] == [(7, "above_standard")]
