@@ -97,6 +97,19 @@ def opening_fingerprint(case_type: str, actor: Actor, application: Application) 
     return hashlib.sha256(canonical_json(asked).encode()).hexdigest()
 
 
+async def _opening_refusal(handle: WorkflowHandle[Any, Any]) -> ActionRefused | None:
+    """The refusal a case workflow failed with at its opening, if that is how it ended."""
+    try:
+        await handle.result()
+    except WorkflowFailureError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.non_retryable:
+            details = cause.details[0] if cause.details else {}
+            field = details.get("field") if isinstance(details, dict) else None
+            return ActionRefused(cause.type or "refused", cause.message, field)
+    return None
+
+
 class CaseService:
     def __init__(
         self, client: Client, engine: Engine, task_queue: str, keyring: Keyring | None = None
@@ -193,6 +206,16 @@ class CaseService:
             if wait is None or idempotency_key is None:
                 raise
             raise ActionPending(case_id, idempotency_key, wait) from None
+        except WorkflowUpdateFailedError:
+            # The workflow ended before its opening was recorded: a rule the worker
+            # checks refused it (a file not on the register, ...). Its refusal, as for
+            # an action; nothing was recorded, so without a key its registration goes.
+            refused = await _opening_refusal(handle)
+            if refused is None:
+                raise
+            if idempotency_key is None:
+                await asyncio.to_thread(self.intake.discard, case_id)
+            raise refused from None
         except RPCError as err:
             if again and err.status == RPCStatusCode.NOT_FOUND:
                 # Opened by the first sending and closed since: its recorded view.

@@ -10,11 +10,28 @@ from fastapi import APIRouter, Path
 from casework.api.body import StrictJSONRoute
 from casework.api.deps import CurrentUser, EngineDep
 from casework.api.errors import responses
+from casework.api.examples import ok
 from casework.domain.annual_review import ReviewFigures
 from casework.domain.org import CITY
 from casework.store.annual_review import review_figures
 
 router = APIRouter(prefix="/api/reviews", tags=["reviews"], route_class=StrictJSONRoute)
+
+REVIEW_EXAMPLE = {
+    "year": 2027,
+    "districts": [
+        {
+            "district": "崇川区",
+            "renewed": 1_180,
+            "exit_proposed": 64,
+            "reverify": 41,
+            "spot_checked": 354,
+            "follow_ups": 395,
+            "resolved": 120,
+        }
+    ],
+    "spot_checks_drawn": True,
+}
 
 
 @router.get(
@@ -26,7 +43,10 @@ router = APIRouter(prefix="/api/reviews", tags=["reviews"], route_class=StrictJS
     "(复核核查, `follow_ups`) and resolved (an exit proposal once the household left the "
     "register; a follow-up once its case closed: confirmed or exit proposed). The user's jurisdiction only: a district's staff "
     "see their own district. Read from `register_reviews`.",
-    responses=responses(401, 422),
+    responses={
+        200: ok(REVIEW_EXAMPLE, ReviewFigures, "The year's review per district."),
+        **responses(401, 422),
+    },
 )
 def show_review(
     year: Annotated[int, Path(ge=2000, le=2100, description="The review year.")],

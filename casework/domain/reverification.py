@@ -88,6 +88,11 @@ def resolution_of(outcome: Outcome | None) -> Resolution | None:
     return None
 
 
+_ONE_REASON = "(" + "|".join(REASON_WORDS) + ")"
+_REASONS_PATTERN = f"^({_ONE_REASON}(,{_ONE_REASON})*)?$"
+"""What `review_reasons` may hold, for the schema (the validator says which code is wrong)."""
+
+
 class ReverificationApplication(BaseModel):
     """Which file to verify, for which review, and why (codes only)."""
 
@@ -97,13 +102,17 @@ class ReverificationApplication(BaseModel):
         pattern=HOUSEHOLD_FILE.pattern,
         description="The household's file: its hardship case number, HR-YYYY-NNNNNN.",
     )
-    district: str = Field(description="The household's district.")
+    district: str = Field(
+        description="The household's district.",
+        json_schema_extra={"enum": [d for d in DISTRICTS if d != CITY], "examples": ["崇川区"]},
+    )
     review_year: int = Field(ge=2000, le=2100, description="The annual review's year.")
     follow_up: FollowUp = Field(description="reverify (unclear) or spot_check (drawn).")
     review_reasons: str = Field(
         default="",
         max_length=200,
         description="The review's reason codes, comma-separated (near_line, facts_missing…).",
+        json_schema_extra={"pattern": _REASONS_PATTERN},
     )
 
     @field_validator("district")
@@ -138,7 +147,7 @@ class ReverificationApplication(BaseModel):
 
 
 APPLICATION_EXAMPLE: JsonDict = {
-    "household_file": "HR-2026-000123",
+    "household_file": "HR-2026-000124",
     "district": "崇川区",
     "review_year": 2027,
     "follow_up": "reverify",
@@ -212,7 +221,6 @@ class ReverificationProcess(Process):
     signing_stages = frozenset({Stage.VISIT})
     info_provider_role = Role.GRASSROOTS_OFFICER
     withdrawable_stages = frozenset({Stage.VISIT})
-    input_refusals: ClassVar[frozenset[str]] = frozenset({"invalid_findings"})
 
     def __init__(self, config: ReverificationConfig) -> None:
         self.use(config)

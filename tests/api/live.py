@@ -33,6 +33,7 @@ from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import CaseView
 from casework.domain.hardship import StartHardshipCase
 from casework.domain.org import CITY, DISTRICTS, Role
+from casework.domain.reverification import APPLICATION_EXAMPLE as REVERIFICATION_EXAMPLE
 from casework.service import HARDSHIP_WORKFLOW, CaseService, opening_fingerprint
 from casework.settings import Settings
 from casework.store.auth import Tokens
@@ -139,6 +140,7 @@ class LiveApi:
                     await self._open_the_documented_case(env, engine, service, task_queue)
                     self._file_the_documented_household(engine)
                     self._open_the_documented_programme(engine)
+                    self._store_the_documented_report(engine)
                     serving = asyncio.create_task(server.serve(sockets=[sock]))
                     while not server.started:
                         if serving.done():
@@ -159,6 +161,9 @@ class LiveApi:
         store = EventStore(engine)
         store.set_budget("崇川区", 2026, DEMO_BUDGET_FEN)  # the builders' cases are of 2026
         DomainCase(store, FILE_EXAMPLE).to_filed()
+        # The re-verification's example names another file: the documented exit of
+        # FILE_EXAMPLE would leave it nothing to re-verify.
+        DomainCase(store, REVERIFICATION_EXAMPLE["household_file"]).to_filed()
 
     def _open_the_documented_programme(self, engine: Engine) -> None:
         """The programme the schema's examples name (PROGRAMME_EXAMPLE, the first of
@@ -174,6 +179,16 @@ class LiveApi:
             Directory(engine).get("city.officer1").actor(),
         )
         assert opened == PROGRAMME_EXAMPLE, opened
+
+    def _store_the_documented_report(self, engine: Engine) -> None:
+        """The year-end report of the year the schema's examples name, stored as the
+        year-end run stores it, so that reading it succeeds."""
+        from casework.api.reports import REPORT_EXAMPLE
+        from casework.store.annual_report import AnnualReports
+
+        reports = AnnualReports(engine)
+        year = REPORT_EXAMPLE["year"]
+        reports.store(reports.compute(year), "schedule", datetime.now(UTC))
 
     async def _open_the_documented_case(
         self, env: WorkflowEnvironment, engine: Engine, service: CaseService, task_queue: str

@@ -78,7 +78,15 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
     for path, operations in app.openapi()["paths"].items():
         if path.startswith("/api"):
             for method in operations:
-                yield method.upper(), path.format(case_id=CHONGCHUAN_CASE, action="claim")
+                yield (
+                    method.upper(),
+                    path.format(
+                        case_id=CHONGCHUAN_CASE,
+                        action="claim",
+                        year=2026,
+                        programme_id="PG-2027-000001",
+                    ),
+                )
 
 
 async def test_every_api_route_needs_a_signed_in_user(

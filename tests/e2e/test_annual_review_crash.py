@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -110,7 +109,6 @@ async def test_a_worker_killed_halfway_through_the_review_reviews_each_household
     with site.engine.connect() as conn:
         at_kill = conn.scalar(select(func.count()).select_from(register_reviews))
     assert at_kill == STOP_AFTER * BATCH  # the 5th batch committed, then the worker died
-    began = time.monotonic()
     start(site, 0)
     figures = ReviewFigures.model_validate(await asyncio.wait_for(handle.result(), 120))
     progress = await handle.query("progress")
@@ -130,4 +128,3 @@ async def test_a_worker_killed_halfway_through_the_review_reviews_each_household
     assert batches == HOUSEHOLDS // BATCH  # no batch recorded twice
     assert figures.total("spot_checked") * 10 >= want["renewed"] * 3
     assert site.store.verify().broken == []
-    assert time.monotonic() - began < 60
