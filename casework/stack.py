@@ -9,6 +9,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -23,10 +24,13 @@ from casework.demo.audit import AuditDriver, seed_audits
 from casework.demo.drive import Driver, run_demo
 from casework.demo.legal_aid import seed_legal_aid
 from casework.demo.people import DEMO_PASSWORD
+from casework.demo.programme import seed_demo_programme
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer, reachable
+from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, CaseView
 from casework.logging import configure_logging
+from casework.privacy.codec import keyring_of
 from casework.service import CaseService
 from casework.settings import Settings
 from casework.store.db import make_engine, migrate
@@ -101,7 +105,7 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     """A few open cases at different stages, so inboxes are not empty: five hardship
     cases, a legal-aid case at each of the 14 stations (casework.demo.legal_aid), and
     two audit projects with findings in different states (casework.demo.audit), seeded
-    side by side."""
+    side by side; then a relief programme whose payments wait for their run."""
     driver = stack.driver()
     driver.first_index = 0  # an empty database: the first demo people
 
@@ -113,6 +117,11 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     audits = AuditDriver(stack.service, driver.directory, driver.queries, driver.log)
     hardship_views, legal_aid_views, audit_views = await asyncio.gather(
         hardship(), seed_legal_aid(driver.legal_aid()), seed_audits(audits)
+    )
+    # A relief programme waiting for its payment run (casework.demo.programme).
+    today = datetime.now(UTC).astimezone(CHINA_TZ).date()
+    await asyncio.to_thread(
+        seed_demo_programme, stack.engine, keyring_of(stack.client.data_converter), today
     )
     return [*hardship_views, *legal_aid_views, *audit_views]
 
@@ -138,6 +147,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   .venv/bin/casework case show LA-<year>-000004      (法律援助 legal aid: near its limitation)
   .venv/bin/casework case show AU-<year>-000001      (审计 audit: findings, one overdue)
   .venv/bin/casework stuck --as city.supervisor
+  .venv/bin/casework programme run PG-<next year>-000001 --as city.officer1  (送清凉 payments)
   .venv/bin/casework demo
   .venv/bin/casework audit verify
 

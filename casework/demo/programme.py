@@ -143,3 +143,59 @@ def put_on_register(engine: Engine, keyring: Keyring, entries: list[tuple[str, s
         for i in range(0, len(rows_h), 5000):
             conn.execute(insert(households), rows_h[i : i + 5000])
             conn.execute(insert(applicant_identities), rows_i[i : i + 5000])
+
+
+def summer_spec(year: int) -> dict[str, Any]:
+    """夏季安康送清凉 for frontline workers their unions name (as
+    examples/programme-summer.json, in `year`)."""
+    return {
+        "name": f"{year}年夏季安康送清凉",
+        "kind": "summer",
+        "year": year,
+        "starts_on": f"{year}-06-01",
+        "lists_due_on": f"{year}-06-30",
+        "ends_on": f"{year}-08-31",
+        "qualifies": "frontline",
+        "standards_fen": {"frontline": 20_000},
+        "budget_fen": {"崇川区": 2_000_000, "通州区": 2_000_000, "海门区": 2_000_000},
+    }
+
+
+def summer_list() -> bytes:
+    """崇川区建筑公司工会's list (as examples/programme-summer-recipients.csv): seven
+    workers, one above the standard, one account the fake bank declines."""
+    rows = [HEADER]
+    for k in range(1, 8):
+        amount = 25_000 if k == 6 else 20_000
+        account = "6222888800000000" if k == 7 else f"622288880000{100 + k:04d}"
+        rows.append(
+            f"崇川区建筑公司工会,职工{100 + k},{id_number(1_000 + k)},frontline,{amount},{account}"
+        )
+    return ("\n".join(rows) + "\n").encode()
+
+
+def seed_demo_programme(engine: Engine, keyring: Keyring, today: date) -> str:
+    """`make run`'s programme: a 夏季送清凉 next summer (frontline workers, so no register
+    is needed; its lists never past due). 崇川区's union has submitted its list (one row
+    above the standard fails its check), the district has approved it and the city the
+    district's total: what is left is the payment run, one of whose accounts the fake
+    bank declines (`programme failed`, `programme correct`)."""
+    from casework.domain.programme import ProgrammeSpec
+    from casework.store.directory import Directory
+    from casework.store.programmes import Programmes
+
+    directory = Directory(engine)
+    programmes = Programmes(engine, keyring)
+    city = directory.get("city.officer1").actor()
+    programme_id = programmes.open(ProgrammeSpec.model_validate(summer_spec(today.year + 1)), city)
+    submitted = programmes.submit(
+        programme_id, summer_list(), directory.get("chongchuan.grassroots1").actor()
+    )
+    programmes.review(
+        submitted.list_id,
+        directory.get("chongchuan.officer1").actor(),
+        approve=True,
+        comment="名单核对无误",
+    )
+    programmes.approve_district(programme_id, "崇川区", city)
+    return programme_id

@@ -414,3 +414,25 @@ def test_one_payment_per_person_across_a_master_key_rotation(
     rotated = Programmes(engine, Keyring.parse(new + "," + TEST_KEYRING.serialize()))
     again = rotated.submit(pid, csv(row(1, union="机械厂工会")), who["chongchuan.grassroots1"])
     assert [f.code for f in again.failures] == ["already_listed"]
+
+
+def test_make_runs_programme_waits_for_its_payment_run(
+    engine: Engine, who: dict[str, Actor]
+) -> None:
+    """`make run` seeds a 送清凉 whose list is checked (one row above the standard),
+    approved by the district and the city; its run pays five and lists one declined."""
+    from datetime import date
+
+    from casework.demo.programme import seed_demo_programme
+
+    p = Programmes(engine, TEST_KEYRING)
+    pid = seed_demo_programme(engine, TEST_KEYRING, date(2026, 12, 3))
+    assert pid.startswith("PG-2027-")
+    [listed] = p.lists(pid)
+    assert (listed.status, listed.accepted, listed.failed) == ("approved", 6, 1)
+    pay_all(p, pid, FakeBank(), who["city.officer1"])
+    progress = p.progress(pid)
+    assert progress.counts == {"paid": 5, "failed": 1}
+    assert progress.amount_fen == 5 * 20_000
+    [failed] = p.failed_payments(pid, who["chongchuan.officer1"])
+    assert failed.line == 8
