@@ -705,6 +705,14 @@ def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     if not items:
         out.print("没有待办任务 (no open tasks)")
     print_task_ids(refs)
+    from casework.store.programme_exceptions import exceptions_for
+
+    if waiting := exceptions_for(eng, user.actor()):
+        out.print(
+            f"另有 {len(waiting)} 项项目例外待办 ({len(waiting)} programme exceptions wait on "
+            f"you): casework programme exceptions --as {as_user}",
+            soft_wrap=True,
+        )
 
 
 def task_refs(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], int]:

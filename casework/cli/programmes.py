@@ -426,3 +426,29 @@ def programme_correct(
             out.print(f"[red]行 line {p['line']} {where}:[/] {escape(p['message'])}")
     if problems:
         raise typer.Exit(2)
+
+
+@programme_app.command("exceptions")
+@handled
+def programme_exceptions(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
+    """What of the open programmes waits on this user (例外待办): a returned list, lists
+    to review, failed payments, a district total to approve, rows to pay."""
+    from casework.store.programme_exceptions import exceptions_for
+
+    items = exceptions_for(engine(), _actor(as_user))
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        out.print("没有待处理的项目例外 (no programme exceptions)")
+        return
+    table = Table(title="项目例外 programme exceptions")
+    table.add_column("项目 programme", no_wrap=True)
+    table.add_column("区县 district")
+    table.add_column("待办 what")
+    table.add_column("数 n", justify="right")
+    for i in items:
+        table.add_row(i.programme_id, i.district, f"{i.what[0]} ({i.what[1]})", str(i.count))
+    out.print(table)
+    for i in items:
+        out.print(f"  {escape(i.command)} --as {as_user}", soft_wrap=True)

@@ -80,8 +80,22 @@ def test_lists_to_approval_through_the_command(sqlite_engine: Engine, tmp_path: 
         "comment"
         in cli.run("programme", "review", second, "--return", "--as", OFFICER, code=2).stderr
     )
+    # Only exceptions reach a person: the district's officer has two lists to review,
+    # and `inbox` points there; the city has nothing yet.
+    waiting = cli.json("programme", "exceptions", "--as", OFFICER)
+    assert [(x["kind"], x["district"], x["count"]) for x in waiting] == [
+        ("list_to_review", "崇川区", 2)
+    ]
+    assert "programme exceptions" in cli.run("inbox", "--as", OFFICER).stdout
+    assert cli.json("programme", "exceptions", "--as", CITY) == []
+    assert cli.json("programme", "exceptions", "--as", TZ_OFFICER) == []
     cli.run("programme", "review", first, "--approve", "--as", OFFICER)
     cli.run("programme", "review", second, "--return", "-m", "重复上报", "--as", OFFICER)
+    assert [x["kind"] for x in cli.json("programme", "exceptions", "--as", GR)] == ["list_returned"]
+    assert [x["kind"] for x in cli.json("programme", "exceptions", "--as", CITY)] == [
+        "total_to_approve"
+    ]
+    assert "programme approve" in cli.run("programme", "exceptions", "--as", CITY).stdout
     assert (
         "role_not_held"
         in cli.run(
@@ -90,6 +104,9 @@ def test_lists_to_approval_through_the_command(sqlite_engine: Engine, tmp_path: 
     )
     approved = cli.json("programme", "approve", pid, "--district", "崇川区", "--as", CITY)
     assert approved["recipients"] == {"approved": 6}
+    assert [(x["kind"], x["count"]) for x in cli.json("programme", "exceptions", "--as", CITY)] == [
+        ("to_pay", 6)
+    ]
     shown = cli.json("programme", "show", pid)
     assert shown["progress"]["total"] == 6 and not shown["progress"]["finished"]
     assert [
@@ -135,6 +152,8 @@ async def test_the_payment_run_and_a_corrected_row(
     cli = Cli(engine, tmp_path)
     failed = await asyncio.to_thread(cli.json, "programme", "failed", pid, "--as", OFFICER)
     assert [(f["line"], f["id_masked"][:4]) for f in failed] == [(9, "3206")]
+    waiting = await asyncio.to_thread(cli.json, "programme", "exceptions", "--as", OFFICER)
+    assert [(x["kind"], x["count"]) for x in waiting] == [("payment_failed", 1)]
     corrections = tmp_path / "corrections.csv"
     corrections.write_text(
         f"recipient_id,bank_account\n{failed[0]['recipient_id']},6222333344445555\n"
@@ -148,6 +167,7 @@ async def test_the_payment_run_and_a_corrected_row(
     )
     second = await run()
     assert second.finished and second.counts == {"paid": 6}
+    assert await asyncio.to_thread(cli.json, "programme", "exceptions", "--as", OFFICER) == []
     assert second.amount_fen == 6 * 50_000
     assert len(harness.bank.transfers) == 6
 
