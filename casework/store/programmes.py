@@ -31,7 +31,9 @@ from casework.domain.identity import mask
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.personal import SealedValue
 from casework.domain.programme import (
+    DistrictAtDeadline,
     ListCheck,
+    ListsDue,
     ProgrammeSpec,
     Qualifies,
     Row,
@@ -139,29 +141,6 @@ class DistrictFigures(BaseModel):
     lists_overdue: bool = False
     """The lists were due and the district has none in (submitted or approved): an
     exception for its officers to chase."""
-
-
-class DistrictAtDeadline(BaseModel):
-    """A district's lists when they fell due: counts only, nobody named."""
-
-    district: str
-    lists_submitted: int = 0
-    lists_approved: int = 0
-    lists_returned: int = 0
-    rows_awaiting_review: int = 0
-    """Accepted rows of lists the district has not reviewed yet."""
-
-
-class ListsDue(BaseModel):
-    """The `lists.due` event of a programme, recorded once at its list deadline."""
-
-    programme_id: str
-    lists_due_on: date
-    recorded_at: datetime
-    overdue_districts: list[str]
-    """The districts of the budget with no list submitted or approved at the deadline."""
-    districts: list[DistrictAtDeadline]
-    """Every district of the budget, as it stood."""
 
 
 class ProgrammeSummary(BaseModel):
