@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.batches import BATCH_SIZE, TIME_BUDGET_S, run_batches
 from activities.disbursement import AccountRejected, BankClient, TransferFailed, TransferOrder
@@ -98,8 +98,14 @@ class ProgrammeDeadlines:
     @activity.defn(name=RECORD_LISTS_DUE)
     def record_lists_due(self, programme_id: str) -> ListsDue:
         """The deadline recorded (or as recorded before); a refusal (no such programme,
-        not due yet) is not tried again."""
+        not due yet) is not tried again, and being expected, logged without a traceback
+        (BENIGN: the SDK's failure line at debug level)."""
         try:
             return self.programmes.record_lists_due(programme_id)
         except Refused as exc:
-            raise ApplicationError(exc.message, type=exc.code, non_retryable=True) from None
+            raise ApplicationError(
+                exc.message,
+                type=exc.code,
+                non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
+            ) from None

@@ -5,6 +5,7 @@ programme logged)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -171,7 +172,10 @@ def _programme(engine: Engine, lists_due_on: date) -> tuple[Programmes, str]:
 
 
 async def test_a_deadline_records_the_districts_without_a_list_once(
-    env: WorkflowEnvironment, task_queue: str, sqlite_engine: Engine
+    env: WorkflowEnvironment,
+    task_queue: str,
+    sqlite_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     p, pid = _programme(sqlite_engine, date(2026, 1, 5))
     async with _worker(env, task_queue, sqlite_engine):
@@ -196,8 +200,12 @@ async def test_a_deadline_records_the_districts_without_a_list_once(
         assert summary.lists_due.overdue_districts == ["通州区"]
         assert [d.lists_overdue for d in summary.districts] == [False, True]
 
-        missing = await fire("PG-2026-999999")
+        with caplog.at_level(logging.DEBUG):
+            missing = await fire("PG-2026-999999")
         assert missing == DeadlineOutcome(programme_id="PG-2026-999999", found=False)
+        # Expected: one warning line, no traceback.
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+        assert any("programme_deadline.not_found" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_deadline_fired_before_the_day_fails_without_retrying(
