@@ -147,9 +147,7 @@ class ProgrammeDeadlineWorkflow:
         except ActivityError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError) and cause.type == "not_found":
-                workflow.logger.warning(
-                    "programme_deadline.not_found %s", deadline.programme_id
-                )
+                workflow.logger.warning("programme_deadline.not_found %s", deadline.programme_id)
                 return DeadlineOutcome(programme_id=deadline.programme_id, found=False)
             raise
         return DeadlineOutcome(

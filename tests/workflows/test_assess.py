@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio import workflow
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -149,7 +149,9 @@ def _programme(engine: Engine, lists_due_on: date) -> tuple[Programmes, str]:
     list in from 崇川区 and none from 通州区."""
     directory = Directory(engine)
     directory.upsert(demo_users())
-    city, grassroots = (directory.get(u).actor() for u in ("city.officer1", "chongchuan.grassroots1"))
+    city, grassroots = (
+        directory.get(u).actor() for u in ("city.officer1", "chongchuan.grassroots1")
+    )
     put_on_register(engine, TEST_KEYRING, [(id_number(1), "deep", "崇川区")])
     p = Programmes(engine, TEST_KEYRING)
     spec = ProgrammeSpec.model_validate(
@@ -220,6 +222,8 @@ async def test_a_deadline_fired_before_the_day_fails_without_retrying(
                 id=f"programme-deadline-{pid}-{uuid.uuid4()}",
                 task_queue=task_queue,
             )
-    cause = failed.value.cause.cause
+    activity_failed = failed.value.cause
+    assert isinstance(activity_failed, ActivityError)
+    cause = activity_failed.cause
     assert isinstance(cause, ApplicationError) and cause.type == "lists_not_due"
     assert p.lists_due(pid) is None
