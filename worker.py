@@ -20,7 +20,7 @@ from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, Fa
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.ledger_bank import LedgerBank
-from activities.programme import ProgrammePayments
+from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
@@ -107,6 +107,7 @@ def build_worker(
             follow_ups.reverification_opening,
             follow_ups.reverification_resolution,
             programme_payments.pay_programme,
+            ProgrammeDeadlines(engine).record_lists_due,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -1,6 +1,7 @@
 """The payment run of a relief programme (发放), as one activity called again and again
 by the `ProgrammeRun` workflow: batches of approved rows paid through the bank and
-committed one transaction each (docs/batch-runs.md, casework.store.programmes).
+committed one transaction each (docs/batch-runs.md, casework.store.programmes); and the
+list deadline (名单上报截止) recorded when its Schedule fires.
 
 Bank account numbers are unsealed here, for the bank only: the workflow's history
 carries the programme id, the actor, the cursor and the counts, nothing personal.
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.batches import BATCH_SIZE, TIME_BUDGET_S, run_batches
 from activities.disbursement import AccountRejected, BankClient, TransferFailed, TransferOrder
 from casework.domain.batch import RunProgress
 from casework.domain.org import CITY, Role
-from casework.domain.programme import PAY_PROGRAMME, PayRequest
+from casework.domain.programme import PAY_PROGRAMME, RECORD_LISTS_DUE, ListsDue, PayRequest
 from casework.domain.refusal import Refused
 from casework.privacy.keys import Keyring
 from casework.store.directory import ActorMismatch, Directory
@@ -86,3 +87,25 @@ class ProgrammePayments:
         if progress.finished:
             self.programmes.finish(req.programme_id)
         return progress
+
+
+class ProgrammeDeadlines:
+    """The list deadline's activity: the `lists.due` event, recorded once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.programmes = Programmes(engine)
+
+    @activity.defn(name=RECORD_LISTS_DUE)
+    def record_lists_due(self, programme_id: str) -> ListsDue:
+        """The deadline recorded (or as recorded before); a refusal (no such programme,
+        not due yet) is not tried again, and being expected, logged without a traceback
+        (BENIGN: the SDK's failure line at debug level)."""
+        try:
+            return self.programmes.record_lists_due(programme_id)
+        except Refused as exc:
+            raise ApplicationError(
+                exc.message,
+                type=exc.code,
+                non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
+            ) from None

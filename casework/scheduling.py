@@ -1,7 +1,7 @@
 """Temporal Schedules from one configuration file (casework/schedules.toml): the annual
 review, the year-end report, and each open programme's list deadline. `apply` creates
-or updates them and deletes the deadlines of closed programmes; applied twice, the
-second changes nothing."""
+or updates them and deletes the deadlines of programmes no longer open (paid, closed);
+applied twice, the second changes nothing."""
 
 from __future__ import annotations
 
@@ -115,11 +115,12 @@ def _yearly(kind: str, run: YearlyRun, tz: str, words: str) -> Wanted:
 
 
 def open_programme_deadlines(engine: Engine) -> list[tuple[str, date]]:
-    """(programme id, lists_due_on) of every programme not closed."""
+    """(programme id, lists_due_on) of every programme still open: one whose run has paid
+    it (`paid`, which happens only once its lists are due) needs its deadline no more."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(programmes.c.programme_id, programmes.c.spec).where(
-                programmes.c.status != "closed"
+                programmes.c.status == "open"
             )
         ).all()
     found = []

@@ -1,5 +1,5 @@
 """Runs the calendar starts (docs/batch-runs.md): the year-end report, the thin starter
-a Temporal Schedule runs, and a programme's list deadline.
+a Temporal Schedule runs, and a programme's list deadline (recorded in the store).
 
 A Schedule's action gets a workflow id with Temporal's timestamp suffix, so the
 scheduled workflow is `AssessStarter`, which starts the real run as a child with the
@@ -10,12 +10,12 @@ finds the first and reports it (docs/DECISIONS.md).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.assess import ASSESS_KINDS, assess_workflow_id
     from casework.domain.batch import RunProgress
     from casework.domain.calendar import CHINA_TZ  # a fixed offset: China keeps no DST
+    from casework.domain.programme import RECORD_LISTS_DUE, ListsDue
 
 
 class AssessStart(BaseModel):
@@ -109,17 +110,49 @@ class ProgrammeDeadline(BaseModel):
     programme_id: str
 
 
+class DeadlineOutcome(BaseModel):
+    """What the deadline recorded: the districts with no list in, and when."""
+
+    programme_id: str
+    found: bool
+    """False: no such programme (logged); nothing recorded."""
+    overdue_districts: list[str] = []
+    recorded_at: datetime | None = None
+
+
+DEADLINE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+)
+
+
 @workflow.defn(name="programme-deadline")
 class ProgrammeDeadlineWorkflow:
-    """A programme's list deadline (名单上报截止): signal `lists_due` to its run."""
+    """A programme's list deadline (名单上报截止), fired by its Schedule at 23:59 Beijing
+    time of `lists_due_on`: one activity records the `lists.due` event on the
+    programme's stream, naming the districts with no list in (recorded once however
+    often it fires)."""
 
     @workflow.run
-    async def run(self, deadline: ProgrammeDeadline) -> bool:
-        """True: signalled; False: the programme's workflow was not found (logged)."""
-        target = f"programme-{deadline.programme_id}"
+    async def run(self, deadline: ProgrammeDeadline) -> DeadlineOutcome:
         try:
-            await workflow.get_external_workflow_handle(target).signal("lists_due")
-        except FailureError as e:  # not found, or already closed
-            workflow.logger.warning("programme_deadline.not_found %s: %s", target, e.message)
-            return False
-        return True
+            due = await workflow.execute_activity(
+                RECORD_LISTS_DUE,
+                deadline.programme_id,
+                result_type=ListsDue,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=DEADLINE_RETRY,
+            )
+        except ActivityError as e:
+            cause = e.cause
+            if isinstance(cause, ApplicationError) and cause.type == "not_found":
+                workflow.logger.warning("programme_deadline.not_found %s", deadline.programme_id)
+                return DeadlineOutcome(programme_id=deadline.programme_id, found=False)
+            raise
+        return DeadlineOutcome(
+            programme_id=deadline.programme_id,
+            found=True,
+            overdue_districts=due.overdue_districts,
+            recorded_at=due.recorded_at,
+        )

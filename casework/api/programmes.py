@@ -48,6 +48,7 @@ SUMMARY: dict[str, Any] = {
             "listed_fen": 45_000_000,
             "recipients": {"paid": 1_161, "failed": 3},
             "paid_fen": 44_900_000,
+            "lists_overdue": False,
         }
     ],
     "progress": {
@@ -58,6 +59,21 @@ SUMMARY: dict[str, Any] = {
         "cursor": 0,
         "batches": 0,
         "finished": True,
+    },
+    "lists_due": {
+        "programme_id": PROGRAMME_EXAMPLE,
+        "lists_due_on": "2027-01-05",
+        "recorded_at": "2027-01-05T15:59:00Z",
+        "overdue_districts": [],
+        "districts": [
+            {
+                "district": "崇川区",
+                "lists_submitted": 1,
+                "lists_approved": 2,
+                "lists_returned": 0,
+                "rows_awaiting_review": 400,
+            }
+        ],
     },
 }
 FAILED: list[dict[str, Any]] = [
@@ -95,8 +111,11 @@ def _visible(engine: Any, programme_id: str, user: User) -> Programmes:
     summary="Show a relief programme's figures",
     description="Per district of the user's jurisdiction: the unions' lists (submitted, "
     "approved, returned), their rows and failed rows, the amounts listed and the budget, "
-    "the recipients by status (listed, approved, paid, failed) and the amount paid; and "
-    "the payment run's progress, read back from the committed rows.",
+    "the recipients by status (listed, approved, paid, failed) and the amount paid, and "
+    "whether its lists are overdue now (`lists_overdue`); the payment run's progress, "
+    "read back from the committed rows; and `lists_due`, the list deadline as recorded "
+    "when its Schedule fired (when, and the districts then without a list submitted or "
+    "approved), null until then.",
     responses={
         200: ok(SUMMARY, ProgrammeSummary, "The programme's figures."),
         **responses(401, 404, 422, s404=NOT_FOUND),

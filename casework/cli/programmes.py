@@ -253,6 +253,18 @@ def programme_show(
             _yuan(d.paid_fen),
         )
     out.print(table)
+    due = summary.lists_due
+    if due is None:
+        out.print("名单上报截止 lists deadline: 未记录 not recorded yet")
+    else:
+        from casework.domain.calendar import CHINA_TZ
+
+        at = due.recorded_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        named = "、".join(escape(d) for d in due.overdue_districts) or "无 none"
+        out.print(
+            f"名单上报截止 lists deadline {due.lists_due_on}: 已于 {at} (北京时间 Beijing) 记录 "
+            f"recorded · 届时未报区县 districts without a list then: {named}"
+        )
     p = summary.progress
     out.print(
         f"发放 payments: {p.done}/{p.total} · 已发 paid {p.counts.get('paid', 0)} 人次 "

@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -391,6 +391,33 @@ def bank_account_ok(account: str) -> bool:
 
 PAY_PROGRAMME = "pay_programme"
 """The activity that pays a programme's approved rows in batches (docs/batch-runs.md)."""
+
+
+class DistrictAtDeadline(BaseModel):
+    """A district's lists when they fell due: counts only, nobody named."""
+
+    district: str
+    lists_submitted: int = 0
+    lists_approved: int = 0
+    lists_returned: int = 0
+    rows_awaiting_review: int = 0
+    """Accepted rows of lists the district has not reviewed yet."""
+
+
+class ListsDue(BaseModel):
+    """The `lists.due` event of a programme, recorded once at its list deadline."""
+
+    programme_id: str
+    lists_due_on: date
+    recorded_at: datetime
+    overdue_districts: list[str]
+    """The districts of the budget with no list submitted or approved at the deadline."""
+    districts: list[DistrictAtDeadline]
+    """Every district of the budget, as it stood."""
+
+
+RECORD_LISTS_DUE = "record_lists_due"
+"""The activity that records a programme's list deadline (`Programmes.record_lists_due`)."""
 
 
 class PayRequest(BaseModel):

@@ -31,7 +31,9 @@ from casework.domain.identity import mask
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.personal import SealedValue
 from casework.domain.programme import (
+    DistrictAtDeadline,
     ListCheck,
+    ListsDue,
     ProgrammeSpec,
     Qualifies,
     Row,
@@ -65,6 +67,10 @@ LIST_REVIEWED = "programme.list_reviewed"
 DISTRICT_APPROVED = "programme.district_approved"
 PAYMENTS_BATCH = "payments.batch"
 ROW_CORRECTED = "programme.row_corrected"
+LISTS_DUE = "lists.due"
+
+SCHEDULE_ACTOR = "system.schedule"
+"""actor_id of what a Schedule records on its own (the list deadline): no directory user."""
 
 SOURCE = "programme"
 """`payments.source` of a programme's payments."""
@@ -81,6 +87,20 @@ def _log() -> structlog.typing.FilteringBoundLogger:
 class ProgrammeNotFound(Refused):
     def __init__(self, programme_id: str) -> None:
         super().__init__("not_found", f"未找到项目 (no such programme): {programme_id}")
+
+
+class ListsNotDue(Refused):
+    def __init__(self, programme_id: str, due: date) -> None:
+        super().__init__(
+            "lists_not_due",
+            f"{programme_id} 名单上报 {due} 截止，尚未到期 (lists are not due until {due})",
+            "lists_due_on",
+        )
+
+
+def _lists_due_event_id(programme_id: str) -> str:
+    """One `lists.due` per programme: a retried or re-fired Schedule finds it stored."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:{programme_id}/{LISTS_DUE}"))
 
 
 class _Stale(Exception):
@@ -132,6 +152,9 @@ class ProgrammeSummary(BaseModel):
     opened_by: str
     districts: list[DistrictFigures]
     progress: RunProgress
+    lists_due: ListsDue | None = None
+    """The list deadline as recorded when it fell due (None: not yet); beside it each
+    district's live `lists_overdue`."""
 
 
 class FailedPayment(BaseModel):
@@ -646,6 +669,87 @@ class Programmes:
         )
         return next(d for d in self.summary(programme_id).districts if d.district == district)
 
+    # -- the list deadline (名单上报截止) ------------------------------------------------
+
+    def record_lists_due(self, programme_id: str, now: datetime | None = None) -> ListsDue:
+        """At the list deadline (the Schedule at 23:59 Beijing time of `lists_due_on`):
+        one `lists.due` event naming the districts of the budget with no list submitted
+        or approved, with each district's counts. Recorded once: a second call (a
+        retried activity, a Schedule fired again) returns what the first recorded.
+        Refused before `lists_due_on` in Beijing time (`lists_not_due`), and for a
+        programme that does not exist (`not_found`)."""
+        spec = self.spec(programme_id)
+        recorded = self.lists_due(programme_id)
+        if recorded is not None:
+            return recorded
+        now = now or datetime.now(UTC)
+        if now.astimezone(CHINA_TZ).date() < spec.lists_due_on:
+            raise ListsNotDue(programme_id, spec.lists_due_on)
+        for attempt in range(5):
+            head = self._head(programme_id)
+            districts = self._at_deadline(programme_id, spec)
+            overdue = [d.district for d in districts if not d.lists_submitted + d.lists_approved]
+            event = NewEvent(
+                event_id=_lists_due_event_id(programme_id),
+                case_id=programme_id,
+                type=LISTS_DUE,
+                payload={
+                    "lists_due_on": spec.lists_due_on.isoformat(),
+                    "overdue_districts": overdue,
+                    "districts": [d.model_dump() for d in districts],
+                },
+                actor_id=SCHEDULE_ACTOR,
+                occurred_at=now,
+            )
+            try:
+                stored = self.store.append(programme_id, head, [event])[0]
+                break
+            except ConcurrencyConflict:  # a list came in meanwhile: count again
+                if attempt == 4:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        due = _lists_due(programme_id, stored.payload, stored.occurred_at)
+        if stored.occurred_at == now.astimezone(UTC):  # recorded by this call: tell once
+            for district in due.overdue_districts:
+                _log().warning(
+                    "programme.lists_overdue", programme_id=programme_id, district=district
+                )
+        return due
+
+    def lists_due(self, programme_id: str) -> ListsDue | None:
+        """The programme's `lists.due` event, if its deadline has been recorded."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(case_events.c.payload, case_events.c.occurred_at).where(
+                    case_events.c.event_id == _lists_due_event_id(programme_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return _lists_due(programme_id, json.loads(row.payload), row.occurred_at)
+
+    def _at_deadline(self, programme_id: str, spec: ProgrammeSpec) -> list[DistrictAtDeadline]:
+        with self.engine.connect() as conn:
+            lists = conn.execute(
+                select(
+                    programme_lists.c.district,
+                    programme_lists.c.status,
+                    func.count(),
+                    func.coalesce(func.sum(programme_lists.c.accepted), 0),
+                )
+                .where(programme_lists.c.programme_id == programme_id)
+                .group_by(programme_lists.c.district, programme_lists.c.status)
+            ).all()
+        found = {d: DistrictAtDeadline(district=d) for d in spec.budget_fen}
+        for district, status, n, accepted in lists:
+            d = found.get(district)
+            if d is None:
+                continue
+            setattr(d, f"lists_{status}", n)
+            if status == "submitted":
+                d.rows_awaiting_review = int(accepted)
+        return list(found.values())
+
     # -- reading -------------------------------------------------------------------------
 
     def summary(
@@ -705,6 +809,10 @@ class Programmes:
                 d.lists_submitted + d.lists_approved
             )
         shown = [d for d in districts.values() if viewer is None or viewer.covers(d.district)]
+        due = self.lists_due(programme_id)
+        if due is not None and viewer is not None:
+            due.overdue_districts = [d for d in due.overdue_districts if viewer.covers(d)]
+            due.districts = [d for d in due.districts if viewer.covers(d.district)]
         return ProgrammeSummary(
             programme_id=programme_id,
             name=head.name,
@@ -714,6 +822,7 @@ class Programmes:
             opened_by=head.opened_by,
             districts=shown,
             progress=self.progress(programme_id),
+            lists_due=due,
         )
 
     def progress(self, programme_id: str, cursor: int = 0, batches: int = 0) -> RunProgress:
@@ -1016,6 +1125,16 @@ class Programmes:
                 .values(status="paid", closed_at=datetime.now(UTC))
             )
         return True
+
+
+def _lists_due(programme_id: str, payload: dict[str, Any], at: datetime) -> ListsDue:
+    return ListsDue(
+        programme_id=programme_id,
+        lists_due_on=date.fromisoformat(payload["lists_due_on"]),
+        recorded_at=at.astimezone(UTC),
+        overdue_districts=payload["overdue_districts"],
+        districts=[DistrictAtDeadline.model_validate(d) for d in payload["districts"]],
+    )
 
 
 def _aad(programme_id: str, digest: str) -> str:

@@ -4,6 +4,8 @@ district and city officers only, nothing without a signed-in user."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 from sqlalchemy import Engine
 
@@ -56,8 +58,19 @@ async def test_figures_and_failed_rows_within_the_jurisdiction(
     assert [d["district"] for d in body["districts"]] == [CC, TZ]
     assert body["progress"]["counts"] == {"paid": 3, "failed": 1}
     assert body["progress"]["amount_fen"] == 150_000
+    assert body["lists_due"] is None  # the deadline not recorded yet
     mine = (await api.get(f"/api/programmes/{pid}", headers=as_("chongchuan.grassroots1"))).json()
     assert [d["district"] for d in mine["districts"]] == [CC]
+
+    # The deadline as recorded, beside the live figures; a district sees its own.
+    Programmes(sqlite_engine).record_lists_due(pid, now=datetime(2099, 1, 1, tzinfo=UTC))
+    due = (await api.get(f"/api/programmes/{pid}", headers=as_("city.officer1"))).json()
+    assert due["lists_due"]["overdue_districts"] == [TZ]
+    assert due["lists_due"]["recorded_at"].startswith("2099-01-01T00:00:00")
+    tz_view = (await api.get(f"/api/programmes/{pid}", headers=as_("tongzhou.officer1"))).json()
+    assert tz_view["lists_due"]["overdue_districts"] == [TZ]
+    cc_view = (await api.get(f"/api/programmes/{pid}", headers=as_("chongchuan.officer1"))).json()
+    assert cc_view["lists_due"]["overdue_districts"] == []
 
     failed = await api.get(f"/api/programmes/{pid}/failed", headers=as_("chongchuan.officer1"))
     assert failed.status_code == 200

@@ -5,10 +5,12 @@ batches, never a person paid twice, and who may do what."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from structlog.testing import capture_logs
 
 from activities.disbursement import FakeBank
 from activities.programme import ProgrammePayments
@@ -19,7 +21,7 @@ from casework.domain.programme import ProgrammeSpec
 from casework.domain.refusal import Refused
 from casework.store.directory import Directory
 from casework.store.event_store import ConcurrencyConflict, EventStore
-from casework.store.programmes import PAYMENTS_BATCH, Programmes
+from casework.store.programmes import LISTS_DUE, PAYMENTS_BATCH, SCHEDULE_ACTOR, Programmes
 from casework.store.tables import case_events, payments, programme_recipients
 from tests.conftest import TEST_KEYRING
 
@@ -436,3 +438,55 @@ def test_make_runs_programme_waits_for_its_payment_run(
     assert progress.amount_fen == 5 * 20_000
     [failed] = p.failed_payments(pid, who["chongchuan.officer1"])
     assert failed.line == 8
+
+
+def test_the_list_deadline_is_recorded_once_naming_the_districts_without_a_list(
+    programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    p = programmes
+    pid = p.open(spec(), who["city.officer1"])
+    on_the_day = date(2027, 1, 5)
+    p.submit(pid, csv(row(1), row(2)), who["chongchuan.grassroots1"], today=on_the_day)
+    returned = p.submit(pid, csv(row(3)), who["tongzhou.grassroots1"], today=on_the_day)
+    p.review(returned.list_id, who["tongzhou.officer1"], approve=False, comment="重报")
+    # 2027-01-04 23:59 in Beijing: the day before; 00:00 of the 5th is the due day.
+    with pytest.raises(Refused) as early:
+        p.record_lists_due(pid, now=datetime(2027, 1, 4, 15, 59, tzinfo=UTC))
+    assert (early.value.code, early.value.field) == ("lists_not_due", "lists_due_on")
+    assert "2027-01-05" in early.value.message
+    assert p.lists_due(pid) is None
+    at = datetime(2027, 1, 5, 15, 59, tzinfo=UTC)  # 23:59 Beijing: the Schedule fires
+    with capture_logs() as logs:
+        due = p.record_lists_due(pid, now=at)
+        again = p.record_lists_due(pid, now=at + timedelta(minutes=5))
+    assert due.overdue_districts == [TZ]
+    assert (due.lists_due_on, due.recorded_at) == (date(2027, 1, 5), at)
+    figures = {d.district: d for d in due.districts}
+    assert figures[CC].model_dump() == {
+        "district": CC,
+        "lists_submitted": 1,
+        "lists_approved": 0,
+        "lists_returned": 0,
+        "rows_awaiting_review": 2,
+    }
+    assert (figures[TZ].lists_returned, figures[TZ].lists_submitted) == (1, 0)
+    assert again == due
+    events = [e for e in EventStore(p.engine).read(pid) if e.type == LISTS_DUE]
+    assert len(events) == 1 and events[0].actor_id == SCHEDULE_ACTOR
+    assert "职工" not in json.dumps(events[0].payload, ensure_ascii=False)
+    overdue = [e for e in logs if e["event"] == "programme.lists_overdue"]
+    assert [(e["programme_id"], e["district"]) for e in overdue] == [(pid, TZ)]
+    # A Tongzhou officer sees their own district only; the city sees both.
+    assert p.summary(pid, who["city.officer1"]).lists_due == due
+    mine = p.summary(pid, who["tongzhou.officer1"]).lists_due
+    assert mine is not None and mine.overdue_districts == [TZ]
+    assert [d.district for d in mine.districts] == [TZ]
+
+
+def test_the_deadline_of_a_programme_that_does_not_exist_is_refused(
+    programmes: Programmes,
+) -> None:
+    with pytest.raises(Refused) as missing:
+        programmes.record_lists_due("PG-2027-999999")
+    assert missing.value.code == "not_found"
+    assert programmes.lists_due("PG-2027-999999") is None

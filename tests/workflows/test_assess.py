@@ -1,14 +1,20 @@
 """Runs of the calendar on the time-skipping server: the Schedule's thin starter starts a
 (kind, year) once, `assess run` reports the existing run, the year-end report is
-computed and stored, and a programme's deadline reaches its run (or is logged)."""
+computed and stored, and a programme's list deadline is recorded once (or the missing
+programme logged)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from temporalio import workflow
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,9 +27,22 @@ from workflows.assess import (
     AssessStart,
     AssessStarted,
     AssessStarterWorkflow,
+    DeadlineOutcome,
     ProgrammeDeadline,
     ProgrammeDeadlineWorkflow,
 )
+
+# Not the stand-in's: the sandbox re-imports this module, and these draw random numbers
+# when imported.
+with workflow.unsafe.imports_passed_through():
+    from activities.programme import ProgrammeDeadlines
+    from casework.demo.people import demo_users
+    from casework.demo.programme import id_number, put_on_register
+    from casework.domain.programme import ProgrammeSpec
+    from casework.store.directory import Directory
+    from casework.store.event_store import EventStore
+    from casework.store.programmes import LISTS_DUE, Programmes
+    from tests.conftest import TEST_KEYRING
 
 
 @workflow.defn(name="annual-review")
@@ -47,21 +66,6 @@ class StandInReview:
         return RunProgress(total=10, done=4, counts={"renewed": 3, "reverify": 1})
 
 
-@workflow.defn(name="programme-stand-in")
-class StandInProgramme:
-    def __init__(self) -> None:
-        self.due = False
-
-    @workflow.run
-    async def run(self) -> bool:
-        await workflow.wait_condition(lambda: self.due)
-        return True
-
-    @workflow.signal(name="lists_due")
-    def lists_due(self) -> None:
-        self.due = True
-
-
 def _worker(env: WorkflowEnvironment, queue: str, engine: Engine) -> Worker:
     return Worker(
         env.client,
@@ -71,9 +75,11 @@ def _worker(env: WorkflowEnvironment, queue: str, engine: Engine) -> Worker:
             AnnualReportWorkflow,
             ProgrammeDeadlineWorkflow,
             StandInReview,
-            StandInProgramme,
         ],
-        activities=[AnnualReporting(engine).compute_annual_report],
+        activities=[
+            AnnualReporting(engine).compute_annual_report,
+            ProgrammeDeadlines(engine).record_lists_due,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=2),
     )
 
@@ -138,26 +144,86 @@ async def test_the_year_end_report_is_computed_and_stored(
     assert f"# {year}年度工作数据" in stored.markdown
 
 
-async def test_a_deadline_signals_the_programme_or_says_it_is_not_there(
+def _programme(engine: Engine, lists_due_on: date) -> tuple[Programmes, str]:
+    """A programme of 崇川区 and 通州区 whose lists fall due on `lists_due_on`, with one
+    list in from 崇川区 and none from 通州区."""
+    directory = Directory(engine)
+    directory.upsert(demo_users())
+    city, grassroots = (
+        directory.get(u).actor() for u in ("city.officer1", "chongchuan.grassroots1")
+    )
+    put_on_register(engine, TEST_KEYRING, [(id_number(1), "deep", "崇川区")])
+    p = Programmes(engine, TEST_KEYRING)
+    spec = ProgrammeSpec.model_validate(
+        {
+            "name": "送温暖",
+            "kind": "song_wen_nuan",
+            "year": lists_due_on.year,
+            "starts_on": (lists_due_on - timedelta(days=30)).isoformat(),
+            "lists_due_on": lists_due_on.isoformat(),
+            "ends_on": (lists_due_on + timedelta(days=30)).isoformat(),
+            "qualifies": "register",
+            "standards_fen": {"deep": 50_000},
+            "budget_fen": {"崇川区": 1_000_000, "通州区": 1_000_000},
+        }
+    )
+    pid = p.open(spec, city)
+    rows = f"union,name,id_number,category,amount_fen\n纺织厂工会,职工1,{id_number(1)},deep,40000\n"
+    p.submit(pid, rows.encode(), grassroots, today=lists_due_on)
+    return p, pid
+
+
+async def test_a_deadline_records_the_districts_without_a_list_once(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    sqlite_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    p, pid = _programme(sqlite_engine, date(2026, 1, 5))
+    async with _worker(env, task_queue, sqlite_engine):
+
+        async def fire(programme_id: str) -> DeadlineOutcome:
+            return await env.client.execute_workflow(
+                ProgrammeDeadlineWorkflow.run,
+                ProgrammeDeadline(programme_id=programme_id),
+                id=f"programme-deadline-{programme_id}-{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+
+        first = await fire(pid)
+        assert (first.found, first.overdue_districts) == (True, ["通州区"])
+        assert first.recorded_at is not None
+        again = await fire(pid)  # the Schedule fired twice: one event, the first's
+        assert again == first
+        events = [e for e in EventStore(sqlite_engine).read(pid) if e.type == LISTS_DUE]
+        assert len(events) == 1
+        summary = p.summary(pid)
+        assert summary.lists_due is not None
+        assert summary.lists_due.overdue_districts == ["通州区"]
+        assert [d.lists_overdue for d in summary.districts] == [False, True]
+
+        with caplog.at_level(logging.DEBUG):
+            missing = await fire("PG-2026-999999")
+        assert missing == DeadlineOutcome(programme_id="PG-2026-999999", found=False)
+        # Expected: one warning line, no traceback.
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+        assert any("programme_deadline.not_found" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_deadline_fired_before_the_day_fails_without_retrying(
     env: WorkflowEnvironment, task_queue: str, sqlite_engine: Engine
 ) -> None:
-    programme_id = f"PG-2026-{uuid.uuid4().hex[:6]}"
+    p, pid = _programme(sqlite_engine, date(2099, 1, 5))
     async with _worker(env, task_queue, sqlite_engine):
-        target = await env.client.start_workflow(
-            StandInProgramme.run, id=f"programme-{programme_id}", task_queue=task_queue
-        )
-        signalled = await env.client.execute_workflow(
-            ProgrammeDeadlineWorkflow.run,
-            ProgrammeDeadline(programme_id=programme_id),
-            id=f"deadline-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
-        assert signalled is True
-        assert await target.result() is True
-        missing = await env.client.execute_workflow(
-            ProgrammeDeadlineWorkflow.run,
-            ProgrammeDeadline(programme_id="PG-2026-nobody"),
-            id=f"deadline-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
-        assert missing is False
+        with pytest.raises(WorkflowFailureError) as failed:
+            await env.client.execute_workflow(
+                ProgrammeDeadlineWorkflow.run,
+                ProgrammeDeadline(programme_id=pid),
+                id=f"programme-deadline-{pid}-{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+    activity_failed = failed.value.cause
+    assert isinstance(activity_failed, ActivityError)
+    cause = activity_failed.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "lists_not_due"
+    assert p.lists_due(pid) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,13 @@ def test_lists_to_approval_through_the_command(sqlite_engine: Engine, tmp_path: 
     assert [
         d["district"] for d in cli.json("programme", "show", pid, "--as", OFFICER)["districts"]
     ] == ["崇川区"]
+    assert shown["lists_due"] is None
+    assert "未记录 not recorded yet" in cli.run("programme", "show", pid).stdout
+    Programmes(sqlite_engine).record_lists_due(pid, now=datetime(2027, 1, 10, 15, 59, tzinfo=UTC))
+    due = cli.json("programme", "show", pid)["lists_due"]
+    assert due["overdue_districts"] == ["通州区", "海门区"]
+    table = cli.run("programme", "show", pid).stdout
+    assert "2027-01-10 23:59" in table and "通州区、海门区" in table
     assert "role_not_held" in cli.run("programme", "run", pid, "--as", OFFICER, code=2).stderr
 
 
