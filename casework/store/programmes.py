@@ -986,23 +986,34 @@ class Programmes:
         failed = [o for o in outcomes if o.transfer_ref is None]
 
         def write(conn: Connection) -> None:
+            # Each row done, paid or failed, in one statement: only rows still to pay
+            # change, so a row another attempt already did makes this one stale.
+            done = conn.execute(
+                update(programme_recipients)
+                .where(
+                    programme_recipients.c.recipient_id == bindparam("rid"),
+                    programme_recipients.c.status == "approved",
+                )
+                .values(
+                    status=bindparam("to"),
+                    transfer_ref=bindparam("ref"),
+                    failure=bindparam("why"),
+                    attempts=programme_recipients.c.attempts + 1,
+                    updated_at=now,
+                ),
+                [
+                    {
+                        "rid": o.recipient_id,
+                        "to": "failed" if o.transfer_ref is None else "paid",
+                        "ref": o.transfer_ref,
+                        "why": o.failure,
+                    }
+                    for o in outcomes
+                ],
+            ).rowcount
+            if done != len(outcomes):
+                raise _Stale()  # another attempt got here first: its commit stands
             if paid:
-                done = conn.execute(
-                    update(programme_recipients)
-                    .where(
-                        programme_recipients.c.recipient_id == bindparam("rid"),
-                        programme_recipients.c.status == "approved",
-                    )
-                    .values(
-                        status="paid",
-                        transfer_ref=bindparam("ref"),
-                        attempts=programme_recipients.c.attempts + 1,
-                        updated_at=now,
-                    ),
-                    [{"rid": o.recipient_id, "ref": o.transfer_ref} for o in paid],
-                ).rowcount
-                if done != len(paid):
-                    raise _Stale()  # another attempt got here first: its commit stands
                 conn.execute(
                     insert(payments),
                     [
@@ -1021,23 +1032,6 @@ class Programmes:
                         for o in paid
                     ],
                 )
-            if failed:
-                done = conn.execute(
-                    update(programme_recipients)
-                    .where(
-                        programme_recipients.c.recipient_id == bindparam("rid"),
-                        programme_recipients.c.status == "approved",
-                    )
-                    .values(
-                        status="failed",
-                        failure=bindparam("why"),
-                        attempts=programme_recipients.c.attempts + 1,
-                        updated_at=now,
-                    ),
-                    [{"rid": o.recipient_id, "why": o.failure} for o in failed],
-                ).rowcount
-                if done != len(failed):
-                    raise _Stale()
 
         self.store.append(
             programme_id,
