@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from benchmarks.harness import Database
+from benchmarks.programme import SPIFF_BEST_PER_S
 from benchmarks.results import Comparison, Section, Target
 from casework.domain.annual_review import AnnualReviewConfig, facts_of, judge, year_start
 from casework.domain.eligibility import EligibilityRules
@@ -26,7 +27,6 @@ from casework.store.tables import cases, households, register_reviews
 YEAR = 2027
 SEED = 34_429
 TARGET_S = 60.0
-TARGET = Target(0.1, at_most=False)  # a rate at least a tenth of the floor's
 
 
 @dataclass
@@ -94,7 +94,27 @@ def measure(db: Database, n: int) -> ReviewSample:
 def section(results: dict[str, ReviewSample], n: int) -> Section:
     sec = Section("Annual review of the register")
     for backend, s in results.items():
-        sec.comparisons.append(
+        sec.comparisons += [
+            Comparison(
+                "annual_review",
+                backend,
+                "end to end",
+                "s",
+                round(s.review_s, 1),
+                TARGET_S,
+                "target 60 s",
+                Target(1.0, at_most=True),
+            ),
+            Comparison(
+                "annual_review",
+                backend,
+                "households/s",
+                "/s",
+                s.rate(s.review_s),
+                SPIFF_BEST_PER_S,
+                "SpiffWorkflow best (per person)",
+                Target(1.0, at_most=False),
+            ),
             Comparison(
                 "annual_review",
                 backend,
@@ -102,10 +122,10 @@ def section(results: dict[str, ReviewSample], n: int) -> Section:
                 "/s",
                 s.rate(s.review_s),
                 s.rate(s.floor_s),
-                "plain loop/s",
-                TARGET,
-            )
-        )
+                "plain loop (floor)",
+                None,
+            ),
+        ]
         sec.notes.append(
             f"{backend}: {n} households in {s.review_s:.1f} s ({s.batches} batches; target"
             f" ≤ {TARGET_S:.0f} s: {'met' if s.review_s <= TARGET_S else 'missed'}); the"
