@@ -1,4 +1,4 @@
-"""Shared fixtures: one time-skipping Temporal server per session, fresh databases and
+"""Shared fixtures: one time-skipping Temporal server per test module, fresh databases and
 task queues per test, and the PostgreSQL contract target when it is reachable."""
 
 from __future__ import annotations
@@ -69,8 +69,12 @@ async def register_search_attributes(env: WorkflowEnvironment) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test module. Its clock only moves forward, and some
+    modules move it years (a retention sweep skips a decade); with the suite split over
+    two processes, which modules would share a session server depends on the split, so
+    each module starts from today."""
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=DATA_CONVERTER,

@@ -27,6 +27,7 @@ from casework.domain.legal_aid import (
     StepKind,
 )
 from casework.domain.org import Role
+from casework.domain.programme import ProgrammeSpec
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -45,6 +46,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "audit-accept.json": audit.RectificationCheck,
     "reverification.json": reverification.ReverificationApplication,
     "reverification-findings.json": reverification.Findings,
+    "programme.json": ProgrammeSpec,
+    "programme-summer.json": ProgrammeSpec,
 }
 """Each example file and the model it is sent as."""
 

@@ -187,8 +187,12 @@ async def harness(
     directory.upsert(demo_users())
     store = EventStore(sqlite_engine)
     year = datetime.now(UTC).astimezone(CHINA_TZ).year
+    # Cases draw from the fund of the year on the workflow's clock: the session's
+    # time-skipping clock, which tests before this one may have moved years on (a
+    # retention sweep skips a decade). A fund for this year and the next on both clocks.
+    skipped = (await env.get_current_time()).astimezone(CHINA_TZ).year
     for district in DISTRICTS:
-        for y in (year, year + 1):
+        for y in {year, year + 1, skipped, skipped + 1}:
             store.set_budget(district, y, DEMO_BUDGET_FEN)
     first = next(_case_number_blocks) * 1000
     with sqlite_engine.begin() as conn:
