@@ -147,7 +147,7 @@ class ReverificationApplication(BaseModel):
 
 
 APPLICATION_EXAMPLE: JsonDict = {
-    "household_file": "HR-2026-000124",
+    "household_file": "HR-2025-000123",
     "district": "崇川区",
     "review_year": 2027,
     "follow_up": "reverify",

@@ -162,7 +162,9 @@ class LiveApi:
         store.set_budget("崇川区", 2026, DEMO_BUDGET_FEN)  # the builders' cases are of 2026
         DomainCase(store, FILE_EXAMPLE).to_filed()
         # The re-verification's example names another file: the documented exit of
-        # FILE_EXAMPLE would leave it nothing to re-verify.
+        # FILE_EXAMPLE would leave it nothing to re-verify. Filed in 2025, so that the
+        # cases the run opens (numbered on from CASE_ID_EXAMPLE in 2026) never take its
+        # number.
         DomainCase(store, REVERIFICATION_EXAMPLE["household_file"]).to_filed()
 
     def _open_the_documented_programme(self, engine: Engine) -> None:
