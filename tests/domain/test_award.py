@@ -400,3 +400,31 @@ def test_forwarding_is_refused_exactly_when_it_would_pass_the_quota(
     assert (forward_refusal(quota, forwarded, adding=adding) is None) == (
         forwarded + adding <= quota
     )
+
+
+def test_what_a_breach_says_is_needed_is_the_least_on_every_small_set() -> None:
+    # Exhaustive where random sets seldom go: up to 30 individuals, every count, bounds
+    # in steps of 10% (a 90% cap with 29 heads of 30 needs 20 withdrawn, not 19).
+    people = {
+        (c, n): [
+            (f"N{i}", person(i, frontline_or_technical=i < c, enterprise_head=i < c))
+            for i in range(n)
+        ]  # fmt: skip
+        for n in range(1, 31)
+        for c in range(n + 1)
+    }
+    for percent in range(0, 101, 10):
+        for (c, n), rows in people.items():
+            for criterion in (Criterion.FRONTLINE_OR_TECHNICAL, Criterion.ENTERPRISE_HEAD):
+                for b in ratio_breaches(rules_for(criterion, percent), rows):
+                    p, k = Fraction(percent, 100), b.more_needed
+                    if b.bound is Bound.AT_LEAST:
+                        assert k is not None or percent == 100
+                        if k is not None:
+                            assert Fraction(c + k, n + k) >= p > Fraction(c + k - 1, n + k - 1)
+                        assert Fraction(c + b.replacements, n) >= p > Fraction(c + b.replacements - 1, n)  # fmt: skip
+                    else:
+                        assert k is not None and k <= c
+                        assert n == k or Fraction(c - k, n - k) <= p
+                        assert Fraction(c - k + 1, n - k + 1) > p
+                        assert Fraction(c - b.replacements, n) <= p < Fraction(c - b.replacements + 1, n)  # fmt: skip
