@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from casework.demo.people import demo_users
 from casework.domain import audit, reverification
 from casework.domain.audit_sample import is_relief_subject
+from casework.domain.award import CampaignSpec, Nominee
 from casework.domain.case import CaseState
 from casework.domain.legal_aid import (
     APPLICATION_EXAMPLE,
@@ -48,6 +49,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "reverification-findings.json": reverification.Findings,
     "programme.json": ProgrammeSpec,
     "programme-summer.json": ProgrammeSpec,
+    "campaign.json": CampaignSpec,
+    "nominee.json": Nominee,
 }
 """Each example file and the model it is sent as."""
 
