@@ -323,3 +323,20 @@ def to_text(rows: Sequence[HonourRow]) -> str:
             lines.append(f"{district}：")
         lines.append(f"  {r.name}　{r.unit}")
     return "\n".join(lines) + "\n"
+
+
+INPUT_REFUSALS: frozenset[str] = frozenset(
+    {
+        "invalid_campaign",
+        "invalid_nominee",
+        "wrong_nominee_kind",
+        "impossible_vote_count",
+        "not_a_vetting_department",
+    }
+)
+"""The award rules' refusals of what was typed (the action stays on offer), as a process's
+`input_refusals` says them; the nomination process takes these over (tests/domain/test_offer.py)."""
+STANDING_REFUSALS: frozenset[str] = frozenset(
+    {"quota_exceeded", "already_vetted", "nominations_open"}
+)
+"""The award rules' refusals of an action that cannot be taken now (off the page)."""
