@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -518,3 +518,170 @@ class FundsLedger:
             if year is None or facts.get("fund_year") in (None, year):
                 out.append(case_id)
         return out
+
+
+# -- reconciliation with the bank ---------------------------------------------------------
+
+
+class BankTransfer(BaseModel):
+    """One transfer as the bank reports it."""
+
+    idempotency_key: str
+    amount_fen: int
+    reference: str
+    """What the order named: the case id, or the programme id."""
+
+
+class LedgerPayment(BaseModel):
+    """One payment as the ledger records it: keyed as the bank saw it."""
+
+    idempotency_key: str
+    source: str
+    reference: str
+    district: str
+    amount_fen: int
+
+
+class Difference(BaseModel):
+    kind: str
+    """missing_at_bank | not_in_ledger | amount_differs"""
+    idempotency_key: str
+    reference: str
+    source: str | None
+    ledger_fen: int | None
+    bank_fen: int | None
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def paid_in_ledger(conn: Connection, year: int) -> list[LedgerPayment]:
+    """What the ledger says was paid from the year's funds: each case disbursement
+    (keyed by its reservation's event id, as the transfer was) and each programme
+    payment (keyed by its `payments.idempotency_key`)."""
+    rows = conn.execute(
+        select(
+            relief_fund_ledger.c.case_id,
+            relief_fund_ledger.c.seq,
+            relief_fund_ledger.c.entry,
+            relief_fund_ledger.c.district,
+            relief_fund_ledger.c.amount_fen,
+            case_events.c.event_id,
+        )
+        .join(
+            case_events,
+            and_(
+                case_events.c.case_id == relief_fund_ledger.c.case_id,
+                case_events.c.seq == relief_fund_ledger.c.seq,
+            ),
+        )
+        .where(
+            relief_fund_ledger.c.year == year,
+            relief_fund_ledger.c.entry.in_(("reserved", "disbursed")),
+        )
+        .order_by(relief_fund_ledger.c.case_id, relief_fund_ledger.c.seq)
+    ).all()
+    out: list[LedgerPayment] = []
+    reservation: dict[str, str] = {}
+    for r in rows:
+        if r.entry == "reserved":
+            reservation[r.case_id] = r.event_id
+        elif r.case_id in reservation:
+            out.append(
+                LedgerPayment(
+                    idempotency_key=reservation[r.case_id],
+                    source=RELIEF,
+                    reference=r.case_id,
+                    district=r.district,
+                    amount_fen=int(r.amount_fen),
+                )
+            )
+    for p in conn.execute(
+        select(payments).where(payments.c.year == year).order_by(payments.c.run_id)
+    ).all():
+        out.append(
+            LedgerPayment(
+                idempotency_key=p.idempotency_key,
+                source=f"{PROGRAMME}:{p.run_id}" if p.source == PROGRAMME else p.source,
+                reference=p.run_id,
+                district=p.district,
+                amount_fen=int(p.amount_fen),
+            )
+        )
+    return out
+
+
+def _other_years(conn: Connection, keys: list[str], year: int) -> set[str]:
+    """Of these bank keys, those the ledger knows as another year's money."""
+    known: set[str] = set()
+    for part in _chunks(keys):
+        for event_id, payload in conn.execute(
+            select(case_events.c.event_id, case_events.c.payload).where(
+                case_events.c.event_id.in_(part), case_events.c.type == "funds.reserved"
+            )
+        ).all():
+            if json.loads(payload).get("year") != year:
+                known.add(event_id)
+        known.update(
+            conn.execute(
+                select(payments.c.idempotency_key).where(
+                    payments.c.idempotency_key.in_(part), payments.c.year != year
+                )
+            ).scalars()
+        )
+    return known
+
+
+def reconcile(engine: Engine, year: int, bank: Sequence[BankTransfer]) -> list[Difference]:
+    """Every difference between what the ledger paid from `year`'s funds and the bank's
+    transfers: paid in the ledger but not at the bank, at the bank but not paid in the
+    ledger (a transfer of another year's money is that year's to explain), amounts that
+    differ."""
+    check_year(year)
+    with engine.connect() as conn:
+        ledger = {p.idempotency_key: p for p in paid_in_ledger(conn, year)}
+        at_bank = {t.idempotency_key: t for t in bank}
+        unmatched = sorted(k for k in at_bank if k not in ledger)
+        elsewhere = _other_years(conn, unmatched, year) if unmatched else set()
+    out: list[Difference] = []
+    for key, p in ledger.items():
+        t = at_bank.get(key)
+        if t is None:
+            out.append(
+                Difference(
+                    kind="missing_at_bank",
+                    idempotency_key=key,
+                    reference=p.reference,
+                    source=p.source,
+                    ledger_fen=p.amount_fen,
+                    bank_fen=None,
+                )
+            )
+        elif t.amount_fen != p.amount_fen:
+            out.append(
+                Difference(
+                    kind="amount_differs",
+                    idempotency_key=key,
+                    reference=p.reference,
+                    source=p.source,
+                    ledger_fen=p.amount_fen,
+                    bank_fen=t.amount_fen,
+                )
+            )
+    for key in unmatched:
+        if key in elsewhere:
+            continue
+        t = at_bank[key]
+        out.append(
+            Difference(
+                kind="not_in_ledger",
+                idempotency_key=key,
+                reference=t.reference,
+                source=None,
+                ledger_fen=None,
+                bank_fen=t.amount_fen,
+            )
+        )
+    return sorted(out, key=lambda d: (d.kind, d.reference, d.idempotency_key))
