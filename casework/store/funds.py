@@ -77,6 +77,12 @@ READERS = frozenset(
 """Who may read the ledger: city staff all districts, district staff their own."""
 
 
+def reads_funds(who: Any) -> bool:
+    """Whether the ledger is theirs to read (their district's, or the city's): a user or
+    an actor."""
+    return any(role in READERS for role in who.roles)
+
+
 def this_year(now: datetime | None = None) -> int:
     return (now or datetime.now(UTC)).astimezone(CHINA_TZ).year
 
@@ -372,7 +378,7 @@ class FundsLedger:
 
     @staticmethod
     def may_read(actor: Actor) -> None:
-        if not any(actor.has_role(r) for r in READERS):
+        if not reads_funds(actor):
             raise Refused(
                 "role_not_held",
                 "查看帮扶资金需要区县或市总工作人员角色 (district or city staff only)",
