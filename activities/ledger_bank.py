@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from activities.disbursement import AccountRejected, TransferOrder
+from casework.store.funds import BankTransfer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -54,3 +55,11 @@ class LedgerBank:
                 "FROM transfers"
             ).fetchone()
         return int(n), int(amount), int(asked)
+
+    def transfers(self) -> list[BankTransfer]:
+        """Every transfer the bank made, as it reports them (for `funds reconcile`)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT idempotency_key, amount_fen, reference FROM transfers ORDER BY rowid"
+            ).fetchall()
+        return [BankTransfer(idempotency_key=k, amount_fen=int(a), reference=r) for k, a, r in rows]

@@ -34,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         DisburseResult,
         FundReservation,
     )
+    from casework.domain.events import NewEvent
+    from casework.domain.funds import FUNDS_AVAILABLE
     from casework.domain.hardship import (
         CASE_TYPE,
         PAID_STAGES,
@@ -53,6 +55,11 @@ CONFIG_TIMEOUT = timedelta(seconds=10)
 RULES_FRESH_FOR = timedelta(minutes=1)
 """How long a reading of the time rules is used before the next decision re-reads it."""
 RECEIPT_CONFIRMATION = "receipt-confirmation"
+AWAITING_FUNDS_PATCH = "awaiting-funds"
+FUNDS_RETRY_FIRST = timedelta(hours=1)
+FUNDS_RETRY_MAX = timedelta(days=1)
+"""A waiting case tries its reservation again on its own after an hour, then at doubling
+intervals up to a day: the safety net under the top-up's signal."""
 
 
 @workflow.defn(name="HardshipRelief")
@@ -75,8 +82,15 @@ class HardshipReliefWorkflow(CaseWorkflow):
         """When the worker's time rules were last read; None: fixed for this case."""
         self._reading_rules = False
         self._confirm_receipt = bool(continued and continued.flags.get(RECEIPT_CONFIRMATION))
+        self._funds_nudged = False
+        self._funds_tries = 0
 
     waitable_refusals = frozenset({"check_pending"})
+
+    @workflow.signal(name=FUNDS_AVAILABLE)
+    def funds_available(self) -> None:
+        """The district's fund was topped up: a waiting case tries its reservation now."""
+        self._funds_nudged = True
 
     async def ready_for(self, req: ActRequest) -> None:
         # Home-visit findings submitted while the civil-affairs check runs wait for its
@@ -187,6 +201,8 @@ class HardshipReliefWorkflow(CaseWorkflow):
                     await self._public_notice()
                 elif stage == Stage.DISBURSEMENT:
                     await self._disburse()
+                elif stage == Stage.AWAITING_FUNDS:
+                    await self._await_funds()
                 else:
                     await self.wait_for_change(until=self.continue_as_new_wanted)
             view = await self.finish()
@@ -367,9 +383,63 @@ class HardshipReliefWorkflow(CaseWorkflow):
             cause = activity_failure(err)
             if cause is not None and cause.type == FUNDS_UNAVAILABLE:
                 with contextlib.suppress(Superseded):  # the loop tries the reservation again
-                    await self.apply(hp.funds_unavailable(self.state, self.ctx(), cause.message))
+                    if workflow.patched(AWAITING_FUNDS_PATCH):
+                        # Since the funds ledger (#14): the case waits for a top-up.
+                        self._funds_tries = 0
+                        await self.apply(
+                            hp.funds_short(self.state, self.ctx(), cause.message, year)
+                        )
+                    else:  # cases that reached this before: closed as failed
+                        await self.apply(
+                            hp.funds_unavailable(self.state, self.ctx(), cause.message)
+                        )
                 return
             raise
+        await self._pay(reserve)
+
+    async def _await_funds(self) -> None:
+        """Wait for the district's fund: woken by a top-up's signal, or on a timer with
+        backoff (the safety net). Then the reservation is tried with the way back to
+        the payment, in one recording: a fund still short records nothing."""
+        hp = self.process
+        wait = min(FUNDS_RETRY_FIRST * 2**self._funds_tries, FUNDS_RETRY_MAX)
+
+        def moved() -> bool:
+            return (
+                self._funds_nudged
+                or self.state.status is not Status.OPEN
+                or self.state.stage != Stage.AWAITING_FUNDS
+                or self.continue_as_new_wanted()
+            )
+
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(moved, timeout=wait, timeout_summary="awaiting funds")
+        if self.state.status is not Status.OPEN or self.state.stage != Stage.AWAITING_FUNDS:
+            return
+        if self.continue_as_new_wanted() and not self._funds_nudged:
+            return  # the loop hands over; the next run waits on
+        self._funds_nudged = False
+        year = fund_year(workflow.now())
+        came = hp.funds_came(self.state, self.ctx(), year)
+        reserve = came[0]
+        funds = FundReservation(
+            district=self.state.district, year=year, amount_fen=reserve.payload["amount_fen"]
+        )
+        try:
+            await self.record(came, funds=funds)
+        except Superseded:
+            return
+        except (ActivityError, ApplicationError) as err:
+            cause = activity_failure(err)
+            if cause is not None and cause.type == FUNDS_UNAVAILABLE:
+                self._funds_tries += 1  # still short: wait longer
+                return
+            raise
+        await self._pay(reserve)
+
+    async def _pay(self, reserve: NewEvent) -> None:
+        """The transfer of the reserved relief, and what it became."""
+        hp = self.process
         config = hp.config
         try:
             result = await workflow.execute_activity(

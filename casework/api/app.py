@@ -13,7 +13,16 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework.api import cases, households, me, programmes, reports, reviews, supervision
+from casework.api import (
+    cases,
+    funds,
+    households,
+    me,
+    programmes,
+    reports,
+    reviews,
+    supervision,
+)
 from casework.api.errors import validation_failed
 from casework.auth.edge import EdgeAuth, set_session_cookie
 from casework.config import ConfigError
@@ -21,6 +30,7 @@ from casework.domain.calendar import STATUTORY, WorkingCalendar
 from casework.service import CaseService
 from casework.settings import Settings
 from casework.web import annual_report, oidc, pages
+from casework.web import funds as funds_page
 from casework.web.site import error_page
 
 API_DESCRIPTION = """工会案件审批 API (trade-union case approval workflows).
@@ -59,7 +69,9 @@ def create_app(
     app.include_router(me.router)
     app.include_router(supervision.router)
     app.include_router(reports.router)
+    app.include_router(funds.router)
     app.include_router(annual_report.router)
+    app.include_router(funds_page.router)
     app.include_router(pages.router)
     app.include_router(oidc.router)
     static = Path(pages.__file__).parent / "static"

@@ -934,6 +934,8 @@ def stuck(
                 if i.reason == "deadline_passed"
                 else f"案件期限 {label} ({i.deadline}) 剩余 {i.days_left} 日 ({i.days_left} days left)"
             )
+        if i.reason == "awaiting_funds":
+            notes.append("[yellow]等待资金追加 (awaiting a top-up of the fund)[/]")
         if i.escalated:
             notes.append("[red]已升级 escalated[/]")
         if i.paused:
@@ -1415,7 +1417,15 @@ def main() -> None:
 
 
 # Command groups kept in modules of their own register themselves on import.
-from casework.cli import accounts, audits, households, programmes, reviews, scheduled  # noqa: E402,F401
+from casework.cli import (  # noqa: E402,F401
+    accounts,
+    audits,
+    funds,
+    households,
+    programmes,
+    reviews,
+    scheduled,
+)
 
 if __name__ == "__main__":
     main()

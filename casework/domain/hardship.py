@@ -54,6 +54,7 @@ from casework.domain.eligibility import (
     yuan,
 )
 from casework.domain.events import JsonDict
+from casework.domain.funds import AWAITING_FUNDS as _AWAITING_FUNDS
 from casework.domain.identity import mask, mask_phone
 from casework.domain.org import Actor, Role
 from casework.domain.periods import Period
@@ -82,6 +83,7 @@ class Stage(StrEnum):
     CITY_REVIEW = "city_review"  # 市总审核
     CITY_APPROVAL = "city_approval"  # 市总领导审批
     DISBURSEMENT = "disbursement"  # 资金发放
+    AWAITING_FUNDS = _AWAITING_FUNDS  # 等待资金: the district's fund was short (issue #14)
     RECEIPT_CONFIRMATION = "receipt_confirmation"  # 到账确认 (cases opened since v2 only)
     REGISTRATION = "registration"  # 录入全国困难职工帮扶系统
     FILED = "filed"  # 归档
@@ -892,6 +894,28 @@ class HardshipProcess(Process):
             facts={"fund_year": year},
         )
 
+    def funds_short(self, state: CaseState, ctx: Context, detail: str, year: int) -> list[NewEvent]:
+        """The district's fund could not hold the relief: the case waits for a top-up
+        (`awaiting_funds`) instead of failing (cases since the funds ledger, #14)."""
+        return [
+            ctx.event(
+                state,
+                "funds.short",
+                SYSTEM,
+                district=state.district,
+                year=year,
+                amount_fen=current_amount_fen(state.facts),
+                reason=f"区县帮扶资金不足 (relief fund insufficient): {detail}",
+            ),
+            *self.enter_stage(state, Stage.AWAITING_FUNDS, ctx, fund_year=year),
+        ]
+
+    def funds_came(self, state: CaseState, ctx: Context, year: int) -> list[NewEvent]:
+        """A waiting case's reservation, checked with its recording, and its way back
+        to the payment."""
+        reserved = self.funds_reserved(state, ctx, year)
+        return [reserved, *self.enter_stage(state, Stage.DISBURSEMENT, ctx)]
+
     def funds_unavailable(self, state: CaseState, ctx: Context, detail: str) -> list[NewEvent]:
         reason = f"区县帮扶资金不足 (relief fund insufficient): {detail}"
         return [self.close(state, Outcome.FAILED, ctx, SYSTEM, reason)]
@@ -979,6 +1003,7 @@ STAGE_LABELS: dict[str, tuple[str, str]] = {
     Stage.CITY_REVIEW: ("市总审核", "city review"),
     Stage.CITY_APPROVAL: ("市总审批", "city approval"),
     Stage.DISBURSEMENT: ("资金发放", "disbursement"),
+    Stage.AWAITING_FUNDS: ("等待资金", "awaiting funds"),
     Stage.RECEIPT_CONFIRMATION: ("到账确认", "receipt confirmation"),
     Stage.REGISTRATION: ("录入全国系统", "registration"),
     Stage.FILED: ("已归档", "filed"),
@@ -998,6 +1023,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "household.exited": ("解困脱困，退出困难职工档案", "household left the register (解困脱困)"),
     "funds.reserved": ("预留帮扶资金", "relief funds reserved"),
     "funds.released": ("释放预留资金", "reserved funds released"),
+    "funds.short": ("帮扶资金不足，等待追加", "relief fund short: awaiting a top-up"),
     "disbursement.completed": ("帮扶资金已拨付", "relief paid"),
     "disbursement.failed": ("拨付失败", "transfer failed"),
 }

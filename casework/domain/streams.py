@@ -13,7 +13,10 @@ PROGRAMME_PREFIX = "PG"
 """A relief programme (送温暖, 夏季安康"三送"): `PG-YYYY-NNNNNN`."""
 ANNUAL_REVIEW_PREFIX = "AR"
 """One year's annual review of the household register: `AR-YYYY`."""
-RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX)
+FUNDS_PREFIX = "FD"
+"""One year's funds ledger (allocations and top-ups of the districts' relief funds):
+`FD-YYYY` (casework.store.funds)."""
+RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, FUNDS_PREFIX)
 
 
 def is_case_stream(stream_id: str) -> bool:
@@ -23,3 +26,11 @@ def is_case_stream(stream_id: str) -> bool:
 
 def annual_review_stream(year: int) -> str:
     return f"{ANNUAL_REVIEW_PREFIX}-{year}"
+
+
+def funds_stream(year: int) -> str:
+    return f"{FUNDS_PREFIX}-{year}"
+
+
+def is_funds_stream(stream_id: str) -> bool:
+    return stream_id.split("-", 1)[0] == FUNDS_PREFIX

@@ -540,17 +540,11 @@ class EventStore:
     # -- reference data --------------------------------------------------------------
 
     def set_budget(self, district: str, year: int, budget_fen: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                relief_fund_budgets.delete().where(
-                    relief_fund_budgets.c.district == district, relief_fund_budgets.c.year == year
-                )
-            )
-            conn.execute(
-                insert(relief_fund_budgets).values(
-                    district=district, year=year, budget_fen=budget_fen
-                )
-            )
+        """The demo's seeding (and tests'): the budget brought to `budget_fen` through
+        the funds ledger's own events (casework.store.funds)."""
+        from casework.store.funds import FundsLedger  # the ledger appends through us
+
+        FundsLedger(self.engine).set_budget(district, year, budget_fen)
 
     def fund_balance(self, district: str, year: int) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -1,6 +1,7 @@
 """Read models projected from the event stream: `cases`, `case_tasks`, `relief_fund_ledger`,
 `households` (the register, casework.store.households), `notifications`,
-`open_task_days`, `case_deadlines`.
+`open_task_days`, `case_deadlines`; and from the funds ledger's streams (`FD-YYYY`)
+`relief_fund_budgets` (casework.store.funds).
 
 `project` runs inside the append's transaction; `rebuild` truncates the tables and
 replays every event through the same code, so a rebuild gives the same rows.
@@ -33,7 +34,7 @@ from casework.domain.case import CaseState, evolve
 from casework.domain.deadlines import ACTIVE as ACTIVE_DEADLINES
 from casework.domain.events import NewEvent
 from casework.domain.registry import CASE_TYPES
-from casework.domain.streams import is_case_stream
+from casework.domain.streams import is_case_stream, is_funds_stream
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
 from casework.store.households import REGISTER_EVENTS, project_household
@@ -448,6 +449,7 @@ def rebuild(engine: Engine, batch: int = 5_000) -> int:
     appends wait rather than interleave with the replay.
     """
     from casework.store.event_store import EventStore  # the store depends on us
+    from casework.store.funds import project_funds  # the ledger appends through the store
 
     replayed = 0
     with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
@@ -469,6 +471,10 @@ def rebuild(engine: Engine, batch: int = 5_000) -> int:
                 break
             after = rows[-1].position
             for row in rows:
+                if is_funds_stream(row.case_id):
+                    project_funds(conn, EventStore.stored(row).as_new_event())
+                    replayed += 1
+                    continue
                 if not is_case_stream(row.case_id):
                     continue  # a run's stream: its records are not projections
                 stored = EventStore.stored(row)

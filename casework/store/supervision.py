@@ -46,6 +46,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from casework.domain.calendar import CHINA_TZ, STATUTORY, WorkingCalendar
 from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
+from casework.domain.funds import AWAITING_FUNDS
 from casework.domain.org import CITY, DISTRICTS, Role
 from casework.domain.processes import PROCESSES
 from casework.store import case_deadlines
@@ -203,9 +204,10 @@ class StuckItem(BaseModel):
     """Whole working days before today without an event on the case."""
     escalated: bool
     paused: bool
-    reason: Literal["overdue", "idle", "deadline_near", "deadline_passed"]
+    reason: Literal["overdue", "idle", "deadline_near", "deadline_passed", "awaiting_funds"]
     """Why it is listed: a task past its deadline, or idle (and not past due); a case
-    deadline inside its warning window, or passed."""
+    deadline inside its warning window, or passed; a case waiting for its district's
+    fund to be topped up (`awaiting_funds`, no task)."""
     deadline: str | None = None
     """The case deadline's name (limitation, sue); None for a task."""
     deadline_label: tuple[str, str] | None = None
@@ -631,6 +633,8 @@ class SupervisorQueries:
         deadlines = self._listed_deadlines(
             now, queue, case_type, assignee, overdue_only, params.get("cutoff"), limit
         )
+        if assignee is None:  # nobody's task: the fund's
+            deadlines += self._awaiting_funds(now, queue, case_type, limit)
         if not deadlines:
             return items
 
@@ -640,6 +644,42 @@ class SupervisorQueries:
             return min(i.last_event_at, *([i.due_at] if i.days_overdue and i.due_at else []))
 
         return sorted([*items, *deadlines], key=lambda i: (since(i), i.case_id))[:limit]
+
+    def _awaiting_funds(
+        self, now: datetime, queue: str | None, case_type: str | None, limit: int
+    ) -> list[StuckItem]:
+        """Cases waiting for their district's fund (`awaiting_funds`), longest first."""
+        stmt = select(c.c.case_id, c.c.case_type, c.c.stage, c.c.district, c.c.updated_at).where(
+            c.c.stage == AWAITING_FUNDS, c.c.status == "open"
+        )
+        if queue is not None:
+            stmt = stmt.where(c.c.district == queue)
+        if case_type is not None:
+            stmt = stmt.where(c.c.case_type == case_type)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(c.c.updated_at, c.c.case_id).limit(limit)).all()
+        today = local_date(now)
+        return [
+            StuckItem(
+                case_id=r.case_id,
+                type=r.case_type,
+                stage=r.stage,
+                district=r.district,
+                case_district=r.district,
+                assignee=None,
+                status=AWAITING_FUNDS,
+                due_at=None,
+                days_overdue=0,
+                last_event_at=r.updated_at,
+                idle_working_days=max(
+                    self.days.between(local_date(r.updated_at), today - timedelta(days=1)), 0
+                ),
+                escalated=False,
+                paused=False,
+                reason="awaiting_funds",
+            )
+            for r in rows
+        ]
 
     def _listed_deadlines(
         self,

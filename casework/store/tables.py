@@ -289,6 +289,17 @@ case_deadlines = Table(
     _partial("ix_case_deadlines_active", ACTIVE_DEADLINE_SQL, "district", "name"),
 )
 
+relief_fund_budgets = Table(
+    "relief_fund_budgets",
+    metadata,
+    # Each district's relief fund for a year: the projection of the movements on the
+    # year's funds ledger stream (`FD-YYYY`, casework.store.funds).
+    Column("district", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("budget_fen", BigInteger, nullable=False),
+    PrimaryKeyConstraint("district", "year"),
+)
+
 PROJECTION_TABLES = (
     cases,
     case_tasks,
@@ -297,15 +308,7 @@ PROJECTION_TABLES = (
     open_task_days,
     households,
     case_deadlines,
-)
-
-relief_fund_budgets = Table(
-    "relief_fund_budgets",
-    metadata,
-    Column("district", String(32), nullable=False),
-    Column("year", Integer, nullable=False),
-    Column("budget_fen", BigInteger, nullable=False),
-    PrimaryKeyConstraint("district", "year"),
+    relief_fund_budgets,
 )
 
 case_keys = Table(

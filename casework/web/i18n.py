@@ -407,6 +407,18 @@ TEXT: dict[str, Pair] = {
         "You may not see the year-end report (the city's city_officer, city_leader or admin)",
     ),
     "annual_report": ("年度报告", "Year-end report"),
+    "funds": ("帮扶资金台账", "Funds ledger"),
+    "funds_lead": (
+        "各区县帮扶资金：预算、预留、已付、释放、余额（元）",
+        "Each district's funds: budget, reserved, paid, released, left (yuan)",
+    ),
+    "funds_source": ("来源", "Source"),
+    "funds_none": ("本年度尚无资金记录", "Nothing allocated or paid this year"),
+    "funds_awaiting": ("件案件等待资金追加", "cases awaiting a top-up of the fund"),
+    "forbidden_funds": (
+        "您没有查看帮扶资金台账的权限（需要区县或市总工作人员角色）",
+        "You may not see the funds ledger (district or city staff only)",
+    ),
     "annual_report_computed": ("生成于", "Computed"),
     "annual_report_by_district": ("分区县发放金额", "Money paid per district"),
     "annual_report_text": ("报告数据", "The report"),

@@ -115,8 +115,10 @@ def test_budgets_are_per_district_and_year(engine: Engine, store: EventStore) ->
     before = state_of(engine)
     with pytest.raises(FundsUnavailable, match="no budget"):
         reserve(store, a, 1)
-    store.set_budget(DISTRICT, YEAR, 1_000)
+    assert state_of(engine) == before
+    store.set_budget(DISTRICT, YEAR, 1_000)  # the funds ledger's events and budget rows
     store.set_budget("通州区", YEAR, 5_000)
+    before = state_of(engine)
     with pytest.raises(FundsUnavailable, match="no budget"):
         reserve(store, a, 1, year=YEAR + 1)
     with pytest.raises(FundsUnavailable):

@@ -102,6 +102,8 @@ async def advance(h: Harness, case_id: str, to: str) -> CaseView:
             await h.act(case_id, CITY_LEADER, "approve", "同意")
         elif stage == Stage.DISBURSEMENT:
             await after_disbursement(h, case_id)
+        elif stage == Stage.AWAITING_FUNDS:  # woken by a top-up: give it a moment
+            await h.env.sleep(5)
         elif stage == Stage.RECEIPT_CONFIRMATION:
             await h.act(case_id, GR2, "approve", "电话回访，申请人确认已到账")
         elif stage == Stage.REGISTRATION:

@@ -9,18 +9,25 @@ import pytest
 
 from casework.demo.people import DEMO_BUDGET_FEN
 from casework.domain.calendar import CHINA_TZ
+from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig
+from casework.funds import wake_waiting_cases
+from casework.store.funds import FundsLedger
+from casework.store.supervision import SupervisorQueries
 from tests.workflows.conftest import Harness
 from tests.workflows.steps import (
+    CITY_SUPERVISOR,
     DISTRICT,
     LEADER,
     QUICK,
+    SUPERVISOR,
     advance,
     after_disbursement,
     case_row,
     event_types,
     events_of,
     ledger,
+    state,
     tasks,
 )
 
@@ -124,19 +131,72 @@ async def test_no_bank_account_on_file_fails_without_calling_the_bank(harness: H
     await assert_failed_and_released(h, cid, "no bank account on file")
 
 
-async def test_insufficient_budget_fails_the_case_without_any_transfer(harness: Harness) -> None:
-    h = harness
+async def waiting_for_funds(h: Harness) -> tuple[str, int]:
+    """A case approved for payment whose district's fund is one fen short: it waits."""
     await set_budget(h, AMOUNT - 1)
     cid = await approve_for_payment(h)
     v = await after_disbursement(h, cid)
-    assert (v.status, v.outcome) == ("closed", "failed")
-    assert h.bank.attempts == 0 and h.bank.transfers == {}
-    types = event_types(h, cid)
-    assert types[-2:] == ["case.stage_entered", "case.closed"]
-    assert not {"funds.reserved", "funds.released", "disbursement.failed"} & set(types)
-    assert ledger(h, cid) == []
-    reason = case_row(h, cid)["closed_reason"]
-    assert "relief fund insufficient" in reason and str(AMOUNT - 1) in reason
+    assert (v.status, v.stage) == ("open", "awaiting_funds")
+    assert case_row(h, cid)["stage"] == "awaiting_funds"
+    assert h.bank.attempts == 0 and ledger(h, cid) == []
+    [short] = events_of(h, cid, "funds.short")
+    assert "relief fund insufficient" in short.payload["reason"]
+    assert str(AMOUNT - 1) in short.payload["reason"]
+    return cid, int(short.payload["year"])
+
+
+async def until_paid(h: Harness, case_id: str) -> CaseView:
+    for _ in range(40):
+        s = await state(h, case_id)
+        if s.stage not in ("awaiting_funds", "disbursement"):
+            return CaseView.of(s)
+        await h.env.sleep(5)
+    raise AssertionError(f"{case_id} still waiting for its payment")
+
+
+async def test_a_case_short_of_funds_waits_is_stuck_and_a_top_up_moves_it_on(
+    harness: Harness,
+) -> None:
+    h = harness
+    cid, year = await waiting_for_funds(h)
+    now = await h.env.get_current_time()
+    for who in (SUPERVISOR, CITY_SUPERVISOR):
+        listed = SupervisorQueries(h.engine).stuck(h.directory.get(who), now=now)
+        assert [(i.case_id, i.stage, i.reason) for i in listed] == [
+            (cid, "awaiting_funds", "awaiting_funds")
+        ]
+    city = h.directory.get("city.officer1").actor()
+    FundsLedger(h.engine).top_up(city, DISTRICT, year, 1)
+    assert await wake_waiting_cases(h.env.client, h.engine, DISTRICT, year) == [cid]
+    v = await until_paid(h, cid)
+    assert (v.status, v.stage) == ("open", "receipt_confirmation")
+    assert ledger(h, cid) == [("reserved", AMOUNT), ("disbursed", AMOUNT)]
+    assert len(h.bank.transfers) == 1
+    assert event_types(h, cid)[-7:] == [
+        "funds.short",
+        "case.stage_entered",  # awaiting_funds
+        "funds.reserved",
+        "case.stage_entered",  # disbursement
+        "disbursement.completed",
+        "case.stage_entered",  # receipt_confirmation
+        "task.opened",
+    ]
+    assert not SupervisorQueries(h.engine).stuck(h.directory.get(SUPERVISOR), now=now)
+
+
+async def test_a_waiting_case_tries_again_on_its_own_timer(harness: Harness) -> None:
+    h = harness
+    cid, year = await waiting_for_funds(h)
+    recorded = len(event_types(h, cid))
+    await h.env.sleep(2 * 3600)  # tried after an hour: still short, nothing recorded
+    assert (await state(h, cid)).stage == "awaiting_funds"
+    assert len(event_types(h, cid)) == recorded
+    city = h.directory.get("city.officer1").actor()
+    FundsLedger(h.engine).top_up(city, DISTRICT, year, AMOUNT)  # no signal sent
+    await h.env.sleep(26 * 3600)  # the next try comes within a day
+    v = await until_paid(h, cid)
+    assert v.stage == "receipt_confirmation"
+    assert ledger(h, cid) == [("reserved", AMOUNT), ("disbursed", AMOUNT)]
 
 
 async def test_reservations_count_against_the_budget_and_a_release_frees_the_money(
@@ -154,10 +214,10 @@ async def test_reservations_count_against_the_budget_and_a_release_frees_the_mon
     year = fund_year(h, second)
     assert h.store.fund_balance(DISTRICT, year)["remaining_fen"] == 100_000
 
-    third = await approve_for_payment(h)  # 3,000 元 asked, 1,000 元 left
+    third = await approve_for_payment(h)  # 3,000 元 asked, 1,000 元 left: it waits
     v = await after_disbursement(h, third)
-    assert (v.status, v.outcome) == ("closed", "failed")
-    assert "100000" in case_row(h, third)["closed_reason"]
+    assert (v.status, v.stage) == ("open", "awaiting_funds")
+    assert "100000" in events_of(h, third, "funds.short")[0].payload["reason"]
     assert h.store.fund_balance(DISTRICT, year) == {
         "budget_fen": AMOUNT + 100_000,
         "committed_fen": AMOUNT,
