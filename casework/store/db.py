@@ -63,3 +63,8 @@ def migrate(engine: Engine, keyring: Any = None) -> None:
         cfg.attributes["connection"] = conn
         cfg.attributes["keyring"] = keyring
         command.upgrade(cfg, "head")
+    # Budgets written before they moved by events get their movement, so that a
+    # rebuild keeps them (casework.store.funds).
+    from casework.store.funds import adopt_unrecorded_budgets
+
+    adopt_unrecorded_budgets(engine)

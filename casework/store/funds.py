@@ -55,6 +55,10 @@ MOVEMENTS = (ALLOCATED, TOPPED_UP, REDUCED)
 SEED_ACTOR = "system.seed"
 """actor_id of budgets the demo seeding sets (`EventStore.set_budget`): no directory user."""
 
+MIGRATION_ACTOR = "system.migration"
+"""actor_id of the `funds.allocated` events that adopt budgets written before the ledger
+(`adopt_unrecorded_budgets`): no directory user."""
+
 RELIEF = "relief"
 """The source of case relief (hardship cases)."""
 PROGRAMME = "programme"
@@ -108,6 +112,60 @@ def project_funds(conn: Connection, event: NewEvent) -> None:
             .where(where)
             .values(budget_fen=relief_fund_budgets.c.budget_fen + sign * amount)
         )
+
+
+def adopt_unrecorded_budgets(engine: Engine) -> int:
+    """Record, as `funds.allocated` by `system.migration`, every budget row that no
+    ledger movement accounts for: rows written before budgets moved by events, which a
+    rebuild would otherwise drop. Idempotent (the event id is derived from the stream and
+    district, and an adopted row has its movement); runs after every schema migration.
+    Returns how many budgets it adopted."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                relief_fund_budgets.c.district,
+                relief_fund_budgets.c.year,
+                relief_fund_budgets.c.budget_fen,
+            )
+        ).all()
+        if not rows:
+            return 0
+        recorded: set[tuple[str, int]] = set()
+        streams = sorted({funds_stream(int(r.year)) for r in rows})
+        for payload in conn.execute(
+            select(case_events.c.payload).where(
+                case_events.c.case_id.in_(streams), case_events.c.type.in_(MOVEMENTS)
+            )
+        ).scalars():
+            data = json.loads(payload) if isinstance(payload, str) else payload
+            recorded.add((str(data["district"]), int(data["year"])))
+    store = EventStore(engine)
+    adopted = 0
+    for r in rows:
+        if (r.district, int(r.year)) in recorded:
+            continue
+        stream = funds_stream(int(r.year))
+        event = NewEvent(
+            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:{stream}/adopt/{r.district}")),
+            case_id=stream,
+            type=ALLOCATED,
+            payload={"district": r.district, "year": int(r.year), "amount_fen": int(r.budget_fen)},
+            actor_id=MIGRATION_ACTOR,
+            occurred_at=datetime.now(UTC),
+        )
+        with engine.connect() as conn:
+            head = int(
+                conn.scalar(
+                    select(func.coalesce(func.max(case_events.c.seq), 0)).where(
+                        case_events.c.case_id == stream
+                    )
+                )
+                or 0
+            )
+        # The row already holds the amount: the event is appended without projecting it.
+        store.append(stream, head, [event])
+        adopted += 1
+    return adopted
 
 
 def _budget(conn: Connection, district: str, year: int, lock: bool = False) -> int | None:

@@ -12,10 +12,11 @@ from casework.demo.people import demo_users
 from casework.domain.org import Actor
 from casework.domain.refusal import Refused
 from casework.store import projections
+from casework.store.db import migrate
 from casework.store.directory import Directory
 from casework.store.event_store import ActorRefused, EventStore
-from casework.store.funds import ALLOCATED, TOPPED_UP, FundsLedger
-from casework.store.tables import case_events
+from casework.store.funds import ALLOCATED, MIGRATION_ACTOR, TOPPED_UP, FundsLedger
+from casework.store.tables import case_events, relief_fund_budgets
 from tests.store.builders import DISTRICT, run_concurrently
 from tests.store.test_funds import YEAR, funds, open_cases, reserve
 
@@ -209,3 +210,32 @@ def test_a_rebuild_reproduces_the_budgets_and_the_ledger(
             )
         )
     assert seeded == 1
+
+
+def test_budgets_written_before_the_ledger_are_adopted_once_and_survive_a_rebuild(
+    engine: Engine, ledger: FundsLedger, who: dict[str, Actor]
+) -> None:
+    """A database from before budgets moved by events holds budget rows with no
+    movement: the schema migration records one `funds.allocated` for each, once, so a
+    rebuild keeps them."""
+    ledger.allocate(who["city.officer1"], DISTRICT, YEAR, 900_000)
+    with engine.begin() as conn:  # as the old `set_budget` wrote it: the row alone
+        conn.execute(
+            relief_fund_budgets.insert().values(district=OTHER, year=YEAR, budget_fen=123_400)
+        )
+    migrate(engine)
+    migrate(engine)  # the next start: nothing more to adopt
+    with engine.connect() as conn:
+        adopted = conn.execute(
+            select(case_events.c.type, case_events.c.payload).where(
+                case_events.c.case_id == f"FD-{YEAR}", case_events.c.actor_id == MIGRATION_ACTOR
+            )
+        ).all()
+    assert [row.type for row in adopted] == [ALLOCATED]
+    assert OTHER in str(adopted[0].payload) and "123400" in str(adopted[0].payload)
+    before = projections.projection_snapshot(engine)
+    projections.rebuild(engine)
+    assert projections.projection_snapshot(engine) == before
+    report = ledger.report(who["city.officer1"], YEAR)
+    figures = {d.district: d.total.budget_fen for d in report.districts}
+    assert figures[OTHER] == 123_400 and figures[DISTRICT] == 900_000
