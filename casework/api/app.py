@@ -13,7 +13,16 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework.api import cases, households, me, programmes, reports, reviews, supervision
+from casework.api import (
+    cases,
+    health,
+    households,
+    me,
+    programmes,
+    reports,
+    reviews,
+    supervision,
+)
 from casework.api.errors import validation_failed
 from casework.auth.edge import EdgeAuth, set_session_cookie
 from casework.config import ConfigError
@@ -52,6 +61,7 @@ def create_app(
     app.state.calendar = _calendar(settings)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, _not_routed)
+    app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(households.router)
     app.include_router(reviews.router)
@@ -74,10 +84,6 @@ def create_app(
             set_session_cookie(response, app.state.auth, request, started)
         return response
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app
 
 
@@ -87,7 +93,7 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     path = request.url.path
     if exc.status_code < 400 or path.startswith(
-        ("/api", "/docs", "/redoc", "/openapi", "/static", "/healthz")
+        ("/api", "/docs", "/redoc", "/openapi", "/static", "/healthz", "/readyz", "/metrics")
     ):
         return await http_exception_handler(request, exc)
     return error_page(request, exc.status_code, None)
