@@ -18,6 +18,7 @@ from casework.api import (
     health,
     households,
     me,
+    metrics,
     programmes,
     reports,
     reviews,
@@ -72,6 +73,8 @@ def create_app(
     app.include_router(annual_report.router)
     app.include_router(pages.router)
     app.include_router(oidc.router)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    metrics.install(app, engine, token)
     static = Path(pages.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
