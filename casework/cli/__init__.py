@@ -1415,7 +1415,15 @@ def main() -> None:
 
 
 # Command groups kept in modules of their own register themselves on import.
-from casework.cli import accounts, audits, households, programmes, reviews, scheduled  # noqa: E402,F401
+from casework.cli import (  # noqa: E402,F401
+    accounts,
+    audits,
+    households,
+    operations,
+    programmes,
+    reviews,
+    scheduled,
+)
 
 if __name__ == "__main__":
     main()
