@@ -36,6 +36,7 @@ from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
+from casework.tracing import configure_tracing
 from casework.worker_http import create_worker_app, split_address
 from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
@@ -118,6 +119,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     log = structlog.get_logger("casework.worker")
+    configure_tracing(settings.otlp_endpoint, "casework-worker")
     engine = make_engine(settings.database_url)
     migrate(engine)
     client = await connect(settings)

@@ -30,6 +30,7 @@ async def connect(settings: Settings, keyring: Keyring | None = None) -> Client:
     # Imported here: workflows import this module for the search attribute keys.
     from casework.privacy.codec import encrypted_data_converter
     from casework.privacy.keys import load_keyring
+    from casework.tracing import temporal_interceptors
 
     return await Client.connect(
         settings.temporal_address,
@@ -37,6 +38,7 @@ async def connect(settings: Settings, keyring: Keyring | None = None) -> Client:
         data_converter=encrypted_data_converter(keyring or load_keyring(settings)),
         tls=settings.temporal_tls,
         runtime=runtime(settings.temporal_metrics_address),
+        interceptors=temporal_interceptors(),  # tracing, when CASEWORK_OTLP_ENDPOINT is set
     )
 
 

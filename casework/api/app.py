@@ -30,6 +30,7 @@ from casework.config import ConfigError
 from casework.domain.calendar import STATUTORY, WorkingCalendar
 from casework.service import CaseService
 from casework.settings import Settings
+from casework.tracing import CURRENT_CASE, case_of_path, instrument_app
 from casework.web import annual_report, oidc, pages
 from casework.web.site import error_page
 
@@ -79,6 +80,15 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     @app.middleware("http")
+    async def case_in_context(request: Request, call_next: Any) -> Any:
+        # The case this request works on, for every log line it writes (casework.logging).
+        token = CURRENT_CASE.set(case_of_path(request.url.path))
+        try:
+            return await call_next(request)
+        finally:
+            CURRENT_CASE.reset(token)
+
+    @app.middleware("http")
     async def session_cookie(request: Request, call_next: Any) -> Any:
         # A page that started a session on its own (a trusted proxy's user) sets it here.
         response = await call_next(request)
@@ -87,6 +97,7 @@ def create_app(
             set_session_cookie(response, app.state.auth, request, started)
         return response
 
+    instrument_app(app)  # server spans, when tracing is configured (casework.tracing)
     return app
 
 

@@ -169,6 +169,7 @@ async def test_the_sdk_exports_its_metrics_in_prometheus_format(harness: Harness
         h.opened.append(view.case_id)
         async with httpx.AsyncClient() as http:
             text = (await http.get(f"http://{address}/metrics")).text
+        await h.terminate_unfinished()  # while this queue's worker can answer
     names = {f.name for f in text_string_to_metric_families(text)}
     # The series deploy/grafana/casework.json plots.
     for name in (
