@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
+import uvicorn
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -35,6 +36,8 @@ from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
 from casework.temporal import connect
+from casework.tracing import configure_tracing
+from casework.worker_http import create_worker_app, split_address
 from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
@@ -116,6 +119,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     log = structlog.get_logger("casework.worker")
+    configure_tracing(settings.otlp_endpoint, "casework-worker")
     engine = make_engine(settings.database_url)
     migrate(engine)
     client = await connect(settings)
@@ -128,7 +132,28 @@ async def run_worker(settings: Settings) -> None:
         bank=LedgerBank(settings.bank_ledger) if settings.bank_ledger else None,
     )
     log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    await worker.run()
+    if settings.worker_http_address is None:
+        await worker.run()
+        return
+    http = worker_http_server(settings, engine, client, worker)
+    serving = asyncio.create_task(http.serve())
+    try:
+        await worker.run()
+    finally:
+        http.should_exit = True
+        await serving
+
+
+def worker_http_server(
+    settings: Settings, engine: Engine, client: Client, worker: Worker
+) -> uvicorn.Server:
+    """The worker's /healthz, /readyz and /metrics (casework.worker_http)."""
+    assert settings.worker_http_address is not None
+    host, port = split_address(settings.worker_http_address)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    app = create_worker_app(engine, client, lambda: worker.is_running, token)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    return uvicorn.Server(config)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from casework.domain.contracts import ACCOUNT_REJECTED, DISBURSE, DisburseRequest, DisburseResult
+from casework.metrics import PAYMENTS
 from casework.store.personal import PersonalData, PersonalDataErased
 
 
@@ -83,8 +84,12 @@ class Disbursement:
             reference=req.case_id,
         )
         try:
-            return DisburseResult(transfer_ref=self.bank.transfer(order))
+            result = DisburseResult(transfer_ref=self.bank.transfer(order))
         except AccountRejected as exc:
+            PAYMENTS.labels("case", "rejected").inc()
             raise ApplicationError(str(exc), type=ACCOUNT_REJECTED, non_retryable=True) from exc
         except TransferFailed as exc:
+            PAYMENTS.labels("case", "failed").inc()
             raise ApplicationError(str(exc), type="TransferFailed") from exc
+        PAYMENTS.labels("case", "paid").inc()
+        return result

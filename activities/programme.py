@@ -19,6 +19,7 @@ from casework.domain.batch import RunProgress
 from casework.domain.org import CITY, Role
 from casework.domain.programme import PAY_PROGRAMME, RECORD_LISTS_DUE, ListsDue, PayRequest
 from casework.domain.refusal import Refused
+from casework.metrics import PAYMENTS
 from casework.privacy.keys import Keyring
 from casework.store.directory import ActorMismatch, Directory
 from casework.store.event_store import ActorRefused
@@ -45,11 +46,15 @@ class ProgrammePayments:
             idempotency_key=key, account=account, amount_fen=amount_fen, reference=reference
         )
         try:
-            return self.bank.transfer(order)
+            ref = self.bank.transfer(order)
         except AccountRejected as exc:
+            PAYMENTS.labels("programme", "rejected").inc()
             raise AccountRefused(str(exc)) from exc
         except TransferFailed as exc:
+            PAYMENTS.labels("programme", "failed").inc()
             raise TransientBankError(str(exc)) from exc
+        PAYMENTS.labels("programme", "paid").inc()
+        return ref
 
     @activity.defn(name=PAY_PROGRAMME)
     def pay_programme(self, req: PayRequest) -> RunProgress:

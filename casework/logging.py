@@ -288,6 +288,18 @@ class _Stderr:
         sys.stderr.flush()
 
 
+def add_trace_context(
+    logger: Any, method_name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """structlog processor: the current trace and span ids, and the case id of the
+    request or activity (casework.tracing.current_ids), unless the line names its own."""
+    from casework.tracing import current_ids
+
+    for key, value in current_ids().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     level = level.upper()
     renderer: structlog.types.Processor = (
@@ -305,6 +317,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

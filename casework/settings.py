@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     codec_server_token: SecretStr | None = None
     """If set, `casework codec-server` answers only requests whose Authorization header
     carries this value (`temporal --codec-auth`, the UI's access-token option)."""
+    # -- operations (deploy/) -------------------------------------------------------------
+    metrics_token: SecretStr | None = None
+    """If set, `/metrics` (API and worker) answers only `Authorization: Bearer <token>`.
+    Unset: whoever reaches the port may scrape (keep it off the public proxy)."""
+    worker_http_address: str | None = None
+    """`HOST:PORT` where a worker serves `/healthz`, `/readyz` and `/metrics` (casework's
+    own series); unset: no HTTP endpoint on the worker."""
+    temporal_metrics_address: str | None = None
+    """`HOST:PORT` where the Temporal SDK's own metrics are served in Prometheus format
+    (temporalio Runtime telemetry, path `/metrics`); unset: not exported."""
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); unset: no tracing."""
     act_wait_seconds: float = 60.0
     """How long `casework act` waits for an action's outcome before saying "try again"."""
     bank_ledger: Path | None = None

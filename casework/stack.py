@@ -37,6 +37,7 @@ from casework.store.db import make_engine, migrate
 from casework.store.directory import Directory
 from casework.store.queries import Queries
 from casework.temporal import connect
+from casework.tracing import configure_tracing
 
 log = structlog.get_logger("casework.stack")
 console = Console(stderr=True)
@@ -207,6 +208,7 @@ async def serve_api(settings: Settings) -> None:
     """The web pages and HTTP API alone (`casework serve`): no dev server, no worker, no
     demo data. Production runs it behind a TLS reverse proxy (README, Security)."""
     configure_logging(settings.log_level, settings.log_json)
+    configure_tracing(settings.otlp_endpoint, "casework-api")
     engine = make_engine(settings.database_url)
     migrate(engine)
     client = await connect(settings)

@@ -30,41 +30,58 @@ async def connect(settings: Settings, keyring: Keyring | None = None) -> Client:
     # Imported here: workflows import this module for the search attribute keys.
     from casework.privacy.codec import encrypted_data_converter
     from casework.privacy.keys import load_keyring
+    from casework.tracing import temporal_interceptors
 
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=encrypted_data_converter(keyring or load_keyring(settings)),
         tls=settings.temporal_tls,
-        runtime=runtime(),
+        runtime=runtime(settings.temporal_metrics_address),
+        interceptors=temporal_interceptors(),  # tracing, when CASEWORK_OTLP_ENDPOINT is set
     )
 
 
 _runtime: Any = None
 
 
-def runtime() -> Any:
-    """The process's Temporal runtime, with the SDK core's (Rust) log lines forwarded
-    into Python logging (logger `temporalio.core`): they are then masked and rendered
-    like every other line (casework.logging) instead of written raw to stderr."""
+def runtime(metrics_address: str | None = None) -> Any:
+    """The process's Temporal runtime (`make_runtime`). One per process: the first call
+    decides where its metrics go."""
     global _runtime
     if _runtime is None:
-        import logging
-
-        from temporalio.runtime import (
-            LogForwardingConfig,
-            LoggingConfig,
-            Runtime,
-            TelemetryConfig,
-            TelemetryFilter,
-        )
-
-        _runtime = Runtime(
-            telemetry=TelemetryConfig(
-                logging=LoggingConfig(
-                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-                    forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
-                )
-            )
-        )
+        _runtime = make_runtime(metrics_address)
     return _runtime
+
+
+def make_runtime(metrics_address: str | None = None) -> Any:
+    """A Temporal runtime with the SDK core's (Rust) log lines forwarded into Python
+    logging (logger `temporalio.core`): they are then masked and rendered like every
+    other line (casework.logging) instead of written raw to stderr. `metrics_address`
+    (CASEWORK_TEMPORAL_METRICS_ADDRESS, `HOST:PORT`): where the SDK serves its own
+    metrics (workflow and activity task latencies, poll and slot counts, ...) in
+    Prometheus format."""
+    import logging
+
+    from temporalio.runtime import (
+        LogForwardingConfig,
+        LoggingConfig,
+        PrometheusConfig,
+        Runtime,
+        TelemetryConfig,
+        TelemetryFilter,
+    )
+
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
+            metrics=(
+                PrometheusConfig(bind_address=metrics_address, durations_as_seconds=True)
+                if metrics_address
+                else None
+            ),
+        )
+    )

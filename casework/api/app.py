@@ -16,8 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from casework.api import (
     cases,
     funds,
+    health,
     households,
     me,
+    metrics,
     programmes,
     reports,
     reviews,
@@ -29,6 +31,7 @@ from casework.config import ConfigError
 from casework.domain.calendar import STATUTORY, WorkingCalendar
 from casework.service import CaseService
 from casework.settings import Settings
+from casework.tracing import CURRENT_CASE, case_of_path, instrument_app
 from casework.web import annual_report, oidc, pages
 from casework.web import funds as funds_page
 from casework.web.site import error_page
@@ -62,6 +65,7 @@ def create_app(
     app.state.calendar = _calendar(settings)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, _not_routed)
+    app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(households.router)
     app.include_router(reviews.router)
@@ -74,8 +78,19 @@ def create_app(
     app.include_router(funds_page.router)
     app.include_router(pages.router)
     app.include_router(oidc.router)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    metrics.install(app, engine, token)
     static = Path(pages.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.middleware("http")
+    async def case_in_context(request: Request, call_next: Any) -> Any:
+        # The case this request works on, for every log line it writes (casework.logging).
+        token = CURRENT_CASE.set(case_of_path(request.url.path))
+        try:
+            return await call_next(request)
+        finally:
+            CURRENT_CASE.reset(token)
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Any) -> Any:
@@ -86,10 +101,7 @@ def create_app(
             set_session_cookie(response, app.state.auth, request, started)
         return response
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    instrument_app(app)  # server spans, when tracing is configured (casework.tracing)
     return app
 
 
@@ -99,7 +111,7 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     path = request.url.path
     if exc.status_code < 400 or path.startswith(
-        ("/api", "/docs", "/redoc", "/openapi", "/static", "/healthz")
+        ("/api", "/docs", "/redoc", "/openapi", "/static", "/healthz", "/readyz", "/metrics")
     ):
         return await http_exception_handler(request, exc)
     return error_page(request, exc.status_code, None)

@@ -1422,6 +1422,7 @@ from casework.cli import (  # noqa: E402,F401
     audits,
     funds,
     households,
+    operations,
     programmes,
     reviews,
     scheduled,

@@ -38,6 +38,7 @@ from casework.domain.case import CaseState
 from casework.domain.events import NewEvent, upcast
 from casework.domain.org import Actor
 from casework.domain.streams import is_case_stream
+from casework.metrics import EVENTS_APPENDED
 from casework.store import projections
 from casework.store.db import IMMEDIATE
 from casework.store.directory import ActorMismatch, Assignee, Directory
@@ -340,6 +341,7 @@ class EventStore:
                 )
             last = appended[-1]
             self._remember(case_id, Head(last.seq, last.hash, new_state))
+            EVENTS_APPENDED.inc(len(appended))  # committed, and new: a retry counts nothing
             return appended
         except (IntegrityError, ConcurrencyConflict) as exc:
             # A concurrent writer won the race: the same events (a duplicate delivery,

@@ -20,6 +20,7 @@ What the figures mean (README, "The funds ledger"):
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -62,6 +63,10 @@ MIGRATION_ACTOR = "system.migration"
 RELIEF = "relief"
 """The source of case relief (hardship cases)."""
 PROGRAMME = "programme"
+
+MOVE_ATTEMPTS = 30
+"""A year's movements share one stream: a movement whose seq another took tries again
+(at most this often: a crowd of concurrent movements all land)."""
 
 MAX_AMOUNT_FEN = 10**13
 """A hundred billion yuan: anything above is a typing mistake."""
@@ -352,7 +357,7 @@ class FundsLedger:
                     )
             project_funds(conn, event)
 
-        for attempt in range(5):
+        for attempt in range(MOVE_ATTEMPTS):
             stored = self._stored(event_id)
             if stored is not None:
                 return self._replayed(stored, event)
@@ -366,9 +371,11 @@ class FundsLedger:
                 )
                 break
             except ConcurrencyConflict:
-                if attempt == 4:
+                # Another movement of the year took the seq: read the head again. Jitter
+                # keeps a crowd of officers from colliding again in step.
+                if attempt == MOVE_ATTEMPTS - 1:
                     raise
-                time.sleep(0.01 * (attempt + 1))
+                time.sleep(random.uniform(0.005, 0.02 * min(attempt + 1, 10)))
         with self.engine.connect() as conn:
             budget = _budget(conn, district, year) or 0
         return Movement(
