@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from casework.cli.render import Col, beijing, beijing_day, listing, sheet
+from casework.cli.render import Col, Rows, beijing, beijing_day, listing, sheet
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import Action, CaseView, Refused
 from casework.domain.case_type import UnknownAction
@@ -232,7 +232,7 @@ due_day = beijing_day
 def print_case(
     view: CaseView, clock: Any = None, applicant: Any = None, parallel_clocks: Any = None
 ) -> None:
-    table = _Rows()
+    table = Rows()
     table.add_row("案件 case", view.case_id)
     table.add_row("类型 type", view.type)
     status = view.status.value + (f" ({view.outcome.value})" if view.outcome else "")
@@ -350,16 +350,6 @@ def deadline_line(d: Any, case_closed: bool = False) -> str:
     if d.escalated:
         parts.append("[red]已升级督办 escalated[/]")
     return " · ".join(parts)
-
-
-class _Rows:
-    """Label-value rows gathered for `render.sheet`."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str]] = []
-
-    def add_row(self, label: str, value: str) -> None:
-        self.rows.append((label, value))
 
 
 def print_sheet(rows: list[tuple[str, str]], kind: Any) -> None:

@@ -151,6 +151,16 @@ def listing(
         console.print(block)
 
 
+class Rows:
+    """Label-value rows gathered for `sheet`, added as to a Rich table."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str]] = []
+
+    def add_row(self, label: str, value: str) -> None:
+        self.rows.append((label, value))
+
+
 def sheet(console: Console, rows: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
     """Label-value lines (`case show`): labels on one line, values wrapped, never cut."""
     table = Table(show_header=False, box=None, title=title)
