@@ -7,7 +7,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from casework.domain.contracts import ACCOUNT_REJECTED, DISBURSE, DisburseRequest, DisburseResult
 from casework.store.personal import PersonalData, PersonalDataErased
@@ -71,10 +71,13 @@ class Disbursement:
         except PersonalDataErased:
             account = None
         if account is None:
+            # An expected business outcome (the case records the failed payment):
+            # BENIGN keeps it to one line in the log, without a traceback.
             raise ApplicationError(
                 "申请人未登记银行账户 (no bank account on file)",
                 type=ACCOUNT_REJECTED,
                 non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
             )
         order = TransferOrder(
             idempotency_key=req.idempotency_key,
@@ -85,6 +88,11 @@ class Disbursement:
         try:
             return DisburseResult(transfer_ref=self.bank.transfer(order))
         except AccountRejected as exc:
-            raise ApplicationError(str(exc), type=ACCOUNT_REJECTED, non_retryable=True) from exc
+            raise ApplicationError(
+                str(exc),
+                type=ACCOUNT_REJECTED,
+                non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
+            ) from exc
         except TransferFailed as exc:
             raise ApplicationError(str(exc), type="TransferFailed") from exc

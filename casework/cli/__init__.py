@@ -2,8 +2,9 @@
 
 Commands go to Temporal (through `casework.service`), reads come from the store's
 projections. `--json` prints one JSON document on stdout and nothing else there.
-Errors go to stderr, name the field or rule, and exit 2 (bad input, refused action)
-or 1 (anything else).
+Errors go to stderr, name the field or rule, and exit 2 (bad input, refused action),
+3 (try again: the database or Temporal unreachable, the outcome not back in time) or 1
+(anything else).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from casework.domain.registry import ACTION_NAMES, CASE_TYPES, known_action
 from casework.settings import Settings
 
 T = TypeVar("T")
+log = structlog.get_logger("casework.cli")
 
 app = typer.Typer(
     name="casework",
     help="casework — 工会案件审批流程引擎 (case approval workflows: hardship relief 困难职工帮扶, legal aid 工会法律援助, ...).",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: fits 80 columns, and lists --help without a type.
+    rich_markup_mode=None,
 )
 users_app = typer.Typer(help="用户 (users and their roles).", no_args_is_help=True)
 case_app = typer.Typer(help="案件 (open, show and trace cases).", no_args_is_help=True)
@@ -81,7 +84,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 TRY_AGAIN = 3
-"""Exit code: a passing fault (database unreachable, outcome not back in time); the
+"""Exit code: a passing fault (database or Temporal unreachable, outcome not back in
+time); the
 same command, with the same --key, may be sent again and is applied at most once."""
 
 
@@ -145,10 +149,11 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
         except RuntimeError as e:
             if "Failed client connect" in str(e) or "connection" in str(e).lower():
                 err.print(
-                    f"[red]无法连接 Temporal (cannot reach Temporal):[/] {escape(str(e))}",
+                    "[red]无法连接 Temporal (cannot reach Temporal):[/] 请稍后重试 (try again).",
                     highlight=False,
                 )
-                raise typer.Exit(1) from None
+                log.info("temporal.unreachable", reason=str(e).splitlines()[0][:200])
+                raise typer.Exit(TRY_AGAIN) from None
             raise
 
     return wrapper
@@ -158,9 +163,12 @@ def settings() -> Settings:
     return Settings()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 @handled
-def _log_setup() -> None:
+def _log_setup(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:  # `casework` alone: its help, and success
+        out.print(ctx.get_help(), highlight=False, markup=False)
+        raise typer.Exit(0)
     # Every command logs as the worker does: lines on stderr (stdout stays for --json),
     # CASEWORK_LOG_LEVEL / CASEWORK_LOG_JSON honoured, personal data masked.
     from casework.logging import configure_logging
@@ -468,8 +476,13 @@ async def _service() -> Any:
     s = settings()
     try:
         client = await connect(s)
-    except RuntimeError as e:
-        fail(f"cannot reach Temporal at {s.temporal_address} ({e}); is `make run` running?", 1)
+    except RuntimeError:
+        # The SDK's reason is a transport error chain; the officer needs one plain line.
+        fail(
+            f"无法连接 Temporal (cannot reach Temporal at {s.temporal_address}): "
+            "请稍后重试 (try again); `make run` 是否在运行 (is `make run` running)?",
+            TRY_AGAIN,
+        )
     return CaseService(client, engine(), s.task_queue)
 
 
@@ -871,12 +884,37 @@ def act(
             case_id, actor, chosen, comment, data, key, stage, wait, task_id=task
         )
 
-    view = run(go())
+    from casework.service import ActionRefused
+
+    try:
+        view = run(go())
+    except ActionRefused as e:
+        if data_file is None and (e.field or "").startswith("data"):
+            e.message += "\n" + data_file_hint(case_id)
+        raise
     if as_json:
         emit_json(view)
     else:
         out.print(f"[green]完成 (done):[/] {chosen} {case_id}")
         print_case(view)
+
+
+DATA_EXAMPLES = {
+    "HR": "examples/home-visit-findings.json (入户调查 home visit)",
+    "RV": "examples/reverification-findings.json (核查 re-verification visit)",
+    "LA": "examples/legal-aid-*.json (法律援助 legal aid)",
+    "AU": "examples/audit-*.json (审计 audit)",
+}
+"""The example data file to point to when an action's data is missing, by case prefix."""
+
+
+def data_file_hint(case_id: str) -> str:
+    """Where an approval's data goes: the option that carries it and an example."""
+    example = DATA_EXAMPLES.get(case_id.split("-", 1)[0], "examples/")
+    return (
+        "这些数据用 --data-file 提供 (give them in a JSON file: --data-file FILE); "
+        f"示例 example: {example}"
+    )
 
 
 # -- supervisors -------------------------------------------------------------------------
