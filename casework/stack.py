@@ -112,6 +112,15 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     async def hardship() -> list[CaseView]:
         views = [await driver.open(i) for i in range(5)]
         await driver.act(views[1], "grassroots", Action.APPROVE, "材料齐全")
+        # Something for the supervisors' views on the first run: 海门区's supervisor puts
+        # 王五's review on hold (`stuck` and the board show the paused clock).
+        supervisor = driver.directory.get("haimen.supervisor").actor()
+        await stack.service.act(
+            views[2].case_id,
+            supervisor,
+            Action.HOLD,
+            "申请人住院，暂停计时 (applicant in hospital)",
+        )
         return views
 
     audits = AuditDriver(stack.service, driver.directory, driver.queries, driver.log)
@@ -151,7 +160,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   casework case show HR-<year>-000001
   casework case show LA-<year>-000004       # legal aid: near its limitation
   casework case show AU-<year>-000001       # audit: findings, one overdue
-  casework stuck --as city.supervisor       # overdue, escalated, idle, paused
+  casework stuck --as city.supervisor       # overdue, near a limitation
   casework board --as city.supervisor
   casework programme run PG-<next year>-000001 --as city.officer1
   casework tokens create --as chongchuan.officer1   # a token for the HTTP API
