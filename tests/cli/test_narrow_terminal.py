@@ -5,6 +5,7 @@ terminal, times in Beijing time, events in words, a short hash in the history.""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def cli(sqlite_engine: Engine, tmp_path: Path, restore_logging: None):  # type: 
 
 USER_ID = re.compile(r"(?<![\w.])(?:chongchuan|tongzhou|haimen|city)\.\w*")
 CASE_ID = re.compile(r"\bHR-\d*-?\d*")
-KNOWN = {u.id for u in demo_users()} | {"HR-2026-000001", "HR-2026-000002"}
+KNOWN = {u.id for u in demo_users()} | {f"HR-2026-00000{n}" for n in (1, 2, 3)}
 
 
 def whole(text: str, *ids: str) -> None:
@@ -93,13 +94,32 @@ def test_the_main_commands_print_ids_whole_at_80_columns(cli) -> None:  # type: 
 
 
 def test_history_shows_the_start_of_each_hash(cli) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     events = json.loads(cli("case", "history", CASES[1], "--json"))
     text = cli("case", "history", CASES[1])
     for e in events:
         assert e["hash"][:12] in text
         assert e["occurred_at"].endswith(("Z", "+00:00"))  # --json: ISO 8601, UTC offset
+
+
+def test_programme_and_register_listings_keep_ids_whole(cli, sqlite_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """The relief programme `make run` seeds (its lists and exceptions), and the
+    household register after a case is filed."""
+    from datetime import date
+
+    from casework.demo.programme import seed_demo_programme
+
+    programme = seed_demo_programme(sqlite_engine, TEST_KEYRING, date(2026, 12, 1))
+    DomainCase(EventStore(sqlite_engine), "HR-2026-000003").to_filed()
+    lists = cli("programme", "lists", programme, "--as", "city.officer1", "--failures")
+    listed = json.loads(cli("programme", "lists", programme, "--as", "city.officer1", "--json"))
+    assert listed and all(item["list_id"] in lists for item in listed), lists
+    whole(lists)
+    summary = cli("programme", "show", programme, "--as", "city.officer1")
+    assert programme in summary
+    whole(summary)
+    whole(cli("programme", "exceptions", "--as", "city.officer1"))
+    register = cli("households", "list", "--as", "chongchuan.officer1")
+    whole(register, "HR-2026-000003")
 
 
 def test_an_empty_listing_prints_only_its_line(cli) -> None:  # type: ignore[no-untyped-def]
