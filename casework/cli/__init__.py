@@ -152,7 +152,7 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
                     "[red]无法连接 Temporal (cannot reach Temporal):[/] 请稍后重试 (try again).",
                     highlight=False,
                 )
-                log.info("temporal.unreachable", reason=str(e).splitlines()[0][:200])
+                log.debug("temporal.unreachable", reason=str(e).splitlines()[0][:200])
                 raise typer.Exit(TRY_AGAIN) from None
             raise
 
@@ -476,8 +476,9 @@ async def _service() -> Any:
     s = settings()
     try:
         client = await connect(s)
-    except RuntimeError:
+    except RuntimeError as e:
         # The SDK's reason is a transport error chain; the officer needs one plain line.
+        log.debug("temporal.unreachable", reason=str(e).splitlines()[0][:200])
         fail(
             f"无法连接 Temporal (cannot reach Temporal at {s.temporal_address}): "
             "请稍后重试 (try again); `make run` 是否在运行 (is `make run` running)?",

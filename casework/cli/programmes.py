@@ -246,8 +246,10 @@ def programme_show(
     if as_json:
         emit_json(summary)
         return
-    numbers = ("名单 lists", "待审 pending", "行 rows", "未通过 failed", "上报 元 listed")
-    numbers += ("预算 元 budget", "已发 人 paid", "失败 failed", "已发 元 paid")
+    numbers = [
+        *("名单 lists", "待审 pending", "行 rows", "未通过 failed", "上报 元 listed"),
+        *("预算 元 budget", "已发 人 paid", "失败 failed", "已发 元 paid"),
+    ]
     rows = []
     for d in summary.districts:
         rows.append(

@@ -115,3 +115,13 @@ def test_the_quick_start_runs_as_written(stack: dict[str, str]) -> None:
     assert re.search(rf"已立案 \(opened\) HR-{year}-\d{{6}}", opened[0])
     history = text[f"case history HR-{year}-000001"]
     assert "基层初审通过" in history  # the events in words, as README shows them
+    # The demo seed holds 王五's review (海门区) for the supervisors' views.
+    held = subprocess.run(
+        [CASEWORK, "case", "show", f"HR-{year}-000003"],
+        env=stack,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "计时暂停 clock paused" in held.stdout, held.stdout
