@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from casework.domain.contracts import (
     CHECK_CIVIL_AFFAIRS,
@@ -88,6 +88,7 @@ class CivilAffairsCheck:
                 "申请人身份证号无记录，无法核对 (no ID number on file: nothing to check against)",
                 type=NO_IDENTITY,
                 non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,  # expected: one log line
             )
         request = CivilAffairsRequest(
             case_id=query.case_id,

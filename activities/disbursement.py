@@ -7,7 +7,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from casework.domain.contracts import ACCOUNT_REJECTED, DISBURSE, DisburseRequest, DisburseResult
 from casework.metrics import PAYMENTS
@@ -72,10 +72,13 @@ class Disbursement:
         except PersonalDataErased:
             account = None
         if account is None:
+            # An expected business outcome (the case records the failed payment):
+            # BENIGN keeps it to one line in the log, without a traceback.
             raise ApplicationError(
                 "申请人未登记银行账户 (no bank account on file)",
                 type=ACCOUNT_REJECTED,
                 non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
             )
         order = TransferOrder(
             idempotency_key=req.idempotency_key,
@@ -87,7 +90,12 @@ class Disbursement:
             result = DisburseResult(transfer_ref=self.bank.transfer(order))
         except AccountRejected as exc:
             PAYMENTS.labels("case", "rejected").inc()
-            raise ApplicationError(str(exc), type=ACCOUNT_REJECTED, non_retryable=True) from exc
+            raise ApplicationError(
+                str(exc),
+                type=ACCOUNT_REJECTED,
+                non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
+            ) from exc
         except TransferFailed as exc:
             PAYMENTS.labels("case", "failed").inc()
             raise ApplicationError(str(exc), type="TransferFailed") from exc

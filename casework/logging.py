@@ -300,6 +300,17 @@ def add_trace_context(
     return event_dict
 
 
+def _record_exception(
+    logger: Any, method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """A standard record's traceback, already formatted and masked (`exc_text`, see
+    PersonalDataFilter), as the event's `exception` key, where structlog puts its own."""
+    record = event_dict.get("_record")
+    if record is not None and record.exc_text and "exception" not in event_dict:
+        event_dict["exception"] = record.exc_text
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     level = level.upper()
     renderer: structlog.types.Processor = (
@@ -310,6 +321,26 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     )
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     logging.getLogger().setLevel(level)
+    # One format: the standard library's records (the calendar's warning, the Temporal
+    # SDK's, uvicorn's) rendered as structlog renders its own, JSON lines or console.
+    stdlib_format = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_trace_context,
+            _record_exception,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            mask_personal_data,
+            renderer,
+        ],
+    )
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # ours, not a test runner's capture
+            handler.setFormatter(stdlib_format)
     install_stdlib_masking()
     # Migrations and the HTTP server report at INFO on every start; keep start-up quiet.
     for noisy in ("alembic", "uvicorn.access"):

@@ -113,6 +113,15 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     async def hardship() -> list[CaseView]:
         views = [await driver.open(i) for i in range(5)]
         await driver.act(views[1], "grassroots", Action.APPROVE, "材料齐全")
+        # Something for the supervisors' views on the first run: 海门区's supervisor puts
+        # 王五's review on hold (`stuck` and the board show the paused clock).
+        supervisor = driver.directory.get("haimen.supervisor").actor()
+        await stack.service.act(
+            views[2].case_id,
+            supervisor,
+            Action.HOLD,
+            "申请人住院，暂停计时 (applicant in hospital)",
+        )
         return views
 
     audits = AuditDriver(stack.service, driver.directory, driver.queries, driver.log)
@@ -128,29 +137,34 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
 
 
 def _banner(stack: Stack, api_url: str) -> str:
+    """What `make run` prints once everything is up: the addresses (the web pages'
+    sign-in page first), where it keeps its data, and commands to try; every line fits
+    an 80-column terminal (tests/cli/test_banner.py)."""
     s = stack.settings
     ui = stack.server.ui_url if stack.server else f"(Temporal at {s.temporal_address})"
+    config = "demo (casework/demo/config.toml)" if s.config == DEMO_CONFIG else s.config
     return f"""
 [bold]casework 已启动 (running)[/]
-  Temporal Web UI : {ui}
-  Temporal        : {s.temporal_address}   (task queue {s.task_queue})
-  网页 web        : {api_url}/   (演示账号密码 demo password: {DEMO_PASSWORD})
-  HTTP API        : {api_url}/docs   (令牌 token: casework tokens create --as USER)
-  数据库 database : {s.database_url}
-  配置 config     : {s.config or "processes.md defaults"}  (demo: public notice lasts seconds)
+  网页 web       : {api_url}/login
+                   演示密码 demo password: {DEMO_PASSWORD}
+  HTTP API       : {api_url}/docs
+  Temporal UI    : {ui}
+  Temporal       : {s.temporal_address} (task queue {s.task_queue})
+  数据库 database: {s.database_url}
+  配置 config    : {config or "processes.md defaults"}
 
 在另一个终端试试 (try in a second terminal):
-  .venv/bin/casework users list
-  .venv/bin/casework inbox --as chongchuan.grassroots2
-  .venv/bin/casework case show HR-<year>-000001
-  .venv/bin/casework act HR-<year>-000001 approve --as chongchuan.grassroots2 -m 同意
-  .venv/bin/casework inbox --as chongchuan.lawyer
-  .venv/bin/casework case show LA-<year>-000004      (法律援助 legal aid: near its limitation)
-  .venv/bin/casework case show AU-<year>-000001      (审计 audit: findings, one overdue)
-  .venv/bin/casework stuck --as city.supervisor
-  .venv/bin/casework programme run PG-<next year>-000001 --as city.officer1  (送清凉 payments)
-  .venv/bin/casework demo
-  .venv/bin/casework audit verify
+  export PATH="$PWD/.venv/bin:$PATH"       # or type .venv/bin/casework
+  casework users list
+  casework inbox --as chongchuan.grassroots2
+  casework act HR-<year>-000001 approve --as chongchuan.grassroots2 -m 同意
+  casework case show HR-<year>-000001
+  casework case show LA-<year>-000004       # legal aid: near its limitation
+  casework case show AU-<year>-000001       # audit: findings, one overdue
+  casework stuck --as city.supervisor       # overdue, near a limitation
+  casework board --as city.supervisor
+  casework programme run PG-<next year>-000001 --as city.officer1
+  casework tokens create --as chongchuan.officer1   # a token for the HTTP API
 
 按 Ctrl-C 停止全部进程 (Ctrl-C stops everything).
 """

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from casework.demo.people import demo_users
-from casework.domain import audit, reverification
+from casework.domain import audit, hardship, reverification
 from casework.domain.audit_sample import is_relief_subject
 from casework.domain.award import CampaignSpec, Nominee
 from casework.domain.case import CaseState
@@ -33,6 +33,8 @@ from casework.domain.programme import ProgrammeSpec
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 MODELS: dict[str, type[BaseModel]] = {
+    "hardship-application.json": hardship.HardshipApplication,
+    "home-visit-findings.json": hardship.HomeVisitFindings,
     "legal-aid-application.json": LegalAidApplication,
     "legal-aid-assignment.json": Assignment,
     "legal-aid-step-arbitration.json": Step,
@@ -70,6 +72,16 @@ def test_each_example_validates_against_its_model(name: str) -> None:
 
 def test_the_application_is_the_domains_example() -> None:
     assert load("legal-aid-application.json") == APPLICATION_EXAMPLE
+    assert load("hardship-application.json") == hardship.APPLICATION_EXAMPLE
+
+
+def test_the_home_visit_findings_name_two_demo_visitors_and_no_placeholder() -> None:
+    """README's Quick start sends them as they are: two grassroots officers of the
+    application's district, no explanation (the demo's civil-affairs check matches)."""
+    findings = hardship.HomeVisitFindings.model_validate(load("home-visit-findings.json"))
+    officers = {u.id for u in demo_users() if Role.GRASSROOTS_OFFICER in u.roles}
+    assert set(findings.visitors) <= officers and len(set(findings.visitors)) == 2
+    assert findings.explanation is None
 
 
 def test_the_approvals_data_is_what_each_stage_takes() -> None:

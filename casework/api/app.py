@@ -57,7 +57,15 @@ def create_app(
     """The API under /api and the officers' pages (inbox, case page) at /. `settings`:
     sign-in options (proxy, OIDC, session lengths); by default from CASEWORK_*."""
     settings = settings or Settings()
-    app = FastAPI(title="casework", description=API_DESCRIPTION, version="0.1.0")
+    # /docs and /redoc from files in an installed package (no CDN: a federation
+    # intranet has no internet): FastAPI's recipe for self-hosted docs.
+    app = FastAPI(
+        title="casework",
+        description=API_DESCRIPTION,
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.engine = engine
     app.state.service = service
     app.state.auth = EdgeAuth.from_settings(engine, settings)
@@ -82,6 +90,7 @@ def create_app(
     metrics.install(app, engine, token)
     static = Path(pages.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    _self_hosted_docs(app)
 
     @app.middleware("http")
     async def case_in_context(request: Request, call_next: Any) -> Any:
@@ -103,6 +112,52 @@ def create_app(
 
     instrument_app(app)  # server spans, when tracing is configured (casework.tracing)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+"""Where Swagger UI's and ReDoc's files are served from (package `fastapi-offline`, MIT:
+Swagger UI 5, ReDoc 2)."""
+
+
+def _self_hosted_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc whose scripts, styles and icon come from this server."""
+    import fastapi_offline
+    from fastapi.openapi.docs import (
+        get_redoc_html,
+        get_swagger_ui_html,
+        get_swagger_ui_oauth2_redirect_html,
+    )
+    from fastapi.responses import HTMLResponse
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - API",
+            oauth2_redirect_url=oauth2_redirect,
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 async def _not_routed(request: Request, exc: Exception) -> Response:

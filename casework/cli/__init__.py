@@ -2,8 +2,9 @@
 
 Commands go to Temporal (through `casework.service`), reads come from the store's
 projections. `--json` prints one JSON document on stdout and nothing else there.
-Errors go to stderr, name the field or rule, and exit 2 (bad input, refused action)
-or 1 (anything else).
+Errors go to stderr, name the field or rule, and exit 2 (bad input, refused action),
+3 (try again: the database or Temporal unreachable, the outcome not back in time) or 1
+(anything else).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from casework.cli.render import Col, Rows, beijing, beijing_day, listing, sheet
 from casework.domain.calendar import CHINA_TZ, WorkingCalendar
 from casework.domain.case import Action, CaseView, Refused
 from casework.domain.case_type import UnknownAction
@@ -35,13 +36,15 @@ from casework.domain.registry import ACTION_NAMES, CASE_TYPES, known_action
 from casework.settings import Settings
 
 T = TypeVar("T")
+log = structlog.get_logger("casework.cli")
 
 app = typer.Typer(
     name="casework",
     help="casework — 工会案件审批流程引擎 (case approval workflows: hardship relief 困难职工帮扶, legal aid 工会法律援助, ...).",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: fits 80 columns, and lists --help without a type.
+    rich_markup_mode=None,
 )
 users_app = typer.Typer(help="用户 (users and their roles).", no_args_is_help=True)
 case_app = typer.Typer(help="案件 (open, show and trace cases).", no_args_is_help=True)
@@ -81,7 +84,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 TRY_AGAIN = 3
-"""Exit code: a passing fault (database unreachable, outcome not back in time); the
+"""Exit code: a passing fault (database or Temporal unreachable, outcome not back in
+time); the
 same command, with the same --key, may be sent again and is applied at most once."""
 
 
@@ -145,10 +149,11 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
         except RuntimeError as e:
             if "Failed client connect" in str(e) or "connection" in str(e).lower():
                 err.print(
-                    f"[red]无法连接 Temporal (cannot reach Temporal):[/] {escape(str(e))}",
+                    "[red]无法连接 Temporal (cannot reach Temporal):[/] 请稍后重试 (try again).",
                     highlight=False,
                 )
-                raise typer.Exit(1) from None
+                log.debug("temporal.unreachable", reason=str(e).splitlines()[0][:200])
+                raise typer.Exit(TRY_AGAIN) from None
             raise
 
     return wrapper
@@ -158,9 +163,12 @@ def settings() -> Settings:
     return Settings()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 @handled
-def _log_setup() -> None:
+def _log_setup(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:  # `casework` alone: its help, and success
+        out.print(ctx.get_help(), highlight=False, markup=False)
+        raise typer.Exit(0)
     # Every command logs as the worker does: lines on stderr (stdout stays for --json),
     # CASEWORK_LOG_LEVEL / CASEWORK_LOG_JSON honoured, personal data masked.
     from casework.logging import configure_logging
@@ -223,26 +231,16 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def local_time(moment: datetime | None, seconds: bool = False) -> str:
-    """A time as people here read it: Beijing time."""
-    if moment is None:
-        return "-"
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""))
-
-
-def due_day(due_at: datetime | None) -> str:
-    """A deadline is the end of a working day: show that day."""
-    if due_at is None:
-        return "-"
-    return (due_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).strftime("%Y-%m-%d")
+local_time = beijing
+"""A time as people here read it: Beijing time (casework.cli.render)."""
+due_day = beijing_day
+"""A deadline's last day, Beijing time (casework.cli.render)."""
 
 
 def print_case(
     view: CaseView, clock: Any = None, applicant: Any = None, parallel_clocks: Any = None
 ) -> None:
-    table = Table(show_header=False, box=None)
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
+    table = Rows()
     table.add_row("案件 case", view.case_id)
     table.add_row("类型 type", view.type)
     status = view.status.value + (f" ({view.outcome.value})" if view.outcome else "")
@@ -266,7 +264,7 @@ def print_case(
             f"{task.stage} · {task.role} · {task.district} · "
             f"{task.assignee or '未认领 unclaimed'}{waiting}",
         )
-        table.add_row("期限 due", task.due_at.isoformat() if task.due_at else "-")
+        table.add_row("期限 due", f"{due_day(task.due_at)} 24:00" if task.due_at else "-")
     if task and view.parallel_tasks:
         table.add_row("任务编号 task id", task.task_id or "-")
     if clock is not None:
@@ -301,7 +299,7 @@ def print_case(
     clocks = {c.task_id: c for c in parallel_clocks or []}
     for n, p in enumerate(view.parallel_tasks, start=1):
         table.add_row(f"并行任务 task {n}", parallel_task_lines(p, clocks.get(p.task_id or "")))
-    out.print(table)
+    sheet(out, table.rows)
     if view.parallel_tasks:
         out.print("按任务办理 (act on one): casework act CASE ACTION --task TASK_ID")
 
@@ -364,22 +362,22 @@ def deadline_line(d: Any, case_closed: bool = False) -> str:
 
 def print_sheet(rows: list[tuple[str, str]], kind: Any) -> None:
     """A case type's own sheet (`CaseType.sheet_lines`): what the case is about."""
-    table = Table(show_header=False, box=None, title=f"案件要点 {kind.label[0]} ({kind.label[1]})")
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")  # wrapped, never cut off (a date, a case id)
-    for label, text in rows:
-        table.add_row(label, escape(text))
-    out.print(table)
+    sheet(
+        out,
+        [(label, escape(text)) for label, text in rows],
+        title=f"案件要点 {kind.label[0]} ({kind.label[1]})",
+    )
 
 
 def print_review(review: Any) -> None:
     """What the reviewer decides on (casework.domain.review)."""
     from casework.domain.review import sheet_lines
 
-    table = Table(show_header=False, box=None, title="审核要点 (what the reviewer decides on)")
-    for label, text in sheet_lines(review):
-        table.add_row(label, escape(text))
-    out.print(table)
+    sheet(
+        out,
+        [(label, escape(text)) for label, text in sheet_lines(review)],
+        title="审核要点 (what the reviewer decides on)",
+    )
 
 
 MAX_JSON_BYTES = 256_000
@@ -479,7 +477,13 @@ async def _service() -> Any:
     try:
         client = await connect(s)
     except RuntimeError as e:
-        fail(f"cannot reach Temporal at {s.temporal_address} ({e}); is `make run` running?", 1)
+        # The SDK's reason is a transport error chain; the officer needs one plain line.
+        log.debug("temporal.unreachable", reason=str(e).splitlines()[0][:200])
+        fail(
+            f"无法连接 Temporal (cannot reach Temporal at {s.temporal_address}): "
+            "请稍后重试 (try again); `make run` 是否在运行 (is `make run` running)?",
+            TRY_AGAIN,
+        )
     return CaseService(client, engine(), s.task_queue)
 
 
@@ -496,10 +500,12 @@ def users_list(as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(people)
         return
-    table = Table("id", "姓名 name", "角色 roles", "辖区 district")
-    for p in people:
-        table.add_row(p.id, p.name, ", ".join(p.roles), p.district)
-    out.print(table)
+    listing(
+        out,
+        [Col("id", key=True), Col("姓名 name"), Col("角色 roles"), Col("辖区 district")],
+        [[p.id, escape(p.name), ", ".join(p.roles), p.district] for p in people],
+        empty="没有用户 (no users)",
+    )
 
 
 # -- cases -------------------------------------------------------------------------------
@@ -645,24 +651,58 @@ def case_show(
 @case_app.command("history")
 @handled
 def case_history(case_id: str, as_json: bool = JsonOpt) -> None:
-    """Every recorded event of a case, in order."""
+    """Every recorded event of a case, in order: when (Beijing time), what happened in
+    words, who, and the start of its hash (`--json`: the event type, the whole hash,
+    ISO 8601 times with their offset)."""
     from casework.store.queries import Queries
+    from casework.web.i18n import Texts
+    from casework.web.timeline import timeline
 
     items = Queries(engine()).history(case_id)
     if as_json:
         emit_json(items)
         return
-    table = Table("seq", "时间 time (UTC)", "事件 event", "操作人 actor", "内容 payload")
-    for h in items:
+    # The words the web timeline uses (基层初审通过 grassroots review approved).
+    kind = CASE_TYPES.get(str(items[0].payload.get("case_type"))) if items else None
+    zh, en = (timeline(items, Texts(lang), {}, kind) for lang in ("zh", "en"))
+    rows = []
+    for h, z, e in zip(items, zh, en, strict=True):
         payload = json.dumps(h.payload, ensure_ascii=False)
-        table.add_row(
-            str(h.seq),
-            h.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            h.type,
-            h.actor_id,
-            payload if len(payload) < 90 else payload[:87] + "...",
+        rows.append(
+            [
+                str(h.seq),
+                local_time(h.occurred_at, seconds=True),
+                escape(z.label if z.label == e.label else f"{z.label} ({e.label})"),
+                h.actor_id,
+                h.hash[:HASH_SHOWN],
+                escape(clipped_json(payload)),
+            ]
         )
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("seq", justify="right", head=True),
+            Col("时间 time", head=True),
+            Col("事件 event", head=True),
+            Col("操作人 actor", key=True),
+            Col("哈希 hash", key=True),
+            Col("内容 payload"),
+        ],
+        rows,
+        title=f"{case_id} 案件记录 history (北京时间 Beijing time)",
+    )
+
+
+def clipped_json(text: str, limit: int = 90) -> str:
+    """A payload for a table: cut after a whole key-value pair, so no id is cut."""
+    if len(text) < limit:
+        return text
+    cut = text.rfind(", ", 0, limit - 3)
+    return text[: cut if cut > 0 else limit - 3] + ", ..."
+
+
+HASH_SHOWN = 12
+"""Hex digits of an event's hash in `case history` (the whole hash: `--json`)."""
 
 
 # -- officers' work ----------------------------------------------------------------------
@@ -684,26 +724,33 @@ def inbox(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
         emit_json(items)
         return
     refs = task_refs([(i.case_id, i.task_id) for i in items if i.parallel])
-    table = Table()
-    table.add_column("案件 case", no_wrap=True)
-    if refs:
-        table.add_column("#", no_wrap=True)  # the task: its id below the table
-    for name in ("类型 type", "阶段 stage", "期限 due", "认领 assignee", "申请人", "金额 元"):
-        table.add_column(name, no_wrap=name == "期限 due")
-    for i in items:
-        table.add_row(
-            i.case_id,
-            *([f"#{refs[i.case_id, i.task_id]}" if i.parallel else ""] if refs else []),
-            i.type,
-            i.stage,
-            i.due_at.strftime("%Y-%m-%d") if i.due_at else "-",
-            i.assignee or "-",
-            i.applicant_name or "-",
-            f"{i.amount_fen / 100:,.2f}" if i.amount_fen is not None else "-",
-        )
-    out.print(table)
-    if not items:
-        out.print("没有待办任务 (no open tasks)")
+    listing(
+        out,
+        [
+            Col("案件 case", key=True),
+            *([Col("#", key=True)] if refs else []),  # the task: its id below the table
+            Col("类型 type"),
+            Col("阶段 stage"),
+            Col("期限 due", key=True),
+            Col("认领 assignee", key=True),
+            Col("申请人 applicant"),
+            Col("金额 元 amount", justify="right"),
+        ],
+        [
+            [
+                i.case_id,
+                *([f"#{refs[i.case_id, i.task_id]}" if i.parallel else ""] if refs else []),
+                i.type,
+                i.stage,
+                due_day(i.due_at),
+                i.assignee or "-",
+                escape(i.applicant_name or "-"),
+                f"{i.amount_fen / 100:,.2f}" if i.amount_fen is not None else "-",
+            ]
+            for i in items
+        ],
+        empty="没有待办任务 (no open tasks)",
+    )
     print_task_ids(refs)
     from casework.store.programme_exceptions import exceptions_for
 
@@ -728,13 +775,16 @@ def task_refs(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
 def print_task_ids(refs: dict[tuple[str, str], int]) -> None:
     if not refs:
         return
-    table = Table(box=None, title="任务编号 task ids: casework act CASE ACTION --task TASK_ID")
-    table.add_column("#", no_wrap=True, justify="right")
-    table.add_column("案件 case", no_wrap=True)
-    table.add_column("任务 task", no_wrap=True)
-    for (case_id, task_id), n in refs.items():
-        table.add_row(f"#{n}", case_id, task_id)
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("#", key=True, justify="right"),
+            Col("案件 case", key=True),
+            Col("任务 task", key=True),
+        ],
+        [[f"#{n}", case_id, task_id] for (case_id, task_id), n in refs.items()],
+        title="任务编号 task ids: casework act CASE ACTION --task TASK_ID",
+    )
 
 
 @app.command()
@@ -835,12 +885,37 @@ def act(
             case_id, actor, chosen, comment, data, key, stage, wait, task_id=task
         )
 
-    view = run(go())
+    from casework.service import ActionRefused
+
+    try:
+        view = run(go())
+    except ActionRefused as e:
+        if data_file is None and (e.field or "").startswith("data"):
+            e.message += "\n" + data_file_hint(case_id)
+        raise
     if as_json:
         emit_json(view)
     else:
         out.print(f"[green]完成 (done):[/] {chosen} {case_id}")
         print_case(view)
+
+
+DATA_EXAMPLES = {
+    "HR": "examples/home-visit-findings.json (入户调查 home visit)",
+    "RV": "examples/reverification-findings.json (核查 re-verification visit)",
+    "LA": "examples/legal-aid-*.json (法律援助 legal aid)",
+    "AU": "examples/audit-*.json (审计 audit)",
+}
+"""The example data file to point to when an action's data is missing, by case prefix."""
+
+
+def data_file_hint(case_id: str) -> str:
+    """Where an approval's data goes: the option that carries it and an example."""
+    example = DATA_EXAMPLES.get(case_id.split("-", 1)[0], "examples/")
+    return (
+        "这些数据用 --data-file 提供 (give them in a JSON file: --data-file FILE); "
+        f"示例 example: {example}"
+    )
 
 
 # -- supervisors -------------------------------------------------------------------------
@@ -914,17 +989,7 @@ def stuck(
         ]
     )
     scope = district or assignee or ("全市 whole city" if user.district == CITY else user.district)
-    table = Table(title=f"卡办任务 stuck tasks · {scope} · {local_time(now)}")
-    table.add_column("案件 case", no_wrap=True)
-    if refs:
-        table.add_column("#", no_wrap=True)  # the task: its id below the table
-    table.add_column("阶段 stage")
-    table.add_column("队列 queue")
-    table.add_column("承办 assignee")
-    table.add_column("期限 due", no_wrap=True)
-    table.add_column("超期 late", justify="right")
-    table.add_column("最后事件 last event")
-    table.add_column("说明 notes")
+    rows = []
     for i in items:
         notes = []
         if i.deadline is not None:
@@ -943,22 +1008,38 @@ def stuck(
         if i.idle_working_days:
             notes.append(f"{i.idle_working_days} 工作日无进展 idle")
         ref = refs.get((i.case_id, i.task_id or ""))
-        table.add_row(
-            i.case_id,
-            *([f"#{ref}" if ref else ""] if refs else []),
-            i.stage if len(CASE_TYPES) == 1 else f"{i.type} {i.stage}",
-            i.district,
-            i.assignee or "未认领 unclaimed",
-            due_day(i.due_at),
-            str(i.days_overdue) if i.days_overdue else "-",
-            local_time(i.last_event_at),
-            ", ".join(notes),
+        rows.append(
+            [
+                i.case_id,
+                *([f"#{ref}" if ref else ""] if refs else []),
+                i.stage if len(CASE_TYPES) == 1 else f"{i.type} {i.stage}",
+                i.district,
+                i.assignee or "未认领 unclaimed",
+                due_day(i.due_at),
+                str(i.days_overdue) if i.days_overdue else "-",
+                local_time(i.last_event_at),
+                ", ".join(notes),
+            ]
         )
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("案件 case", key=True),
+            *([Col("#", key=True)] if refs else []),  # the task: its id below the table
+            Col("阶段 stage"),
+            Col("队列 queue"),
+            Col("承办 assignee", key=True),
+            Col("期限 due", key=True),
+            Col("超期 late", justify="right"),
+            Col("最后事件 last event"),
+            Col("说明 notes"),
+        ],
+        rows,
+        title=f"卡办任务 stuck tasks · {scope} · {local_time(now)} 北京时间",
+        empty=f"没有卡办任务 (nothing stuck) · {scope} · {local_time(now)}",
+    )
     print_task_ids(refs)
-    if not items:
-        out.print("没有卡办任务 (nothing stuck)")
-    elif len(items) == limit:
+    if items and len(items) == limit:
         out.print(f"仅显示最早的 {limit} 项 (the oldest {limit} shown; --limit for more)")
 
 
@@ -984,62 +1065,66 @@ def board(
     if as_json:
         emit_json(rows)
         return
-    table = Table(
-        "区县 district",
-        "阶段 stage",
-        "在办 open",
-        "超期 overdue",
-        "升级 escalated",
-        "中位时长 median age (days)",
-        title=f"督办看板 board · {district or user.district} · {local_time(now)}",
-    )
     tasks = [r for r in rows if r.kind == "task"]
-    for r in tasks:
-        table.add_row(
-            r.district,
-            r.stage,
-            str(r.open),
-            f"[red]{r.overdue}[/]" if r.overdue else "0",
-            f"[red]{r.escalated}[/]" if r.escalated else "0",
-            f"{r.median_age_days:.1f}",
-        )
-    if tasks:
-        table.add_section()
-        table.add_row(
+    scope = district or user.district
+    listing(
+        out,
+        [
+            Col("区县 district", head=True),
+            Col("阶段 stage", head=True),
+            Col("在办 open", justify="right"),
+            Col("超期 overdue", justify="right"),
+            Col("升级 escalated", justify="right"),
+            Col("中位时长 median age (days)", justify="right"),
+        ],
+        [
+            [
+                r.district,
+                r.stage,
+                str(r.open),
+                f"[red]{r.overdue}[/]" if r.overdue else "0",
+                f"[red]{r.escalated}[/]" if r.escalated else "0",
+                f"{r.median_age_days:.1f}",
+            ]
+            for r in tasks
+        ],
+        title=f"督办看板 board · {scope} · {local_time(now)} 北京时间",
+        empty=f"没有在办任务 (no open tasks) · {scope}",
+        total=[
             "合计 total",
             "",
             str(sum(r.open for r in tasks)),
             str(sum(r.overdue for r in tasks)),
             str(sum(r.escalated for r in tasks)),
             "",
-        )
-    out.print(table)
-    if not tasks:
-        out.print("没有在办任务 (no open tasks)")
+        ],
+    )
     deadlines = [r for r in rows if r.kind == "deadline"]
-    if deadlines:
-        table = Table(
-            "区县 district",
-            "期限 deadline",
-            "在计 active",
-            "临近 near",
-            "已届满 passed",
-            "升级 escalated",
-            "中位时长 median age (days)",
-            title="案件期限 case deadlines",
-        )
-        for r in deadlines:
-            label = escape(r.label[0]) if r.label else r.stage
-            table.add_row(
+    listing(
+        out,
+        [
+            Col("区县 district", head=True),
+            Col("期限 deadline", head=True),
+            Col("在计 active", justify="right"),
+            Col("临近 near", justify="right"),
+            Col("已届满 passed", justify="right"),
+            Col("升级 escalated", justify="right"),
+            Col("中位时长 median age (days)", justify="right"),
+        ],
+        [
+            [
                 r.district,
-                f"{label} ({r.stage})",
+                f"{escape(r.label[0]) if r.label else r.stage} ({r.stage})",
                 str(r.open),
                 f"[yellow]{r.near}[/]" if r.near else "0",
                 f"[red]{r.overdue}[/]" if r.overdue else "0",
                 f"[red]{r.escalated}[/]" if r.escalated else "0",
                 f"{r.median_age_days:.1f}",
-            )
-        out.print(table)
+            ]
+            for r in deadlines
+        ],
+        title="案件期限 case deadlines",
+    )
 
 
 @app.command("reassign-all")
@@ -1112,21 +1197,20 @@ def reassign_all(
             }
         )
     else:
-        table = Table(
-            "案件 case",
-            "阶段 stage",
-            "结果 result",
-            "原因 why",
+        listing(
+            out,
+            [Col("案件 case", key=True), Col("阶段 stage"), Col("结果 result"), Col("原因 why")],
+            [
+                [
+                    r["case_id"],
+                    r["stage"],
+                    "[green]已移交 moved[/]" if r["result"] == "moved" else "[red]拒绝 refused[/]",
+                    escape(f"{r['code']}: {r['message']}") if r["code"] else "",
+                ]
+                for r in results
+            ],
             title=f"待办移交 reassign-all · {from_user} → {to_user}",
         )
-        for r in results:
-            table.add_row(
-                r["case_id"],
-                r["stage"],
-                "[green]已移交 moved[/]" if r["result"] == "moved" else "[red]拒绝 refused[/]",
-                f"{r['code']}: {r['message']}" if r["code"] else "",
-            )
-        out.print(table)
         out.print(
             f"已移交 moved {moved} · 拒绝 refused {refused}"
             if results
@@ -1252,11 +1336,11 @@ def privacy_sweep(
     if as_json:
         emit_json(lines)
         return
-    table = Table("案件 case", "结果 result", "原因 reason")
-    for line in lines:
-        table.add_row(line.case_id, line.result, line.message or "")
-    if lines:
-        out.print(table)
+    listing(
+        out,
+        [Col("案件 case", key=True), Col("结果 result"), Col("原因 reason")],
+        [[line.case_id, line.result, escape(line.message or "")] for line in lines],
+    )
     counts = {r: sum(1 for line in lines if line.result == r) for r in ("erased", "due", "refused")}
     out.print(
         f"保存期满 {len(lines)} 件 (past retention): erased {counts['erased']}, "
@@ -1374,10 +1458,17 @@ def demo(as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(views)
         return
-    table = Table("案件 case", "区县 district", "状态 status", "结果 outcome", "阶段 stage")
-    for v in views:
-        table.add_row(v.case_id, v.district, v.status, v.outcome or "-", v.stage)
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("案件 case", key=True),
+            Col("区县 district"),
+            Col("状态 status"),
+            Col("结果 outcome"),
+            Col("阶段 stage"),
+        ],
+        [[v.case_id, v.district, v.status, v.outcome or "-", v.stage] for v in views],
+    )
 
 
 @app.command()

@@ -14,9 +14,10 @@ from typing import Any
 
 import structlog
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from casework.cli import JsonOpt, app, emit_json, engine, fail, handled, local_time, out, users_app
+from casework.cli.render import Col, listing
 from casework.domain.org import Role
 
 log = structlog.get_logger("casework.accounts")
@@ -247,15 +248,29 @@ def tokens_list(
     if as_json:
         emit_json(tokens)
         return
-    table = Table(
-        "id", "用户 user", "名称 name", "到期 expires", "最近使用 last used", "状态 state"
+    listing(
+        out,
+        [
+            Col("id", key=True),
+            Col("用户 user", key=True),
+            Col("名称 name"),
+            Col("到期 expires"),
+            Col("最近使用 last used"),
+            Col("状态 state"),
+        ],
+        [
+            [
+                t.id,
+                t.user_id,
+                escape(t.name),
+                local_time(t.expires_at),
+                local_time(t.last_used_at),
+                "revoked" if t.revoked_at else ("active" if t.active else "expired"),
+            ]
+            for t in tokens
+        ],
+        empty="没有令牌 (no tokens)",
     )
-    for t in tokens:
-        state = "revoked" if t.revoked_at else ("active" if t.active else "expired")
-        table.add_row(
-            t.id, t.user_id, t.name, local_time(t.expires_at), local_time(t.last_used_at), state
-        )
-    out.print(table)
 
 
 @tokens_app.command("revoke")

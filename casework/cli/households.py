@@ -15,7 +15,6 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from casework.cli import (
     AsOpt,
@@ -31,6 +30,7 @@ from casework.cli import (
     run,
     settings,
 )
+from casework.cli.render import Col, Rows, listing, sheet
 from casework.domain.org import CITY, DISTRICTS
 
 households_app = typer.Typer(
@@ -99,28 +99,33 @@ def households_list(
     if as_json:
         emit_json(page.items)
         return
-    table = Table(title="困难职工档案 household register")
-    table.add_column("案件 case", no_wrap=True)
-    table.add_column("区县 district")
-    table.add_column("申请人 applicant")
-    table.add_column("类别 category")
-    table.add_column("建档 filed", no_wrap=True)
-    table.add_column("状态 status")
-    table.add_column("退出 exited")
-    for h in page.items:
-        table.add_row(
-            h.case_id,
-            h.district,
-            escape(h.applicant_name or "-"),
-            CATEGORY_WORDS.get(h.category or "", h.category or "-"),
-            _day(h.filed_at),
-            STATUS_WORDS[h.status].split()[0],
-            f"{_day(h.exited_at)} {KIND_WORDS[h.exit_kind].split()[0]}" if h.exit_kind else "-",
-        )
-    out.print(table)
-    if not page.items:
-        out.print("没有档案 (no households on file)")
-    elif page.next_cursor is not None:
+    listing(
+        out,
+        [
+            Col("案件 case", key=True),
+            Col("区县 district"),
+            Col("申请人 applicant"),
+            Col("类别 category"),
+            Col("建档 filed", key=True),
+            Col("状态 status"),
+            Col("退出 exited"),
+        ],
+        [
+            [
+                h.case_id,
+                h.district,
+                escape(h.applicant_name or "-"),
+                CATEGORY_WORDS.get(h.category or "", h.category or "-"),
+                _day(h.filed_at),
+                STATUS_WORDS[h.status].split()[0],
+                f"{_day(h.exited_at)} {KIND_WORDS[h.exit_kind].split()[0]}" if h.exit_kind else "-",
+            ]
+            for h in page.items
+        ],
+        title="困难职工档案 household register",
+        empty="没有档案 (no households on file)",
+    )
+    if page.items and page.next_cursor is not None:
         out.print(f"仅显示最新的 {limit} 户 (the newest {limit} shown; --limit for more)")
 
 
@@ -135,7 +140,7 @@ def _detail(case_id: str, viewer: Any) -> Any:
 
 
 def _print_detail(d: Any) -> None:
-    table = Table(show_header=False, box=None)
+    table = Rows()
     table.add_row("案件 case", d.case_id)
     table.add_row("区县 district", d.district)
     table.add_row("申请人 applicant", escape(d.applicant_name or "-"))
@@ -156,7 +161,7 @@ def _print_detail(d: Any) -> None:
             f"人均 {_fen(m.income_per_head_fen)} 元 > 低保 {_fen(m.di_bao_fen)} 元 "
             f"({m.di_bao_year})",
         )
-    out.print(table)
+    sheet(out, table.rows)
 
 
 @households_app.command("show")

@@ -21,7 +21,6 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from casework.cli import (
     AsOpt,
@@ -37,6 +36,7 @@ from casework.cli import (
     run,
     settings,
 )
+from casework.cli.render import Col, listing
 
 programme_app = typer.Typer(
     help="帮扶项目 送温暖/夏季安康 (relief programmes: open, submit lists, review, approve, "
@@ -131,15 +131,16 @@ def programme_submit(
 
 
 def _print_failures(failures: list[Any]) -> None:
-    if not failures:
-        return
-    table = Table(title="未通过的行 failed rows (退回基层工会更正 back to the union)")
-    table.add_column("行 line", justify="right")
-    table.add_column("字段 field")
-    table.add_column("原因 reason")
-    for f in failures:
-        table.add_row(str(f.line), f.field, escape(f.message))
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("行 line", justify="right", head=True),
+            Col("字段 field", head=True),
+            Col("原因 reason"),
+        ],
+        [[str(f.line), f.field, escape(f.message)] for f in failures],
+        title="未通过的行 failed rows (退回基层工会更正 back to the union)",
+    )
 
 
 @programme_app.command("lists")
@@ -155,23 +156,34 @@ def programme_lists(
     if as_json:
         emit_json(lists)
         return
-    table = Table(title=f"{programme_id} 名单 lists")
-    for col in ("名单 list", "区县 district", "工会 union", "行 rows", "通过 ok", "未通过 failed"):
-        table.add_column(col)
-    table.add_column("金额 元", justify="right")
-    table.add_column("状态 status")
-    for s in lists:
-        table.add_row(
-            s.list_id,
-            s.district,
-            escape(s.union_name),
-            str(s.rows),
-            str(s.accepted),
-            str(s.failed),
-            _yuan(s.total_fen),
-            STATUS_WORDS.get(s.status, s.status),
-        )
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("名单 list", key=True),
+            Col("区县 district"),
+            Col("工会 union"),
+            Col("行 rows", justify="right"),
+            Col("通过 ok", justify="right"),
+            Col("未通过 failed", justify="right"),
+            Col("金额 元 amount", justify="right"),
+            Col("状态 status"),
+        ],
+        [
+            [
+                s.list_id,
+                s.district,
+                escape(s.union_name),
+                str(s.rows),
+                str(s.accepted),
+                str(s.failed),
+                _yuan(s.total_fen),
+                STATUS_WORDS.get(s.status, s.status),
+            ]
+            for s in lists
+        ],
+        title=f"{programme_id} 名单 lists",
+        empty="没有名单 (no lists)",
+    )
     if failures:
         for s in lists:
             if s.failures:
@@ -234,25 +246,32 @@ def programme_show(
     if as_json:
         emit_json(summary)
         return
-    table = Table(title=f"{summary.programme_id} {escape(summary.name)} ({summary.status})")
-    for col in ("区县 district", "名单 lists", "待审 pending", "行 rows", "未通过 failed"):
-        table.add_column(col, justify="right")
-    for col in ("上报 元 listed", "预算 元 budget", "已发 人 paid", "失败 failed", "已发 元 paid"):
-        table.add_column(col, justify="right")
+    numbers = [
+        *("名单 lists", "待审 pending", "行 rows", "未通过 failed", "上报 元 listed"),
+        *("预算 元 budget", "已发 人 paid", "失败 failed", "已发 元 paid"),
+    ]
+    rows = []
     for d in summary.districts:
-        table.add_row(
-            d.district + (" [red]名单逾期 lists overdue[/]" if d.lists_overdue else ""),
-            str(d.lists),
-            str(d.lists_submitted),
-            str(d.rows),
-            str(d.failed_rows),
-            _yuan(d.listed_fen),
-            _yuan(d.budget_fen),
-            str(d.recipients.get("paid", 0)),
-            str(d.recipients.get("failed", 0)),
-            _yuan(d.paid_fen),
+        rows.append(
+            [
+                d.district + (" [red]名单逾期 lists overdue[/]" if d.lists_overdue else ""),
+                str(d.lists),
+                str(d.lists_submitted),
+                str(d.rows),
+                str(d.failed_rows),
+                _yuan(d.listed_fen),
+                _yuan(d.budget_fen),
+                str(d.recipients.get("paid", 0)),
+                str(d.recipients.get("failed", 0)),
+                _yuan(d.paid_fen),
+            ]
         )
-    out.print(table)
+    listing(
+        out,
+        [Col("区县 district", head=True), *(Col(n, justify="right") for n in numbers)],
+        rows,
+        title=f"{summary.programme_id} {escape(summary.name)} ({summary.status})",
+    )
     due = summary.lists_due
     if due is None:
         out.print("名单上报截止 lists deadline: 未记录 not recorded yet")
@@ -363,23 +382,34 @@ def programme_failed(
     if as_json:
         emit_json(rows)
         return
-    table = Table(title=f"{programme_id} 发放失败 failed payments")
-    for col in ("行号 row id", "区县 district", "工会 union", "行 line", "姓名 name", "身份证 ID"):
-        table.add_column(col)
-    table.add_column("元", justify="right")
-    table.add_column("原因 reason")
-    for r in rows:
-        table.add_row(
-            str(r.recipient_id),
-            r.district,
-            escape(r.union_name),
-            str(r.line),
-            escape(r.name),
-            r.id_masked,
-            _yuan(r.amount_fen),
-            escape(r.failure or "-"),
-        )
-    out.print(table if rows else "没有发放失败的行 (no failed payments)")
+    listing(
+        out,
+        [
+            Col("行号 row id", key=True),
+            Col("区县 district"),
+            Col("工会 union"),
+            Col("行 line", justify="right"),
+            Col("姓名 name"),
+            Col("身份证 ID", key=True),
+            Col("元 yuan", justify="right"),
+            Col("原因 reason"),
+        ],
+        [
+            [
+                str(r.recipient_id),
+                r.district,
+                escape(r.union_name),
+                str(r.line),
+                escape(r.name),
+                r.id_masked,
+                _yuan(r.amount_fen),
+                escape(r.failure or "-"),
+            ]
+            for r in rows
+        ],
+        title=f"{programme_id} 发放失败 failed payments",
+        empty="没有发放失败的行 (no failed payments)",
+    )
 
 
 @programme_app.command("correct")
@@ -454,13 +484,16 @@ def programme_exceptions(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     if not items:
         out.print("没有待处理的项目例外 (no programme exceptions)")
         return
-    table = Table(title="项目例外 programme exceptions")
-    table.add_column("项目 programme", no_wrap=True)
-    table.add_column("区县 district")
-    table.add_column("待办 what")
-    table.add_column("数 n", justify="right")
-    for i in items:
-        table.add_row(i.programme_id, i.district, f"{i.what[0]} ({i.what[1]})", str(i.count))
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("项目 programme", key=True),
+            Col("区县 district"),
+            Col("待办 what"),
+            Col("数 n", justify="right"),
+        ],
+        [[i.programme_id, i.district, f"{i.what[0]} ({i.what[1]})", str(i.count)] for i in items],
+        title="项目例外 programme exceptions",
+    )
     for i in items:
         out.print(f"  {escape(i.command)} --as {as_user}", soft_wrap=True)

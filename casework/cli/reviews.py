@@ -7,9 +7,9 @@ annual-review --year Y`."""
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from casework.cli import JsonOpt, app, emit_json, engine, handled, out
+from casework.cli.render import Col, listing
 from casework.domain.org import CITY
 
 review_app = typer.Typer(
@@ -46,16 +46,15 @@ def review_show(
     if as_json:
         emit_json(figures)
         return
-    table = Table(title=f"{year} 年度复核 annual review of the register")
-    table.add_column("区县 district", no_wrap=True)
-    for _, words in COLUMNS:
-        table.add_column(words, justify="right")
-    for d in figures.districts:
-        table.add_row(d.district, *(str(getattr(d, f)) for f, _ in COLUMNS))
-    if len(figures.districts) > 1:
-        table.add_row("合计 total", *(str(figures.total(f)) for f, _ in COLUMNS))
-    out.print(table)
-    if not figures.districts:
-        out.print(f"{year} 年尚未复核 (no review recorded for {year})")
-    elif not figures.spot_checks_drawn:
+    listing(
+        out,
+        [Col("区县 district", head=True), *(Col(words, justify="right") for _, words in COLUMNS)],
+        [[d.district, *(str(getattr(d, f)) for f, _ in COLUMNS)] for d in figures.districts],
+        title=f"{year} 年度复核 annual review of the register",
+        empty=f"{year} 年尚未复核 (no review recorded for {year})",
+        total=["合计 total", *(str(figures.total(f)) for f, _ in COLUMNS)]
+        if len(figures.districts) > 1
+        else None,
+    )
+    if figures.districts and not figures.spot_checks_drawn:
         out.print("抽查尚未抽取 (spot checks not drawn yet: the run is still going)")

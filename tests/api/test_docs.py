@@ -91,3 +91,26 @@ async def test_only_a_case_number_is_a_case(sqlite_engine: Engine, openapi: dict
         for path in ("/api/cases/hr-2026-000001", "/api/cases/HR-26-1/history"):
             assert (await client.get(path, headers=headers)).status_code == 404, path
         assert (await client.get("/api/cases/HR-2026-000001", headers=headers)).status_code == 404
+
+
+async def test_docs_and_redoc_load_everything_from_this_server(sqlite_engine: Engine) -> None:
+    """On an intranet without internet /docs must not be blank: no external host in the
+    pages, and every script, style and icon they name is served here."""
+    import re
+
+    from tests.api.conftest import client_for
+
+    async with client_for(make_app(sqlite_engine)) as client:
+        for page in ("/docs", "/redoc"):
+            html = (await client.get(page)).text
+            assert "SwaggerUIBundle" in html or "redoc" in html.lower(), page
+            assert not re.search(r"(src|href)=[\"']?(https?:)?//", html), (page, html)
+            assert "cdn" not in html.lower() and "googleapis" not in html, page
+            assets = re.findall(r"(?:src|href)=[\"']?(/[^\"' >]+)", html)
+            assert len(assets) >= 2, (page, html)
+            for asset in assets:
+                answer = await client.get(asset)
+                assert answer.status_code == 200 and len(answer.content) > 0, asset
+        assert "openapi" in (await client.get("/openapi.json")).json()
+        redirect = await client.get("/docs/oauth2-redirect")
+        assert redirect.status_code == 200

@@ -189,7 +189,7 @@ def test_a_legal_aid_case_from_application_to_follow_up(stack: Cli, tmp_path: Pa
     assert application["applicant"]["id_number"] not in dump
     assert application["applicant"]["phone"] not in dump
     text = cli.run("case", "history", case_id).stdout
-    assert "step.recorded" in text and "follow_up.recorded" in text
+    assert "记录承办进展" in text and "follow-up recorded" in text  # events in words
     assert cli.json("audit", "verify")["broken"] == []
 
 

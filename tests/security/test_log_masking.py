@@ -339,6 +339,22 @@ def test_the_root_handler_filter_masks_extra_attributes() -> None:
     assert_no_clear_value(repr(record.__dict__))
 
 
+def test_stdlib_records_come_out_in_the_same_json_lines(stdlib_capture: io.StringIO) -> None:
+    """One log format: the calendar's warning (a standard logger) is a JSON line like
+    structlog's own, its traceback under `exception`, masked."""
+    configure_logging("INFO", True)
+    logging.getLogger("casework.calendar").warning("no data for %s", 2027)
+    try:
+        raise RuntimeError(f"transfer to {ACCOUNT} failed")
+    except RuntimeError:
+        logging.getLogger("temporalio.activity").warning("failed", exc_info=True)
+    first, second = (json.loads(line) for line in stdlib_capture.getvalue().splitlines())
+    assert first["event"] == "no data for 2027" and first["level"] == "warning"
+    assert first["logger"] == "casework.calendar" and "timestamp" in first
+    assert "RuntimeError" in second["exception"] and mask(ACCOUNT) in second["exception"]
+    assert_no_clear_value(json.dumps(second, ensure_ascii=False))
+
+
 def test_configure_logging_filters_every_root_handler_once(
     stdlib_capture: io.StringIO,
 ) -> None:
