@@ -13,9 +13,9 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from casework.cli import AsOpt, JsonOpt, app, emit_json, engine, fail, handled, out, settings
+from casework.cli.render import Col, listing
 
 funds_app = typer.Typer(
     help="帮扶资金台账 (the funds ledger: allocate, top up, show, reconcile).",
@@ -161,34 +161,35 @@ def funds_show(
     if as_json:
         emit_json(report)
         return
-    table = Table(title=f"帮扶资金台账 funds ledger · {report.year} 年 (元 yuan)")
-    for column in ("区县 district", "来源 source"):
-        table.add_column(column)
-    for column in (
-        "预算 budget",
-        "预留 reserved",
-        "已付 paid",
-        "释放 released",
-        "余额 left",
-    ):
-        table.add_column(column, justify="right")
+    money = ("预算 budget", "预留 reserved", "已付 paid", "释放 released", "余额 left")
+    columns = [Col("区县 district", key=True), Col("来源 source")] + [
+        Col(m, justify="right") for m in money
+    ]
+    rows: list[list[str]] = []
     for d in report.districts:
-        rows = [*d.sources, d.total] if len(d.sources) > 1 else d.sources
-        for i, f in enumerate(rows):
-            table.add_row(
-                d.district if i == 0 else "",
-                escape(f.label),
-                _yuan(f.budget_fen),
-                _yuan(f.reserved_fen),
-                _yuan(f.paid_fen),
-                _yuan(f.released_fen),
-                _yuan(f.left_fen),
+        shown = [*d.sources, d.total] if len(d.sources) > 1 else d.sources
+        for f in shown:
+            rows.append(
+                [
+                    d.district,
+                    escape(f.label),
+                    _yuan(f.budget_fen),
+                    _yuan(f.reserved_fen),
+                    _yuan(f.paid_fen),
+                    _yuan(f.released_fen),
+                    _yuan(f.left_fen),
+                ]
             )
         if d.awaiting_cases:
-            table.add_row("", f"[yellow]{d.awaiting_cases} 件等待资金 (cases awaiting funds)[/]")
-    out.print(table)
-    if not report.districts:
-        out.print(f"{report.year} 年尚无资金记录 (nothing allocated or paid that year)")
+            waiting = f"[yellow]{d.awaiting_cases} 件等待资金 (cases awaiting funds)[/]"
+            rows.append([d.district, waiting, "", "", "", "", ""])
+    listing(
+        out,
+        columns,
+        rows,
+        title=f"帮扶资金台账 funds ledger · {report.year} 年 (元 yuan)",
+        empty=f"{report.year} 年尚无资金记录 (nothing allocated or paid that year)",
+    )
 
 
 @funds_app.command("reconcile")
@@ -218,25 +219,33 @@ def funds_reconcile(
     elif not differences:
         out.print(f"[green]{year} 年台账与银行一致 (ledger and bank agree)[/]")
     else:
-        table = Table(title=f"对账差异 reconciliation differences · {year} 年")
-        for column in ("差异 kind", "对象 reference", "来源 source", "幂等键 key"):
-            table.add_column(column)
-        table.add_column("台账 ledger (元)", justify="right")
-        table.add_column("银行 bank (元)", justify="right")
         words = {
             "missing_at_bank": "银行无此笔 (missing at the bank)",
             "not_in_ledger": "台账无此笔 (not in the ledger)",
             "amount_differs": "金额不符 (amounts differ)",
         }
-        for d in differences:
-            table.add_row(
-                words[d.kind],
-                d.reference,
-                d.source or "-",
-                d.idempotency_key,
-                "-" if d.ledger_fen is None else _yuan(d.ledger_fen),
-                "-" if d.bank_fen is None else _yuan(d.bank_fen),
-            )
-        out.print(table)
+        listing(
+            out,
+            [
+                Col("差异 kind"),
+                Col("对象 reference", key=True, head=True),
+                Col("来源 source"),
+                Col("幂等键 key", key=True),
+                Col("台账 ledger (元)", justify="right"),
+                Col("银行 bank (元)", justify="right"),
+            ],
+            [
+                [
+                    words[d.kind],
+                    d.reference,
+                    d.source or "-",
+                    d.idempotency_key,
+                    "-" if d.ledger_fen is None else _yuan(d.ledger_fen),
+                    "-" if d.bank_fen is None else _yuan(d.bank_fen),
+                ]
+                for d in differences
+            ],
+            title=f"对账差异 reconciliation differences · {year} 年",
+        )
     if differences:
         raise typer.Exit(1)

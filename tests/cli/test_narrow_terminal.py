@@ -126,3 +126,12 @@ def test_an_empty_listing_prints_only_its_line(cli) -> None:  # type: ignore[no-
     text = cli("stuck", "--as", "haimen.supervisor", "--at", "2026-06-01")
     assert text.startswith("没有卡办任务 (nothing stuck)")
     assert "┏" not in text and "案件 case" not in text
+
+
+def test_the_funds_ledger_fits_80_columns(cli) -> None:  # type: ignore[no-untyped-def]
+    """Every district's figures, each row named by its district (a folded row too)."""
+    shown = cli("funds", "show", "--year", "2026", "--as", "city.officer1")
+    whole(shown)
+    assert "崇川区" in shown and "10,000,000.00" in shown, shown
+    empty = cli("funds", "show", "--year", "2031", "--as", "city.officer1")
+    assert empty.startswith("2031 年尚无资金记录") and "┏" not in empty
