@@ -20,6 +20,7 @@ from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, Fa
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.ledger_bank import LedgerBank
+from activities.nomination import NominationActivities
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
 from activities.register import HouseholdExits
@@ -87,6 +88,7 @@ def build_worker(
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
     follow_ups = ReverificationActivities(engine, client)
+    nominations = NominationActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
@@ -108,6 +110,8 @@ def build_worker(
             follow_ups.reverification_resolution,
             programme_payments.pay_programme,
             ProgrammeDeadlines(engine).record_lists_due,
+            nominations.nomination_opening,
+            nominations.nomination_campaign_row,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

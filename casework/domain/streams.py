@@ -13,7 +13,9 @@ PROGRAMME_PREFIX = "PG"
 """A relief programme (送温暖, 夏季安康"三送"): `PG-YYYY-NNNNNN`."""
 ANNUAL_REVIEW_PREFIX = "AR"
 """One year's annual review of the household register: `AR-YYYY`."""
-RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX)
+CAMPAIGN_PREFIX = "CP"
+"""An award campaign (评选活动): `CP-YYYY-NNN`; its nominations are cases of their own."""
+RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, CAMPAIGN_PREFIX)
 
 
 def is_case_stream(stream_id: str) -> bool:
