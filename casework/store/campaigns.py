@@ -486,9 +486,7 @@ class Campaigns:
             )
 
         self._record(campaign_id, FORWARDED, actor, payload, write)
-        _log().info(
-            "campaign.forwarded", campaign_id=campaign_id, district=district, n=len(named)
-        )
+        _log().info("campaign.forwarded", campaign_id=campaign_id, district=district, n=len(named))
         return Forwarded(campaign_id=campaign_id, district=district, case_ids=named, **result)
 
     # -- the committee's vote (评审委员会表决), store side ------------------------------------

@@ -44,9 +44,7 @@ class User(BaseModel):
         return self.district in (CITY, district)
 
 
-_ACTOR_ROW = select(
-    users.c.roles, users.c.district, users.c.disabled_at, users.c.department
-).where(
+_ACTOR_ROW = select(users.c.roles, users.c.district, users.c.disabled_at, users.c.department).where(
     users.c.id == bindparam("id")
 )
 _FAST = Statements()

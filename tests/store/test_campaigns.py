@@ -11,6 +11,7 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ from casework.store.event_store import EventStore
 from casework.store.tables import campaign_nominations, campaigns, case_events
 
 CC, TZ = "崇川区", "通州区"
-EXAMPLE = json.loads(open("examples/campaign.json", encoding="utf-8").read())
+EXAMPLE = json.loads(Path("examples/campaign.json").read_text(encoding="utf-8"))
 
 
 def spec(**changes: Any) -> Any:
@@ -265,13 +266,19 @@ def test_two_districts_racing_for_the_last_shared_place(
         barrier = threading.Barrier(2)
         results: dict[str, Any] = {}
 
-        def go(district: str, user: str, cid: str = cid, barrier: Any = barrier) -> None:
+        def go(
+            district: str,
+            user: str,
+            cid: str = cid,
+            barrier: Any = barrier,
+            results: dict[str, Any] = results,
+        ) -> None:
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=5)
             try:
                 results[district] = camps.forward(cid, district, who[user])
-            except Refused as r:
-                results[district] = r
+            except Refused as lost:
+                results[district] = lost
 
         threads = [
             threading.Thread(target=go, args=(CC, "chongchuan.officer1")),
@@ -312,9 +319,9 @@ def test_the_vote_is_recorded_for_every_nomination_awaiting_it(
         camps.record_vote(cid, CommitteeVote(present=9, votes=dict.fromkeys(ids, 9)), member)
     assert refused.value.code == "no_quorum"  # 9 present, quorum 10
     with pytest.raises(Refused) as refused:
-        camps.record_vote(cid, CommitteeVote(present=12, votes=dict.fromkeys(ids, 9)), who[
-            "city.officer1"
-        ])
+        camps.record_vote(
+            cid, CommitteeVote(present=12, votes=dict.fromkeys(ids, 9)), who["city.officer1"]
+        )
     assert refused.value.code == "role_not_held"
     assert camps.nomination_row(ids[0]).vote_passed is None  # nothing written
     votes = CommitteeVote(present=12, votes={ids[0]: 8, ids[1]: 7, ids[2]: 12})
@@ -343,9 +350,9 @@ def test_a_ratio_breach_before_the_vote_names_the_nominations(
     # Two workers are still vetting: of the vetted-clear, 1 head in 3 is over 20%.
     with pytest.raises(Refused) as refused:
         camps.record_vote(
-            cid, CommitteeVote(present=12, votes={i: 9 for i in [head, *ids[:2]]}), who[
-                "city.committee1"
-            ]
+            cid,
+            CommitteeVote(present=12, votes={i: 9 for i in [head, *ids[:2]]}),
+            who["city.committee1"],
         )
     assert refused.value.code == "ratio_breached" and head in refused.value.message
     assert camps.nomination_row(head).vote_passed is None
@@ -360,9 +367,9 @@ def test_the_honour_list_reads_the_honoured_rows(
     for i in ids:
         noms.news(i)
         noms.vet_all_clear(i)
-    camps.record_vote(cid, CommitteeVote(present=12, votes=dict.fromkeys(ids, 12)), who[
-        "city.committee1"
-    ])
+    camps.record_vote(
+        cid, CommitteeVote(present=12, votes=dict.fromkeys(ids, 12)), who["city.committee1"]
+    )
     for i in ids:
         state = noms.news(i)
         noms._append(state, noms.process.social_notice_ended(state, ctx()))
