@@ -34,6 +34,7 @@ from casework.domain.register import (
     check_exit_allowed,
     exit_event_id,
 )
+from casework.domain.registry import CASE_TYPES
 from casework.domain.registry import case_type as registered
 from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
@@ -279,6 +280,7 @@ class CaseService:
                 f"附加数据过大 (data too large: {size} bytes, at most {MAX_ACTION_DATA_BYTES})",
                 "data",
             )
+        req = await asyncio.to_thread(self._sealed, case_id, req)
         key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:
@@ -301,6 +303,34 @@ class CaseService:
                     f"未找到案件或案件已结束 (no such open case): {case_id}"
                 ) from None
             raise
+
+    def _sealed(self, case_id: str, req: ActRequest) -> ActRequest:
+        """`req` with the personal fields its case type names for the action
+        (`CaseType.sealed_action_data`) sealed with the case's data key; a blank one
+        is left out. The value is checked as text here, since the workflow only ever
+        sees the ciphertext."""
+        kind = next((t for t in CASE_TYPES.values() if case_id.startswith(f"{t.prefix}-")), None)
+        fields = kind.sealed_action_data.get(str(req.action), ()) if kind else ()
+        if not fields:
+            return req
+        data = req.data
+        sealed = dict(data)
+        for name in fields:
+            value = sealed.pop(name, None)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if not isinstance(value, str) or len(value) > 50:
+                raise ActionRefused(
+                    "invalid_data",
+                    f"data.{name}: 1 到 50 个字 (1 to 50 characters)",
+                    f"data.{name}",
+                )
+            try:
+                text = check_text(value.strip(), line_breaks=False)
+            except ValueError as e:
+                raise ActionRefused("invalid_data", f"data.{name}: {e}", f"data.{name}") from None
+            sealed[name] = self.intake.personal.seal(case_id, name, text).model_dump()
+        return req.model_copy(update={"data": sealed})
 
     def _assignee(self, to: object) -> dict[str, Any]:
         """The new assignee of a reassignment, as the directory has them now."""

@@ -144,7 +144,16 @@ class NominationWorkflow(CaseWorkflow):
             result_type=CampaignRow,
             start_to_close_timeout=CONFIG_TIMEOUT,
         )
-        await self.apply_learnt(lambda: self.process.campaign_news(self.state, row, self.ctx()))
+        while True:
+            # Decided again if a refusal took back the state it was judged against.
+            events = self.process.campaign_news(self.state, row, self.ctx())
+            if not events:
+                return  # nothing new: already recorded, or not yet the row's turn
+            try:
+                await self.apply(events)
+                return
+            except Superseded:
+                continue
 
     async def _window(
         self, ends_fact: str, on_end: Callable[[CaseState, Context], list[NewEvent]]
@@ -169,9 +178,10 @@ class NominationWorkflow(CaseWorkflow):
                 timeout_summary=ends_fact,
             )
         except TimeoutError:
-            if not interrupted():
+            events = [] if interrupted() else on_end(self.state, self.ctx())
+            if events:
                 with contextlib.suppress(Superseded):  # the loop looks at the window again
-                    await self.apply(on_end(self.state, self.ctx()))
+                    await self.apply(events)
 
     def next_run_input(self, continued: CaseContinuation) -> StartNomination:
         return self._start.model_copy(

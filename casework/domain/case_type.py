@@ -110,6 +110,10 @@ class CaseType:
     person_fields: Mapping[str, Role] = field(default_factory=dict)
     """A field of that data naming a user (an assignment's `lawyer`) -> the role they
     must hold: the edges offer the people with it in the case's jurisdiction."""
+    sealed_action_data: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """An action -> the fields of its data that are personal (an objector's real name):
+    the service seals them with the case's data key before the Update, so they reach
+    history and the event store as ciphertext only."""
     has_review_sheet: bool = False
     """Whether `casework.domain.review`'s sheet (categories, amounts, the relief fund)
     describes its cases."""

@@ -78,6 +78,8 @@ from casework.domain.refusal import validated
 CASE_TYPE = "nomination"
 CASE_PREFIX = "NM"
 CAMPAIGN_ID = re.compile(r"^CP-\d{4}-\d{3,6}$")
+OBJECTOR = "objector"
+"""An objection's data field with the objector's real name: sealed by the service."""
 
 
 class Stage(StrEnum):
@@ -437,7 +439,7 @@ class NominationProcess(Process):
             )
             for d in rules.departments
         ]
-        facts = {
+        facts: dict[str, Any] = {
             f"vetting.{d.value}": {"task_id": e.payload["task_id"], "verdict": None}
             for d, e in zip(rules.departments, opened, strict=True)
         }
@@ -484,7 +486,7 @@ class NominationProcess(Process):
             raise Refused("not_vetting", "联审任务已结束 (the vetting task is closed)")
         check_may_work(self, state, actor, task)
         opinion_data = validated(Opinion, req.data, "invalid_opinion", "联审意见 (opinion)")
-        department = VettingDepartment(actor.department)
+        department = VettingDepartment(str(actor.department))
         try:
             opinion = VettingOpinion(
                 department=department, verdict=opinion_data.opinion, comment=req.comment
@@ -695,7 +697,8 @@ OUTCOME_WORDS: dict[str, tuple[str, str]] = {
 def sheet_lines(state: CaseState, events: Sequence[Any]) -> list[tuple[str, str]]:
     """`casework case show`: the campaign, the nominee, vetting, vote and outcome."""
     f = state.facts
-    rules = f.get("campaign") if isinstance(f.get("campaign"), dict) else {}
+    found = f.get("campaign")
+    rules: dict[str, Any] = found if isinstance(found, dict) else {}
     lines = [
         ("评选活动 campaign", str(rules.get("campaign_id", "-"))),
         ("被推荐对象 nominee", f"{f.get('nominee_name', '-')}（{f.get('unit', '-')}）"),
@@ -784,6 +787,7 @@ NOMINATION = CaseType(
         NominationAction.INVESTIGATE: Investigation,
     },
     field_labels=FIELD_LABELS,
+    sealed_action_data={"object": (OBJECTOR,)},
     sheet_lines=sheet_lines,
 )
 """Award nominations as the registry lists them (casework.domain.registry)."""

@@ -224,14 +224,13 @@ class Campaigns:
                 actor_id=actor.id,
                 occurred_at=datetime.now(UTC),
             )
+            seq = head + 1
+
+            def write(conn: Connection, seq: int = seq) -> None:
+                also(conn, seq)
+
             try:
-                self.store.append(
-                    campaign_id,
-                    head,
-                    [event],
-                    also=lambda conn, seq=head + 1: also(conn, seq),
-                    actors=[actor],
-                )
+                self.store.append(campaign_id, head, [event], also=write, actors=[actor])
                 return
             except (ConcurrencyConflict, _Stale):
                 if attempt == tries - 1:

@@ -1,0 +1,264 @@
+"""Award nominations (推荐/提名, issue #13) through the real service and worker on the
+time-skipping server: the unit's notice holding the case for its working days, the
+district's review, the district's forward delivered through the store's row, joint
+vetting in parallel (a veto, all clear, departments answering only their own task), the
+committee's vote delivered, objections during the social notice (upheld, dismissed,
+anonymous; the objector's name sealed), and the honour at the notice's end.
+
+The module runs on a server of its own: it skips weeks, and a server's clock only moves
+forward."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from temporalio.testing import WorkflowEnvironment
+
+from activities.nomination import deliver_campaign_news
+from casework.domain.award import campaign_spec
+from casework.domain.case import CaseView
+from casework.domain.nomination import NominationApplication, Stage
+from casework.service import ActionRefused
+from casework.store.campaigns import Campaigns, CommitteeVote
+from casework.store.tables import campaign_nominations, case_events, case_sequences
+from tests.conftest import DATA_CONVERTER, register_search_attributes, venv_binary
+from tests.workflows.conftest import Harness
+from tests.workflows.steps import refused_code, settled_state, sleep_until, state
+
+NOMINEE = json.loads(Path("examples/nominee.json").read_text(encoding="utf-8"))
+CAMPAIGN = json.loads(Path("examples/campaign.json").read_text(encoding="utf-8"))
+GR, DO = "chongchuan.grassroots1", "chongchuan.officer1"
+ID_NUMBER = "320602198001011235"
+_blocks = iter(range(1, 1000))
+
+
+@pytest.fixture(name="env")
+async def own_server() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
+    )
+    await register_search_attributes(environment)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def h(harness: Harness) -> Harness:
+    """Nomination numbers from a block of this test's own (one server, many tests)."""
+    year = datetime.now().year
+    with harness.engine.begin() as conn:
+        for y in (year, year + 1):
+            conn.execute(
+                insert(case_sequences).values(prefix="NM", year=y, last_value=next(_blocks) * 1000)
+            )
+    return harness
+
+
+def open_campaign(h: Harness, **changes: Any) -> str:
+    spec = campaign_spec(
+        CAMPAIGN
+        | {"ratio_rules": {}, "vetting_departments": ["discipline", "police", "tax"]}
+        | changes
+    )
+    return Campaigns(h.engine).open(spec, h.directory.get("city.officer1").actor())
+
+
+async def nominate(h: Harness, campaign_id: str, by: str = GR, **changes: Any) -> CaseView:
+    app = NominationApplication.model_validate(
+        NOMINEE | {"campaign_id": campaign_id, "id_number": ID_NUMBER} | changes
+    )
+    view = await h.service.open_case("nomination", app, h.directory.get(by).actor())
+    h.opened.append(view.case_id)
+    return view
+
+
+async def at_stage(h: Harness, case_id: str, stage: str) -> Any:
+    for _ in range(200):
+        s = await settled_state(h, case_id)
+        if s.stage == stage or s.status.value == "closed":
+            return s
+    raise AssertionError(f"{case_id} never reached {stage}")
+
+
+async def to_vetting(h: Harness, campaign_id: str, n: int = 1) -> list[str]:
+    ids = [(await nominate(h, campaign_id)).case_id for _ in range(n)]
+    now = await h.env.get_current_time()
+    await sleep_until(h, now + timedelta(days=10))  # five working days and more
+    for case_id in ids:
+        assert (await at_stage(h, case_id, Stage.DISTRICT_REVIEW)).stage == Stage.DISTRICT_REVIEW
+        await h.act(case_id, DO, "approve")
+    done = Campaigns(h.engine).forward(campaign_id, "崇川区", h.directory.get(DO).actor())
+    assert done.case_ids == ids
+    assert await deliver_campaign_news(h.env.client, ids) == len(ids)
+    for case_id in ids:
+        assert (await at_stage(h, case_id, Stage.VETTING)).stage == Stage.VETTING
+    return ids
+
+
+async def vet_clear(
+    h: Harness, case_id: str, departments: tuple[str, ...] = ("discipline", "police", "tax")
+) -> None:
+    for d in departments:
+        await h.act(case_id, f"vet.{d}", "vet", "无异议", {"opinion": "clear"})
+
+
+async def to_notice(h: Harness, votes_for: int = 12) -> tuple[str, str]:
+    cid = open_campaign(h)
+    [case_id] = await to_vetting(h, cid)
+    await vet_clear(h, case_id)
+    assert (await at_stage(h, case_id, Stage.COMMITTEE)).stage == Stage.COMMITTEE
+    member = h.directory.get("city.committee1").actor()
+    Campaigns(h.engine).record_vote(
+        cid, CommitteeVote(present=12, votes={case_id: votes_for}), member
+    )
+    await deliver_campaign_news(h.env.client, [case_id])
+    await deliver_campaign_news(h.env.client, [case_id])  # twice: recorded once
+    return cid, case_id
+
+
+async def finished(h: Harness, case_id: str) -> Any:
+    """The state of a case once its workflow has ended."""
+    await h.result(case_id)
+    return await state(h, case_id)
+
+
+def row(h: Harness, case_id: str) -> Any:
+    with h.engine.connect() as conn:
+        return conn.execute(
+            select(campaign_nominations).where(campaign_nominations.c.case_id == case_id)
+        ).one()
+
+
+def stored_text(h: Harness, case_id: str) -> str:
+    with h.engine.connect() as conn:
+        return " ".join(
+            p
+            for (p,) in conn.execute(
+                select(case_events.c.payload).where(case_events.c.case_id == case_id)
+            )
+        )
+
+
+async def test_unit_notice_holds_the_case_then_the_district_reviews(h: Harness) -> None:
+    cid = open_campaign(h)
+    view = await nominate(h, cid)
+    assert view.stage == Stage.UNIT_NOTICE and view.open_task is None
+    assert await refused_code(h, view.case_id, DO, "approve") == "no_open_task"
+    assert ID_NUMBER not in stored_text(h, view.case_id)  # sealed, never in clear
+    now = await h.env.get_current_time()
+    await sleep_until(h, now + timedelta(days=1))
+    assert (await settled_state(h, view.case_id)).stage == Stage.UNIT_NOTICE
+    await sleep_until(h, now + timedelta(days=10))
+    s = await at_stage(h, view.case_id, Stage.DISTRICT_REVIEW)
+    assert s.task is not None and s.task.role == "district_officer"
+    assert row(h, view.case_id).stage == Stage.DISTRICT_REVIEW
+    # Another district's officer may not review it; the district's own rejects it.
+    assert await refused_code(h, view.case_id, "tongzhou.officer1", "reject") == (
+        "outside_jurisdiction"
+    )
+    await h.act(view.case_id, DO, "reject", "材料不实")
+    closed = await state(h, view.case_id)
+    assert closed.facts["award_outcome"] == "withdrawn"
+    assert row(h, view.case_id).outcome == "withdrawn"
+
+
+async def test_opening_is_refused_outside_the_officers_district_or_campaign(h: Harness) -> None:
+    cid = open_campaign(h, quotas={"崇川区": 3, "通州区": 0})
+    with pytest.raises(ActionRefused) as refused:
+        await nominate(h, cid, by="tongzhou.grassroots1")
+    assert refused.value.code == "outside_jurisdiction"
+    with pytest.raises(ActionRefused) as refused:
+        await nominate(h, "CP-2027-999")
+    assert refused.value.code == "campaign_not_found"
+    with pytest.raises(ActionRefused) as refused:
+        await nominate(h, cid, by="tongzhou.grassroots1", district="通州区")
+    assert refused.value.code == "no_quota"
+
+
+async def test_one_adverse_opinion_vetoes_and_cancels_the_other_tasks(h: Harness) -> None:
+    cid = open_campaign(h)
+    [case_id] = await to_vetting(h, cid)
+    s = await state(h, case_id)
+    assert len(s.parallel) == 3 and {t.role for t in s.parallel.values()} == {"vetting_officer"}
+    # A department not vetting this campaign, and a user of no department.
+    assert await refused_code(h, case_id, "vet.environment", "vet", "x", {"opinion": "clear"}) == (
+        "not_your_department"
+    )
+    assert await refused_code(h, case_id, "city.officer1", "vet", "x", {"opinion": "clear"}) == (
+        "role_not_held"
+    )
+    assert await refused_code(h, case_id, "vet.police", "vet", None, {"opinion": "adverse"}) == (
+        "invalid_opinion"
+    )
+    await h.act(case_id, "vet.discipline", "vet", "无异议", {"opinion": "clear"})
+    assert (
+        await refused_code(h, case_id, "vet.discipline", "vet", "again", {"opinion": "clear"})
+        == "already_vetted"
+    )
+    await h.act(case_id, "vet.police", "vet", "有违法记录", {"opinion": "adverse"})
+    s = await state(h, case_id)
+    assert s.status.value == "closed" and s.facts["award_outcome"] == "vetoed"
+    assert s.facts["vetoed_by"] == ["police"] and not s.parallel
+    assert "公安" in (s.closed_reason or "")
+    assert row(h, case_id).outcome == "vetoed"
+
+
+async def test_all_clear_awaits_the_vote_and_a_failed_vote_closes_it(h: Harness) -> None:
+    _, case_id = await to_notice(h, votes_for=7)  # 7 of 12 present: fewer than 8
+    s = await finished(h, case_id)
+    assert s.facts["award_outcome"] == "failed" and s.outcome.value == "rejected"
+    assert [e.type for e in h.store.read(case_id)].count("nomination.voted") == 1
+
+
+async def test_anonymous_and_dismissed_objections_then_honoured(h: Harness) -> None:
+    cid, case_id = await to_notice(h)
+    s = await at_stage(h, case_id, Stage.SOCIAL_NOTICE)
+    assert s.stage == Stage.SOCIAL_NOTICE
+    await h.act(case_id, "tongzhou.grassroots2", "object", "听说有问题")  # anonymous
+    assert not (await state(h, case_id)).parallel
+    await h.act(case_id, "city.leader", "object", "此人业绩造假", {"objector": "李四"})
+    s = await state(h, case_id)
+    [task] = s.parallel.values()
+    assert task.role == "city_officer"
+    assert "李四" not in stored_text(h, case_id)  # the objector's name is sealed
+    now = await h.env.get_current_time()
+    await sleep_until(h, now + timedelta(days=14))
+    s = await settled_state(h, case_id)
+    assert s.status.value == "open" and s.facts["social_notice_ended"]  # investigation open
+    assert (
+        await refused_code(
+            h, case_id, "chongchuan.officer1", "investigate", "x", {"finding": "dismissed"}
+        )
+        == "role_not_held"
+    )
+    await h.act(case_id, "city.officer1", "investigate", "查无实据", {"finding": "dismissed"})
+    s = await state(h, case_id)
+    assert s.facts["award_outcome"] == "honoured" and s.outcome.value == "approved"
+    assert [r.nomination_id for r in Campaigns(h.engine).honours(cid)] == [case_id]
+
+
+async def test_an_upheld_objection_withdraws_the_nomination(h: Harness) -> None:
+    cid, case_id = await to_notice(h)
+    await at_stage(h, case_id, Stage.SOCIAL_NOTICE)
+    await h.act(case_id, "city.leader", "object", "此人业绩造假", {"objector": "李四"})
+    await h.act(case_id, "city.officer1", "investigate", "情况属实", {"finding": "upheld"})
+    s = await state(h, case_id)
+    assert s.facts["award_outcome"] == "withdrawn" and s.status.value == "closed"
+    assert Campaigns(h.engine).honours(cid) == []
+
+
+async def test_honoured_when_the_notice_ends_without_objection(h: Harness) -> None:
+    cid, case_id = await to_notice(h)
+    await at_stage(h, case_id, Stage.SOCIAL_NOTICE)
+    now = await h.env.get_current_time()
+    await sleep_until(h, now + timedelta(days=14))
+    s = await finished(h, case_id)
+    assert s.facts["award_outcome"] == "honoured"
+    assert row(h, case_id).outcome == "honoured"
