@@ -300,7 +300,7 @@ class NominationProcess(Process):
         {"invalid_opinion", "invalid_finding", "invalid_objection"}
     )
     standing_refusals: ClassVar[frozenset[str]] = frozenset(
-        {"not_your_department", "already_vetted", "not_vetting", "not_in_notice", "use_vet"}
+        {"not_your_department", "already_vetted", "not_vetting", "use_vet"}
     )
 
     def __init__(self, config: NominationConfig) -> None:
@@ -362,6 +362,11 @@ class NominationProcess(Process):
         return [ended, *self.enter_stage(evolve(state, ended), Stage.DISTRICT_REVIEW, ctx)]
 
     # -- the district's review --------------------------------------------------------
+
+    def approval_data(self, state: CaseState, data: JsonDict) -> JsonDict:
+        if data:
+            raise Refused("unexpected_data", "区县审核通过不接受附加数据 (no data here)", "data")
+        return {}
 
     def approve(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
         # The only stage task is the district review: approved, it awaits the forward.
@@ -735,7 +740,6 @@ def _check_opener(actor: Actor, application: NominationApplication) -> None:
 
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "campaign_id": ("评选活动编号", "Campaign"),
-    "kind": ("推荐类别", "Nominee kind"),
     "unit": ("工作单位", "Work unit"),
     "frontline_or_technical": ("一线职工或专业技术人员", "Front-line or technical"),
     "enterprise_head": ("企业负责人", "Enterprise head"),
@@ -774,7 +778,6 @@ NOMINATION = CaseType(
         "nomination.revoked": ("撤销称号", "title revoked"),
     },
     choices={
-        "kind": {"individual": ("个人", "individual"), "collective": ("集体", "collective")},
         "opinion": {"clear": ("无异议", "clear"), "adverse": ("有问题（否决）", "adverse")},
         "finding": {"upheld": ("属实", "upheld"), "dismissed": ("不属实", "dismissed")},
     },
