@@ -40,6 +40,7 @@ from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
+from workflows.title_revocation import TitleRevocationWorkflow
 
 
 def case_workflows() -> list[type]:
@@ -54,6 +55,7 @@ def case_workflows() -> list[type]:
 WORKFLOWS = [
     *case_workflows(),
     HouseholdExitWorkflow,
+    TitleRevocationWorkflow,
     AnnualReviewWorkflow,
     AssessStarterWorkflow,
     AnnualReportWorkflow,
@@ -112,6 +114,7 @@ def build_worker(
             ProgrammeDeadlines(engine).record_lists_due,
             nominations.nomination_opening,
             nominations.nomination_campaign_row,
+            nominations.record_title_revocation,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -6,19 +6,36 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+import structlog
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.domain.award import NomineeKind
-from casework.domain.nomination import CampaignRow, CampaignRules
+from casework.domain.contracts import CONCURRENCY_CONFLICT
+from casework.domain.events import NewEvent
+from casework.domain.nomination import (
+    REVOKED,
+    CampaignRow,
+    CampaignRules,
+    TitleRevocation,
+    decide_revocation,
+)
 from casework.domain.refusal import Refused
 from casework.store.campaigns import Campaigns
+from casework.store.event_store import ActorRefused, ConcurrencyConflict, EventStore
+from casework.store.queries import Queries, UnknownCase
+from casework.store.tables import case_events
+
+log = structlog.get_logger("casework.nomination")
 
 CHECK_NOMINATION = "nomination_opening"
+RECORD_REVOCATION = "record_title_revocation"
 READ_CAMPAIGN_ROW = "nomination_campaign_row"
 NEWS_SIGNAL = "campaign_news"
 """The signal a nomination's workflow gets when the campaign changed its row. It carries
@@ -41,9 +58,54 @@ class NominationOpening(BaseModel):
     field: str | None = None
 
 
+def _refusal(code: str, message: str, field: str | None) -> ApplicationError:
+    return ApplicationError(message, {"code": code, "field": field}, type=code, non_retryable=True)
+
+
 class NominationActivities:
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.campaigns = Campaigns(engine)
+        self.store = EventStore(engine)
+
+    @activity.defn(name=RECORD_REVOCATION)
+    def record_title_revocation(self, req: TitleRevocation) -> str:
+        """Revoke the title (撤销称号): judged against the closed case as recorded, the
+        actor checked against the directory, `nomination.revoked` appended to the
+        case's stream with the reason (its projection takes the nomination off the
+        honour list), in one transaction. Idempotent by the event id: a retry, or the
+        same key sent again, finds it stored. Returns the award outcome."""
+        with self.engine.connect() as conn:
+            stored = conn.execute(
+                select(case_events.c.seq).where(case_events.c.event_id == req.event_id)
+            ).first()
+        if stored is not None:
+            return "revoked"
+        try:
+            state = Queries(self.engine).case_state(req.case_id)
+            payload = decide_revocation(state, req.actor, req.reason)
+        except UnknownCase as e:
+            raise _refusal("not_found", str(e), "case_id") from None
+        except Refused as r:
+            raise _refusal(r.code, r.message, r.field) from None
+        event = NewEvent(
+            event_id=req.event_id,
+            case_id=req.case_id,
+            type=REVOKED,
+            payload=payload,
+            actor_id=req.actor.id,
+            occurred_at=datetime.now(UTC),
+        )
+        try:
+            self.store.append(req.case_id, state.seq, [event], actors=[req.actor])
+        except ActorRefused as exc:
+            log.warning("actor.refused", case_id=req.case_id, code=exc.code, events=[REVOKED])
+            raise _refusal(exc.code, exc.message, None) from None
+        except ConcurrencyConflict as exc:
+            # Another append meanwhile: the next attempt judges again.
+            raise ApplicationError(str(exc), type=CONCURRENCY_CONFLICT) from exc
+        log.info("nomination.revoked", case_id=req.case_id, actor=req.actor.id)
+        return "revoked"
 
     @activity.defn(name=CHECK_NOMINATION)
     def nomination_opening(self, check: NominationCheck) -> NominationOpening:

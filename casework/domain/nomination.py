@@ -74,6 +74,7 @@ from casework.domain.org import CITY, Actor, Role
 from casework.domain.periods import Period
 from casework.domain.personal import ID_NUMBER, SealedFields, SealedValue
 from casework.domain.refusal import validated
+from casework.domain.text import check_text
 
 CASE_TYPE = "nomination"
 CASE_PREFIX = "NM"
@@ -94,6 +95,7 @@ class Stage(StrEnum):
 class NominationAction(StrEnum):
     VET = "vet"  # 联审意见
     INVESTIGATE = "investigate"  # 异议调查结论
+    REVOKE = "revoke"  # 撤销称号: on a closed, honoured nomination (TitleRevocation)
 
 
 VETTING_TASK = "joint_vetting"
@@ -295,12 +297,21 @@ class NominationProcess(Process):
         {Stage.UNIT_NOTICE, Stage.DISTRICT_REVIEW, Stage.AWAITING_FORWARD}
     )
     own_actions: ClassVar[tuple[str, ...]] = tuple(NominationAction)
-    task_actions: ClassVar[frozenset[str]] = frozenset(NominationAction)
+    task_actions: ClassVar[frozenset[str]] = frozenset(
+        {NominationAction.VET, NominationAction.INVESTIGATE}
+    )
     input_refusals: ClassVar[frozenset[str]] = frozenset(
         {"invalid_opinion", "invalid_finding", "invalid_objection"}
     )
     standing_refusals: ClassVar[frozenset[str]] = frozenset(
-        {"not_your_department", "already_vetted", "not_vetting", "use_vet"}
+        {
+            "not_your_department",
+            "already_vetted",
+            "not_vetting",
+            "use_vet",
+            "not_honoured",
+            "already_revoked",
+        }
     )
 
     def __init__(self, config: NominationConfig) -> None:
@@ -466,6 +477,12 @@ class NominationProcess(Process):
             return self._investigate(state, req, ctx)
         if str(req.action) == "object":
             return self._object(state, req, ctx)
+        if req.action == NominationAction.REVOKE:
+            raise Refused(
+                "not_honoured",
+                "只能撤销已授予的称号 (only a title conferred can be revoked)",
+                "action",
+            )
         return super().decide_other(state, req, ctx)
 
     def _vet(self, state: CaseState, req: ActRequest, ctx: Context) -> list[NewEvent]:
@@ -679,6 +696,52 @@ class NominationProcess(Process):
         return [self._close(state, ctx, AwardOutcome.HONOURED, "社会公示期满 (notice ended)")]
 
 
+# -- revocation (撤销称号), on the closed case --------------------------------------------
+
+REVOKED = "nomination.revoked"
+
+
+class TitleRevocation(BaseModel):
+    """Input of the `TitleRevocation` workflow: who revokes which title, why, and the
+    event id derived from the request's idempotency key (one revocation per key)."""
+
+    case_id: str
+    actor: Actor
+    reason: str = Field(min_length=1, max_length=2000)
+    event_id: str
+
+
+def decide_revocation(state: CaseState, actor: Actor, reason: str | None) -> JsonDict:
+    """The `nomination.revoked` payload, or Refused: a city leader revokes a title the
+    nomination was honoured with, once, giving the reason (kept)."""
+    if not actor.has_role(Role.CITY_LEADER) or actor.district != CITY:
+        raise Refused(
+            "role_not_held", "撤销称号需要市总 city_leader 角色 (a city leader revokes)", "as"
+        )
+    if state.case_type != CASE_TYPE:
+        raise Refused("not_honoured", f"{state.case_id} 不是评选推荐 (not a nomination)")
+    outcome = state.facts.get("award_outcome")
+    if outcome == AwardOutcome.REVOKED:
+        raise Refused("already_revoked", "该称号已撤销 (the title is already revoked)")
+    if state.status.value != "closed" or outcome != AwardOutcome.HONOURED:
+        raise Refused(
+            "not_honoured",
+            "只能撤销已授予的称号 (only a title conferred can be revoked)",
+            "action",
+        )
+    if reason is None or not reason.strip():
+        raise Refused("comment_required", "撤销称号须说明原因 (give the reason)", "comment")
+    text = check_text(reason.strip(), line_breaks=True)
+    return {
+        "reason": text,
+        "facts": {
+            "award_outcome": AwardOutcome.REVOKED.value,
+            "revoked_reason": text,
+            "revoked_by": actor.id,
+        },
+    }
+
+
 STAGE_LABELS: dict[str, tuple[str, str]] = {
     Stage.UNIT_NOTICE: ("单位公示", "unit public notice"),
     Stage.DISTRICT_REVIEW: ("区县审核", "district review"),
@@ -784,6 +847,7 @@ NOMINATION = CaseType(
     action_labels={
         NominationAction.VET: ("联审意见", "vetting opinion"),
         NominationAction.INVESTIGATE: ("异议调查结论", "investigation finding"),
+        NominationAction.REVOKE: ("撤销称号", "revoke the title"),
     },
     action_models={
         NominationAction.VET: Opinion,
@@ -791,6 +855,7 @@ NOMINATION = CaseType(
     },
     field_labels=FIELD_LABELS,
     sealed_action_data={"object": (OBJECTOR,)},
+    after_close={NominationAction.REVOKE: "TitleRevocation"},
     sheet_lines=sheet_lines,
 )
 """Award nominations as the registry lists them (casework.domain.registry)."""

@@ -262,3 +262,31 @@ async def test_honoured_when_the_notice_ends_without_objection(h: Harness) -> No
     s = await finished(h, case_id)
     assert s.facts["award_outcome"] == "honoured"
     assert row(h, case_id).outcome == "honoured"
+
+
+async def test_a_revoked_title_leaves_the_honour_list_once_with_its_reason(h: Harness) -> None:
+    cid, case_id = await to_notice(h)
+    await at_stage(h, case_id, Stage.SOCIAL_NOTICE)
+    now = await h.env.get_current_time()
+    await sleep_until(h, now + timedelta(days=14))
+    assert (await finished(h, case_id)).facts["award_outcome"] == "honoured"
+    camps = Campaigns(h.engine)
+    assert [r.nomination_id for r in camps.honours(cid)] == [case_id]
+    leader = h.directory.get("city.leader").actor()
+    officer = h.directory.get("city.officer1").actor()
+    with pytest.raises(ActionRefused) as refused:
+        await h.service.act(case_id, officer, "revoke", "骗取荣誉", idempotency_key="r0")
+    assert refused.value.code == "role_not_held"
+    with pytest.raises(ActionRefused) as refused:
+        await h.service.act(case_id, leader, "revoke", None, idempotency_key="r1")
+    assert refused.value.code == "comment_required"
+    for _ in range(2):  # the same request twice: recorded once
+        view = await h.service.act(case_id, leader, "revoke", "经查骗取荣誉", idempotency_key="r2")
+        assert view.status.value == "closed"
+    assert [e.type for e in h.store.read(case_id)].count("nomination.revoked") == 1
+    with pytest.raises(ActionRefused) as refused:  # another request: already revoked
+        await h.service.act(case_id, leader, "revoke", "再次撤销", idempotency_key="r3")
+    assert refused.value.code == "already_revoked"
+    r = row(h, case_id)
+    assert (r.outcome, r.outcome_reason) == ("revoked", "经查骗取荣誉")
+    assert camps.honours(cid) == []
