@@ -119,7 +119,7 @@ def campaign_vote(
 ) -> None:
     """评审委员会表决: members present and each nomination's votes for; two thirds of
     those present pass it, with the quorum present. A committee member records it."""
-    from casework.store.campaigns import CommitteeVote
+    from casework.domain.nomination import CommitteeVote
 
     vote = CommitteeVote.model_validate(load_json_file(file, "votes"))
     done = _campaigns().record_vote(campaign_id, vote, _actor(as_user))

@@ -33,7 +33,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -241,6 +241,20 @@ class CampaignRow(BaseModel):
     votes_for: int | None = None
     vote_message: str | None = None
     vote_seq: int | None = None
+
+
+class CommitteeVote(BaseModel):
+    """`votes.json` (`casework campaign vote`): members present and, for every
+    nomination awaiting the vote, the votes for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    present: int = Field(ge=0, strict=True)
+    votes: dict[
+        Annotated[str, Field(pattern=r"^NM-\d{4}-\d{6}$")],
+        Annotated[int, Field(ge=0, strict=True)],
+    ] = Field(min_length=1)
+    """Nomination case id -> votes for."""
 
 
 class Opinion(BaseModel):

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -36,7 +36,7 @@ from casework.domain.award import (
 )
 from casework.domain.award_steps import Decided, HonourRow, Outcome, honour_list, vote_result
 from casework.domain.events import NewEvent
-from casework.domain.nomination import CampaignRow, CampaignRules, Stage
+from casework.domain.nomination import CampaignRow, CampaignRules, CommitteeVote, Stage
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.refusal import Refused
 from casework.domain.streams import CAMPAIGN_PREFIX
@@ -85,16 +85,6 @@ class Forwarded(BaseModel):
     district_forwarded: int
     places: int
     places_forwarded: int
-
-
-class CommitteeVote(BaseModel):
-    """`votes.json`: members present and each nomination's votes for."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    present: int = Field(ge=0, strict=True)
-    votes: dict[str, int] = Field(min_length=1)
-    """Nomination case id -> votes for."""
 
 
 class VoteRecorded(BaseModel):

@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from casework.demo.people import demo_users
-from casework.domain.award import campaign_spec
+from casework.domain.award import NomineeKind, campaign_spec
 from casework.domain.case import ActRequest, CaseState, Context, decide, evolve_all
 from casework.domain.events import NewEvent
 from casework.domain.nomination import (
+    CommitteeVote,
     NominationApplication,
     NominationConfig,
     NominationProcess,
@@ -30,7 +31,7 @@ from casework.domain.nomination import (
 )
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.refusal import Refused
-from casework.store.campaigns import Campaigns, CommitteeVote
+from casework.store.campaigns import Campaigns
 from casework.store.directory import Directory
 from casework.store.event_store import EventStore
 from casework.store.tables import campaign_nominations, campaigns, case_events
@@ -83,13 +84,15 @@ class Nominations:
         self.n += 1
         case_id = f"NM-2027-{self.n:06d}"
         slug = "chongchuan" if district == CC else "tongzhou"
-        app = NominationApplication(
-            campaign_id=campaign_id,
-            kind="individual",
-            name=f"职工{self.n}",
-            district=district,
-            unit="南通某公司",
-            **flags,
+        app = NominationApplication.model_validate(
+            {
+                "campaign_id": campaign_id,
+                "kind": "individual",
+                "name": f"职工{self.n}",
+                "district": district,
+                "unit": "南通某公司",
+                **flags,
+            }
         )
         rules = self.camps.opening(campaign_id, district, app.kind)
         start = StartNomination(
@@ -156,13 +159,13 @@ def test_only_a_city_officer_opens_and_places_cannot_exceed_the_quotas(
 def test_opening_a_nomination_checks_its_campaign(camps: Campaigns, who: dict[str, Actor]) -> None:
     cid = camps.open(spec(quotas={CC: 2, TZ: 0}), who["city.officer1"])
     with pytest.raises(Refused) as refused:
-        camps.opening("CP-2027-999", CC, "individual")
+        camps.opening("CP-2027-999", CC, NomineeKind.INDIVIDUAL)
     assert refused.value.code == "campaign_not_found"
     with pytest.raises(Refused) as refused:
-        camps.opening(cid, TZ, "individual")
+        camps.opening(cid, TZ, NomineeKind.INDIVIDUAL)
     assert refused.value.code == "no_quota" and refused.value.field == "district"
     with pytest.raises(Refused) as refused:
-        camps.opening(cid, CC, "collective")
+        camps.opening(cid, CC, NomineeKind.COLLECTIVE)
     assert refused.value.code == "wrong_nominee_kind"
 
 

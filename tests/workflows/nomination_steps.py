@@ -15,8 +15,8 @@ from sqlalchemy import insert, select
 from activities.nomination import deliver_campaign_news
 from casework.domain.award import campaign_spec
 from casework.domain.case import CaseView
-from casework.domain.nomination import NominationApplication, Stage
-from casework.store.campaigns import Campaigns, CommitteeVote
+from casework.domain.nomination import CommitteeVote, NominationApplication, Stage
+from casework.store.campaigns import Campaigns
 from casework.store.tables import campaign_nominations, case_events, case_sequences
 from tests.workflows.conftest import Harness
 from tests.workflows.steps import settled_state, sleep_until, state

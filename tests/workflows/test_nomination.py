@@ -121,7 +121,7 @@ async def test_one_adverse_opinion_vetoes_and_cancels_the_other_tasks(h: Harness
 async def test_all_clear_awaits_the_vote_and_a_failed_vote_closes_it(h: Harness) -> None:
     _, case_id = await to_notice(h, votes_for=7)  # 7 of 12 present: fewer than 8
     s = await finished(h, case_id)
-    assert s.facts["award_outcome"] == "failed" and s.outcome.value == "rejected"
+    assert s.facts["award_outcome"] == "failed" and s.outcome == "rejected"
     assert [e.type for e in h.store.read(case_id)].count("nomination.voted") == 1
 
 
@@ -148,7 +148,7 @@ async def test_anonymous_and_dismissed_objections_then_honoured(h: Harness) -> N
     )
     await h.act(case_id, "city.officer1", "investigate", "查无实据", {"finding": "dismissed"})
     s = await state(h, case_id)
-    assert s.facts["award_outcome"] == "honoured" and s.outcome.value == "approved"
+    assert s.facts["award_outcome"] == "honoured" and s.outcome == "approved"
     assert [r.nomination_id for r in Campaigns(h.engine).honours(cid)] == [case_id]
 
 
