@@ -379,3 +379,43 @@ def test_the_honour_list_reads_the_honoured_rows(
     rows = camps.honours(cid)
     assert [r.nomination_id for r in rows] == ids
     assert rows[0].name == "职工1" and rows[0].district == CC
+
+
+def test_the_campaign_view_reads_1000_nominations_in_under_a_second(
+    engine: Engine, camps: Campaigns, who: dict[str, Actor]
+) -> None:
+    import time
+
+    from sqlalchemy import insert
+
+    cid = camps.open(spec(places=150), who["city.officer1"])
+    now = datetime.now(UTC)
+    districts = list(EXAMPLE["quotas"])
+    rows = [
+        {
+            "case_id": f"NM-2027-{n:06d}",
+            "campaign_id": cid,
+            "district": districts[n % len(districts)],
+            "kind": "individual",
+            "name": f"职工{n}",
+            "unit": "南通某公司",
+            "frontline_or_technical": int(n % 5 != 0),
+            "enterprise_head": int(n % 5 == 0),
+            "stage": Stage.VETTING.value if n % 2 else Stage.DISTRICT_REVIEW.value,
+            "forwarded_at": now if n % 2 else None,
+            "opened_at": now,
+            "updated_at": now,
+        }
+        for n in range(1, 1001)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(campaign_nominations), rows)
+    started = time.perf_counter()
+    view = camps.overview(cid)
+    took = time.perf_counter() - started
+    assert len(view.nominations) == 1000 and took < 1.0, took
+    # 100 of the 500 forwarded are enterprise heads: 20%, the cap holds; front-line 80%.
+    assert [(r.criterion, r.breach) for r in view.rules] == [
+        ("frontline_or_technical", None),
+        ("enterprise_head", None),
+    ]
