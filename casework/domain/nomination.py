@@ -592,8 +592,6 @@ class NominationProcess(Process):
             raise Refused(
                 "not_in_notice", "仅在社会公示期内可提出异议 (only during the social notice)"
             )
-        if not req.actor.roles:
-            raise Refused("role_not_held", "须登录后提出异议 (sign in to object)")
         comment = require_comment(req, "异议")
         data = validated(ObjectionData, req.data, "invalid_objection", "异议 (objection)")
         n = int(state.facts.get("objections", 0)) + 1

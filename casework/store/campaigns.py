@@ -548,10 +548,7 @@ class Campaigns:
                     )
                 )
 
-        try:
-            self._record(campaign_id, VOTED, actor, payload, write)
-        except Refused:
-            raise
+        self._record(campaign_id, VOTED, actor, payload, write)
         _log().info(
             "campaign.voted",
             campaign_id=campaign_id,
