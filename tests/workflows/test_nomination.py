@@ -198,3 +198,17 @@ async def test_a_revoked_title_leaves_the_honour_list_once_with_its_reason(h: Ha
     r = row(h, case_id)
     assert (r.outcome, r.outcome_reason) == ("revoked", "经查骗取荣誉")
     assert camps.honours(cid) == []
+
+
+async def test_vetting_tasks_fall_overdue_and_escalate_on_their_own_clocks(h: Harness) -> None:
+    cid = open_campaign(h, vetting_days=3)
+    [case_id] = await to_vetting(h, cid)
+    await h.act(case_id, "vet.discipline", "vet", "无异议", {"opinion": "clear"})
+    now = await h.env.get_current_time()
+    await sleep_until(h, now + timedelta(days=12))  # 3 working days, then 2 of grace
+    s = await settled_state(h, case_id)
+    assert s.stage == Stage.VETTING and len(s.parallel) == 2
+    assert all(t.overdue and t.escalated for t in s.parallel.values())
+    await h.act(case_id, "vet.police", "vet", "无异议", {"opinion": "clear"})
+    await h.act(case_id, "vet.tax", "vet", "无异议", {"opinion": "clear"})
+    assert (await state(h, case_id)).stage == Stage.COMMITTEE
