@@ -108,6 +108,9 @@ class NominationWorkflow(CaseWorkflow):
             await self._open(start)
         else:
             self.go_on()
+            # A signal that came as the last run handed over is not carried: read the
+            # row once (recording nothing if there is nothing new).
+            self._news = 1
         self.updates_per_run = self.process.config.updates_per_run
         while True:
             while self.state.status is Status.OPEN:
