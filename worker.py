@@ -21,6 +21,7 @@ from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, Fa
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.ledger_bank import LedgerBank
+from activities.nomination import NominationActivities
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
 from activities.register import HouseholdExits
@@ -42,6 +43,7 @@ from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
+from workflows.title_revocation import TitleRevocationWorkflow
 
 
 def case_workflows() -> list[type]:
@@ -56,6 +58,7 @@ def case_workflows() -> list[type]:
 WORKFLOWS = [
     *case_workflows(),
     HouseholdExitWorkflow,
+    TitleRevocationWorkflow,
     AnnualReviewWorkflow,
     AssessStarterWorkflow,
     AnnualReportWorkflow,
@@ -90,6 +93,7 @@ def build_worker(
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
     follow_ups = ReverificationActivities(engine, client)
+    nominations = NominationActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
@@ -111,6 +115,9 @@ def build_worker(
             follow_ups.reverification_resolution,
             programme_payments.pay_programme,
             ProgrammeDeadlines(engine).record_lists_due,
+            nominations.nomination_opening,
+            nominations.nomination_campaign_row,
+            nominations.record_title_revocation,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, ActRequest, CaseView, Refused
-from casework.domain.case_type import Application, CaseType
+from casework.domain.case_type import Application, CaseType, after_close_event_id
 from casework.domain.org import Actor
 from casework.domain.register import (
     ExitRequest,
@@ -34,6 +34,7 @@ from casework.domain.register import (
     check_exit_allowed,
     exit_event_id,
 )
+from casework.domain.registry import CASE_TYPES
 from casework.domain.registry import case_type as registered
 from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
@@ -83,6 +84,11 @@ class ActionPending(Exception):
         self.case_id = case_id
         self.key = key
         self.waited = waited
+
+
+def _type_of(case_id: str) -> CaseType | None:
+    """The registered type whose case numbers `case_id` has (its prefix)."""
+    return next((t for t in CASE_TYPES.values() if case_id.startswith(f"{t.prefix}-")), None)
 
 
 def opening_fingerprint(case_type: str, actor: Actor, application: Application) -> str:
@@ -246,6 +252,11 @@ class CaseService:
 
         A reassignment's `data.to` (a user id, or an object with `id`) is resolved here
         from the directory, whatever roles or district it claims."""
+        kind = _type_of(case_id)
+        if kind is not None and str(action) in kind.after_close:
+            return await self._after_close(
+                kind, case_id, actor, str(action), comment, idempotency_key, wait
+            )
         if action == Action.REASSIGN and data and "to" in data:
             data = {**data, "to": await asyncio.to_thread(self._assignee, data["to"])}
         if task_id is not None and not TASK_ID.fullmatch(task_id):
@@ -279,6 +290,7 @@ class CaseService:
                 f"附加数据过大 (data too large: {size} bytes, at most {MAX_ACTION_DATA_BYTES})",
                 "data",
             )
+        req = await asyncio.to_thread(self._sealed, case_id, req)
         key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:
@@ -301,6 +313,90 @@ class CaseService:
                     f"未找到案件或案件已结束 (no such open case): {case_id}"
                 ) from None
             raise
+
+    async def _after_close(
+        self,
+        kind: CaseType,
+        case_id: str,
+        actor: Actor,
+        action: str,
+        comment: str | None,
+        idempotency_key: str | None,
+        wait: float | None,
+    ) -> CaseView:
+        """An action on a closed case (a title revoked): the case's workflow has ended,
+        so a workflow of its own per request records it (`CaseType.after_close`), as a
+        household's exit does. The same key sent again records it once; a refused
+        request may be corrected and sent again with it."""
+        if comment is not None:
+            try:
+                check_text(comment, line_breaks=True)
+            except ValueError as e:
+                raise ActionRefused("invalid_comment", str(e), "comment") from None
+        if not (comment or "").strip():
+            raise ActionRefused("comment_required", "须说明原因 (give the reason)", "comment")
+        key = idempotency_key or str(uuid.uuid4())
+        start = {
+            "case_id": case_id,
+            "actor": actor.model_dump(mode="json"),
+            "reason": comment,
+            "event_id": after_close_event_id(action, case_id, key),
+        }
+        workflow_id = f"{case_id}/{action}/{key}"
+        try:
+            handle = await self.client.start_workflow(
+                kind.after_close[action],
+                start,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+        except WorkflowAlreadyStartedError:
+            handle = self.client.get_workflow_handle(workflow_id)
+        outcome = handle.result()
+        try:
+            await (outcome if wait is None else asyncio.wait_for(outcome, wait))
+        except TimeoutError:
+            if wait is None:
+                raise
+            raise ActionPending(case_id, key, wait) from None
+        except WorkflowFailureError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                details = cause.details[0] if cause.details else {}
+                field = details.get("field") if isinstance(details, dict) else None
+                raise ActionRefused(cause.type or "refused", cause.message, field) from None
+            raise
+        return await asyncio.to_thread(Queries(self.engine).case_view, case_id)
+
+    def _sealed(self, case_id: str, req: ActRequest) -> ActRequest:
+        """`req` with the personal fields its case type names for the action
+        (`CaseType.sealed_action_data`) sealed with the case's data key; a blank one
+        is left out. The value is checked as text here, since the workflow only ever
+        sees the ciphertext."""
+        kind = next((t for t in CASE_TYPES.values() if case_id.startswith(f"{t.prefix}-")), None)
+        fields = kind.sealed_action_data.get(str(req.action), ()) if kind else ()
+        if not fields:
+            return req
+        data = req.data
+        sealed = dict(data)
+        for name in fields:
+            value = sealed.pop(name, None)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if not isinstance(value, str) or len(value) > 50:
+                raise ActionRefused(
+                    "invalid_data",
+                    f"data.{name}: 1 到 50 个字 (1 to 50 characters)",
+                    f"data.{name}",
+                )
+            try:
+                text = check_text(value.strip(), line_breaks=False)
+            except ValueError as e:
+                raise ActionRefused("invalid_data", f"data.{name}: {e}", f"data.{name}") from None
+            sealed[name] = self.intake.personal.seal(case_id, name, text).model_dump()
+        return req.model_copy(update={"data": sealed})
 
     def _assignee(self, to: object) -> dict[str, Any]:
         """The new assignee of a reassignment, as the directory has them now."""

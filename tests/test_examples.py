@@ -27,6 +27,7 @@ from casework.domain.legal_aid import (
     Step,
     StepKind,
 )
+from casework.domain.nomination import CommitteeVote
 from casework.domain.org import Role
 from casework.domain.programme import ProgrammeSpec
 
@@ -53,6 +54,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "programme-summer.json": ProgrammeSpec,
     "campaign.json": CampaignSpec,
     "nominee.json": Nominee,
+    "votes.json": CommitteeVote,
 }
 """Each example file and the model it is sent as."""
 

@@ -528,6 +528,12 @@ def case_open(
         help="Idempotency key: sent again with the same key, the opening finds the case "
         "it opened instead of opening another.",
     ),
+    campaign: str | None = typer.Option(
+        None,
+        "--campaign",
+        help="The award campaign a nomination belongs to (CP-YYYY-NNN): types whose "
+        "application names one.",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Open a case from an application file; prints the case id."""
@@ -539,6 +545,12 @@ def case_open(
             f"field case_type: unknown case type {case_type!r}; available: " + ", ".join(CASE_TYPES)
         )
     data = load_json_file(file, "application")
+    if campaign is not None:
+        if "campaign_id" not in kind.application_model.model_fields:
+            fail(f"field --campaign: a {case_type} case belongs to no campaign")
+        if not isinstance(data, dict):
+            fail("field application: the file must hold a JSON object")
+        data["campaign_id"] = campaign
     try:
         application = kind.application_model.model_validate(data)
     except ValidationError as e:
@@ -823,6 +835,19 @@ def act(
         help="interrupt-deadline: the day the interrupting fact happened, YYYY-MM-DD "
         "(default today).",
     ),
+    opinion: str | None = typer.Option(
+        None, "--opinion", help="vet: a vetting department's opinion, clear|adverse."
+    ),
+    finding: str | None = typer.Option(
+        None,
+        "--finding",
+        help="investigate: what the objection's investigation found, upheld|dismissed.",
+    ),
+    objector: str | None = typer.Option(
+        None,
+        "--objector",
+        help="object: the objector's real name (sealed, never shown in clear); none: anonymous.",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Act on a case: claim, approve, reject, return, request-info, provide-info, ...
@@ -874,6 +899,10 @@ def act(
         except ValueError:
             fail(f"field --on: expected a date YYYY-MM-DD, got {on!r}")
         data["on"] = on
+    # A process's own action data given as options (the action's model checks them).
+    for name, value in (("opinion", opinion), ("finding", finding), ("objector", objector)):
+        if value is not None:
+            data[name] = value
     actor = directory.active(as_user).actor()
     # Always an idempotency key, so that "try again" can name it.
     key = key or f"cli-{uuid.uuid4()}"
@@ -1511,6 +1540,7 @@ def main() -> None:
 from casework.cli import (  # noqa: E402,F401
     accounts,
     audits,
+    campaigns,
     funds,
     households,
     operations,

@@ -43,6 +43,16 @@ _CITY_STAFF: list[tuple[str, str, list[Role]]] = [
     ("city.committee3", "评审委员三", [R.COMMITTEE_MEMBER]),
 ]
 
+VETTING_STAFF: dict[str, tuple[str, str]] = {
+    # department -> (user id, name): one 联审 vetting officer per department.
+    "discipline": ("vet.discipline", "纪检监察联审员"),
+    "police": ("vet.police", "公安联审员"),
+    "environment": ("vet.environment", "生态环境联审员"),
+    "tax": ("vet.tax", "税务联审员"),
+    "social_insurance": ("vet.social_insurance", "人社联审员"),
+    "work_safety": ("vet.work_safety", "应急管理联审员"),
+}
+
 
 def demo_users() -> list[User]:
     people = [
@@ -52,6 +62,10 @@ def demo_users() -> list[User]:
     ]
     people += [
         User(id=uid, name=name, roles=roles, district=CITY) for uid, name, roles in _CITY_STAFF
+    ]
+    people += [
+        User(id=uid, name=name, roles=[R.VETTING_OFFICER], district=CITY, department=dept)
+        for dept, (uid, name) in VETTING_STAFF.items()
     ]
     return people
 

@@ -187,6 +187,10 @@ class CampaignSpec(BaseModel):
     """Members of the 评审委员会."""
     quorum: int | None = Field(default=None, ge=1, strict=True)
     """Members who must be present for a vote; two thirds of the members when unset."""
+    places: int | None = Field(default=None, ge=0, strict=True)
+    """The award's places that all districts share (at most the sum of the quotas);
+    the sum of the quotas when unset. A district forwards within its own quota and
+    within what is left of these."""
 
     @field_validator("name")
     @classmethod
@@ -221,7 +225,18 @@ class CampaignSpec(BaseModel):
                 f"quorum: 法定人数不能多于委员人数 {self.committee_members} "
                 f"(the quorum cannot exceed the {self.committee_members} members)"
             )
+        if self.places is not None and self.places > self.total_quota:
+            raise ValueError(
+                f"places: 总名额 {self.places} 不能多于各区县名额之和 {self.total_quota} "
+                f"(the award's {self.places} places cannot exceed the quotas' sum "
+                f"{self.total_quota})"
+            )
         return self
+
+    @property
+    def total_places(self) -> int:
+        """The places all districts share: `places`, else the quotas' sum."""
+        return self.total_quota if self.places is None else self.places
 
     @property
     def quorum_needed(self) -> int:

@@ -9,6 +9,7 @@ nothing else about a type. Pure: safe to import inside workflows.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -110,6 +111,14 @@ class CaseType:
     person_fields: Mapping[str, Role] = field(default_factory=dict)
     """A field of that data naming a user (an assignment's `lawyer`) -> the role they
     must hold: the edges offer the people with it in the case's jurisdiction."""
+    sealed_action_data: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """An action -> the fields of its data that are personal (an objector's real name):
+    the service seals them with the case's data key before the Update, so they reach
+    history and the event store as ciphertext only."""
+    after_close: Mapping[str, str] = field(default_factory=dict)
+    """Its own verbs that act on a closed case (a title revoked, 撤销称号) -> the Temporal
+    workflow that records one: the case's own workflow has ended, so the service starts
+    that workflow (input: the process's request with case id, actor, reason, event id)."""
     has_review_sheet: bool = False
     """Whether `casework.domain.review`'s sheet (categories, amounts, the relief fund)
     describes its cases."""
@@ -143,6 +152,12 @@ class CaseType:
         return tuple(
             f for f, roles in self.who_sees.items() if any(actor.has_role(r) for r in roles)
         )
+
+
+def after_close_event_id(action: str, case_id: str, key: str) -> str:
+    """The event id of an action on a closed case (`CaseType.after_close`), the same for
+    every sending of one request (its idempotency key): a retry finds it stored."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:{action}:{case_id}:{key}"))
 
 
 class UnknownAction(Refused):

@@ -33,6 +33,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     AUDIT_LEAD = "audit_lead"
     COMMITTEE_MEMBER = "committee_member"
+    VETTING_OFFICER = "vetting_officer"  # 联审部门: answers for one department (Actor.department)
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
@@ -45,6 +46,9 @@ class Actor(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     roles: tuple[Role, ...]
     district: str
+    department: str | None = Field(default=None, max_length=32)
+    """The 联审 vetting department a vetting officer answers for (casework.domain.award's
+    VettingDepartment); None for everyone else. The directory vouches for it."""
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles

@@ -10,9 +10,12 @@ from casework.domain.case import Action
 from casework.domain.case_type import CaseType, UnknownAction, UnknownCaseType
 from casework.domain.hardship import HARDSHIP
 from casework.domain.legal_aid import LEGAL_AID
+from casework.domain.nomination import NOMINATION
 from casework.domain.reverification import REVERIFICATION
 
-CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION)}
+CASE_TYPES: dict[str, CaseType] = {
+    t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION, NOMINATION)
+}
 
 ACTION_NAMES: tuple[str, ...] = tuple(
     dict.fromkeys(

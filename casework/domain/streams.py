@@ -16,7 +16,9 @@ ANNUAL_REVIEW_PREFIX = "AR"
 FUNDS_PREFIX = "FD"
 """One year's funds ledger (allocations and top-ups of the districts' relief funds):
 `FD-YYYY` (casework.store.funds)."""
-RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, FUNDS_PREFIX)
+CAMPAIGN_PREFIX = "CP"
+"""An award campaign (评选活动): `CP-YYYY-NNN`; its nominations are cases of their own."""
+RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, FUNDS_PREFIX, CAMPAIGN_PREFIX)
 
 
 def is_case_stream(stream_id: str) -> bool:

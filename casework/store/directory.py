@@ -30,16 +30,21 @@ class User(BaseModel):
     district: str
     disabled: bool = Field(default=False, description="disabled users cannot sign in or act")
     has_password: bool = Field(default=False, description="may sign in with a password")
+    department: str | None = Field(
+        default=None, description="the 联审 vetting department a vetting officer answers for"
+    )
 
     def actor(self) -> Actor:
-        return Actor(id=self.id, roles=tuple(self.roles), district=self.district)
+        return Actor(
+            id=self.id, roles=tuple(self.roles), district=self.district, department=self.department
+        )
 
     def covers(self, district: str) -> bool:
         """Whether `district` is inside this user's jurisdiction."""
         return self.district in (CITY, district)
 
 
-_ACTOR_ROW = select(users.c.roles, users.c.district, users.c.disabled_at).where(
+_ACTOR_ROW = select(users.c.roles, users.c.district, users.c.disabled_at, users.c.department).where(
     users.c.id == bindparam("id")
 )
 _FAST = Statements()
@@ -123,6 +128,7 @@ class Directory:
                     name=user.name,
                     roles=json.dumps(sorted(set(user.roles))),
                     district=user.district,
+                    department=user.department,
                     password_hash=password_hash,
                     password_changed_at=now if password_hash else None,
                 )
@@ -140,7 +146,12 @@ class Directory:
                 ).scalars()
             )
             for p in people:
-                values = {"name": p.name, "roles": json.dumps(p.roles), "district": p.district}
+                values = {
+                    "name": p.name,
+                    "roles": json.dumps(p.roles),
+                    "district": p.district,
+                    "department": p.department,
+                }
                 if p.id in known:
                     conn.execute(update(users).where(users.c.id == p.id).values(**values))
                 else:
@@ -194,7 +205,7 @@ class Directory:
             row = conn.execute(_ACTOR_ROW, {"id": actor.id}).first()
         if row is None:
             raise ActorMismatch("unknown_actor", f"未知用户 (unknown user): {actor.id}")
-        roles, district, disabled_at = row
+        roles, district, disabled_at, department = row
         if disabled_at is not None:
             raise ActorMismatch("actor_disabled", f"用户已停用 (user disabled): {actor.id}")
         held = set(json.loads(roles))
@@ -208,6 +219,12 @@ class Directory:
             raise ActorMismatch(
                 "actor_mismatch",
                 f"{actor.id} 的辖区是 {district}，不是 {actor.district} (jurisdiction claimed "
+                "does not match the directory)",
+            )
+        if actor.department is not None and actor.department != department:
+            raise ActorMismatch(
+                "actor_mismatch",
+                f"{actor.id} 不属于联审部门 {actor.department} (the vetting department claimed "
                 "does not match the directory)",
             )
 
@@ -227,7 +244,7 @@ class Directory:
         who = assignee.user_id
         if row is None:
             raise ActorMismatch("unknown_assignee", f"未知承办人 (unknown assignee): {who}")
-        roles, district, disabled_at = row
+        roles, district, disabled_at, _department = row
         if disabled_at is not None:
             raise ActorMismatch("assignee_disabled", f"承办人已停用 (assignee disabled): {who}")
         if assignee.role not in set(json.loads(roles)):
@@ -252,4 +269,5 @@ class Directory:
             district=row.district,  # type: ignore[attr-defined]
             disabled=row.disabled_at is not None,  # type: ignore[attr-defined]
             has_password=row.password_hash is not None,  # type: ignore[attr-defined]
+            department=row.department,  # type: ignore[attr-defined]
         )

@@ -31,7 +31,7 @@ from casework.domain.personal import (
     SealedValue,
 )
 from casework.domain.register import HOUSEHOLD_EXITED, HOUSEHOLD_FILED
-from casework.privacy.fields import new_data_key, unseal, unwrap_data_key, wrap_data_key
+from casework.privacy.fields import new_data_key, seal, unseal, unwrap_data_key, wrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
 from casework.store.identities import ApplicantIdentities
@@ -148,6 +148,16 @@ class PersonalData:
             )
         )
         return data_key
+
+    def seal(self, case_id: str, field: str, value: str) -> SealedValue:
+        """`value` sealed with the case's own data key, bound to the case and `field`:
+        personal data an action brings (an objector's name) reaches history sealed."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(case_keys).where(case_keys.c.case_id == case_id)).first()
+        if row is None or row.wrapped_key is None:
+            raise Refused("personal_data_erased", f"{case_id}: 数据密钥不存在 (no data key)")
+        key = unwrap_data_key(self.keyring, case_id, row.master_key_id, row.wrapped_key)
+        return seal(key, case_id, field, value)
 
     def discard(self, case_id: str) -> None:
         """Forget a case that never started: its key, so any ciphertext is unreadable."""

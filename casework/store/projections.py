@@ -38,6 +38,7 @@ from casework.domain.streams import is_case_stream, is_funds_stream
 from casework.store.db import IMMEDIATE
 from casework.store.fastsql import Statements
 from casework.store.households import REGISTER_EVENTS, project_household
+from casework.store.nomination_rows import NOMINATION, project_nomination
 from casework.store.tables import (
     OPEN_TASK_SQL,
     PROJECTION_TABLES,
@@ -170,6 +171,8 @@ def project(
                     "occurred_at": event.occurred_at,
                 },
             )
+    if state.case_type == NOMINATION:
+        project_nomination(conn, state, events)
     deltas = [(k, n) for k, n in days.items() if n]
     if deltas:
         _count_days(conn, deltas)

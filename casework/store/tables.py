@@ -358,6 +358,9 @@ users = Table(
     Column("name", String(50), nullable=False),
     Column("roles", Text, nullable=False),  # JSON list of role names
     Column("district", String(32), nullable=False),
+    # 联审 vetting officers: the department they answer for (casework.domain.award's
+    # VettingDepartment); NULL for everyone else.
+    Column("department", String(32)),
     # Argon2id hash (argon2-cffi's encoded form); NULL: no password sign-in (a user who
     # signs in through the federation's OIDC provider or a trusted proxy only).
     Column("password_hash", Text),
@@ -573,4 +576,69 @@ annual_reports = Table(
     Column("computed_by", String(64), nullable=False),
     Column("figures", Text, nullable=False),
     Column("markdown", Text, nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    # An award campaign (评选活动, processes.md section 3): one award in one year. `spec`:
+    # the opened CampaignSpec as JSON. `places`: the award's places all districts share
+    # (at most the sum of the quotas); `forwarded`: how many of them are taken. Both
+    # counters move only by a conditional update (casework.store.campaigns.forward).
+    Column("campaign_id", String(32), primary_key=True),
+    Column("award", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("places", Integer, nullable=False),
+    Column("forwarded", Integer, nullable=False, server_default="0"),
+    Column("opened_by", String(64), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Index(None, "year", "award"),
+)
+
+campaign_quotas = Table(
+    "campaign_quotas",
+    metadata,
+    # A district's quota (名额) in a campaign and how many it has forwarded.
+    Column("campaign_id", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("quota", Integer, nullable=False),
+    Column("forwarded", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("campaign_id", "district"),
+)
+
+campaign_nominations = Table(
+    "campaign_nominations",
+    metadata,
+    # One row per nomination case. Inserted, and its stage and outcome kept, by the
+    # nomination case's projection in its append's transaction; `forwarded_at` and the
+    # vote's columns are written by the campaign's own steps (the forward, the vote) in
+    # theirs. The nominee's name and unit are public (the honour list); the categories
+    # are what the ratio rules count. No ID number.
+    Column("case_id", String(32), primary_key=True),
+    Column("campaign_id", String(32), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("unit", String(100), nullable=False),
+    Column("frontline_or_technical", Integer, nullable=False, server_default="0"),
+    Column("enterprise_head", Integer, nullable=False, server_default="0"),
+    Column("industrial_worker", Integer, nullable=False, server_default="0"),
+    Column("migrant_worker", Integer, nullable=False, server_default="0"),
+    Column("non_public_enterprise", Integer, nullable=False, server_default="0"),
+    Column("stage", String(32), nullable=False),
+    Column("outcome", String(16)),
+    Column("outcome_reason", Text),
+    Column("forwarded_at", UTCDateTime),
+    Column("forward_seq", Integer),
+    Column("votes_for", Integer),
+    Column("vote_passed", Integer),
+    Column("vote_message", Text),
+    Column("vote_seq", Integer),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "campaign_id", "district", "stage"),
 )

@@ -167,6 +167,7 @@ ROLES: dict[str, Pair] = {
     "auditor": ("审计员", "auditor"),
     "audit_lead": ("审计组长", "audit lead"),
     "committee_member": ("评审委员", "committee member"),
+    "vetting_officer": ("联审部门干事", "vetting officer"),
     "supervisor": ("督办", "supervisor"),
     "admin": ("系统管理员", "administrator"),
 }

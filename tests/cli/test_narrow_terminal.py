@@ -47,7 +47,7 @@ def cli(sqlite_engine: Engine, tmp_path: Path, restore_logging: None):  # type: 
     return run
 
 
-USER_ID = re.compile(r"(?<![\w.])(?:chongchuan|tongzhou|haimen|city)\.\w*")
+USER_ID = re.compile(r"(?<![\w.])(?:chongchuan|tongzhou|haimen|city|vet)\.\w*")
 CASE_ID = re.compile(r"\bHR-\d*-?\d*")
 KNOWN = {u.id for u in demo_users()} | {f"HR-2026-00000{n}" for n in (1, 2, 3)}
 

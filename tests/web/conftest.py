@@ -189,6 +189,8 @@ async def fill_application(page, *, id_number: str) -> None:  # type: ignore[no-
     """Open the new-case form and fill in 张三's application (not sent). The form's
     inputs are named by the field's path in the application."""
     await page.click("#nav-new-case")
+    # A grassroots officer opens hardship cases and award nominations: choose.
+    await page.click('a[href="/cases/new/hardship"]')
     await page.fill("#applicant-name", "张三")
     await page.fill("#applicant-id_number", id_number)
     await page.fill("#applicant-phone", "13800000000")

@@ -85,11 +85,14 @@ async def test_the_open_case_form_is_only_for_the_types_opener(
         sent = application_form(csrf(await officer.get("/inbox")))
         r = await officer.post("/cases/new/no-such-type", data=sent, headers=ORIGIN)
         assert r.status_code == 404 and is_page(r)
-        # One kind of case to open: the inbox's link goes straight to its form.
+        # Two kinds of case to open (hardship relief, award nominations): the inbox's
+        # link goes to the list to choose from.
         inbox = await officer.get("/inbox")
         assert 'href="/cases/new"' in inbox.text
         r = await officer.get("/cases/new")
-        assert (r.status_code, r.headers["location"]) == (303, "/cases/new/hardship")
+        assert r.status_code == 200 and is_page(r)
+        assert 'href="/cases/new/hardship"' in r.text
+        assert 'href="/cases/new/nomination"' in r.text
         form = await officer.get("/cases/new/hardship")
         assert form.status_code == 200 and "困难职工帮扶立案" in form.text
     assert Queries(engine).case_ids() == before
@@ -354,7 +357,7 @@ async def test_a_valid_application_without_the_case_service_gets_a_503_page(
 ) -> None:
     before = Queries(engine).case_ids()
     async with browser(app, "chongchuan.grassroots1") as officer:
-        for path in (NEW, "/cases/new"):  # the form's address before there was one a type
+        for path in (NEW,):
             token = csrf(await officer.get(NEW))
             # Full-width digits and thousands separators are numbers too.
             sent = application_form(
@@ -368,6 +371,10 @@ async def test_a_valid_application_without_the_case_service_gets_a_503_page(
             )
             r = await officer.post(path, data=sent, headers=ORIGIN)
             assert r.status_code == 503 and is_page(r) and "不可用" in r.text, path
+        # The form's address before there was one a type: with two types to open, the
+        # list to choose from, nothing opened.
+        r = await officer.post("/cases/new", data=sent, headers=ORIGIN)
+        assert (r.status_code, r.headers["location"]) == (303, "/cases/new")
     assert Queries(engine).case_ids() == before
 
 

@@ -146,7 +146,7 @@ async def test_a_form_sent_twice_opens_one_case(
     [case_id] = harness.queries.case_ids()
     assert harness.queries.case_view(case_id).stage == "grassroots_review"
     # A new form is a new opening.
-    await page.goto(f"{site}/cases/new")
+    await page.goto(f"{site}/cases/new/hardship")
     assert await page.locator("input[name=idempotency_key]").get_attribute("value")
 
 

@@ -57,6 +57,9 @@ from tests.workflows.legal_aid_steps import (
     today,
 )
 from tests.workflows.legal_aid_steps import OFFICER as LA_OFFICER
+from tests.workflows.nomination_steps import at_stage as nomination_at_stage
+from tests.workflows.nomination_steps import number_nominations
+from tests.workflows.nomination_steps import to_notice as nomination_to_notice
 from tests.workflows.runs import runs_of
 from tests.workflows.steps import (
     CITY_LEADER,
@@ -82,6 +85,7 @@ from tests.workflows.steps import (
 from workflows.audit_project import AuditWorkflow
 from workflows.hardship_relief import HardshipReliefWorkflow
 from workflows.legal_aid import LegalAidWorkflow
+from workflows.nomination import NominationWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 RECORD = os.environ.get("CASEWORK_RECORD_HISTORIES") == "1"
@@ -457,6 +461,21 @@ async def audit_overdue_escalated_then_extended(h: Harness) -> str:
     return cid
 
 
+async def nomination_vetted_voted_objected_then_honoured(h: Harness) -> str:
+    """An award nomination: the unit notice's timer, the district's review, the
+    forward and the vote delivered as news read from the store's row (twice, recorded
+    once), three vetting tasks in parallel, an anonymous and a named objection, the
+    investigation dismissed, honoured when the social notice's timer ends."""
+    number_nominations(h)
+    _, cid = await nomination_to_notice(h)
+    await nomination_at_stage(h, cid, "social_notice")
+    await h.act(cid, "tongzhou.grassroots2", "object", "听说有问题")
+    await h.act(cid, "city.leader", "object", "此人业绩造假", {"objector": "李四"})
+    await h.env.sleep(14 * 24 * 3600)
+    await h.act(cid, "city.officer1", "investigate", "查无实据", {"finding": "dismissed"})
+    return cid
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -486,6 +505,9 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "legal_aid_continued_as_new": legal_aid_continued_as_new,
     "audit_silent_reply_rejected_then_closed": audit_silent_reply_rejected_then_closed,
     "audit_overdue_escalated_then_extended": audit_overdue_escalated_then_extended,
+    "nomination_vetted_voted_objected_then_honoured": (
+        nomination_vetted_voted_objected_then_honoured
+    ),
 }
 
 
@@ -522,10 +544,10 @@ def test_every_scenario_has_a_recorded_history() -> None:
         assert {p.stem for p in recorded() if p.stem.startswith(f"{name}.run")}, name
 
 
-WORKFLOWS = [HardshipReliefWorkflow, LegalAidWorkflow, AuditWorkflow]
+WORKFLOWS = [HardshipReliefWorkflow, LegalAidWorkflow, AuditWorkflow, NominationWorkflow]
 """Each history replays against the workflow of its type (the Replayer picks it by the
 history's workflow type: HardshipRelief, LegalAid, AuditProject)."""
-WORKFLOW_TYPES = {"legal_aid": "LegalAid", "audit": "AuditProject"}
+WORKFLOW_TYPES = {"legal_aid": "LegalAid", "audit": "AuditProject", "nomination": "Nomination"}
 """A history's workflow type by its file name's first word (else HardshipRelief)."""
 
 
