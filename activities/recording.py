@@ -40,6 +40,9 @@ def assigned_in(req: RecordEvents) -> list[Assignee]:
     ]
 
 
+NOTHING_TO_RECORD = "NothingToRecord"
+
+
 class Recorder:
     def __init__(self, store: EventStore) -> None:
         self.store = store
@@ -51,6 +54,14 @@ class Recorder:
         The actor the request claims (and anyone it names) is checked against the
         directory in the append's transaction: the Update's word is not taken for who
         acts. A mismatch records nothing and fails for good (`ACTOR_REFUSED`)."""
+        if not req.events:
+            # A workflow's bug, not a passing fault: retrying would fail the same way
+            # for ever, so fail the recording (and so the action or task) at once.
+            raise ApplicationError(
+                f"record_events for {req.case_id} with no events",
+                type=NOTHING_TO_RECORD,
+                non_retryable=True,
+            )
         funds = FundCheck(**req.fund_check.model_dump()) if req.fund_check else None
         fields: list[str | None] = [None] if req.actor is not None else []
         fields += req.named

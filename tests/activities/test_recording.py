@@ -160,3 +160,14 @@ def test_an_action_opening_a_task_assigned_to_someone_the_directory_refuses_fail
     assert len(store.read(cid)) == 3
     own = RecordEvents(case_id=cid, expected_seq=3, events=task)
     assert recorder.record_events(own).last_seq == 4
+
+
+def test_an_empty_recording_fails_at_once_rather_than_retrying_for_ever(engine: Engine) -> None:
+    """A workflow that asks to record nothing has a bug: the activity says so, for good,
+    instead of failing on the missing last row at every retry."""
+    with pytest.raises(ApplicationError) as refused:
+        Recorder(EventStore(engine)).record_events(
+            RecordEvents(case_id="HR-2026-000001", expected_seq=3, events=[])
+        )
+    assert refused.value.non_retryable and refused.value.type == "NothingToRecord"
+    assert EventStore(engine).read("HR-2026-000001") == []
