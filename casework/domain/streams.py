@@ -16,7 +16,10 @@ ANNUAL_REVIEW_PREFIX = "AR"
 FUNDS_PREFIX = "FD"
 """One year's funds ledger (allocations and top-ups of the districts' relief funds):
 `FD-YYYY` (casework.store.funds)."""
-RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, FUNDS_PREFIX)
+REFUNDS_PREFIX = "RD"
+"""One year's union-dues refunds (小微企业工会经费返还): `RD-YYYY`, the run's batches and
+the payment files imported (casework.store.refunds)."""
+RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, FUNDS_PREFIX, REFUNDS_PREFIX)
 
 
 def is_case_stream(stream_id: str) -> bool:
