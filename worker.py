@@ -23,6 +23,7 @@ from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.ledger_bank import LedgerBank
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
+from activities.refunds import RefundPayments
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
 from activities.sampling import AuditSampling
@@ -42,6 +43,7 @@ from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
+from workflows.refunds import RefundRunWorkflow
 
 
 def case_workflows() -> list[type]:
@@ -61,6 +63,7 @@ WORKFLOWS = [
     AnnualReportWorkflow,
     ProgrammeDeadlineWorkflow,
     ProgrammeRunWorkflow,
+    RefundRunWorkflow,
 ]
 
 
@@ -76,6 +79,7 @@ def build_worker(
     workflows: Sequence[type] = WORKFLOWS,
     keyring: Keyring | None = None,
     review_batch_size: int = BATCH_SIZE,
+    refund_batch_size: int = BATCH_SIZE,
 ) -> Worker:
     """`keyring`: master keys for personal data; by default those of the client's codec."""
     store = EventStore(engine)
@@ -90,6 +94,7 @@ def build_worker(
     source = config if isinstance(config, ConfigSource) else ConfigSource(config or ProcessConfig())
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
     follow_ups = ReverificationActivities(engine, client)
+    refund_payments = RefundPayments(engine, bank, keyring, source, batch_size=refund_batch_size)
     return Worker(
         client,
         task_queue=task_queue,
@@ -111,6 +116,8 @@ def build_worker(
             follow_ups.reverification_resolution,
             programme_payments.pay_programme,
             ProgrammeDeadlines(engine).record_lists_due,
+            refund_payments.refund_settings,
+            refund_payments.refund_batch,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

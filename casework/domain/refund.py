@@ -391,6 +391,8 @@ def check_runner(actor: Actor, district: str | None) -> None:
 
 REFUND_BATCH = "refund_batch"
 """The activity that matches and pays a year's applications in batches."""
+REFUND_SETTINGS = "refund_settings"
+"""The activity that reads the `[refunds]` rules once per run."""
 
 
 class RefundRequest(BaseModel):
@@ -399,12 +401,16 @@ class RefundRequest(BaseModel):
     """None: every district (a city officer's run)."""
     actor: Actor
     cursor: int = 0
+    config: RefundsConfig | None = None
 
 
 class RefundRunState(BaseModel):
+    """The run's workflow state, carried through continue-as-new."""
+
     year: int
     district: str | None
     actor: Actor
+    config: RefundsConfig | None = None
     cursor: int = 0
     calls: int = 0
     progress: RunProgress = Field(default_factory=RunProgress)
