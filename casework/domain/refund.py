@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from casework.domain.batch import RunProgress
 from casework.domain.credit_code import credit_code_problem, normalise
+from casework.domain.intake import Intake
 from casework.domain.org import CITY, DISTRICTS, Actor, Role
 from casework.domain.programme import RowFailure, bank_account_ok
 from casework.domain.refusal import Refused
@@ -430,3 +431,13 @@ def refund_stream(year: int) -> str:
 def application_id(no: int, year: int) -> str:
     """How an application is shown: `RA-YYYY-NNNNNNN` (its row number)."""
     return f"RA-{year}-{no:07d}"
+
+
+REFUND_INTAKE = Intake(
+    name="refund",
+    label=("工会经费返还申请", "union-dues refund application"),
+    application_model=RefundApplication,
+    application_example=APPLICATION_EXAMPLE,
+    receiver="casework.store.refunds:receive_application",
+)
+"""`casework case open refund`: recorded as a row for the year's run (registry.INTAKES)."""

@@ -723,4 +723,9 @@ def _pay(
     return None, why
 
 
-__all__ = ["Exception_", "Refunds", "refunds_paid"]
+__all__ = ["Exception_", "Refunds", "receive_application", "refunds_paid"]
+
+
+def receive_application(engine: Engine, application: RefundApplication, actor: Actor) -> str:
+    """One application recorded (`casework case open refund`): its id."""
+    return str(Refunds(engine).receive([application], actor).ids[0])
