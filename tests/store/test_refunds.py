@@ -297,3 +297,26 @@ def test_two_runs_at_once_pay_each_firm_once(
     assert len(per_firm) == year.clean and all(n == 1 for _, n in per_firm)
     assert statuses.get("received", 0) == 0
     assert len(bank.transfers) == year.clean
+
+
+def test_the_year_end_report_gives_the_refunds_in_the_seeds_words(
+    engine: Engine, refunds: Refunds, who: dict[str, Actor]
+) -> None:
+    from casework.domain.annual_report import RefundFigures, Tally, refund_sentence
+    from casework.store.annual_report import AnnualReports
+
+    # The seed's own figures, word for word.
+    seed = RefundFigures(total=Tally(count=17_236, amount_fen=4_400_0000_00))
+    assert refund_sentence(seed) == "市区返还工会经费4400万元,惠及小微企业17000多家"
+    year = refund_year(YEAR, 60, seed=4)
+    city = who["city.officer1"]
+    refunds.import_payments(YEAR, year.payments_csv, city)
+    refunds.receive(year.applications, city)
+    run_all(refunds, city, FakeBank())
+    figures = AnnualReports(engine).compute(YEAR)
+    assert figures.refunds.total == Tally(count=year.clean, amount_fen=year.dues_fen_clean)
+    assert sum(t.count for t in figures.refunds.by_district.values()) == year.clean
+    from casework.domain.annual_report import render_markdown
+
+    assert refund_sentence(figures.refunds) in render_markdown(figures)
+    assert AnnualReports(engine).compute(YEAR + 1).refunds.total.count == 0
