@@ -8,6 +8,7 @@ import csv
 import io
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from casework.domain.credit_code import generate
 from casework.domain.org import CITY, DISTRICTS
@@ -116,3 +117,29 @@ def applications_csv(apps: list[RefundApplication]) -> bytes:
             for a in apps
         ],
     )
+
+
+def seed_demo_refunds(engine: Any, keyring: Any, year: int, firms: int = 300) -> int:
+    """The demo's refund year (`make run`): last year's payment file imported and a few
+    hundred applications received, about 5% of them exceptions, waiting for `refunds
+    run`. Nothing if the year has records already. Applications received."""
+    from sqlalchemy import func, select
+
+    from casework.store.directory import Directory
+    from casework.store.refunds import Refunds
+    from casework.store.tables import dues_payment_records
+
+    with engine.connect() as conn:
+        if conn.scalar(
+            select(func.count())
+            .select_from(dues_payment_records)
+            .where(dues_payment_records.c.year == year)
+        ):
+            return 0
+    generated = refund_year(
+        year, firms, seed=year, exception_share=0.05, districts=("崇川区", "通州区", "海门区")
+    )
+    city = Directory(engine).get("city.officer1").actor()
+    refunds = Refunds(engine, keyring)
+    refunds.import_payments(year, generated.payments_csv, city)
+    return len(refunds.receive(generated.applications, city).ids)

@@ -320,3 +320,30 @@ def test_the_year_end_report_gives_the_refunds_in_the_seeds_words(
 
     assert refund_sentence(figures.refunds) in render_markdown(figures)
     assert AnnualReports(engine).compute(YEAR + 1).refunds.total.count == 0
+
+
+def test_the_demo_year_is_seeded_once_with_exceptions_to_work(
+    engine: Engine, who: dict[str, Actor]
+) -> None:
+    from casework.demo.refunds import seed_demo_refunds
+
+    received = seed_demo_refunds(engine, TEST_KEYRING, 2025)
+    assert received >= 300
+    assert seed_demo_refunds(engine, TEST_KEYRING, 2025) == 0  # a restart seeds nothing more
+    r = Refunds(engine, TEST_KEYRING)
+    batch = r.match_batch
+    cursor = 0
+    while (
+        done := batch(
+            2025,
+            "崇川区",
+            cursor,
+            bank_transfer(FakeBank()),
+            who["chongchuan.officer1"],
+            RefundsConfig(),
+            100,
+        )
+    ) is not None:
+        cursor = done
+    assert r.exceptions(2025, who["chongchuan.officer1"])  # work for the district's officer
+    assert r.progress(2025, "崇川区").finished and not r.progress(2025).finished
