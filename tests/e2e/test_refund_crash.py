@@ -100,7 +100,7 @@ async def test_a_killed_worker_resumes_the_refund_run(
 
     # No firm paid twice: one refund row, one payments row, one transfer per firm.
     with site.engine.connect() as conn:
-        per_year = dict(
+        per_year: dict[int, int] = dict(
             conn.execute(
                 select(
                     dues_refunds.c.year, func.count(func.distinct(dues_refunds.c.credit_code))

@@ -287,7 +287,7 @@ def test_two_runs_at_once_pay_each_firm_once(
         per_firm = conn.execute(
             select(dues_refunds.c.credit_code, func.count()).group_by(dues_refunds.c.credit_code)
         ).all()
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             conn.execute(
                 select(refund_applications.c.status, func.count()).group_by(
                     refund_applications.c.status

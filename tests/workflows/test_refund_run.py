@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Engine
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -103,5 +103,7 @@ async def test_an_officer_runs_only_their_own_district(
                 task_queue=task_queue,
                 result_type=RunProgress,
             )
-    refused = info.value.cause.cause
+    activity_error = info.value.cause
+    assert isinstance(activity_error, ActivityError)
+    refused = activity_error.cause
     assert isinstance(refused, ApplicationError) and refused.type == "outside_jurisdiction"
