@@ -23,6 +23,7 @@ from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.ledger_bank import LedgerBank
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
+from activities.refund_review import RefundReviews
 from activities.refunds import RefundPayments
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
@@ -95,6 +96,7 @@ def build_worker(
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
     follow_ups = ReverificationActivities(engine, client)
     refund_payments = RefundPayments(engine, bank, keyring, source, batch_size=refund_batch_size)
+    refund_reviews = RefundReviews(engine, client, bank, keyring)
     return Worker(
         client,
         task_queue=task_queue,
@@ -118,6 +120,9 @@ def build_worker(
             ProgrammeDeadlines(engine).record_lists_due,
             refund_payments.refund_settings,
             refund_payments.refund_batch,
+            refund_reviews.refund_reviews_open,
+            refund_reviews.refund_review_opening,
+            refund_reviews.refund_review_payment,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -1,6 +1,7 @@
 """A year's union-dues refund run (返还): one workflow per (year, district or city),
 calling the batch activity until every received application is paid, failed at the
-bank or an exception for a person (docs/batch-runs.md, casework.domain.refund).
+bank or an exception for a person (docs/batch-runs.md, casework.domain.refund); then
+one activity opens the exceptions as review cases (返还复核).
 
 The rules (`[refunds]`) are read once, at the run's start, and carried in its state, so
 every batch judges alike. Its history holds counts and keys, never an account.
@@ -15,6 +16,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.batches import HEARTBEAT_TIMEOUT_S
+    from activities.refund_review import OPEN_REVIEWS, ReviewsCall
     from casework.domain.batch import RunProgress
     from casework.domain.refund import (
         REFUND_BATCH,
@@ -69,6 +71,15 @@ class RefundRunWorkflow:
             state.calls += 1
             state.progress = progress
             if progress.finished:
+                # Only exceptions reach a person: each becomes a review case (返还复核).
+                await workflow.execute_activity(
+                    OPEN_REVIEWS,
+                    ReviewsCall(year=state.year, district=state.district),
+                    result_type=int,
+                    start_to_close_timeout=CALL_TIMEOUT,
+                    heartbeat_timeout=timedelta(minutes=2),
+                    retry_policy=CALL_RETRY,
+                )
                 return progress
             if progress.batches == 0:
                 # Nothing after the cursor, yet some received: received behind it.

@@ -12,9 +12,12 @@ from casework.domain.hardship import HARDSHIP
 from casework.domain.intake import Intake
 from casework.domain.legal_aid import LEGAL_AID
 from casework.domain.refund import REFUND_INTAKE
+from casework.domain.refund_review import REFUND_REVIEW
 from casework.domain.reverification import REVERIFICATION
 
-CASE_TYPES: dict[str, CaseType] = {t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION)}
+CASE_TYPES: dict[str, CaseType] = {
+    t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION, REFUND_REVIEW)
+}
 
 INTAKES: dict[str, Intake] = {i.name: i for i in (REFUND_INTAKE,)}
 """Applications that are rows of a volume run, not cases (`case open refund`): the

@@ -16,6 +16,7 @@ firm (`RD-YYYY:{credit code}`).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -48,7 +49,6 @@ from casework.domain.programme import RowFailure
 from casework.domain.refund import (
     PAYMENT_COLUMNS,
     SOURCE,
-    Exception_,
     PaymentRecord,
     RefundApplication,
     RefundsConfig,
@@ -59,15 +59,20 @@ from casework.domain.refund import (
     read_csv,
     refund_stream,
 )
+from casework.domain.refund_review import CASE_PREFIX as REVIEW_PREFIX
+from casework.domain.refund_review import RUN_ACTOR, RefundReviewApplication
 from casework.domain.refusal import Refused
 from casework.privacy.fields import seal_fields, unseal, unwrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
+from casework.store.db import IMMEDIATE
 from casework.store.event_store import ConcurrencyConflict, EventStore
 from casework.store.personal import PersonalData
 from casework.store.programmes import BANK_TRIES, AccountRefused, Transfer, TransientBankError
+from casework.store.reverification import allocate_case_ids, note_openings
 from casework.store.tables import (
     case_events,
     case_keys,
+    cases,
     dues_payment_records,
     dues_refunds,
     payments,
@@ -77,6 +82,7 @@ from casework.store.tables import (
 PAYMENTS_IMPORTED = "refunds.payments_imported"
 APPLICATIONS_RECEIVED = "refunds.applications_received"
 REFUNDS_BATCH = "refunds.batch"
+REVIEW_PAID = "refunds.review_paid"
 _CHUNK = 1000
 
 
@@ -630,6 +636,189 @@ class Refunds:
             for r in rows
         ]
 
+    # -- the exceptions' review cases (返还复核) ------------------------------------------
+
+    def pay_reviewed(
+        self, case_id: str, app: RefundReviewApplication, transfer: Transfer
+    ) -> tuple[int, str]:
+        """Pay an approved review case the dues recorded for its firm and year, under the
+        same keys as the run: (amount, transfer reference), the stored one on a retry.
+        Refused: no record, no account, the firm already refunded this year, the bank
+        refusing the account."""
+        a = refund_applications
+        year, no = app.dues_year, app.application_no()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(a).where(a.c.application_no == no, a.c.year == year)).first()
+            if row is None or row.review_case_id != case_id:
+                raise Refused("not_a_review", f"{case_id}: 申请 {app.application_id} 不属于本案")
+            if row.status == "paid":
+                return int(row.refund_fen), str(row.transfer_ref)
+            rec = conn.execute(
+                select(dues_payment_records).where(
+                    dues_payment_records.c.year == year,
+                    dues_payment_records.c.credit_code == row.credit_code,
+                )
+            ).first()
+            if rec is None:
+                raise Refused("no_payment_record", f"{year} 年无该企业缴费记录 (no payment record)")
+            if not rec.sealed:
+                raise Refused("no_bank_account", "工会无独立银行账户 (no union account on record)")
+            if conn.scalar(
+                select(func.count())
+                .select_from(dues_refunds)
+                .where(dues_refunds.c.year == year, dues_refunds.c.credit_code == row.credit_code)
+            ):
+                raise Refused("already_refunded", f"该企业 {year} 年已返还 (already refunded)")
+            key = self._data_key(conn, year, create=False)
+        account = unseal(
+            key,
+            _aad(year, row.credit_code),
+            "union_account",
+            SealedValue.model_validate(json.loads(rec.sealed)["union_account"]),
+        )
+        amount = int(rec.dues_fen)
+        ref, why = _pay(transfer, year, row.credit_code, account, amount)
+        if ref is None:
+            raise Refused("account_rejected", why or "银行拒绝 (the bank refused)")
+        stream = refund_stream(year)
+        now = datetime.now(UTC)
+        paid = {
+            "no": no,
+            "code": row.credit_code,
+            "district": row.district,
+            "amount": amount,
+            "ref": ref,
+        }
+
+        def write(conn: Connection, seq: int) -> None:
+            done = conn.execute(
+                update(a)
+                .where(a.c.application_no == no, a.c.status == "exception")
+                .values(status="paid", refund_fen=amount, transfer_ref=ref, updated_at=now)
+            ).rowcount
+            if done != 1:
+                raise ConcurrencyConflict(f"{case_id}: paid by another attempt")
+            refunds_paid(conn, year, [paid], now)
+            conn.execute(
+                insert(payments).values(
+                    run_id=stream,
+                    payee_key=row.credit_code,
+                    source=SOURCE,
+                    district=row.district,
+                    year=year,
+                    amount_fen=amount,
+                    idempotency_key=_idempotency_key(year, row.credit_code),
+                    transfer_ref=ref,
+                    seq=seq,
+                    paid_at=now,
+                )
+            )
+
+        for attempt in range(8):
+            seq = self._head(stream) + 1
+            event = NewEvent(
+                event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stream}/{case_id}/paid")),
+                case_id=stream,
+                type=REVIEW_PAID,
+                payload={"case_id": case_id, "application": no, "amount_fen": amount},
+                actor_id=RUN_ACTOR,
+                occurred_at=now,
+            )
+            try:
+                self.store.append(stream, seq - 1, [event], also=functools.partial(write, seq=seq))
+                return amount, ref
+            except ConcurrencyConflict:
+                with self.engine.connect() as conn:
+                    again = conn.execute(select(a).where(a.c.application_no == no)).first()
+                if again is not None and again.status == "paid":
+                    return int(again.refund_fen), str(again.transfer_ref)
+                time.sleep(0.01 * (attempt + 1))
+        raise ConcurrencyConflict(f"{stream}: busy")
+
+
+def review_key(year: int, no: int) -> str:
+    return f"refund-review:{year}:{no}"
+
+
+def number_reviews(engine: Engine, year: int, district: str | None, limit: int = 500) -> int:
+    """Give the next `limit` exceptions of the year (in `district`, or all) without a
+    review case their numbers (`RF-{year}-NNNNNN`), in one transaction; how many."""
+    a = refund_applications
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+        query = select(a.c.application_no).where(
+            a.c.year == year, a.c.status == "exception", a.c.review_case_id.is_(None)
+        )
+        if district is not None:
+            query = query.where(a.c.district == district)
+        nos = list(conn.scalars(query.order_by(a.c.application_no).limit(limit)))
+        if not nos:
+            return 0
+        ids = allocate_case_ids(conn, REVIEW_PREFIX, year, len(nos))
+        note_openings(conn, [(review_key(year, n), c) for n, c in zip(nos, ids, strict=True)])
+        done = conn.execute(
+            update(a)
+            .where(a.c.application_no == bindparam("n"), a.c.review_case_id.is_(None))
+            .values(review_case_id=bindparam("cid")),
+            [{"n": n, "cid": c} for n, c in zip(nos, ids, strict=True)],
+        ).rowcount
+        if done != len(nos):
+            raise ConcurrencyConflict(f"{year}: exceptions numbered by another attempt")
+    return len(nos)
+
+
+def unstarted_reviews(
+    engine: Engine, year: int, district: str | None, after: str = "", limit: int = 1000
+) -> list[tuple[str, RefundReviewApplication]]:
+    """Numbered review cases whose opening is not recorded yet (no `cases` row)."""
+    a = refund_applications
+    query = (
+        select(a)
+        .select_from(a.outerjoin(cases, cases.c.case_id == a.c.review_case_id))
+        .where(a.c.year == year, a.c.review_case_id.is_not(None), cases.c.case_id.is_(None))
+        .where(a.c.review_case_id > after)
+    )
+    if district is not None:
+        query = query.where(a.c.district == district)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(a.c.review_case_id).limit(limit)).all()
+    return [(r.review_case_id, review_application(r)) for r in rows]
+
+
+def review_application(r: Any) -> RefundReviewApplication:
+    return RefundReviewApplication(
+        application_id=application_id(r.application_no, r.year),
+        dues_year=r.year,
+        firm=r.firm,
+        credit_code=r.credit_code,
+        district=r.district,
+        claimed_fen=r.claimed_fen,
+        reasons=r.reasons,
+    )
+
+
+def review_opening_refusal(
+    conn: Connection, case_id: str, app: RefundReviewApplication, by_run: bool
+) -> tuple[str, str] | None:
+    """The worker's check of a review's opening, as (code, message), or None: the run
+    opens only what its own row names, and only the run opens them."""
+    a = refund_applications
+    row = conn.execute(
+        select(a).where(a.c.application_no == app.application_no(), a.c.year == app.dues_year)
+    ).first()
+    if row is None or review_application(row) != app.model_copy(update={"reasons": row.reasons}):
+        return (
+            "not_an_application",
+            f"{app.application_id}: 无此申请或内容不符 (no such application)",
+        )
+    if by_run and row.review_case_id != case_id:
+        return ("not_a_run_exception", f"{case_id}: 返还批次未为此申请立案 (not opened by the run)")
+    if not by_run and (row.status != "exception" or row.review_case_id is not None):
+        return (
+            "not_an_exception",
+            f"{app.application_id}: 不是待复核的申请 (not an open exception)",
+        )
+    return None
+
 
 def refunds_paid(conn: Connection, year: int, paid: Sequence[dict[str, Any]], at: datetime) -> None:
     """`dues_refunds` rows for the paid (keys `no`, `code`, `amount`, `ref`), each
@@ -721,9 +910,6 @@ def _pay(
             if attempt < BANK_TRIES - 1:
                 time.sleep(0.05 * (attempt + 1))
     return None, why
-
-
-__all__ = ["Exception_", "Refunds", "receive_application", "refunds_paid"]
 
 
 def receive_application(engine: Engine, application: RefundApplication, actor: Actor) -> str:

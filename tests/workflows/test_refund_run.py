@@ -9,7 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from activities.configuration import ConfigSource
 from activities.disbursement import FakeBank
+from activities.refund_review import RefundReviews
 from activities.refunds import RefundPayments
 from casework.config import ProcessConfig
 from casework.demo.people import demo_users
@@ -25,6 +26,7 @@ from casework.domain.batch import RunProgress
 from casework.domain.refund import RefundRunState, RefundsConfig
 from casework.store.directory import Directory
 from casework.store.refunds import Refunds
+from casework.store.tables import refund_applications
 from tests.conftest import TEST_KEYRING
 from workflows.refunds import RefundRunWorkflow
 
@@ -45,11 +47,15 @@ async def test_a_year_is_paid_through_continue_as_new(
     # A size limit so low that only small-scale taxpayers qualify: read once, kept.
     source = ConfigSource(ProcessConfig(refunds=RefundsConfig(size_limit_employees=1)))
     payer = RefundPayments(sqlite_engine, bank, TEST_KEYRING, source, batch_size=7, time_budget_s=0)
+    # The review cases the run opens at its end are started on a queue of their own here,
+    # with no worker: this test is about the run (tests/workflows/test_refund_review.py
+    # works them).
+    reviews = RefundReviews(sqlite_engine, env.client, bank, TEST_KEYRING)
     async with Worker(
         env.client,
         task_queue=task_queue,
         workflows=[RefundRunWorkflow],
-        activities=[payer.refund_settings, payer.refund_batch],
+        activities=[payer.refund_settings, payer.refund_batch, reviews.refund_reviews_open],
         activity_executor=ThreadPoolExecutor(4),
     ):
         handle = await env.client.start_workflow(
@@ -78,6 +84,9 @@ async def test_a_year_is_paid_through_continue_as_new(
                 decoded += await env.client.data_converter.decode(attrs.payloads)
     text = json.dumps(decoded, ensure_ascii=False, default=str)
     assert '"size_limit_employees": 1' in text
+    with sqlite_engine.connect() as conn:
+        numbered = conn.scalar(select(func.count(refund_applications.c.review_case_id)))
+    assert numbered == result.counts["exception"]  # each exception a review case
     assert "6222" not in text  # no account
 
 
