@@ -157,7 +157,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   .venv/bin/casework stuck --as city.supervisor
   .venv/bin/casework programme run PG-<next year>-000001 --as city.officer1  (送清凉 payments)
   .venv/bin/casework refunds run --year <last year> --as chongchuan.officer1  (工会经费返还 refunds)
-  .venv/bin/casework refunds exceptions --year <last year> --as chongchuan.officer1
+  .venv/bin/casework inbox --as chongchuan.grassroots1   (then: the run's 返还复核 review cases)
   .venv/bin/casework demo
   .venv/bin/casework audit verify
 
