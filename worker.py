@@ -24,6 +24,8 @@ from activities.ledger_bank import LedgerBank
 from activities.nomination import NominationActivities
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
+from activities.refund_review import RefundReviews
+from activities.refunds import RefundPayments
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
 from activities.sampling import AuditSampling
@@ -43,6 +45,7 @@ from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
+from workflows.refunds import RefundRunWorkflow
 from workflows.title_revocation import TitleRevocationWorkflow
 
 
@@ -64,6 +67,7 @@ WORKFLOWS = [
     AnnualReportWorkflow,
     ProgrammeDeadlineWorkflow,
     ProgrammeRunWorkflow,
+    RefundRunWorkflow,
 ]
 
 
@@ -79,6 +83,7 @@ def build_worker(
     workflows: Sequence[type] = WORKFLOWS,
     keyring: Keyring | None = None,
     review_batch_size: int = BATCH_SIZE,
+    refund_batch_size: int = BATCH_SIZE,
 ) -> Worker:
     """`keyring`: master keys for personal data; by default those of the client's codec."""
     store = EventStore(engine)
@@ -94,6 +99,8 @@ def build_worker(
     review = AnnualReviewActivities(store, source, batch_size=review_batch_size)
     follow_ups = ReverificationActivities(engine, client)
     nominations = NominationActivities(engine)
+    refund_payments = RefundPayments(engine, bank, keyring, source, batch_size=refund_batch_size)
+    refund_reviews = RefundReviews(engine, client, bank, keyring)
     return Worker(
         client,
         task_queue=task_queue,
@@ -118,6 +125,11 @@ def build_worker(
             nominations.nomination_opening,
             nominations.nomination_campaign_row,
             nominations.record_title_revocation,
+            refund_payments.refund_settings,
+            refund_payments.refund_batch,
+            refund_reviews.refund_reviews_open,
+            refund_reviews.refund_review_opening,
+            refund_reviews.refund_review_payment,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -26,6 +26,26 @@ from casework.store.event_store import ActorRefused
 from casework.store.programmes import AccountRefused, Programmes, TransientBankError
 
 
+def bank_transfer(
+    bank: BankClient, source: str, key: str, account: str, amount_fen: int, reference: str
+) -> str:
+    """One transfer of a run at volume through the bank interface (the disbursement
+    activity's), its refusals in the store's words; counted by `source`."""
+    order = TransferOrder(
+        idempotency_key=key, account=account, amount_fen=amount_fen, reference=reference
+    )
+    try:
+        ref = bank.transfer(order)
+    except AccountRejected as exc:
+        PAYMENTS.labels(source, "rejected").inc()
+        raise AccountRefused(str(exc)) from exc
+    except TransferFailed as exc:
+        PAYMENTS.labels(source, "failed").inc()
+        raise TransientBankError(str(exc)) from exc
+    PAYMENTS.labels(source, "paid").inc()
+    return ref
+
+
 class ProgrammePayments:
     def __init__(
         self,
@@ -42,19 +62,7 @@ class ProgrammePayments:
         self.time_budget_s = time_budget_s
 
     def transfer(self, key: str, account: str, amount_fen: int, reference: str) -> str:
-        order = TransferOrder(
-            idempotency_key=key, account=account, amount_fen=amount_fen, reference=reference
-        )
-        try:
-            ref = self.bank.transfer(order)
-        except AccountRejected as exc:
-            PAYMENTS.labels("programme", "rejected").inc()
-            raise AccountRefused(str(exc)) from exc
-        except TransferFailed as exc:
-            PAYMENTS.labels("programme", "failed").inc()
-            raise TransientBankError(str(exc)) from exc
-        PAYMENTS.labels("programme", "paid").inc()
-        return ref
+        return bank_transfer(self.bank, "programme", key, account, amount_fen, reference)
 
     @activity.defn(name=PAY_PROGRAMME)
     def pay_programme(self, req: PayRequest) -> RunProgress:

@@ -11,6 +11,7 @@ transaction each, casework.store.reverification) and then starts their workflows
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
@@ -82,6 +83,40 @@ class ResolutionCall(BaseModel):
     resolution: Resolution
 
 
+async def start_case(client: Client, workflow: str, case_id: str, arg: Any, queue: str) -> bool:
+    """Start a case a run opens, by its case id: False if an earlier attempt started it
+    (REJECT_DUPLICATE: never a second run of one case id)."""
+    try:
+        await client.start_workflow(
+            workflow,
+            arg,
+            id=case_id,
+            task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
+
+
+async def start_cases(
+    client: Client, workflow: str, starts: list[tuple[str, Any]], queue: str, concurrency: int
+) -> int:
+    """Start each (case id, input), at most `concurrency` at a time; how many this call
+    started (not those found started)."""
+    gate = asyncio.Semaphore(concurrency)
+    started = 0
+
+    async def one(case_id: str, arg: Any) -> None:
+        nonlocal started
+        async with gate:
+            started += await start_case(client, workflow, case_id, arg, queue)
+
+    await asyncio.gather(*(one(c, a) for c, a in starts))
+    return started
+
+
 def start_input(year: int, case: FollowUpCase) -> StartReverification:
     return StartReverification(
         case_id=case.case_id,
@@ -105,18 +140,9 @@ class ReverificationActivities:
         self.concurrency = concurrency
 
     async def _start(self, year: int, case: FollowUpCase, queue: str) -> bool:
-        try:
-            await self.client.start_workflow(
-                REVERIFICATION.workflow_name,
-                start_input(year, case),
-                id=case.case_id,
-                task_queue=queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            return False  # an earlier attempt started it
-        return True
+        return await start_case(
+            self.client, REVERIFICATION.workflow_name, case.case_id, start_input(year, case), queue
+        )
 
     @activity.defn(name=OPEN_FOLLOW_UPS)
     async def annual_review_follow_ups(self, call: FollowUpsCall) -> FollowUpsOpened:

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import annual_review, append, latency, programme, report, supervision, throughput
+from benchmarks import (
+    annual_review,
+    append,
+    latency,
+    programme,
+    refunds,
+    report,
+    supervision,
+    throughput,
+)
 from benchmarks.harness import (
     Database,
     People,
@@ -33,7 +42,15 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append", "supervision", "annual_review", "programme")
+BENCHMARKS = (
+    "latency",
+    "throughput",
+    "append",
+    "supervision",
+    "annual_review",
+    "programme",
+    "refunds",
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +67,25 @@ class Plan:
     supervision_scans: int
     review_households: int
     programme_recipients: int
+    refund_firms: int
 
 
 FULL = Plan(
-    300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429, programme.SEED_YEAR_RECIPIENTS
+    300,
+    20,
+    200,
+    200,
+    4,
+    2000,
+    25,
+    1_000_000,
+    300,
+    5,
+    34_429,
+    programme.SEED_YEAR_RECIPIENTS,
+    refunds.FIRMS,
 )
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000)
 
 
 class Databases:
@@ -199,6 +229,22 @@ def run_programme(dbs: Databases, plan: Plan) -> Section:
     return programme.section(results, plan.programme_recipients)
 
 
+def run_refunds(dbs: Databases, plan: Plan) -> Section:
+    from casework.store.db import migrate
+
+    results: dict[str, refunds.RefundSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new_casework(backend, "refunds")
+        floor = dbs.new(backend, "refunds_floor")
+        try:
+            migrate(floor.engine)
+            results[backend] = refunds.measure(db, floor, plan.refund_firms)
+        finally:
+            db.close()
+            floor.close()
+    return refunds.section(results, plan.refund_firms)
+
+
 async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]:
     sections: list[Section] = []
     with scratch_dir() as directory:
@@ -217,6 +263,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
             sections.append(await asyncio.to_thread(run_annual_review, dbs, plan))
         if "programme" in which:
             sections.append(await asyncio.to_thread(run_programme, dbs, plan))
+        if "refunds" in which:
+            sections.append(await asyncio.to_thread(run_refunds, dbs, plan))
     return sections
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from casework.domain.annual_review import AnnualReviewConfig
 from casework.domain.calendar import CalendarOverrides
+from casework.domain.refund import RefundsConfig
 from casework.domain.registry import CASE_TYPES, by_config_key
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "config.toml"
@@ -31,6 +32,8 @@ class _Base(BaseModel):
     """The city's holidays for years the statutory calendar does not cover yet."""
     annual_review: AnnualReviewConfig = Field(default_factory=AnnualReviewConfig)
     """The annual review of the register (年度复核): its thresholds, spot-check share, seed."""
+    refunds: RefundsConfig = Field(default_factory=RefundsConfig)
+    """Union-dues refunds (工会经费返还): who qualifies (the size limit)."""
 
     @model_validator(mode="before")
     @classmethod

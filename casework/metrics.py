@@ -45,7 +45,7 @@ EVENTS_APPENDED = Counter(
 )
 PAYMENTS = Counter(
     "casework_payments",
-    "Bank transfers asked for, by kind (case, programme) and outcome (paid, rejected, failed).",
+    "Bank transfers asked for, by kind (case, programme, refund) and outcome (paid, rejected, failed).",
     ["kind", "outcome"],
 )
 

@@ -25,6 +25,7 @@ from casework.demo.drive import Driver, run_demo
 from casework.demo.legal_aid import seed_legal_aid
 from casework.demo.people import DEMO_PASSWORD
 from casework.demo.programme import seed_demo_programme
+from casework.demo.refunds import seed_demo_refunds
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer, reachable
 from casework.domain.calendar import CHINA_TZ
@@ -106,7 +107,8 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     """A few open cases at different stages, so inboxes are not empty: five hardship
     cases, a legal-aid case at each of the 14 stations (casework.demo.legal_aid), and
     two audit projects with findings in different states (casework.demo.audit), seeded
-    side by side; then a relief programme whose payments wait for their run."""
+    side by side; then a relief programme whose payments wait for their run, and last
+    year's union-dues refunds waiting for theirs."""
     driver = stack.driver()
     driver.first_index = 0  # an empty database: the first demo people
 
@@ -132,6 +134,11 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     today = datetime.now(UTC).astimezone(CHINA_TZ).date()
     await asyncio.to_thread(
         seed_demo_programme, stack.engine, keyring_of(stack.client.data_converter), today
+    )
+    # Last year's union-dues refunds: the payment file and 300 applications waiting for
+    # their run (casework.demo.refunds).
+    await asyncio.to_thread(
+        seed_demo_refunds, stack.engine, keyring_of(stack.client.data_converter), today.year - 1
     )
     return [*hardship_views, *legal_aid_views, *audit_views]
 
@@ -165,6 +172,8 @@ def _banner(stack: Stack, api_url: str) -> str:
   casework board --as city.supervisor
   casework programme run PG-<next year>-000001 --as city.officer1
   casework tokens create --as chongchuan.officer1   # a token for the HTTP API
+  casework refunds run --year <last year> --as chongchuan.officer1
+  casework inbox --as chongchuan.grassroots1   # then the 返还复核 reviews
 
 按 Ctrl-C 停止全部进程 (Ctrl-C stops everything).
 """

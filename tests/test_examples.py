@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from casework.demo.people import demo_users
-from casework.domain import audit, hardship, reverification
+from casework.domain import audit, hardship, refund, reverification
 from casework.domain.audit_sample import is_relief_subject
 from casework.domain.award import CampaignSpec, Nominee
 from casework.domain.case import CaseState
@@ -55,6 +55,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "campaign.json": CampaignSpec,
     "nominee.json": Nominee,
     "votes.json": CommitteeVote,
+    "refund_application.json": refund.RefundApplication,
 }
 """Each example file and the model it is sent as."""
 
@@ -159,3 +160,25 @@ def test_the_audit_actions_data_is_taken_as_it_is() -> None:
         data = load(name)
         assert MODELS[name] is model
         assert model.model_validate(data).model_dump(mode="json", exclude_none=True) == data
+
+
+def test_the_refund_files_read_clean_and_the_single_application_matches_its_record() -> None:
+    """`refunds import` and `refunds apply` take the sample files without an error, and
+    `case open refund --file examples/refund_application.json` is a clean match in them."""
+    payments = refund.check_payment_file(
+        refund.read_csv((EXAMPLES / "refund-payments.csv").read_bytes(), refund.PAYMENT_COLUMNS),
+        2026,
+    )
+    assert payments.failed == [] and len(payments.accepted) > 10
+    apps, failed = refund.check_application_file(
+        refund.read_csv(
+            (EXAMPLES / "refund-applications.csv").read_bytes(), refund.APPLICATION_COLUMNS
+        ),
+        2026,
+    )
+    assert failed == [] and len(apps) > 10
+    single = refund.RefundApplication.model_validate(load("refund_application.json"))
+    assert single.model_dump() == refund.APPLICATION_EXAMPLE
+    record = next(r for r in payments.accepted if r.credit_code == single.credit_code)
+    matched = refund.match(single, record, earlier_application=False, config=refund.RefundsConfig())
+    assert matched.exceptions == [] and matched.refund_fen == record.dues_fen

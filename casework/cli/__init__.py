@@ -32,7 +32,7 @@ from casework.domain.case import Action, CaseView, Refused
 from casework.domain.case_type import UnknownAction
 from casework.domain.org import CITY
 from casework.domain.personal import BANK_ACCOUNT
-from casework.domain.registry import ACTION_NAMES, CASE_TYPES, known_action
+from casework.domain.registry import ACTION_NAMES, CASE_TYPES, INTAKES, known_action
 from casework.settings import Settings
 
 T = TypeVar("T")
@@ -518,6 +518,8 @@ def case_open(
         ...,
         help="Case type: "
         + ", ".join(f"{t.name} ({t.label[0]})" for t in CASE_TYPES.values())
+        + "; or an application recorded as a row: "
+        + ", ".join(f"{i.name} ({i.label[0]})" for i in INTAKES.values())
         + ".",
     ),
     file: Path = typer.Option(..., "--file", "-f", help="Application JSON file."),
@@ -539,10 +541,15 @@ def case_open(
     """Open a case from an application file; prints the case id."""
     from casework.store.directory import Directory
 
+    intake = INTAKES.get(case_type)
+    if intake is not None:
+        _receive(intake, file, as_user, as_json)
+        return
     kind = CASE_TYPES.get(case_type)
     if kind is None:
         fail(
-            f"field case_type: unknown case type {case_type!r}; available: " + ", ".join(CASE_TYPES)
+            f"field case_type: unknown case type {case_type!r}; available: "
+            + ", ".join([*CASE_TYPES, *INTAKES])
         )
     data = load_json_file(file, "application")
     if campaign is not None:
@@ -580,6 +587,27 @@ def case_open(
     else:
         out.print(f"已立案 (opened) [bold]{view.case_id}[/]")
         print_case(view)
+
+
+def _receive(intake: Any, file: Path, as_user: str, as_json: bool) -> None:
+    """An application that is a row, not a case (registry.INTAKES): recorded by its
+    intake, its id printed; a case opens later only if a person must look at it."""
+    import importlib
+
+    from casework.store.directory import Directory
+
+    data = load_json_file(file, "application")
+    try:
+        application = intake.application_model.model_validate(data)
+    except ValidationError as e:
+        fail(validation_message(e))
+    actor = Directory(engine()).active(as_user).actor()
+    module, name = intake.receiver.split(":")
+    received = getattr(importlib.import_module(module), name)(engine(), application, actor)
+    if as_json:
+        emit_json({"application_id": received, "intake": intake.name})
+    else:
+        out.print(f"已受理 (received) [bold]{received}[/]")
 
 
 @case_app.command("show")
@@ -1545,6 +1573,7 @@ from casework.cli import (  # noqa: E402,F401
     households,
     operations,
     programmes,
+    refunds,
     reviews,
     scheduled,
 )

@@ -102,6 +102,25 @@ class ReviewFigures(BaseModel):
     spot_checks: int = 0
 
 
+class RefundFigures(BaseModel):
+    """Union-dues refunds of the year's dues (工会经费返还), from `dues_refunds`."""
+
+    total: Tally = Field(default_factory=Tally)
+    by_district: dict[str, Tally] = Field(default_factory=dict)
+
+
+def more_than(n: int) -> str:
+    """A count as the seed writes it: "17000多" for 17,236, "1200多" for 1,234, exact below
+    1,000 or when round."""
+    unit = 1000 if n >= 10_000 else 100 if n >= 1000 else 1
+    return f"{n // unit * unit}多" if n % unit else str(n)
+
+
+def refund_sentence(r: RefundFigures) -> str:
+    """The seed's words: "市区返还工会经费4400万元,惠及小微企业17000多家"."""
+    return f"市区返还工会经费{wan(r.total.amount_fen)},惠及小微企业{more_than(r.total.count)}家"
+
+
 class AnnualFigures(BaseModel):
     year: int
     programmes: list[ProgrammeFigures] = Field(default_factory=list)
@@ -112,6 +131,7 @@ class AnnualFigures(BaseModel):
     stages: list[StageTimes] = Field(default_factory=list)
     overdue: int = 0
     review: ReviewFigures = Field(default_factory=ReviewFigures)
+    refunds: RefundFigures = Field(default_factory=RefundFigures)
 
     def by_district(self) -> dict[str, int]:
         """Money paid per district (programmes and case relief), in fen: the chart."""
@@ -191,6 +211,14 @@ def render_markdown(f: AnnualFigures) -> str:
         lines.append(
             f"  - 分救助类型 (by relief type): {_parts(r.by_relief_type, RELIEF_TYPE_WORDS)}。"
         )
+
+    d = f.refunds
+    lines += ["", "## 工会经费返还 (union-dues refunds to small firms)", ""]
+    if d.total.count:
+        lines.append(f"- {refund_sentence(d)} (dues refunded, firms)。")
+        lines.append(f"  - 分区县 (by district): {_parts(d.by_district, {})}。")
+    else:
+        lines.append(f"- {f.year}年度尚无返还 (no refunds yet)。")
 
     v = f.review
     lines += ["", "## 年度复核 (annual review of the household register)", ""]

@@ -9,13 +9,23 @@ from casework.domain.audit import AUDIT
 from casework.domain.case import Action
 from casework.domain.case_type import CaseType, UnknownAction, UnknownCaseType
 from casework.domain.hardship import HARDSHIP
+from casework.domain.intake import Intake
 from casework.domain.legal_aid import LEGAL_AID
 from casework.domain.nomination import NOMINATION
+from casework.domain.refund import REFUND_INTAKE
+from casework.domain.refund_review import REFUND_REVIEW
 from casework.domain.reverification import REVERIFICATION
 
 CASE_TYPES: dict[str, CaseType] = {
-    t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION, NOMINATION)
+    t.name: t for t in (HARDSHIP, LEGAL_AID, AUDIT, REVERIFICATION, NOMINATION, REFUND_REVIEW)
 }
+
+INTAKES: dict[str, Intake] = {i.name: i for i in (REFUND_INTAKE,)}
+"""Applications that are rows of a volume run, not cases (`case open refund`): the
+edges take them as they take a case type's application, and hand them to the intake's
+receiver; only the run's exceptions become cases. A name is a case type or an intake,
+never both."""
+assert not set(INTAKES) & set(CASE_TYPES)
 
 ACTION_NAMES: tuple[str, ...] = tuple(
     dict.fromkeys(

@@ -18,7 +18,16 @@ FUNDS_PREFIX = "FD"
 `FD-YYYY` (casework.store.funds)."""
 CAMPAIGN_PREFIX = "CP"
 """An award campaign (评选活动): `CP-YYYY-NNN`; its nominations are cases of their own."""
-RUN_PREFIXES = (PROGRAMME_PREFIX, ANNUAL_REVIEW_PREFIX, FUNDS_PREFIX, CAMPAIGN_PREFIX)
+REFUNDS_PREFIX = "RD"
+"""One year's union-dues refunds (小微企业工会经费返还): `RD-YYYY`, the run's batches and
+the payment files imported (casework.store.refunds)."""
+RUN_PREFIXES = (
+    PROGRAMME_PREFIX,
+    ANNUAL_REVIEW_PREFIX,
+    FUNDS_PREFIX,
+    CAMPAIGN_PREFIX,
+    REFUNDS_PREFIX,
+)
 
 
 def is_case_stream(stream_id: str) -> bool:

@@ -9,7 +9,8 @@ moment, and the report's year is the fund's or run's own year where one is kept)
   case's state for category and relief type;
 - legal aid: cases opened that year; closed ones closed (last updated) that year;
 - audit: projects opened that year and their findings;
-- stage times and overdue: tasks closed that year.
+- stage times and overdue: tasks closed that year;
+- union-dues refunds: `dues_refunds` of that dues year (the run's year).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from casework.domain.annual_report import (
     AuditFigures,
     LegalAidFigures,
     ProgrammeFigures,
+    RefundFigures,
     ReliefFigures,
     ReviewFigures,
     StageTimes,
@@ -36,6 +38,7 @@ from casework.store.tables import (
     annual_reports,
     case_tasks,
     cases,
+    dues_refunds,
     payments,
     programme_recipients,
     programmes,
@@ -85,7 +88,21 @@ class AnnualReports:
                 stages=self._stages(conn, year),
                 overdue=self._overdue(conn, year),
                 review=self._review(conn, year),
+                refunds=self._refunds(conn, year),
             )
+
+    def _refunds(self, conn: Any, year: int) -> RefundFigures:
+        """Refunds of the year's dues (`dues_refunds`, one per firm)."""
+        out = RefundFigures()
+        for district, n, fen in conn.execute(
+            select(dues_refunds.c.district, func.count(), func.sum(dues_refunds.c.amount_fen))
+            .where(dues_refunds.c.year == year)
+            .group_by(dues_refunds.c.district)
+            .order_by(dues_refunds.c.district)
+        ):
+            _tally(out.by_district, district, int(fen or 0), int(n))
+            out.total.add(int(fen or 0), int(n))
+        return out
 
     def _programmes(self, conn: Any, year: int) -> list[ProgrammeFigures]:
         rows = conn.execute(

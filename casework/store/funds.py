@@ -11,7 +11,10 @@ What the figures mean (README, "The funds ledger"):
 - budget: allocated plus topped up minus reduced (relief); a programme's spec budget.
 - reserved: held for payments not made yet. Relief: `funds.reserved` of the cases less
   what was released or paid since; a programme: its approved rows not yet paid.
-- paid: relief: `disbursement.completed`; a programme: its `payments` rows.
+- paid: relief: `disbursement.completed`; a programme: its `payments` rows; refunds:
+  `dues_refunds` (the union-dues refunds of the year, casework.store.refunds).
+- refunds draw on no allocation: their budget is the dues the year's payment files
+  record (no refund exceeds its firm's dues), nothing is reserved or released.
 - released: relief: reservations given back (`funds.released`: the transfer failed);
   a programme: rows whose payment failed (listed for correction).
 - left: budget - reserved - paid.
@@ -41,6 +44,8 @@ from casework.store.projections import fund_committed
 from casework.store.tables import (
     case_events,
     cases,
+    dues_payment_records,
+    dues_refunds,
     payments,
     programme_recipients,
     programmes,
@@ -63,6 +68,8 @@ MIGRATION_ACTOR = "system.migration"
 RELIEF = "relief"
 """The source of case relief (hardship cases)."""
 PROGRAMME = "programme"
+REFUND = "refund"
+"""Union-dues refunds (casework.domain.refund.SOURCE)."""
 
 MOVE_ATTEMPTS = 30
 """A year's movements share one stream: a movement whose seq another took tries again
@@ -201,7 +208,7 @@ def _relief_totals(conn: Connection, year: int) -> dict[str, dict[str, int]]:
 
 class Figures(BaseModel):
     source: str
-    """relief | programme:PG-YYYY-NNNNNN (refunds come with the next step of #14)."""
+    """relief | programme:PG-YYYY-NNNNNN | refund."""
     label: str
     budget_fen: int = 0
     reserved_fen: int = 0
@@ -480,8 +487,9 @@ class FundsLedger:
                 ).all()
             )
             programme_figures = self._programmes(conn, year)
+            refund_figures = refund_sources(conn, year)
         per: dict[str, list[Figures]] = {}
-        for d in sorted(set(budgets) | set(relief) | set(programme_figures)):
+        for d in sorted(set(budgets) | set(relief) | set(programme_figures) | set(refund_figures)):
             if only is not None and d != only:
                 continue
             t = relief.get(d, {})
@@ -499,6 +507,7 @@ class FundsLedger:
                     left_fen=budget - (reserved_all - released),
                 ),
                 *programme_figures.get(d, []),
+                *refund_figures.get(d, []),
             ]
         districts = [
             DistrictFunds(
@@ -626,6 +635,37 @@ class Difference(BaseModel):
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def refund_sources(conn: Connection, year: int) -> dict[str, list[Figures]]:
+    """The year's union-dues refunds per district: the dues recorded as the budget (the
+    most they can reach), what was refunded as paid."""
+    dues = dict(
+        conn.execute(
+            select(dues_payment_records.c.district, func.sum(dues_payment_records.c.dues_fen))
+            .where(dues_payment_records.c.year == year)
+            .group_by(dues_payment_records.c.district)
+        ).all()
+    )
+    paid = dict(
+        conn.execute(
+            select(dues_refunds.c.district, func.sum(dues_refunds.c.amount_fen))
+            .where(dues_refunds.c.year == year)
+            .group_by(dues_refunds.c.district)
+        ).all()
+    )
+    return {
+        d: [
+            Figures(
+                source=REFUND,
+                label="工会经费返还 (union-dues refunds)",
+                budget_fen=int(dues.get(d) or 0),
+                paid_fen=int(paid.get(d) or 0),
+                left_fen=int(dues.get(d) or 0) - int(paid.get(d) or 0),
+            )
+        ]
+        for d in sorted(set(dues) | set(paid))
+    }
 
 
 def paid_in_ledger(conn: Connection, year: int) -> list[LedgerPayment]:

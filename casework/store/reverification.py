@@ -59,6 +59,35 @@ def _follow_up(outcome: str) -> FollowUp:
     return FollowUp.REVERIFY if outcome == Outcome.REVERIFY.value else FollowUp.SPOT_CHECK
 
 
+def allocate_case_ids(conn: Connection, prefix: str, year: int, n: int) -> list[str]:
+    """`n` new case numbers `{prefix}-{year}-NNNNNN`, in the caller's transaction."""
+    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    last = conn.execute(
+        upsert(case_sequences)
+        .values(prefix=prefix, year=year, last_value=n)
+        .on_conflict_do_update(
+            index_elements=[case_sequences.c.prefix, case_sequences.c.year],
+            set_={"last_value": case_sequences.c.last_value + n},
+        )
+        .returning(case_sequences.c.last_value)
+    ).scalar_one()
+    first = last - n + 1
+    return [f"{prefix}-{year}-{first + i:06d}" for i in range(n)]
+
+
+def note_openings(conn: Connection, keyed: list[tuple[str, str]]) -> None:
+    """Each (idempotency key, case id) of a batch opening in `case_requests`, whose unique
+    key stops a concurrent attempt from numbering the same record again."""
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(case_requests),
+        [
+            {"idempotency_key": key, "case_id": case_id, "fingerprint": "", "created_at": now}
+            for key, case_id in keyed
+        ],
+    )
+
+
 def number_follow_ups(engine: Engine, year: int, limit: int = 500) -> int:
     """Give the next `limit` follow-ups of `year` without a case their numbers
     (`RV-{year}-NNNNNN`), in one transaction; how many (0: none left)."""
@@ -71,36 +100,12 @@ def number_follow_ups(engine: Engine, year: int, limit: int = 500) -> int:
         ).all()
         if not rows:
             return 0
-        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        last = conn.execute(
-            upsert(case_sequences)
-            .values(prefix=CASE_PREFIX, year=year, last_value=len(rows))
-            .on_conflict_do_update(
-                index_elements=[case_sequences.c.prefix, case_sequences.c.year],
-                set_={"last_value": case_sequences.c.last_value + len(rows)},
-            )
-            .returning(case_sequences.c.last_value)
-        ).scalar_one()
-        first = last - len(rows) + 1
-        now = datetime.now(UTC)
-        numbered = [
-            (row.case_id, f"{CASE_PREFIX}-{year}-{first + i:06d}") for i, row in enumerate(rows)
-        ]
+        ids = allocate_case_ids(conn, CASE_PREFIX, year, len(rows))
+        numbered = list(zip((row.case_id for row in rows), ids, strict=True))
         # A second attempt running at once (a zombie of a timed-out one) finds the rows
         # numbered (PostgreSQL re-reads them after the first commits; SQLite's writers
         # take turns) or fails here on the key: never two cases for one file.
-        conn.execute(
-            insert(case_requests),
-            [
-                {
-                    "idempotency_key": opening_key(year, file),
-                    "case_id": case_id,
-                    "fingerprint": "",
-                    "created_at": now,
-                }
-                for file, case_id in numbered
-            ],
-        )
+        note_openings(conn, [(opening_key(year, file), case_id) for file, case_id in numbered])
         for file, case_id in numbered:
             done = conn.execute(
                 update(register_reviews)

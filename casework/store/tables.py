@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -641,4 +642,74 @@ campaign_nominations = Table(
     Column("opened_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "campaign_id", "district", "stage"),
+)
+
+dues_payment_records = Table(
+    "dues_payment_records",
+    metadata,
+    # A district's dues payment file (工会经费缴纳记录), one row per year and firm (its
+    # unified social credit code): what the firm's union paid that year, the union's own
+    # account sealed under the year's data key (`case_keys`, keyed `RD-YYYY`) and masked.
+    Column("year", Integer, nullable=False),
+    Column("credit_code", String(18), nullable=False),
+    Column("firm", String(100), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("account_masked", String(40)),
+    Column("sealed", Text),
+    Column("dues_fen", BigInteger, nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("imported_by", String(64), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("year", "credit_code"),
+    CheckConstraint("dues_fen > 0", name="ck_dues_payment_records_dues_positive"),
+)
+
+refund_applications = Table(
+    "refund_applications",
+    metadata,
+    # One firm union's application for a year's refund (not a case): `status` received
+    # (to match) | paid | exception (a review case: `review_case_id`, `reasons` the
+    # exception codes) | failed (the bank refused the account). Firm data only.
+    Column("application_no", Position, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("credit_code", String(18), nullable=False),
+    Column("firm", String(100), nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("claimed_fen", BigInteger, nullable=False),
+    Column("employees", Integer, nullable=False),
+    Column("small_scale", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reasons", String(200), nullable=False, server_default=""),
+    Column("refund_fen", BigInteger),
+    Column("transfer_ref", String(64)),
+    Column("review_case_id", String(32)),
+    Column("received_by", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "year", "status", "application_no"),
+    Index(None, "year", "credit_code"),
+    sqlite_autoincrement=True,
+)
+
+dues_refunds = Table(
+    "dues_refunds",
+    metadata,
+    # A refund paid (返还): at most one per year and firm (the primary key), never above
+    # the dues the payment record says were paid (the CHECK, with `dues_fen` copied from
+    # that record by the insert itself). Written in the run's batch transaction beside
+    # its `payments` row.
+    Column("year", Integer, nullable=False),
+    Column("credit_code", String(18), nullable=False),
+    Column("application_no", Position, nullable=False),
+    Column("district", String(32), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("dues_fen", BigInteger, nullable=False),
+    Column("transfer_ref", String(64), nullable=False),
+    Column("paid_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("year", "credit_code"),
+    UniqueConstraint("application_no"),
+    CheckConstraint(
+        "amount_fen > 0 AND amount_fen <= dues_fen", name="ck_dues_refunds_within_dues"
+    ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from casework.domain.refund import refund_stream
 from casework.domain.streams import annual_review_stream, is_case_stream
 from casework.store import projections
 from casework.store.event_store import EventStore
@@ -15,6 +16,8 @@ from tests.store.builders import event, opened
 def test_run_streams_are_told_from_cases() -> None:
     assert not is_case_stream("PG-2026-000001")
     assert not is_case_stream(annual_review_stream(2027))
+    assert not is_case_stream(refund_stream(2026))  # RD-2026: a year's refunds
+    assert is_case_stream("RF-2026-000001")  # a refund review is a case
     assert is_case_stream("HR-2026-000001")
     assert is_case_stream("LA-2026-000001")
 
