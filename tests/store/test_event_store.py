@@ -210,6 +210,7 @@ def test_first_append_must_expect_seq_zero(engine: Engine, store: EventStore) ->
         "open_task_days": [],
         "households": [],
         "case_deadlines": [],
+        "relief_fund_budgets": [],
     }
 
 
