@@ -46,20 +46,33 @@ app = typer.Typer(
     # Click's plain help: fits 80 columns, and lists --help without a type.
     rich_markup_mode=None,
 )
-users_app = typer.Typer(help="用户 (users and their roles).", no_args_is_help=True)
-case_app = typer.Typer(help="案件 (open, show and trace cases).", no_args_is_help=True)
+
+
+def _help_when_bare(ctx: typer.Context) -> None:
+    """A command group typed alone (`casework users`): its help, and success (exit 0),
+    as `casework` alone; Click's `no_args_is_help` would exit 2."""
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help(), highlight=False, markup=False)
+        raise typer.Exit(0)
+
+
+BARE_HELP: dict[str, Any] = {"invoke_without_command": True, "callback": _help_when_bare}
+"""Every command group's settings: help when typed alone."""
+
+users_app = typer.Typer(help="用户 (users and their roles).", **BARE_HELP)
+case_app = typer.Typer(help="案件 (open, show and trace cases).", **BARE_HELP)
 audit_app = typer.Typer(
     help="审计 (integrity checks of the event log; an audit's sample of relief cases).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
-projections_app = typer.Typer(help="读模型 (read models).", no_args_is_help=True)
+projections_app = typer.Typer(help="读模型 (read models).", **BARE_HELP)
 app.add_typer(users_app, name="users")
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
 privacy_app = typer.Typer(
     help="个人信息 (personal data: erasure after the retention period, encryption keys).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
 app.add_typer(privacy_app, name="privacy")
 

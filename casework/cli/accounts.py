@@ -16,15 +16,24 @@ import structlog
 import typer
 from rich.markup import escape
 
-from casework.cli import JsonOpt, app, emit_json, engine, fail, handled, local_time, out, users_app
+from casework.cli import (
+    BARE_HELP,
+    JsonOpt,
+    app,
+    emit_json,
+    engine,
+    fail,
+    handled,
+    local_time,
+    out,
+    users_app,
+)
 from casework.cli.render import Col, listing
 from casework.domain.org import Role
 
 log = structlog.get_logger("casework.accounts")
 
-tokens_app = typer.Typer(
-    help="API 令牌 (personal access tokens for the HTTP API).", no_args_is_help=True
-)
+tokens_app = typer.Typer(help="API 令牌 (personal access tokens for the HTTP API).", **BARE_HELP)
 app.add_typer(tokens_app, name="tokens")
 
 AdminOpt = typer.Option(..., "--as", help="The administrator making the change.")

@@ -19,6 +19,7 @@ import typer
 from rich.markup import escape
 
 from casework.cli import (
+    BARE_HELP,
     AsOpt,
     JsonOpt,
     app,
@@ -33,7 +34,7 @@ from casework.cli import (
 campaign_app = typer.Typer(
     help="评选活动 劳模/五一奖章/工人先锋号 (award campaigns: open, forward a district's "
     "nominations, record the committee's vote).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
 app.add_typer(campaign_app, name="campaign")
 

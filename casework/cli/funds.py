@@ -14,12 +14,23 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from casework.cli import AsOpt, JsonOpt, app, emit_json, engine, fail, handled, out, settings
+from casework.cli import (
+    BARE_HELP,
+    AsOpt,
+    JsonOpt,
+    app,
+    emit_json,
+    engine,
+    fail,
+    handled,
+    out,
+    settings,
+)
 from casework.cli.render import Col, listing
 
 funds_app = typer.Typer(
     help="帮扶资金台账 (the funds ledger: allocate, top up, show, reconcile).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
 app.add_typer(funds_app, name="funds")
 

@@ -17,6 +17,7 @@ import typer
 from rich.markup import escape
 
 from casework.cli import (
+    BARE_HELP,
     AsOpt,
     JsonOpt,
     _service,
@@ -35,7 +36,7 @@ from casework.domain.org import CITY, DISTRICTS
 
 households_app = typer.Typer(
     help="困难职工档案 (the household register: list, show, exit 解困脱困).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
 app.add_typer(households_app, name="households")
 

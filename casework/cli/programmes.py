@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from casework.cli import (
+    BARE_HELP,
     AsOpt,
     JsonOpt,
     app,
@@ -41,7 +42,7 @@ from casework.cli.render import Col, listing
 programme_app = typer.Typer(
     help="帮扶项目 送温暖/夏季安康 (relief programmes: open, submit lists, review, approve, "
     "run the payments, correct failed rows).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
 app.add_typer(programme_app, name="programme")
 

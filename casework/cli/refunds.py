@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from casework.cli import (
+    BARE_HELP,
     AsOpt,
     JsonOpt,
     app,
@@ -36,7 +37,7 @@ from casework.cli import (
 
 refunds_app = typer.Typer(
     help="工会经费返还 (union-dues refunds: import payments, apply, run, status, exceptions).",
-    no_args_is_help=True,
+    **BARE_HELP,
 )
 app.add_typer(refunds_app, name="refunds")
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import typer
 
-from casework.cli import JsonOpt, app, emit_json, engine, handled, out
+from casework.cli import BARE_HELP, JsonOpt, app, emit_json, engine, handled, out
 from casework.cli.render import Col, listing
 from casework.domain.org import CITY
 
 review_app = typer.Typer(
-    help="年度复核 (the annual review of the household register).", no_args_is_help=True
+    help="年度复核 (the annual review of the household register).", **BARE_HELP
 )
 app.add_typer(review_app, name="review")
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 
 from casework.cli import (
+    BARE_HELP,
     AsOpt,
     JsonOpt,
     app,
@@ -24,11 +25,11 @@ from casework.cli import (
     settings,
 )
 
-schedules_app = typer.Typer(help="定时任务 (Temporal Schedules of the runs).", no_args_is_help=True)
+schedules_app = typer.Typer(help="定时任务 (Temporal Schedules of the runs).", **BARE_HELP)
 assess_app = typer.Typer(
-    help="年度运行 (annual review, year-end report: start by hand, progress).", no_args_is_help=True
+    help="年度运行 (annual review, year-end report: start by hand, progress).", **BARE_HELP
 )
-report_app = typer.Typer(help="报告 (the year-end report).", no_args_is_help=True)
+report_app = typer.Typer(help="报告 (the year-end report).", **BARE_HELP)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(assess_app, name="assess")
 app.add_typer(report_app, name="report")

@@ -74,3 +74,10 @@ def test_casework_alone_shows_its_help_and_succeeds() -> None:
     assert result.stdout.startswith("Usage: casework") and "case" in result.stdout
     assert "<bool>" not in result.stdout
     assert "<bool>" not in CliRunner().invoke(app, ["stuck", "--help"]).stdout
+
+
+@pytest.mark.parametrize("group", ["users", "case", "funds", "refunds", "campaign", "schedules"])
+def test_a_command_group_alone_shows_its_help_and_succeeds(group: str) -> None:
+    result = CliRunner().invoke(app, [group], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stdout.startswith(f"Usage: casework {group}") and "Commands" in result.stdout
