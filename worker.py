@@ -20,6 +20,7 @@ from activities.batches import BATCH_SIZE
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
+from activities.doctor import DoctorReporting
 from activities.ledger_bank import LedgerBank
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
@@ -40,6 +41,7 @@ from casework.tracing import configure_tracing
 from casework.worker_http import create_worker_app, split_address
 from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
+from workflows.doctor import DoctorWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
 
@@ -61,6 +63,7 @@ WORKFLOWS = [
     AnnualReportWorkflow,
     ProgrammeDeadlineWorkflow,
     ProgrammeRunWorkflow,
+    DoctorWorkflow,
 ]
 
 
@@ -111,6 +114,7 @@ def build_worker(
             follow_ups.reverification_resolution,
             programme_payments.pay_programme,
             ProgrammeDeadlines(engine).record_lists_due,
+            DoctorReporting(engine).doctor_report,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

@@ -7,12 +7,20 @@ acted on again."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import sys
+import uuid
 
 import pytest
-from sqlalchemy import select
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, select
 
 from casework.doctor import examine, repair, require_operator, restart
 from casework.domain.case import CASE_RESTARTED, CASE_TERMINATED, Refused
+from casework.domain.contracts import DoctorReport
+from casework.logging import configure_logging
+from casework.scheduling import wanted
 from casework.store.tables import case_events, case_tasks, cases
 from tests.workflows.conftest import Harness
 from tests.workflows.steps import OPENER, events_of
@@ -138,3 +146,48 @@ async def test_only_an_administrator_or_a_city_officer_runs_the_doctor(harness: 
         await restart(h.env.client, h.engine, case_id, h.service.task_queue, clerk, None)
     assert events_of(h, case_id, CASE_TERMINATED) == []
     await asyncio.sleep(0)
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_the_scheduled_doctor_reports_logs_and_counts_and_repairs_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    healthy = (await h.open()).case_id
+    case_id = await terminated_case(h)
+    await h.idle(healthy)
+    before = snapshot(h)
+    counted = (
+        REGISTRY.get_sample_value("casework_doctor_findings_total", {"kind": "terminated"}) or 0.0
+    )
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    configure_logging("INFO", json_lines=True)
+    report = await h.env.client.execute_workflow(
+        "casework-doctor",
+        {},
+        id=f"casework-doctor-{uuid.uuid4()}",
+        task_queue=h.service.task_queue,
+        result_type=DoctorReport,
+    )
+    assert report == DoctorReport(open_cases=2, findings={"terminated": 1})
+    lines = [json.loads(line) for line in err.getvalue().splitlines() if line.startswith("{")]
+    found = [line for line in lines if line.get("event") == "doctor.finding"]
+    assert [(f["case_id"], f["kind"]) for f in found] == [(case_id, "terminated")]
+    assert (
+        REGISTRY.get_sample_value("casework_doctor_findings_total", {"kind": "terminated"})
+        == counted + 1
+    )
+    assert snapshot(h) == before  # report only
+
+
+def test_the_doctor_is_scheduled_daily_report_only(sqlite_engine: Engine) -> None:
+    from casework.scheduling import load
+
+    config = load()
+    [doctor] = [w for w in wanted(config, sqlite_engine) if w.schedule_id == "casework-doctor"]
+    assert doctor.workflow == "casework-doctor"
+    assert doctor.calendar == {"hour": config.doctor.hour, "minute": config.doctor.minute}
+    spec = doctor.schedule("q").spec.calendars[0]
+    assert [r.start for r in spec.hour] == [config.doctor.hour]
+    assert spec.month[0].start == 1 and spec.month[0].end == 12  # every month
