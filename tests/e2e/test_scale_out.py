@@ -1,7 +1,7 @@
 """Scale-out, proven (issue #15): the Temporal dev server and three `casework worker`
-processes on one task queue, on PostgreSQL, drive CASEWORK_TEST_SCALE_CASES (500)
-hardship cases through their whole process; one worker is SIGKILLed when half of them
-have closed. Every case closes approved, every event is recorded exactly once (seqs
+processes on one task queue, on PostgreSQL, drive CASEWORK_TEST_SCALE_CASES hardship
+cases (60 in CI; 500 for the issue's proof) through their whole process; one worker is
+SIGKILLed when half of them have closed. Every case closes approved, every event is recorded exactly once (seqs
 contiguous, no event id twice, the log's head the workflow's last seq), `casework audit
 verify` is clean, and `casework doctor` finds nothing to repair."""
 
@@ -31,7 +31,9 @@ from tests.e2e.test_faults import (  # noqa: F401 - the dev server and site fixt
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
-CASES = int(os.environ.get("CASEWORK_TEST_SCALE_CASES", "500"))
+CASES = int(os.environ.get("CASEWORK_TEST_SCALE_CASES", "60"))
+"""60 in CI (under a minute on two shared cores: CI's time is short); the issue's proof is
+500 (`CASEWORK_TEST_SCALE_CASES=500`, several minutes there)."""
 IN_FLIGHT = 40
 """Cases driven at once, as officers would: enough to keep three workers busy."""
 WORKERS = 3
@@ -40,14 +42,20 @@ T = TypeVar("T")
 
 
 async def ask(handle: WorkflowHandle[Any, Any], query: str, result_type: type[T]) -> T:
-    """A query, asked again while the case's worker was just killed: the query goes to
-    the dead worker's sticky queue and times out until the server gives up on it."""
-    for _ in range(10):
+    """A query, asked again while it cannot be answered for a passing reason: the case's
+    worker was just killed (the query goes to the dead worker's sticky queue and times
+    out until the server gives up on it), or its last workflow task failed and is being
+    retried (an Update arrived while it completed)."""
+    for _ in range(50):
         try:
             return await handle.query(query, result_type=result_type)
         except RPCError as err:
-            timed_out = err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
-            if not timed_out and "Timeout expired" not in str(err):
+            passing = err.status in (
+                RPCStatusCode.DEADLINE_EXCEEDED,
+                RPCStatusCode.CANCELLED,
+                RPCStatusCode.FAILED_PRECONDITION,  # WorkflowNotReady: task failed, retried
+            )
+            if not passing and "Timeout expired" not in str(err):
                 raise
         await asyncio.sleep(POLL)
     raise AssertionError(f"{handle.id}: {query} unanswered")
@@ -88,6 +96,7 @@ async def drive(site: Site, timeout: float = 240) -> CaseView:
     raise AssertionError(f"{case_id} did not close within {timeout}s")
 
 
+@pytest.mark.timeout(max(300, 2 * CASES))
 async def test_three_workers_one_killed_halfway_lose_and_double_nothing(
     site_factory: Callable[..., Awaitable[Site]],  # noqa: F811
 ) -> None:
@@ -111,7 +120,12 @@ async def test_three_workers_one_killed_halfway_lose_and_double_nothing(
 
     started = time.monotonic()
     killer = asyncio.create_task(kill_one_halfway())
-    await asyncio.gather(*(one() for _ in range(CASES)))
+    try:
+        await asyncio.gather(*(one() for _ in range(CASES)))
+    except BaseException:
+        for n, w in enumerate(workers):
+            print(f"--- worker {n} ---\n{w.tail()}")  # noqa: T201 - why, in CI's output
+        raise
     killed_at = await killer
     took = time.monotonic() - started
     print(  # noqa: T201 - the figure the README quotes
