@@ -247,7 +247,9 @@ def _patches(events: Sequence[Any]) -> set[str]:
         attrs = event.marker_recorded_event_attributes
         if attrs.marker_name != "core_patch":
             continue
-        for payload in attrs.details["patch_data"].payloads:
+        if "patch-data" not in attrs.details:
+            continue
+        for payload in attrs.details["patch-data"].payloads:
             try:
                 found.add(str(json.loads(payload.data)["id"]))
             except (ValueError, KeyError, TypeError):

@@ -98,6 +98,14 @@ async def test_restart_brings_a_terminated_case_back(harness: Harness) -> None:
     assert view.seq == head + 1
     [event] = events_of(h, case_id, CASE_RESTARTED)
     assert event.actor_id == OPERATOR
+    # The new run goes on with what the first decided once (its patch markers).
+    history = [e async for e in h.env.client.get_workflow_handle(case_id).fetch_history_events()]
+    attrs = history[0].workflow_execution_started_event_attributes
+    [start] = await h.env.client.data_converter.decode(attrs.input.payloads)
+    assert start["continued"]["clocks"] is True
+    assert start["continued"]["flags"]["receipt-confirmation"] is True
+    assert start["continued"]["state"]["seq"] == head + 1
+    assert start["personal"] is None
     after = await h.act(case_id, OPENER, "comment", "重启后继续办理 (going on after the restart)")
     assert after.seq == head + 2
     assert [e.seq for e in h.store.read(case_id)] == list(range(1, head + 3))
