@@ -67,8 +67,8 @@ class Plan:
     supervision_scans: int
     review_households: int
     programme_recipients: int
-    scale_cases: int = 150
-    scale_limit: int = 40
+    scale_cases: int = 60
+    scale_limit: int = 20
 
 
 FULL = Plan(
@@ -178,7 +178,7 @@ async def run_scale_out(temporal: Temporal, dbs: Databases, plan: Plan) -> Secti
                 temporal.address,
                 db,
                 dbs.pg_url,
-                dbs.directory,
+                dbs.directory / f"workers-{n}",
                 n,
                 plan.scale_cases,
                 plan.scale_limit,

@@ -60,6 +60,10 @@ def worker_processes(n: int, env: dict[str, str], home: Path) -> Iterator[None]:
         )
     try:
         yield
+    except BaseException:
+        for i in range(n):  # why, before the scratch directory goes
+            progress(f"worker {i}: {(home / f'worker{i}.log').read_text(errors='replace')[-1500:]}")
+        raise
     finally:
         for p in procs:
             p.terminate()
@@ -93,6 +97,7 @@ def deployment_env(address: str, db: Database, pg_url: str, home: Path) -> dict[
 async def measure_one(
     address: str, db: Database, pg_url: str, home: Path, workers: int, cases: int, limit: int
 ) -> Run:
+    home.mkdir(parents=True, exist_ok=True)
     env = deployment_env(address, db, pg_url, home)
     ours = {k[len("CASEWORK_") :].lower(): v for k, v in env.items() if k.startswith("CASEWORK_")}
     settings = Settings.model_validate(ours)
