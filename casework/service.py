@@ -8,8 +8,9 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -44,6 +45,8 @@ from casework.store.households import HouseholdDetail, HouseholdRegister
 from casework.store.identities import ApplicationInProgress, PersonOnRegister
 from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
+
+T = TypeVar("T")
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
 """The hardship workflow's type name (kept for the fingerprints of earlier openings)."""
@@ -95,6 +98,26 @@ def opening_fingerprint(case_type: str, actor: Actor, application: Application) 
         "application": application.masked().model_dump(mode="json"),
     }
     return hashlib.sha256(canonical_json(asked).encode()).hexdigest()
+
+
+UPDATE_ABORTED_TRIES = 5
+"""Sendings of one Update whose workflow task was lost (its worker died) before it was
+accepted: the server aborts such an Update and asks for it again."""
+
+
+async def _sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
+    """`send()`, again while the server answers "workflow update was aborted" (retryable:
+    the worker holding the case died before accepting it). The same Update id each time,
+    so it is applied at most once."""
+    for attempt in range(UPDATE_ABORTED_TRIES):
+        try:
+            return await send()
+        except RPCError as err:
+            aborted = err.status == RPCStatusCode.UNAVAILABLE and "aborted" in err.message
+            if not aborted or attempt == UPDATE_ABORTED_TRIES - 1:
+                raise
+        await asyncio.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 async def _opening_refusal(handle: WorkflowHandle[Any, Any]) -> ActionRefused | None:
@@ -199,7 +222,7 @@ class CaseService:
             if idempotency_key is None:
                 await asyncio.to_thread(self.intake.discard, case_id)
             raise
-        sync = handle.execute_update("sync", result_type=CaseView)
+        sync = _sent_again_if_aborted(lambda: handle.execute_update("sync", result_type=CaseView))
         try:
             return await (sync if wait is None else asyncio.wait_for(sync, wait))
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -282,7 +305,9 @@ class CaseService:
         key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:
-            update = handle.execute_update("act", req, id=key, result_type=CaseView)
+            update = _sent_again_if_aborted(
+                lambda: handle.execute_update("act", req, id=key, result_type=CaseView)
+            )
             return await (update if wait is None else asyncio.wait_for(update, wait))
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             if wait is None:
