@@ -100,23 +100,30 @@ def opening_fingerprint(case_type: str, actor: Actor, application: Application) 
     return hashlib.sha256(canonical_json(asked).encode()).hexdigest()
 
 
-UPDATE_ABORTED_TRIES = 5
-"""Sendings of one Update whose workflow task was lost (its worker died) before it was
-accepted: the server aborts such an Update and asks for it again."""
+UPDATE_ABORTED_TRIES = 6
+"""Sendings of one Update that the server asks to send again: aborted because the
+worker holding the case died before accepting it, or refused while the case's last
+workflow task failed or timed out and is being retried (a worker killed or starved)."""
+
+
+def _send_again(err: RPCError) -> bool:
+    if err.status == RPCStatusCode.UNAVAILABLE:
+        return "aborted" in err.message  # "workflow update was aborted"
+    # WorkflowNotReady: "... due to Workflow Task in failed state"
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task" in err.message
 
 
 async def _sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
-    """`send()`, again while the server answers "workflow update was aborted" (retryable:
-    the worker holding the case died before accepting it). The same Update id each time,
-    so it is applied at most once."""
+    """`send()`, again (backing off, about 8 s in all) while the server answers that
+    the Update should be sent again (`_send_again`). The same Update id each time, so
+    it is applied at most once."""
     for attempt in range(UPDATE_ABORTED_TRIES):
         try:
             return await send()
         except RPCError as err:
-            aborted = err.status == RPCStatusCode.UNAVAILABLE and "aborted" in err.message
-            if not aborted or attempt == UPDATE_ABORTED_TRIES - 1:
+            if not _send_again(err) or attempt == UPDATE_ABORTED_TRIES - 1:
                 raise
-        await asyncio.sleep(0.2 * (attempt + 1))
+        await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
     raise AssertionError("unreachable")
 
 
