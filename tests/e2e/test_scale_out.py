@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 CASES = int(os.environ.get("CASEWORK_TEST_SCALE_CASES", "60"))
 """60 in CI (under a minute on two shared cores: CI's time is short); the issue's proof is
-500 (`CASEWORK_TEST_SCALE_CASES=500`, several minutes there)."""
+500 (`CASEWORK_TEST_SCALE_CASES=500`: about five minutes there)."""
 IN_FLIGHT = 40
 """Cases driven at once, as officers would: enough to keep three workers busy."""
 WORKERS = 3
