@@ -20,6 +20,7 @@ from activities.batches import BATCH_SIZE
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
+from activities.doctor import DoctorReporting
 from activities.ledger_bank import LedgerBank
 from activities.nomination import NominationActivities
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
@@ -43,6 +44,7 @@ from casework.tracing import configure_tracing
 from casework.worker_http import create_worker_app, split_address
 from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
+from workflows.doctor import DoctorWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
 from workflows.refunds import RefundRunWorkflow
@@ -68,6 +70,7 @@ WORKFLOWS = [
     ProgrammeDeadlineWorkflow,
     ProgrammeRunWorkflow,
     RefundRunWorkflow,
+    DoctorWorkflow,
 ]
 
 
@@ -130,6 +133,7 @@ def build_worker(
             refund_reviews.refund_reviews_open,
             refund_reviews.refund_review_opening,
             refund_reviews.refund_review_payment,
+            DoctorReporting(engine).doctor_report,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,

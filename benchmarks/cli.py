@@ -17,6 +17,7 @@ from benchmarks import (
     programme,
     refunds,
     report,
+    scale_out,
     supervision,
     throughput,
 )
@@ -45,6 +46,7 @@ from casework.service import CaseService
 BENCHMARKS = (
     "latency",
     "throughput",
+    "scale_out",
     "append",
     "supervision",
     "annual_review",
@@ -68,6 +70,8 @@ class Plan:
     review_households: int
     programme_recipients: int
     refund_firms: int
+    scale_cases: int = 60
+    scale_limit: int = 20
 
 
 FULL = Plan(
@@ -85,7 +89,7 @@ FULL = Plan(
     programme.SEED_YEAR_RECIPIENTS,
     refunds.FIRMS,
 )
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000, 12, 6)
 
 
 class Databases:
@@ -176,6 +180,29 @@ async def run_throughput(temporal: Temporal, dbs: Databases, plan: Plan) -> Sect
     return throughput.section(results, plan.throughput_cases, plan.throughput_limit)
 
 
+async def run_scale_out(temporal: Temporal, dbs: Databases, plan: Plan) -> Section:
+    """1, 2 and 3 `casework worker` processes on PostgreSQL (several processes on one
+    SQLite file is not the production shape)."""
+    if dbs.pg_url is None:
+        return scale_out.section(None, plan.scale_cases, plan.scale_limit, "no PostgreSQL")
+    runs = {}
+    for n in scale_out.WORKER_COUNTS:
+        db = dbs.new_casework("PostgreSQL", "scale")
+        try:
+            runs[n] = await scale_out.measure_one(
+                temporal.address,
+                db,
+                dbs.pg_url,
+                dbs.directory / f"workers-{n}",
+                n,
+                plan.scale_cases,
+                plan.scale_limit,
+            )
+        finally:
+            db.close()
+    return scale_out.section(scale_out.ScaleSample(runs), plan.scale_cases, plan.scale_limit, None)
+
+
 def run_append(dbs: Databases, plan: Plan) -> Section:
     results: dict[str, append.AppendSample] = {}
     for backend in dbs.backends():
@@ -249,12 +276,14 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
     sections: list[Section] = []
     with scratch_dir() as directory:
         dbs = Databases(directory, pg_url)
-        if "latency" in which or "throughput" in which:
+        if {"latency", "throughput", "scale_out"} & set(which):
             async with dev_server() as temporal:
                 if "latency" in which:
                     sections.append(await run_latency(temporal, dbs, plan))
                 if "throughput" in which:
                     sections.append(await run_throughput(temporal, dbs, plan))
+                if "scale_out" in which:
+                    sections.append(await run_scale_out(temporal, dbs, plan))
         if "append" in which:
             sections.append(await asyncio.to_thread(run_append, dbs, plan))
         if "supervision" in which:

@@ -48,6 +48,11 @@ PAYMENTS = Counter(
     "Bank transfers asked for, by kind (case, programme, refund) and outcome (paid, rejected, failed).",
     ["kind", "outcome"],
 )
+DOCTOR_FINDINGS = Counter(
+    "casework_doctor_findings",
+    "Cases whose workflow and read model disagree, found by the scheduled doctor, by kind.",
+    ["kind"],
+)
 
 UNROUTED = "<unrouted>"
 """The route label of a request no route matched: raw paths would grow without bound."""

@@ -1,5 +1,6 @@
 """Temporal Schedules from one configuration file (casework/schedules.toml): the annual
-review, the year-end report, and each open programme's list deadline. `apply` creates
+review, the year-end report, each open programme's list deadline, and the daily
+report-only doctor. `apply` creates
 or updates them and deletes the deadlines of programmes no longer open (paid, closed);
 applied twice, the second changes nothing."""
 
@@ -45,11 +46,17 @@ class DeadlineTime(BaseModel):
     minute: int = Field(default=59, ge=0, le=59)
 
 
+class DailyRun(BaseModel):
+    hour: int = Field(default=6, ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+
 class ScheduleFile(BaseModel):
     time_zone: str = "Asia/Shanghai"
     annual_review: YearlyRun
     annual_report: YearlyRun
     programme_deadline: DeadlineTime = Field(default_factory=DeadlineTime)
+    doctor: DailyRun = Field(default_factory=DailyRun)
 
 
 class ScheduleFileError(ValueError):
@@ -86,8 +93,9 @@ class Wanted(BaseModel):
     def schedule(self, task_queue: str) -> Schedule:
         c = self.calendar
         spec = ScheduleCalendarSpec(
-            month=[ScheduleRange(c["month"])],
-            day_of_month=[ScheduleRange(c["day"])],
+            # A daily run names no month or day: every one.
+            **({"month": [ScheduleRange(c["month"])]} if "month" in c else {}),
+            **({"day_of_month": [ScheduleRange(c["day"])]} if "day" in c else {}),
             hour=[ScheduleRange(c["hour"])],
             minute=[ScheduleRange(c["minute"])],
             second=[ScheduleRange(0)],
@@ -138,6 +146,16 @@ def wanted(config: ScheduleFile, engine: Engine) -> list[Wanted]:
     out = [
         _yearly("annual-review", config.annual_review, tz, "年度复核 annual review"),
         _yearly("annual-report", config.annual_report, tz, "年度报告 year-end report"),
+        Wanted(
+            schedule_id=f"{PREFIX}doctor",
+            workflow="casework-doctor",
+            arg={},
+            workflow_id="casework-doctor",
+            words=f"一致性检查 doctor (report only): 每天 {config.doctor.hour:02d}:"
+            f"{config.doctor.minute:02d} ({tz})",
+            calendar={"hour": config.doctor.hour, "minute": config.doctor.minute},
+            time_zone=tz,
+        ),
     ]
     t = config.programme_deadline
     for programme_id, due in open_programme_deadlines(engine):

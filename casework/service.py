@@ -8,8 +8,9 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -45,6 +46,8 @@ from casework.store.households import HouseholdDetail, HouseholdRegister
 from casework.store.identities import ApplicationInProgress, PersonOnRegister
 from casework.store.intake import Intake, KeyReused
 from casework.store.queries import Queries
+
+T = TypeVar("T")
 
 HARDSHIP_WORKFLOW = "HardshipRelief"
 """The hardship workflow's type name (kept for the fingerprints of earlier openings)."""
@@ -101,6 +104,33 @@ def opening_fingerprint(case_type: str, actor: Actor, application: Application) 
         "application": application.masked().model_dump(mode="json"),
     }
     return hashlib.sha256(canonical_json(asked).encode()).hexdigest()
+
+
+UPDATE_ABORTED_TRIES = 6
+"""Sendings of one Update that the server asks to send again: aborted because the
+worker holding the case died before accepting it, or refused while the case's last
+workflow task failed or timed out and is being retried (a worker killed or starved)."""
+
+
+def _send_again(err: RPCError) -> bool:
+    if err.status == RPCStatusCode.UNAVAILABLE:
+        return "aborted" in err.message  # "workflow update was aborted"
+    # WorkflowNotReady: "... due to Workflow Task in failed state"
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task" in err.message
+
+
+async def _sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
+    """`send()`, again (backing off, about 8 s in all) while the server answers that
+    the Update should be sent again (`_send_again`). The same Update id each time, so
+    it is applied at most once."""
+    for attempt in range(UPDATE_ABORTED_TRIES):
+        try:
+            return await send()
+        except RPCError as err:
+            if not _send_again(err) or attempt == UPDATE_ABORTED_TRIES - 1:
+                raise
+        await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
+    raise AssertionError("unreachable")
 
 
 async def _opening_refusal(handle: WorkflowHandle[Any, Any]) -> ActionRefused | None:
@@ -205,7 +235,7 @@ class CaseService:
             if idempotency_key is None:
                 await asyncio.to_thread(self.intake.discard, case_id)
             raise
-        sync = handle.execute_update("sync", result_type=CaseView)
+        sync = _sent_again_if_aborted(lambda: handle.execute_update("sync", result_type=CaseView))
         try:
             return await (sync if wait is None else asyncio.wait_for(sync, wait))
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -294,7 +324,9 @@ class CaseService:
         key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:
-            update = handle.execute_update("act", req, id=key, result_type=CaseView)
+            update = _sent_again_if_aborted(
+                lambda: handle.execute_update("act", req, id=key, result_type=CaseView)
+            )
             return await (update if wait is None else asyncio.wait_for(update, wait))
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             if wait is None:

@@ -8,6 +8,11 @@ Temporal Update into the activity that records it.
 - CASEWORK_OTLP_ENDPOINT set: spans are batched to that OTLP/HTTP endpoint under the
   service name `casework-api` or `casework-worker`. Unset: no provider, no interceptor,
   nothing recorded.
+- Temporal's model is one trace per workflow run: its interceptor handles an Update in
+  the case's trace (the opening request's) and only links the request's. Ours
+  (`ActionTracingInterceptor`) makes the Update's own header the parent instead, so an
+  action is one trace: request → `StartWorkflowUpdate:act` → `HandleUpdate:act` and
+  `StartActivity:record_events` → `RunActivity:record_events`, the case's trace linked.
 - Spans carry names (`StartWorkflowUpdate:act`, `RunActivity:record_events`), ids and
   route templates; never a payload, so no personal data.
 
@@ -19,9 +24,14 @@ from __future__ import annotations
 
 import contextvars
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
+from temporalio.worker import HandleUpdateInput, WorkflowInterceptorClassInput
 
 CURRENT_CASE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "casework_case_id", default=None
@@ -59,9 +69,58 @@ def temporal_interceptors(provider: Any = None) -> list[Any]:
     provider = provider or _provider
     if provider is None:
         return []
-    from temporalio.contrib.opentelemetry import TracingInterceptor
+    return [ActionTracingInterceptor(provider.get_tracer("casework.temporal"))]
 
-    return [TracingInterceptor(provider.get_tracer("casework.temporal"))]
+
+class _ActionWorkflowInbound(TracingWorkflowInboundInterceptor):
+    """An Update's spans (validator, handler, and what the handler starts) in the trace
+    of the request that sent it, the case's trace linked. Spans are made only when not
+    replaying (`_completed_span`), as temporalio's are; nothing here reaches the
+    workflow's commands, so histories and replays are unchanged. An Update sent without
+    a span is traced as temporalio does."""
+
+    @contextmanager
+    def _request_context(self, input: HandleUpdateInput) -> Iterator[Any]:
+        """The request's span current (the Update's header); yields the case's trace."""
+        header = input.headers[self.header_key]
+        carrier = self.payload_converter.from_payloads([header])[0]
+        token = otel_context.attach(self._set_on_context(self.text_map_propagator.extract(carrier)))
+        try:
+            yield self._load_workflow_context_carrier()
+        finally:
+            otel_context.detach(token)
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        if self.header_key not in input.headers:
+            return super().handle_update_validator(input)
+        with self._request_context(input) as case_trace:
+            self._completed_span(
+                f"ValidateUpdate:{input.update}",
+                link_context_carrier=case_trace,
+                kind=trace.SpanKind.SERVER,
+            )
+            self.next.handle_update_validator(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        if self.header_key not in input.headers:
+            return await super().handle_update_handler(input)
+        with self._request_context(input) as case_trace:
+            self._completed_span(
+                f"HandleUpdate:{input.update}",
+                link_context_carrier=case_trace,
+                kind=trace.SpanKind.SERVER,
+            )
+            return await self.next.handle_update_handler(input)
+
+
+class ActionTracingInterceptor(TracingInterceptor):
+    """temporalio's TracingInterceptor, with an Update traced under its request."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[TracingWorkflowInboundInterceptor]:
+        super().workflow_interceptor_class(input)  # registers the span-making externs
+        return _ActionWorkflowInbound
 
 
 def instrument_app(app: Any, provider: Any = None) -> None:

@@ -80,6 +80,19 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
+    TERMINATED = "terminated"
+    """The case's workflow was terminated from Temporal (UI, CLI) and `casework doctor
+    --repair` recorded it (`case.terminated`)."""
+
+
+CASE_TERMINATED = "case.terminated"
+"""Recorded by `casework doctor --repair` for a case whose workflow was terminated
+outside casework: who terminated it and why, as Temporal's history says. Closes the case
+as `case.closed` does, with the outcome `terminated`."""
+CASE_RESTARTED = "case.restarted"
+"""Recorded by `casework doctor --restart` before the case's workflow starts again from
+its recorded events; changes nothing but the sequence."""
+CLOSING_EVENTS = frozenset({"case.closed", CASE_TERMINATED})
 
 
 class TaskState(BaseModel):
@@ -803,7 +816,7 @@ def evolve(state: CaseState, event: NewEvent) -> CaseState:
         s.task = None
     elif t in ("task.rejected", "task.returned"):
         s.task = None
-    elif t == "case.closed":
+    elif t in CLOSING_EVENTS:
         s.status = Status.CLOSED
         s.outcome = Outcome(p["outcome"])
         s.closed_reason = p.get("reason")

@@ -100,3 +100,14 @@ class RecordHouseholdExit(BaseModel):
     rules: EligibilityRules
     reported_at: datetime
     event_id: str
+
+
+DOCTOR_REPORT = "doctor_report"
+
+
+class DoctorReport(BaseModel):
+    """`doctor_report`: the scheduled, report-only doctor's outcome: how many open cases
+    it looked at and how many findings of each kind (`casework.doctor.Finding.kind`)."""
+
+    open_cases: int
+    findings: dict[str, int] = Field(default_factory=dict)

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
 from casework.domain import registry
-from casework.domain.case import Refused
+from casework.domain.case import CLOSING_EVENTS, Refused
 from casework.domain.events import NewEvent
 from casework.domain.org import Actor, Role
 from casework.domain.personal import (
@@ -98,7 +98,7 @@ def retention_start(events: Iterable[StoredEvent]) -> StoredEvent | None:
     case that filed one, else the closing (None while the case is open). Refused
     `on_register` while the filed household is on the register."""
     events = list(events)
-    closed = next((e for e in reversed(events) if e.type == "case.closed"), None)
+    closed = next((e for e in reversed(events) if e.type in CLOSING_EVENTS), None)
     filed = next((e for e in events if e.type == HOUSEHOLD_FILED), None)
     if filed is None:
         return closed
@@ -417,7 +417,7 @@ class PersonalData:
         events = store.read(case_id)
         if not events:
             raise UnknownCase(f"未找到案件 (no such case): {case_id}")
-        closed = next((e for e in reversed(events) if e.type == "case.closed"), None)
+        closed = next((e for e in reversed(events) if e.type in CLOSING_EVENTS), None)
         if closed is None:
             raise Refused(
                 "case_open", f"案件 {case_id} 尚未结案，不能销毁个人信息 (the case is still open)"

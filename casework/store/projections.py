@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from casework.domain.case import CaseState, evolve
+from casework.domain.case import CLOSING_EVENTS, CaseState, evolve
 from casework.domain.deadlines import ACTIVE as ACTIVE_DEADLINES
 from casework.domain.events import NewEvent
 from casework.domain.registry import CASE_TYPES
@@ -139,7 +139,7 @@ def project(
                 days[key] = days.get(key, 0) + 1
         if event.type.startswith("deadline.") and isinstance(event.payload.get("name"), str):
             deadlines_touched[event.payload["name"]] = event.occurred_at
-        elif event.type == "case.closed":
+        elif event.type in CLOSING_EVENTS:
             deadlines_touched.update(dict.fromkeys(state.deadlines, event.occurred_at))
     # The `cases` row first: a rebuild on PostgreSQL waits on its table (REBUILD_LOCK).
     values = _case_row(state)
@@ -313,7 +313,7 @@ def _project_task(conn: Connection, state: CaseState, event: NewEvent, seq: int)
             closed_by=event.actor_id,
             closed_at=event.occurred_at,
         )
-    elif t == "case.closed":
+    elif t in CLOSING_EVENTS:
         conn.execute(
             update(case_tasks)
             .where(

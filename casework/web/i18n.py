@@ -62,6 +62,8 @@ EVENTS: dict[str, Pair] = {
     "task.cancelled": ("待办任务撤销", "task cancelled"),
     "case.commented": ("备注", "comment"),
     "case.closed": ("结案：{outcome}", "case closed: {outcome}"),
+    "case.terminated": ("流程被终止，已结案", "workflow terminated: case closed"),
+    "case.restarted": ("流程已重新启动", "workflow restarted from the recorded events"),
     "case.personal_data_erased": ("个人信息已销毁", "personal data erased"),
     # and each case type's own events (`CaseType.event_labels`):
     **{k: v for t in REGISTERED.values() for k, v in t.event_labels.items()},
@@ -82,6 +84,7 @@ OUTCOMES: dict[str, Pair] = {
     "rejected": ("驳回", "rejected"),
     "withdrawn": ("撤回", "withdrawn"),
     "failed": ("失败", "failed"),
+    "terminated": ("流程被终止", "terminated"),
 }
 
 STATUSES: dict[str, Pair] = {

@@ -1,6 +1,7 @@
 """One action through the API makes one trace: the HTTP server span, the Update sent to
 the case workflow and handled there, and the activity that records its events, all
-under one trace id (in-memory exporter); and log lines carry the trace and case ids."""
+under one trace id (in-memory exporter), the case's own trace linked; and log lines
+carry the trace and case ids."""
 
 from __future__ import annotations
 
@@ -90,13 +91,25 @@ async def test_an_action_is_one_trace_from_request_to_activity(
     assert any(n.startswith("StartWorkflow:") for n in opened), opened
     assert any(n.startswith("RunWorkflow:") for n in opened), opened
     assert "RunActivity:record_events" in opened, opened
-    # A later action: the request's trace holds the Update it sent; the workflow handles
-    # it in the case's trace (Temporal's model: one trace per workflow run), linked back.
+    # A later action: one trace from its request through the Update it sent, handled in
+    # the workflow, to the activity that recorded its events; the case's trace linked.
     action = request_span(spans, "POST /api/cases/{case_id:case_id}/actions/{action}")
-    assert "StartWorkflowUpdate:act" in traced(spans, action.context.trace_id)
+    acted = traced(spans, action.context.trace_id)
+    assert {
+        "StartWorkflowUpdate:act",
+        "ValidateUpdate:act",
+        "HandleUpdate:act",
+        "StartActivity:record_events",
+        "RunActivity:record_events",
+    } <= acted, acted
+    by_id = {s.context.span_id: s for s in spans.get_finished_spans()}
     [handled] = [s for s in spans.get_finished_spans() if s.name == "HandleUpdate:act"]
-    assert handled.context.trace_id == opening.context.trace_id
-    assert action.context.trace_id in {link.context.trace_id for link in handled.links}
+    assert handled.parent is not None
+    assert by_id[handled.parent.span_id].name == "StartWorkflowUpdate:act"
+    [recorded] = [s for s in spans.get_finished_spans() if s.name == "RunActivity:record_events"]
+    assert recorded.parent is not None
+    assert by_id[recorded.parent.span_id].name == "StartActivity:record_events"
+    assert opening.context.trace_id in {link.context.trace_id for link in handled.links}
     # Nothing personal in any span: names and attributes only, never a payload.
     for s in spans.get_finished_spans():
         assert "320602" not in json.dumps(dict(s.attributes or {}), default=str)

@@ -560,3 +560,32 @@ def test_a_legal_aid_case_projects_and_rebuilds_like_any_other(
     assert projections.projection_snapshot(engine) != live
     projections.rebuild(engine)
     assert projections.projection_snapshot(engine) == live
+
+
+def test_a_recorded_termination_closes_the_case_and_rebuilds_the_same(engine: Engine) -> None:
+    """`case.terminated` (casework doctor --repair) closes the row with the outcome
+    `terminated` and cancels its open task, like `case.closed`; a rebuild agrees."""
+    Directory(engine).upsert(demo_users())
+    store = EventStore(engine)
+    case = DomainCase(store, f"HR-{YEAR}-000901").open()
+    case.record(
+        [
+            event(
+                case.case_id,
+                "case.terminated",
+                {"outcome": "terminated", "reason": "opened twice", "terminated_by": "ops"},
+                actor="city.officer1",
+                at=case.now + timedelta(hours=1),
+            )
+        ]
+    )
+    row = case_row(engine, case.case_id)
+    assert (row["status"], row["outcome"]) == ("closed", "terminated")
+    with engine.connect() as conn:
+        statuses = conn.execute(
+            select(case_tasks.c.status).where(case_tasks.c.case_id == case.case_id)
+        ).scalars()
+        assert set(statuses) == {"cancelled"}
+    before = projections.projection_snapshot(engine)
+    projections.rebuild(engine)
+    assert projections.projection_snapshot(engine) == before
