@@ -23,7 +23,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import random
 import threading
+import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -513,6 +516,67 @@ class EventStore:
         )
 
     # -- integrity -------------------------------------------------------------------
+
+    # -- run streams (programmes, campaigns, the funds ledger, refunds) ------------------
+
+    def head(self, stream: str) -> int:
+        """The seq of the last event of `stream` (0 when it has none)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    select(func.coalesce(func.max(case_events.c.seq), 0)).where(
+                        case_events.c.case_id == stream
+                    )
+                )
+                or 0
+            )
+
+    def append_at_head(
+        self,
+        stream: str,
+        type_: str,
+        actor: Actor,
+        payload: dict[str, Any] | Callable[[], dict[str, Any]],
+        *,
+        also: Callable[[Connection, int], None] | None = None,
+        event_id: str | None = None,
+        check_actor: bool = True,
+        tries: int = 8,
+        retry_on: tuple[type[Exception], ...] = (),
+    ) -> StoredEvent:
+        """One event at the end of a run stream (a programme, a campaign, a year's funds
+        ledger or refunds), with `also`'s writes (given the connection and the seq the
+        event takes) in its transaction and `actor` checked against the directory there
+        (unless `check_actor` is off: a system step). Several writers share a stream, so
+        one that finds its seq taken, or whose `also` raises one of `retry_on` (what it
+        read changed), reads the head again and tries again, at jittered intervals, up
+        to `tries` times. `payload` may be a function, asked afresh on every try."""
+        retried: tuple[type[Exception], ...] = (ConcurrencyConflict, *retry_on)
+        for attempt in range(tries):
+            head = self.head(stream)
+            event = NewEvent(
+                event_id=event_id or str(uuid.uuid4()),
+                case_id=stream,
+                type=type_,
+                payload=payload() if callable(payload) else payload,
+                actor_id=actor.id,
+                occurred_at=datetime.now(UTC),
+            )
+
+            def write(conn: Connection, seq: int = head + 1) -> None:
+                if also is not None:
+                    also(conn, seq)
+
+            try:
+                (stored,) = self.append(
+                    stream, head, [event], also=write, actors=[actor] if check_actor else ()
+                )
+                return stored
+            except retried:
+                if attempt == tries - 1:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02 * min(attempt + 1, 10)))
+        raise AssertionError("unreachable")
 
     def verify(self) -> VerifyReport:
         """Walk every case's hash chain over the stored bytes; report each break."""

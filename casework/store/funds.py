@@ -409,15 +409,7 @@ class FundsLedger:
             self._move(REDUCED, seeder, district, year, budget - budget_fen, None, False)
 
     def _head(self, stream: str) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.coalesce(func.max(case_events.c.seq), 0)).where(
-                        case_events.c.case_id == stream
-                    )
-                )
-                or 0
-            )
+        return self.store.head(stream)
 
     def _stored(self, event_id: str) -> Any:
         with self.engine.connect() as conn:

@@ -219,15 +219,7 @@ class Programmes:
     # -- the stream ----------------------------------------------------------------------
 
     def _head(self, programme_id: str) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.coalesce(func.max(case_events.c.seq), 0)).where(
-                        case_events.c.case_id == programme_id
-                    )
-                )
-                or 0
-            )
+        return self.store.head(programme_id)
 
     @staticmethod
     def _event(programme_id: str, type_: str, actor: Actor, payload: dict[str, Any]) -> NewEvent:
@@ -247,24 +239,19 @@ class Programmes:
         actor: Actor,
         payload: dict[str, Any],
         also: Callable[[Connection], None],
-        tries: int = 5,
+        tries: int = 8,
     ) -> None:
         """One event and its records in one transaction, the actor checked in it; read
         again and retried when another writer got in between."""
-        for attempt in range(tries):
-            try:
-                self.store.append(
-                    programme_id,
-                    self._head(programme_id),
-                    [self._event(programme_id, type_, actor, payload)],
-                    also=also,
-                    actors=[actor],
-                )
-                return
-            except (ConcurrencyConflict, _Stale):
-                if attempt == tries - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
+        self.store.append_at_head(
+            programme_id,
+            type_,
+            actor,
+            payload,
+            also=lambda conn, _seq: also(conn),
+            tries=tries,
+            retry_on=(_Stale,),
+        )
 
     # -- opening -------------------------------------------------------------------------
 

@@ -70,7 +70,6 @@ from casework.store.personal import PersonalData
 from casework.store.programmes import BANK_TRIES, AccountRefused, Transfer, TransientBankError
 from casework.store.reverification import allocate_case_ids, note_openings
 from casework.store.tables import (
-    case_events,
     case_keys,
     cases,
     dues_payment_records,
@@ -186,15 +185,7 @@ class Refunds:
     # -- the stream ----------------------------------------------------------------------
 
     def _head(self, stream: str) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.coalesce(func.max(case_events.c.seq), 0)).where(
-                        case_events.c.case_id == stream
-                    )
-                )
-                or 0
-            )
+        return self.store.head(stream)
 
     @staticmethod
     def _event(stream: str, type_: str, actor: Actor, payload: dict[str, Any]) -> NewEvent:
@@ -218,21 +209,14 @@ class Refunds:
     ) -> None:
         """One event on `RD-YYYY` and its rows in one transaction; tried again when another
         writer of the year got in between (the stream's (case_id, seq) key)."""
-        stream = refund_stream(year)
-        for attempt in range(tries):
-            try:
-                self.store.append(
-                    stream,
-                    self._head(stream),
-                    [self._event(stream, type_, actor, payload)],
-                    also=also,
-                    actors=[actor],
-                )
-                return
-            except ConcurrencyConflict:
-                if attempt == tries - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
+        self.store.append_at_head(
+            refund_stream(year),
+            type_,
+            actor,
+            payload,
+            also=lambda conn, _seq: also(conn),
+            tries=tries,
+        )
 
     def _data_key(self, conn: Connection, year: int, create: bool) -> bytes:
         if self._key_cache is not None and self._key_cache[0] == year:
