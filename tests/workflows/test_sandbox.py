@@ -4,8 +4,10 @@ workflow code still runs inside the sandbox, under its restrictions."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from typing import Any
+
 import temporalio.workflow
+from sqlalchemy import Engine
 from temporalio.api.enums.v1 import CommandType
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -59,12 +61,14 @@ async def test_contexts_are_the_ones_the_sdk_path_gives() -> None:
 async def test_the_workflow_module_is_still_imported_inside_the_sandbox() -> None:
     instance = CaseworkSandbox().create_instance(details())
     assert isinstance(instance, _DirectContextInstance)
-    inner = instance.globals_and_locals["__temporal_workflow_class"]
+    inner: Any = instance.globals_and_locals["__temporal_workflow_class"]
     # The sandbox re-imported the workflow's module: a class of its own, not ours.
     assert inner is not HardshipReliefWorkflow
     assert inner.__name__ == HardshipReliefWorkflow.__name__
 
 
-async def test_workers_run_casework_sandbox(env: WorkflowEnvironment, sqlite_engine: Engine) -> None:
+async def test_workers_run_casework_sandbox(
+    env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
     worker = build_worker(env.client, sqlite_engine, task_queue="sandbox-check")
     assert isinstance(worker.config().get("workflow_runner"), CaseworkSandbox)
