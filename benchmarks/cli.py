@@ -17,6 +17,7 @@ from benchmarks.harness import (
     Temporal,
     bare_worker,
     casework_worker,
+    compile_bytecode,
     dev_server,
     load_average,
     machine_info,
@@ -204,6 +205,7 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
     with scratch_dir() as directory:
         dbs = Databases(directory, pg_url)
         if "latency" in which or "throughput" in which:
+            compile_bytecode()
             async with dev_server() as temporal:
                 if "latency" in which:
                     sections.append(await run_latency(temporal, dbs, plan))
