@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import annual_review, append, latency, programme, report, supervision, throughput
+from benchmarks import (
+    annual_review,
+    append,
+    latency,
+    memory,
+    programme,
+    report,
+    supervision,
+    throughput,
+)
 from benchmarks.harness import (
     Database,
     People,
@@ -34,7 +43,15 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append", "supervision", "annual_review", "programme")
+BENCHMARKS = (
+    "latency",
+    "throughput",
+    "memory",
+    "append",
+    "supervision",
+    "annual_review",
+    "programme",
+)
 
 
 @dataclass(frozen=True)
@@ -51,12 +68,13 @@ class Plan:
     supervision_scans: int
     review_households: int
     programme_recipients: int
+    memory_cases: int
 
 
 FULL = Plan(
-    300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429, programme.SEED_YEAR_RECIPIENTS
+    300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429, programme.SEED_YEAR_RECIPIENTS, 2000
 )
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 200)
 
 
 class Databases:
@@ -147,6 +165,26 @@ async def run_throughput(temporal: Temporal, dbs: Databases, plan: Plan) -> Sect
     return throughput.section(results, plan.throughput_cases, plan.throughput_limit)
 
 
+async def run_memory(temporal: Temporal, dbs: Databases, plan: Plan) -> Section:
+    results: dict[str, memory.MemorySample] = {}
+    cache = 10_000
+    for backend in dbs.backends():
+        db = dbs.new_casework(backend, "memory")
+        try:
+            queue = new_task_queue("case")
+            async with casework_worker(temporal.client, db.engine, queue):
+                results[backend] = await memory.measure(
+                    CaseService(temporal.client, db.engine, queue),
+                    People(db.engine),
+                    db,
+                    temporal.home / "temporal.db",
+                    plan.memory_cases,
+                )
+        finally:
+            db.close()
+    return memory.section(results, plan.memory_cases, cache)
+
+
 def run_append(dbs: Databases, plan: Plan) -> Section:
     results: dict[str, append.AppendSample] = {}
     for backend in dbs.backends():
@@ -204,13 +242,15 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
     sections: list[Section] = []
     with scratch_dir() as directory:
         dbs = Databases(directory, pg_url)
-        if "latency" in which or "throughput" in which:
+        if "latency" in which or "throughput" in which or "memory" in which:
             compile_bytecode()
             async with dev_server() as temporal:
                 if "latency" in which:
                     sections.append(await run_latency(temporal, dbs, plan))
                 if "throughput" in which:
                     sections.append(await run_throughput(temporal, dbs, plan))
+                if "memory" in which:
+                    sections.append(await run_memory(temporal, dbs, plan))
         if "append" in which:
             sections.append(await asyncio.to_thread(run_append, dbs, plan))
         if "supervision" in which:
