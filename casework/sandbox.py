@@ -1,8 +1,8 @@
 """The workflow sandbox casework's workers run, with the SDK's own restrictions.
 
 The SDK's sandbox asks each workflow for the serialization context of every payload
-it encodes or decodes (about six times per payload: codec, external storage and their
-reference passes), and each question is a piece of code compiled and executed inside
+it encodes or decodes (three or four times per payload sequence: codec, external
+storage and their reference passes), and each question is a piece of code compiled and executed inside
 the sandbox with its import hooks applied. Profiled in the throughput benchmark, those
 questions were about an eighth of the worker's CPU per action (BENCHMARKS.md, issue
 #18). The answer is a small value built from the workflow's info and its pending

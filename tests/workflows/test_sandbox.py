@@ -43,6 +43,8 @@ def details() -> WorkflowInstanceDetails:
 async def test_contexts_are_the_ones_the_sdk_path_gives() -> None:
     instance = CaseworkSandbox().create_instance(details())
     assert isinstance(instance, _DirectContextInstance)
+    # The in-sandbox instance is found (an SDK that renamed it would fall back silently).
+    assert instance._inner() is not None
     asked = [
         None,
         CommandInfo(CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK, 7),
