@@ -144,7 +144,7 @@ async def run_throughput(temporal: Temporal, dbs: Databases, plan: Plan) -> Sect
                 bare = await throughput.drive_bare(
                     temporal.client, bare_queue, trips, plan.throughput_limit
                 )
-                bare.cpu_s = clock.used()
+                bare.cpu_s, bare.threads = clock.used(), clock.by_thread()
             queue = new_task_queue("case")
             async with casework_worker(temporal.client, db.engine, queue):
                 service = CaseService(temporal.client, db.engine, queue)
@@ -156,7 +156,7 @@ async def run_throughput(temporal: Temporal, dbs: Databases, plan: Plan) -> Sect
                 cw = await throughput.drive_cases(
                     service, db.engine, people, apps, plan.throughput_limit
                 )
-                cw.cpu_s = clock.used()
+                cw.cpu_s, cw.threads = clock.used(), clock.by_thread()
             if cw.actions != sum(trips):
                 raise AssertionError(f"{cw.actions} actions, expected {sum(trips)}")
             results[backend] = throughput.ThroughputSample(cw, bare)

@@ -49,6 +49,8 @@ class Run:
     extra: dict[str, int] = field(default_factory=dict)
     cpu_s: tuple[float, float] = (float("nan"), float("nan"))
     """CPU seconds used during the run: this process, the Temporal dev server."""
+    threads: dict[str, float] = field(default_factory=dict)
+    """CPU seconds used during the run per thread group of this process."""
 
     @property
     def actions(self) -> int:
@@ -262,6 +264,13 @@ def cpu_ms(run: Run) -> tuple[float, float]:
     return mine, server
 
 
+def cpu_by_thread(run: Run) -> str:
+    parts = sorted(run.threads.items(), key=lambda kv: -kv[1])
+    return ", ".join(
+        f"{g} {1000 * t / run.actions:.1f}" for g, t in parts if t > 0.0005 * run.actions
+    )
+
+
 def cpu_per_action(run: Run) -> str:
     mine, server = cpu_ms(run)
     return f"{mine:.1f} ms / {server:.1f} ms"
@@ -329,7 +338,8 @@ def section(results: dict[str, ThroughputSample], n: int, limit: int) -> Section
             f" ({extra}); bare: {bare.units} workflows, {bare.actions} Updates in"
             f" {bare.wall_s:.1f} s. CPU per action, this process (worker + drivers) /"
             f" Temporal dev server: casework {cpu_per_action(cw)}, bare"
-            f" {cpu_per_action(bare)}."
+            f" {cpu_per_action(bare)}. This process's CPU per action by thread (ms):"
+            f" casework {cpu_by_thread(cw)}; bare {cpu_by_thread(bare)}."
         )
     sec.notes += [
         f"{n} cases at once (concurrency limit {limit}, the same for the bare side), each"
