@@ -35,6 +35,7 @@ from casework.domain.registry import CASE_TYPES
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
+from casework.sandbox import workflow_runner
 from casework.settings import Settings
 from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
@@ -137,6 +138,7 @@ def build_worker(
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -14,6 +14,7 @@ from benchmarks import (
     annual_review,
     append,
     latency,
+    memory,
     programme,
     refunds,
     report,
@@ -27,6 +28,7 @@ from benchmarks.harness import (
     Temporal,
     bare_worker,
     casework_worker,
+    compile_bytecode,
     dev_server,
     load_average,
     machine_info,
@@ -47,6 +49,7 @@ BENCHMARKS = (
     "latency",
     "throughput",
     "scale_out",
+    "memory",
     "append",
     "supervision",
     "annual_review",
@@ -70,6 +73,7 @@ class Plan:
     review_households: int
     programme_recipients: int
     refund_firms: int
+    memory_cases: int
     scale_cases: int = 60
     scale_limit: int = 20
 
@@ -88,8 +92,9 @@ FULL = Plan(
     34_429,
     programme.SEED_YEAR_RECIPIENTS,
     refunds.FIRMS,
+    2000,
 )
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000, 12, 6)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000, 200, 12, 6)
 
 
 class Databases:
@@ -159,7 +164,7 @@ async def run_throughput(temporal: Temporal, dbs: Databases, plan: Plan) -> Sect
                 bare = await throughput.drive_bare(
                     temporal.client, bare_queue, trips, plan.throughput_limit
                 )
-                bare.cpu_s = clock.used()
+                bare.cpu_s, bare.threads = clock.used(), clock.by_thread()
             queue = new_task_queue("case")
             async with casework_worker(temporal.client, db.engine, queue):
                 service = CaseService(temporal.client, db.engine, queue)
@@ -171,7 +176,7 @@ async def run_throughput(temporal: Temporal, dbs: Databases, plan: Plan) -> Sect
                 cw = await throughput.drive_cases(
                     service, db.engine, people, apps, plan.throughput_limit
                 )
-                cw.cpu_s = clock.used()
+                cw.cpu_s, cw.threads = clock.used(), clock.by_thread()
             if cw.actions != sum(trips):
                 raise AssertionError(f"{cw.actions} actions, expected {sum(trips)}")
             results[backend] = throughput.ThroughputSample(cw, bare)
@@ -201,6 +206,26 @@ async def run_scale_out(temporal: Temporal, dbs: Databases, plan: Plan) -> Secti
         finally:
             db.close()
     return scale_out.section(scale_out.ScaleSample(runs), plan.scale_cases, plan.scale_limit, None)
+
+
+async def run_memory(temporal: Temporal, dbs: Databases, plan: Plan) -> Section:
+    results: dict[str, memory.MemorySample] = {}
+    cache = 10_000
+    for backend in dbs.backends():
+        db = dbs.new_casework(backend, "memory")
+        try:
+            queue = new_task_queue("case")
+            async with casework_worker(temporal.client, db.engine, queue):
+                results[backend] = await memory.measure(
+                    CaseService(temporal.client, db.engine, queue),
+                    People(db.engine),
+                    db,
+                    temporal.home / "temporal.db",
+                    plan.memory_cases,
+                )
+        finally:
+            db.close()
+    return memory.section(results, plan.memory_cases, cache)
 
 
 def run_append(dbs: Databases, plan: Plan) -> Section:
@@ -276,7 +301,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
     sections: list[Section] = []
     with scratch_dir() as directory:
         dbs = Databases(directory, pg_url)
-        if {"latency", "throughput", "scale_out"} & set(which):
+        if {"latency", "throughput", "scale_out", "memory"} & set(which):
+            compile_bytecode()
             async with dev_server() as temporal:
                 if "latency" in which:
                     sections.append(await run_latency(temporal, dbs, plan))
@@ -284,6 +310,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
                     sections.append(await run_throughput(temporal, dbs, plan))
                 if "scale_out" in which:
                     sections.append(await run_scale_out(temporal, dbs, plan))
+                if "memory" in which:
+                    sections.append(await run_memory(temporal, dbs, plan))
         if "append" in which:
             sections.append(await asyncio.to_thread(run_append, dbs, plan))
         if "supervision" in which:

@@ -23,7 +23,9 @@ from casework.demo.seed import DISTRICT_SLUG, demo_application
 from casework.domain.case import Action, CaseView
 from casework.service import CaseService
 
-TARGET = Target(1.5, at_most=True)
+TARGET = Target(1.6, at_most=True)
+OPEN_TAIL = Target(2.0, at_most=True)
+"""Issue #18: approve p50 ≤ 1.6× a bare Update, open p99 ≤ 2× a bare start + Update."""
 T = TypeVar("T")
 
 
@@ -122,7 +124,7 @@ def section(results: dict[str, LatencySample], n: int) -> Section:
             ("approve p50", s.approve_ms, s.bare_update_ms, 50, "bare Update p50", TARGET),
             ("approve p99", s.approve_ms, s.bare_update_ms, 99, "bare Update p99", None),
             ("open p50", s.open_ms, s.bare_start_ms, 50, "bare start + Update p50", None),
-            ("open p99", s.open_ms, s.bare_start_ms, 99, "bare start + Update p99", None),
+            ("open p99", s.open_ms, s.bare_start_ms, 99, "bare start + Update p99", OPEN_TAIL),
         ]
         for metric, mine, base, p, base_name, target in rows:
             sec.comparisons.append(

@@ -69,4 +69,6 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f} ms"
     if unit == "/s":
         return f"{value:.1f}/s"
+    if unit == "KB":
+        return f"{value:.0f} KB"
     return f"{value:g} {unit}"

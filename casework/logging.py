@@ -292,7 +292,14 @@ def add_trace_context(
     logger: Any, method_name: str, event_dict: structlog.types.EventDict
 ) -> structlog.types.EventDict:
     """structlog processor: the current trace and span ids, and the case id of the
-    request or activity (casework.tracing.current_ids), unless the line names its own."""
+    request or activity (casework.tracing.current_ids), unless the line names its own.
+    Not inside a workflow's sandbox (a warning logged from a domain module there): the
+    import would run again inside it, where OpenTelemetry may not read the environment,
+    and the line would be lost; a workflow's lines carry no span of their own anyway."""
+    from temporalio import workflow
+
+    if workflow.unsafe.in_sandbox():
+        return event_dict
     from casework.tracing import current_ids
 
     for key, value in current_ids().items():
