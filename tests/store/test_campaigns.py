@@ -381,7 +381,7 @@ def test_the_honour_list_reads_the_honoured_rows(
     assert rows[0].name == "职工1" and rows[0].district == CC
 
 
-def test_the_campaign_view_reads_1000_nominations_in_under_a_second(
+def test_the_campaign_view_reads_1000_nominations_with_their_rules(
     engine: Engine, camps: Campaigns, who: dict[str, Actor]
 ) -> None:
     import time
@@ -410,10 +410,9 @@ def test_the_campaign_view_reads_1000_nominations_in_under_a_second(
     ]
     with engine.begin() as conn:
         conn.execute(insert(campaign_nominations), rows)
-    started = time.perf_counter()
+    # How fast this answers is the benchmark's to measure (BENCHMARKS.md), not a test's.
     view = camps.overview(cid)
-    took = time.perf_counter() - started
-    assert len(view.nominations) == 1000 and took < 1.0, took
+    assert len(view.nominations) == 1000
     # 100 of the 500 forwarded are enterprise heads: 20%, the cap holds; front-line 80%.
     assert [(r.criterion, r.breach) for r in view.rules] == [
         ("frontline_or_technical", None),
