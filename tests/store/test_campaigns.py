@@ -384,7 +384,6 @@ def test_the_honour_list_reads_the_honoured_rows(
 def test_the_campaign_view_reads_1000_nominations_with_their_rules(
     engine: Engine, camps: Campaigns, who: dict[str, Actor]
 ) -> None:
-    import time
 
     from sqlalchemy import insert
 
