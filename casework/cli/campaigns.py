@@ -149,30 +149,6 @@ def campaign_vote(
     )
 
 
-STAGE_ZH = {
-    "unit_notice": "单位公示",
-    "district_review": "区县审核",
-    "awaiting_forward": "待报送",
-    "joint_vetting": "联审",
-    "committee": "待表决",
-    "social_notice": "社会公示",
-    "closed": "已办结",
-}
-OUTCOME_ZH = {
-    "honoured": "表彰",
-    "withdrawn": "撤回",
-    "vetoed": "否决",
-    "failed": "未通过",
-    "revoked": "撤销称号",
-}
-
-
-def _zh(table: dict[str, str], value: str | None) -> str:
-    if value is None:
-        return "-"
-    return f"{table.get(value, value)} {value}"
-
-
 @campaign_app.command("show")
 @handled
 def campaign_show(
@@ -184,6 +160,7 @@ def campaign_show(
     each nomination's stage and outcome. City staff and the committee see every
     district's nominations, district staff their own."""
     from casework.campaign_service import overview_for
+    from casework.domain.campaign import stage_words
 
     seen = overview_for(_campaigns(), campaign_id, _actor(as_user))
     if as_json:
@@ -239,8 +216,8 @@ def campaign_show(
                 n.case_id,
                 n.district,
                 n.name,
-                _zh(STAGE_ZH, n.stage),
-                _zh(OUTCOME_ZH, n.outcome),
+                stage_words(n.stage),
+                stage_words(n.outcome),
             ]
             for n in seen.nominations
         ],

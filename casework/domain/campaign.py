@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from casework.domain.award_steps import HonourRow, to_csv
-from casework.domain.nomination import CommitteeVote
+from casework.domain.nomination import OUTCOME_WORDS, STAGE_LABELS, CommitteeVote
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.refusal import Refused
 
@@ -114,8 +115,19 @@ READERS = frozenset(
 """The union's staff and the committee: the campaign's progress is theirs to follow."""
 
 
-def reads_campaigns(actor: Actor) -> bool:
-    return any(r in READERS for r in actor.roles)
+def reads_campaigns(who: Any) -> bool:
+    """Whether `who` (a user or an actor) reads campaigns in progress."""
+    return any(r in READERS for r in who.roles)
+
+
+def stage_words(key: str | None, lang: int = 0) -> str:
+    """A nomination's stage or outcome in words: "中文 English" (lang 0) or English."""
+    if key is None:
+        return "-"
+    pair = {**STAGE_LABELS, **OUTCOME_WORDS}.get(key)
+    if pair is None:
+        return key
+    return f"{pair[0]} {pair[1]}" if lang == 0 else pair[1]
 
 
 def campaign_scope(actor: Actor) -> str | None:
