@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import annual_review, append, latency, programme, report, supervision, throughput
+from benchmarks import (
+    annual_review,
+    append,
+    campaign,
+    latency,
+    programme,
+    report,
+    supervision,
+    throughput,
+)
 from benchmarks.harness import (
     Database,
     People,
@@ -33,7 +42,15 @@ from benchmarks.harness import (
 from benchmarks.results import Section
 from casework.service import CaseService
 
-BENCHMARKS = ("latency", "throughput", "append", "supervision", "annual_review", "programme")
+BENCHMARKS = (
+    "latency",
+    "throughput",
+    "append",
+    "supervision",
+    "annual_review",
+    "programme",
+    "campaign",
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +67,14 @@ class Plan:
     supervision_scans: int
     review_households: int
     programme_recipients: int
+    campaign_nominations: int = 1000
+    campaign_calls: int = 50
 
 
 FULL = Plan(
     300, 20, 200, 200, 4, 2000, 25, 1_000_000, 300, 5, 34_429, programme.SEED_YEAR_RECIPIENTS
 )
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 200, 10)
 
 
 class Databases:
@@ -199,6 +218,17 @@ def run_programme(dbs: Databases, plan: Plan) -> Section:
     return programme.section(results, plan.programme_recipients)
 
 
+def run_campaign(dbs: Databases, plan: Plan) -> Section:
+    results: dict[str, campaign.CampaignSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new(backend, "campaign")
+        try:
+            results[backend] = campaign.measure(db, plan.campaign_nominations, plan.campaign_calls)
+        finally:
+            db.close()
+    return campaign.section(results, plan.campaign_nominations)
+
+
 async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]:
     sections: list[Section] = []
     with scratch_dir() as directory:
@@ -217,6 +247,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
             sections.append(await asyncio.to_thread(run_annual_review, dbs, plan))
         if "programme" in which:
             sections.append(await asyncio.to_thread(run_programme, dbs, plan))
+        if "campaign" in which:
+            sections.append(await asyncio.to_thread(run_campaign, dbs, plan))
     return sections
 
 

@@ -205,8 +205,8 @@ def campaign_show(
     listing(
         out,
         [
-            Col("推荐 nomination", key=True),
-            Col("区县 district"),
+            Col("推荐 case", key=True),
+            Col("区县"),
             Col("被推荐 nominee"),
             Col("阶段 stage"),
             Col("结果 outcome"),
@@ -216,8 +216,8 @@ def campaign_show(
                 n.case_id,
                 n.district,
                 n.name,
-                stage_words(n.stage),
-                stage_words(n.outcome),
+                stage_words(n.stage, 2),
+                stage_words(n.outcome, 2),
             ]
             for n in seen.nominations
         ],
@@ -295,3 +295,27 @@ def campaign_list(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
         ],
         empty="暂无评选活动 (no campaigns)",
     )
+
+
+@campaign_app.command("demo")
+@handled
+def campaign_demo(
+    nominations: int = typer.Option(1000, "--nominations", min=1, max=20_000),
+    seed: int = typer.Option(2027, "--seed", help="The same seed, the same campaign."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A seeded demo campaign of many nominations at several stages (casework.demo.
+    campaign): recorded through the store's append path, without workflows, so they can
+    be read (show, list, the page, the benchmark) but not acted on."""
+    from casework.demo.campaign import seed_campaign
+    from casework.demo.seed import seed_reference_data
+
+    eng = engine()
+    seed_reference_data(eng)
+    seeded = seed_campaign(eng, nominations, seed)
+    if as_json:
+        emit_json(seeded.__dict__)
+        return
+    out.print(f"[green]已生成 (seeded):[/] {seeded.campaign_id} · {seeded.nominations} 推荐")
+    for stage, n in seeded.stages.items():
+        out.print(f"  {stage}: {n}")

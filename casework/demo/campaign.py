@@ -108,7 +108,7 @@ def seed_campaign(
     campaign_id = campaigns.open(spec, directory.get("city.officer1").actor())
     process = NominationProcess(NominationConfig())
     now = start or datetime(spec.year, 3, 2, 1, tzinfo=UTC)
-    id_rng = random.Random(seed + 1)
+    id_rng = random.Random(f"{seed}:{campaign_id}")  # ids unique per campaign
 
     def ctx() -> Context:
         nonlocal now

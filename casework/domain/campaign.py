@@ -121,13 +121,14 @@ def reads_campaigns(who: Any) -> bool:
 
 
 def stage_words(key: str | None, lang: int = 0) -> str:
-    """A nomination's stage or outcome in words: "中文 English" (lang 0) or English."""
+    """A nomination's stage or outcome in words: "中文 English" (lang 0), English (1) or
+    Chinese alone (2: a narrow table, the key itself in `--json`)."""
     if key is None:
         return "-"
     pair = {**STAGE_LABELS, **OUTCOME_WORDS}.get(key)
     if pair is None:
         return key
-    return f"{pair[0]} {pair[1]}" if lang == 0 else pair[1]
+    return (f"{pair[0]} {pair[1]}", pair[1], pair[0])[lang]
 
 
 def campaign_scope(actor: Actor) -> str | None:
