@@ -62,10 +62,10 @@ class CampaignService:
     async def open(self, spec: CampaignSpec, actor: Actor) -> str:
         """The campaign's rows and opening event, then its workflow."""
         campaign_id = await asyncio.to_thread(self.campaigns.open, spec, actor)
-        await self._started(campaign_id)
+        await self.ensure_running(campaign_id)
         return campaign_id
 
-    async def _started(self, campaign_id: str) -> None:
+    async def ensure_running(self, campaign_id: str) -> None:
         """Its workflow, started if it is not running: after a process died between the
         store's commit and the start, the next forward or vote starts it."""
         try:
@@ -83,7 +83,7 @@ class CampaignService:
     async def _update(self, campaign_id: str, name: str, arg: object, key: str | None) -> object:
         if await asyncio.to_thread(self.campaigns.status, campaign_id) != "open":
             raise _closed()
-        await self._started(campaign_id)
+        await self.ensure_running(campaign_id)
         handle = self.client.get_workflow_handle(workflow_id(campaign_id))
         try:
             result_type = Forwarded if name == FORWARD_UPDATE else VoteRecorded

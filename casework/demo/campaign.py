@@ -1,32 +1,45 @@
 """A seeded award campaign of many nominations, for the demo, the tests and the benchmark
-(`casework demo campaign --nominations 1000`, benchmarks `campaign_show`).
+(`casework campaign demo --nominations 1000`, `make run`, benchmarks/campaign.py).
 
 What it is: a campaign opened through the store (`Campaigns.open`), then each
 nomination recorded as its workflow would record it: the real domain rules
 (`NominationProcess.open`, `unit_notice_ended`, the district's approval through
 `decide`, `campaign_news` after the store's own `forward`) appended through
 `EventStore.append`, which writes the projections and the campaign rows in the same
-transactions. No workflow is started for them: a thousand workflows started at once
-would take minutes on a laptop and show nothing `campaign show` does not, so these
-nominations can be read (the overview, the list, the honour list, the reports) but not
-acted on. The few the demo walks through are opened through the service and have
-workflows. Reproducible: the same seed gives the same nominees, stages and ids (in a
-fresh database).
+transactions. No workflow is started for them by `seed_campaign`: a thousand workflows
+started at once would take minutes on a laptop and show nothing `campaign show` does
+not, so these nominations can be read (the overview, the list, the reports) but not
+acted on, unless `start_workflows` gives them workflows: each starts as a continued run
+from its recorded state (as after continue-as-new, recording nothing again), with
+bounded concurrency; `make run` does so for its small campaign. Reproducible: the same
+seed gives the same nominees, stages and ids (in a fresh database).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from casework.domain.award import CampaignSpec, NomineeKind, campaign_spec
-from casework.domain.case import Action, ActRequest, CaseState, Context, decide, evolve_all
+from casework.domain.case import (
+    Action,
+    ActRequest,
+    CaseContinuation,
+    CaseState,
+    Context,
+    decide,
+    evolve_all,
+)
 from casework.domain.nomination import (
     NominationApplication,
     NominationConfig,
@@ -72,6 +85,9 @@ class SeededCampaign:
     campaign_id: str
     nominations: int
     stages: dict[str, int]
+    openings: list[StartNomination] = field(default_factory=list, repr=False)
+    """Each nomination's opening with its state as recorded (`continued`): what
+    `start_workflows` gives their workflows."""
 
 
 def _nominee(rng: random.Random, campaign_id: str, district: str) -> NominationApplication:
@@ -117,6 +133,7 @@ def seed_campaign(
 
     districts = [d for d in DISTRICTS if spec.quotas.get(d, 0) > 0]
     states: dict[str, CaseState] = {}
+    openings: dict[str, StartNomination] = {}
     to_approve: dict[str, list[str]] = {d: [] for d in districts}
 
     def record(state: CaseState, events: list[Any]) -> CaseState:
@@ -135,6 +152,7 @@ def seed_campaign(
         opening = StartNomination(
             case_id=case_id, opened_by=opener, application=app.masked(), rules=rules
         )
+        openings[case_id] = opening
         state = CaseState(case_id=case_id)
         state = record(state, process.open(opening, state, ctx()))
         roll = rng.random()
@@ -171,7 +189,43 @@ def seed_campaign(
     for s in states.values():
         key = str(s.facts.get("award_outcome") or s.stage)
         stages[key] = stages.get(key, 0) + 1
-    return SeededCampaign(campaign_id, nominations, dict(sorted(stages.items())))
+    return SeededCampaign(
+        campaign_id,
+        nominations,
+        dict(sorted(stages.items())),
+        [
+            o.model_copy(update={"continued": CaseContinuation(state=states[cid])})
+            for cid, o in openings.items()
+        ],
+    )
+
+
+async def start_workflows(
+    client: Client, task_queue: str, seeded: SeededCampaign, concurrency: int = 16
+) -> int:
+    """Give the seeded nominations their workflows, so they can be acted on: each starts
+    as a continued run from its recorded state (as after continue-as-new: nothing is
+    recorded again), at most `concurrency` starts at a time. Already running: left."""
+    gate = asyncio.Semaphore(concurrency)
+    started = 0
+
+    async def one(opening: StartNomination) -> None:
+        nonlocal started
+        async with gate:
+            try:
+                await client.start_workflow(
+                    "Nomination",
+                    opening,
+                    id=opening.case_id,
+                    task_queue=task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+                started += 1
+            except WorkflowAlreadyStartedError:
+                pass
+
+    await asyncio.gather(*(one(o) for o in seeded.openings))
+    return started
 
 
 def _case_numbers(engine: Engine, year: int, n: int) -> range:

@@ -269,3 +269,55 @@ async def test_two_districts_racing_for_the_last_place_through_updates(h: Harnes
     await h.env.client.get_workflow_handle(workflow_id(cid)).terminate("test finished")
     described = await h.env.client.get_workflow_handle(workflow_id(cid)).describe()
     assert described.status == WorkflowExecutionStatus.TERMINATED
+
+
+async def test_seeded_nominations_given_workflows_can_be_acted_on(h: Harness) -> None:
+    """The demo's seeded campaign (casework.demo.campaign): its nominations, recorded
+    through the store, get workflows continuing from their recorded state; one at the
+    district's review is approved through the service, nothing recorded twice."""
+    from casework.demo.campaign import DEMO_SPEC, seed_campaign, start_workflows
+
+    spec = campaign_spec(DEMO_SPEC | {"quotas": {"崇川区": 4, "通州区": 4, "海门区": 4}})
+    seeded = await asyncio.to_thread(seed_campaign, h.engine, 12, 5, spec)
+    assert await start_workflows(h.env.client, h.service.task_queue, seeded) == 12
+    assert await start_workflows(h.env.client, h.service.task_queue, seeded) == 0  # once
+    h.opened += [o.case_id for o in seeded.openings]
+    at_review = [
+        o.case_id
+        for o in seeded.openings
+        if o.continued is not None
+        and o.continued.state.stage == Stage.DISTRICT_REVIEW
+        and o.continued.state.status.value == "open"
+    ]
+    assert at_review, seeded.stages
+    case_id = at_review[0]
+    before = len(h.store.read(case_id))
+    officer = next(
+        f"{slug}.officer1"
+        for district, slug in (
+            ("崇川区", "chongchuan"),
+            ("通州区", "tongzhou"),
+            ("海门区", "haimen"),
+        )
+        if district == row(h, case_id).district
+    )
+    view = await h.act(case_id, officer, "approve")
+    assert view.stage == Stage.AWAITING_FORWARD
+    assert len(h.store.read(case_id)) > before
+
+
+async def test_make_runs_campaign_is_seeded_with_workflows(h: Harness) -> None:
+    from casework.settings import Settings
+    from casework.stack import DEMO_CAMPAIGN_NOMINATIONS, Stack, seed_demo_campaign
+
+    settings = Settings(_env_file=None, task_queue=h.service.task_queue)  # type: ignore[call-arg]
+    cid = await seed_demo_campaign(Stack(settings, h.engine, h.env.client, h.service, None))
+    seen = Campaigns(h.engine).overview(cid)
+    h.opened += [n.case_id for n in seen.nominations]
+    assert len(seen.nominations) == DEMO_CAMPAIGN_NOMINATIONS
+    assert len({n.outcome or n.stage for n in seen.nominations}) >= 4  # several stages
+    for n in seen.nominations[:3]:  # each has its workflow
+        assert (await h.env.client.get_workflow_handle(n.case_id).describe()).status
+    handle = h.env.client.get_workflow_handle(workflow_id(cid))
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    await handle.terminate("test finished")
