@@ -128,6 +128,10 @@ VOTE_BODY: dict[str, Any] = {
 }
 
 
+MAX_MEMBERS = 1000
+"""More than any committee has: a figure beyond it is a typing error, refused as such."""
+
+
 class ForwardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,6 +142,16 @@ class ForwardIn(BaseModel):
 
 
 class VoteIn(CommitteeVote):
+    present: int = Field(ge=0, le=MAX_MEMBERS, strict=True, description="Members present.")
+    votes: dict[
+        Annotated[str, Field(pattern=r"^NM-\d{4}-\d{6}$")],
+        Annotated[int, Field(ge=0, le=MAX_MEMBERS, strict=True)],
+    ] = Field(
+        min_length=1,
+        description="Nomination case id -> votes for, for every nomination awaiting the vote.",
+        # The keys' pattern is all there is: say so, or the schema allows any other key.
+        json_schema_extra={"additionalProperties": False},
+    )
     idempotency_key: str | None = Field(
         default=None, pattern=KEY_PATTERN, description="Sent again with it: applied once."
     )
