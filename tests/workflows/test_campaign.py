@@ -321,3 +321,43 @@ async def test_make_runs_campaign_is_seeded_with_workflows(h: Harness) -> None:
     handle = h.env.client.get_workflow_handle(workflow_id(cid))
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     await handle.terminate("test finished")
+
+
+async def test_the_api_forwards_and_votes_through_the_campaigns_workflow(h: Harness) -> None:
+    from casework.api.app import create_app
+    from casework.settings import Settings
+    from tests.api.conftest import bearer, client_for
+
+    svc = service(h)
+    cid = await open_campaign(h=h, svc=svc)
+    case_id = (await nominate(h, cid)).case_id
+    await past_unit_notice(h, [case_id])
+    await h.act(case_id, DO, "approve")
+    app = create_app(h.engine, h.service, Settings(_env_file=None))  # type: ignore[call-arg]
+    officer = bearer(h.engine, DO)
+    async with client_for(app) as api:
+        body = {"district": "崇川区", "idempotency_key": "api-forward-1"}
+        r = await api.post(f"/api/campaigns/{cid}/forward", json=body, headers=officer)
+        assert r.status_code == 200, r.text
+        assert r.json()["case_ids"] == [case_id]
+        again = await api.post(f"/api/campaigns/{cid}/forward", json=body, headers=officer)
+        assert again.json() == r.json()  # the same key: recorded once
+        assert [e.type for e in events(h, cid)].count("campaign.forwarded") == 1
+        assert (await at_stage(h, case_id, Stage.VETTING)).stage == Stage.VETTING
+        nothing = await api.post(
+            f"/api/campaigns/{cid}/forward", json={"district": "崇川区"}, headers=officer
+        )
+        assert nothing.status_code == 409
+        assert nothing.json()["detail"]["code"] == "nothing_to_forward"
+        member = bearer(h.engine, "city.committee1")
+        stray = await api.post(
+            f"/api/campaigns/{cid}/vote",
+            json={"present": 12, "votes": {case_id: 9}},
+            headers=member,
+        )
+        assert stray.status_code == 409
+        assert (stray.json()["detail"]["code"], stray.json()["detail"]["field"]) == (
+            "not_awaiting_vote",
+            "votes",
+        )
+    await h.env.client.get_workflow_handle(workflow_id(cid)).terminate("test finished")

@@ -511,6 +511,27 @@ async def campaign_voted_withdrawn_closed_and_continued_as_new(h: Harness) -> st
     return workflow_id(cid)
 
 
+async def nomination_withdrawn_and_told_the_campaign(h: Harness) -> str:
+    """A nomination whose campaign has its workflow: rejected at the district's review,
+    it signals the campaign as it closes (the `tell-campaign` patch)."""
+    from casework.campaign_service import CampaignService
+    from casework.domain.award import campaign_spec
+    from casework.domain.campaign import workflow_id
+    from tests.workflows.nomination_steps import CAMPAIGN, nominate
+
+    number_nominations(h)
+    svc = CampaignService(h.env.client, h.engine, h.service.task_queue)
+    spec = campaign_spec(CAMPAIGN | {"ratio_rules": {}})
+    cid = await svc.open(spec, h.directory.get("city.officer1").actor())
+    case_id = (await nominate(h, cid)).case_id
+    await h.env.sleep(10 * 24 * 3600)
+    await nomination_at_stage(h, case_id, "district_review")
+    await h.act(case_id, "chongchuan.officer1", "reject", "事迹不实")
+    await h.result(case_id)
+    await h.env.client.get_workflow_handle(workflow_id(cid)).terminate("recorded")
+    return case_id
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -543,6 +564,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "nomination_vetted_voted_objected_then_honoured": (
         nomination_vetted_voted_objected_then_honoured
     ),
+    "nomination_withdrawn_and_told_the_campaign": nomination_withdrawn_and_told_the_campaign,
     "campaign_voted_withdrawn_closed_and_continued_as_new": (
         campaign_voted_withdrawn_closed_and_continued_as_new
     ),
