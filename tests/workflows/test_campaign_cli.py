@@ -156,7 +156,14 @@ async def test_show_honours_and_list_through_the_command(h: Harness, tmp_path: P
     await sleep_until(h, now + timedelta(days=10))  # past the unit notice
     for case_id in mine:
         await at_stage(h, case_id, Stage.DISTRICT_REVIEW)
-        await h.act(case_id, "chongchuan.officer1", "approve")
+    # Alone, 王建华 breaks the migrant workers' 10% floor: refused whole, naming him.
+    await h.act(mine[0], "chongchuan.officer1", "approve")
+    breach = await cli.run(
+        "campaign", "forward", cid, "--district", "崇川区", "--as", "chongchuan.officer1", code=2
+    )
+    assert "ratio_breached" in breach.stderr and mine[0] in breach.stderr
+    assert "nominations" in breach.stderr  # the field
+    await h.act(mine[1], "chongchuan.officer1", "approve")
     done = await cli.json(
         "campaign", "forward", cid, "--district", "崇川区", "--as", "chongchuan.officer1"
     )
