@@ -197,6 +197,10 @@ async def test_show_honours_and_list_through_the_command(h: Harness, tmp_path: P
     assert raw.startswith(codecs.BOM_UTF8)
     header = next(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert header == ["district", "name", "unit", "award", "award_zh", "nomination_id"]
+    text = await cli.run("campaign", "honours", cid, "--as", "city.officer1")
+    assert text.stdout == "（无 none）\n"  # nobody honoured yet
+    as_json = await cli.run("campaign", "honours", cid, "--format", "json", "--as", "city.leader")
+    assert json.loads(as_json.stdout) == []
     listed = await cli.json("campaign", "list", "--as", "city.officer1")
     assert [(c["campaign_id"], c["nominations"]) for c in listed] == [(cid, 3)]
     assert await cli.json("campaign", "list", "--as", "city.lawyer") == []  # none closed yet
