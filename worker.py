@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import structlog
 import uvicorn
 from sqlalchemy import Engine
+from temporalio.activity import _Definition
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.annual_report import AnnualReporting
 from activities.annual_review import AnnualReviewActivities
 from activities.batches import BATCH_SIZE
+from activities.campaign import CampaignActivities
 from activities.civil_affairs import CivilAffairsCheck, CivilAffairsRegistry, FakeCivilAffairs
 from activities.configuration import ConfigSource
 from activities.disbursement import BankClient, Disbursement, FakeBank
@@ -45,11 +48,17 @@ from casework.tracing import configure_tracing
 from casework.worker_http import create_worker_app, split_address
 from workflows.annual_review import AnnualReviewWorkflow
 from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, ProgrammeDeadlineWorkflow
+from workflows.campaign import CampaignWorkflow
 from workflows.doctor import DoctorWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
 from workflows.programme import ProgrammeRunWorkflow
 from workflows.refunds import RefundRunWorkflow
 from workflows.title_revocation import TitleRevocationWorkflow
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    defn = _Definition.must_from_callable(fn)
+    return str(defn.name)
 
 
 def case_workflows() -> list[type]:
@@ -65,6 +74,7 @@ WORKFLOWS = [
     *case_workflows(),
     HouseholdExitWorkflow,
     TitleRevocationWorkflow,
+    CampaignWorkflow,
     AnnualReviewWorkflow,
     AssessStarterWorkflow,
     AnnualReportWorkflow,
@@ -88,8 +98,10 @@ def build_worker(
     keyring: Keyring | None = None,
     review_batch_size: int = BATCH_SIZE,
     refund_batch_size: int = BATCH_SIZE,
+    overrides: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
-    """`keyring`: master keys for personal data; by default those of the client's codec."""
+    """`keyring`: master keys for personal data; by default those of the client's codec.
+    `overrides`: activities that replace the built ones of the same name (tests)."""
     store = EventStore(engine)
     recorder = Recorder(store)
     exits = HouseholdExits(store)
@@ -105,37 +117,44 @@ def build_worker(
     nominations = NominationActivities(engine)
     refund_payments = RefundPayments(engine, bank, keyring, source, batch_size=refund_batch_size)
     refund_reviews = RefundReviews(engine, client, bank, keyring)
+    campaign = CampaignActivities(engine, client)
+    activities: list[Callable[..., Any]] = [
+        recorder.record_events,
+        exits.record_household_exit,
+        disbursement.disburse,
+        check.check_civil_affairs,
+        source.process_config,
+        AuditSampling(engine).draw_audit_sample,
+        review.annual_review_settings,
+        review.annual_review_batches,
+        review.annual_review_spot_checks,
+        review.annual_review_figures,
+        AnnualReporting(engine).compute_annual_report,
+        follow_ups.annual_review_follow_ups,
+        follow_ups.reverification_opening,
+        follow_ups.reverification_resolution,
+        programme_payments.pay_programme,
+        ProgrammeDeadlines(engine).record_lists_due,
+        nominations.nomination_opening,
+        nominations.nomination_campaign_row,
+        nominations.record_title_revocation,
+        campaign.campaign_forward,
+        campaign.campaign_vote,
+        campaign.campaign_deliver_news,
+        campaign.campaign_close_if_done,
+        refund_payments.refund_settings,
+        refund_payments.refund_batch,
+        refund_reviews.refund_reviews_open,
+        refund_reviews.refund_review_opening,
+        refund_reviews.refund_review_payment,
+        DoctorReporting(engine).doctor_report,
+    ]
+    replaced = {activity_name(a) for a in overrides}
     return Worker(
         client,
         task_queue=task_queue,
         workflows=workflows,
-        activities=[
-            recorder.record_events,
-            exits.record_household_exit,
-            disbursement.disburse,
-            check.check_civil_affairs,
-            source.process_config,
-            AuditSampling(engine).draw_audit_sample,
-            review.annual_review_settings,
-            review.annual_review_batches,
-            review.annual_review_spot_checks,
-            review.annual_review_figures,
-            AnnualReporting(engine).compute_annual_report,
-            follow_ups.annual_review_follow_ups,
-            follow_ups.reverification_opening,
-            follow_ups.reverification_resolution,
-            programme_payments.pay_programme,
-            ProgrammeDeadlines(engine).record_lists_due,
-            nominations.nomination_opening,
-            nominations.nomination_campaign_row,
-            nominations.record_title_revocation,
-            refund_payments.refund_settings,
-            refund_payments.refund_batch,
-            refund_reviews.refund_reviews_open,
-            refund_reviews.refund_review_opening,
-            refund_reviews.refund_review_payment,
-            DoctorReporting(engine).doctor_report,
-        ],
+        activities=[*(a for a in activities if activity_name(a) not in replaced), *overrides],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
         workflow_runner=workflow_runner(),

@@ -13,6 +13,7 @@ from pathlib import Path
 from benchmarks import (
     annual_review,
     append,
+    campaign,
     latency,
     memory,
     programme,
@@ -55,6 +56,7 @@ BENCHMARKS = (
     "annual_review",
     "programme",
     "refunds",
+    "campaign",
 )
 
 
@@ -76,6 +78,8 @@ class Plan:
     memory_cases: int
     scale_cases: int = 60
     scale_limit: int = 20
+    campaign_nominations: int = 1000
+    campaign_calls: int = 50
 
 
 FULL = Plan(
@@ -94,7 +98,7 @@ FULL = Plan(
     refunds.FIRMS,
     2000,
 )
-QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000, 200, 12, 6)
+QUICK = Plan(30, 5, 20, 20, 2, 200, 25, 50_000, 50, 2, 3_000, 3_000, 1_000, 200, 12, 6, 200, 10)
 
 
 class Databases:
@@ -297,6 +301,17 @@ def run_refunds(dbs: Databases, plan: Plan) -> Section:
     return refunds.section(results, plan.refund_firms)
 
 
+def run_campaign(dbs: Databases, plan: Plan) -> Section:
+    results: dict[str, campaign.CampaignSample] = {}
+    for backend in dbs.backends():
+        db = dbs.new(backend, "campaign")
+        try:
+            results[backend] = campaign.measure(db, plan.campaign_nominations, plan.campaign_calls)
+        finally:
+            db.close()
+    return campaign.section(results, plan.campaign_nominations)
+
+
 async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]:
     sections: list[Section] = []
     with scratch_dir() as directory:
@@ -322,6 +337,8 @@ async def run(plan: Plan, which: list[str], pg_url: str | None) -> list[Section]
             sections.append(await asyncio.to_thread(run_programme, dbs, plan))
         if "refunds" in which:
             sections.append(await asyncio.to_thread(run_refunds, dbs, plan))
+        if "campaign" in which:
+            sections.append(await asyncio.to_thread(run_campaign, dbs, plan))
     return sections
 
 

@@ -140,7 +140,26 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     await asyncio.to_thread(
         seed_demo_refunds, stack.engine, keyring_of(stack.client.data_converter), today.year - 1
     )
+    await seed_demo_campaign(stack)
     return [*hardship_views, *legal_aid_views, *audit_views]
+
+
+DEMO_CAMPAIGN_NOMINATIONS = 60
+
+
+async def seed_demo_campaign(stack: Stack) -> str:
+    """An award campaign with nominations at several stages (casework.demo.campaign),
+    each given its workflow so it can be acted on, and the campaign's own workflow."""
+    from casework.campaign_service import CampaignService
+    from casework.demo.campaign import seed_campaign, start_workflows
+
+    seeded = await asyncio.to_thread(
+        seed_campaign, stack.engine, DEMO_CAMPAIGN_NOMINATIONS, 2027, None, datetime.now(UTC)
+    )
+    queue = stack.settings.task_queue
+    await start_workflows(stack.client, queue, seeded)
+    await CampaignService(stack.client, stack.engine, queue).ensure_running(seeded.campaign_id)
+    return seeded.campaign_id
 
 
 def _banner(stack: Stack, api_url: str) -> str:
@@ -171,6 +190,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   casework stuck --as city.supervisor       # overdue, near a limitation
   casework board --as city.supervisor
   casework programme run PG-<next year>-000001 --as city.officer1
+  casework campaign show CP-2027-001 --as city.officer1   # 评选: quotas, stages
   casework tokens create --as chongchuan.officer1   # a token for the HTTP API
   casework refunds run --year <last year> --as chongchuan.officer1
   casework inbox --as chongchuan.grassroots1   # then the 返还复核 reviews

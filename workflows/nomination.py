@@ -7,7 +7,8 @@ case machinery (workflows/case.py) with two timers of its own, the unit's notice
 the social notice, and the campaign's news: the signal `campaign_news` carries nothing;
 the workflow reads its own row in the store (a local activity, so the answer is in
 history and replays) and records what the row says the campaign did (the forward, the
-vote), once.
+vote), once. At its outcome it signals the campaign's workflow (workflows/campaign.py),
+which reads the store and closes the campaign when every nomination has one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 from workflows.case import CONFIG_TIMEOUT, CaseWorkflow, Superseded, refusal
 
@@ -28,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
         NominationCheck,
         NominationOpening,
     )
+    from casework.domain.campaign import OUTCOME_SIGNAL
+    from casework.domain.campaign import workflow_id as campaign_workflow_id
     from casework.domain.case import (
         CaseContinuation,
         CaseState,
@@ -136,7 +140,22 @@ class NominationWorkflow(CaseWorkflow):
                     )
             view = await self.finish()
             if view.status is not Status.OPEN:
+                if workflow.patched("tell-campaign"):
+                    await self._tell_campaign()
                 return view
+
+    async def _tell_campaign(self) -> None:
+        """Signal the campaign's workflow that this nomination has its outcome. The
+        signal carries nothing (the campaign reads the store); a campaign without a
+        running workflow (closed, or opened before campaigns had one) is not told, and
+        its workflow reads the store whenever it starts."""
+        handle = workflow.get_external_workflow_handle(
+            campaign_workflow_id(self._start.application.campaign_id)
+        )
+        try:
+            await handle.signal(OUTCOME_SIGNAL)
+        except FailureError:
+            workflow.logger.info("campaign not told: no running campaign workflow")
 
     async def _read_news(self) -> None:
         """Read the row once for however many signals came; record what it says."""

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casework.api import (
+    campaigns,
     cases,
     funds,
     health,
@@ -33,6 +34,7 @@ from casework.service import CaseService
 from casework.settings import Settings
 from casework.tracing import CURRENT_CASE, case_of_path, instrument_app
 from casework.web import annual_report, oidc, pages
+from casework.web import campaigns as campaigns_page
 from casework.web import funds as funds_page
 from casework.web.site import error_page
 
@@ -82,8 +84,10 @@ def create_app(
     app.include_router(supervision.router)
     app.include_router(reports.router)
     app.include_router(funds.router)
+    app.include_router(campaigns.router)
     app.include_router(annual_report.router)
     app.include_router(funds_page.router)
+    app.include_router(campaigns_page.router)
     app.include_router(pages.router)
     app.include_router(oidc.router)
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None

@@ -5,13 +5,16 @@ The city opens a campaign (the award, the year, each district's quota, the ratio
 the vetting departments and the notices' lengths); each nomination is a case of its own
 (`casework case open nomination --campaign ID`). A district forwards its approved
 nominations as one batch (quota, the award's shared places and the ratio rules judged in
-one transaction), the committee's vote is recorded for the whole campaign; each command
-is checked against the directory and recorded on the campaign's stream, then the
-nominations it touched are told to read their rows.
+one transaction), the committee's vote is recorded for the whole campaign: both are
+Updates of the campaign's workflow (workflows/campaign.py), which records them on the
+campaign's stream, checked against the directory, and then tells every nomination
+concerned, durably. `show`, `honours` and `list` read the store.
 """
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,9 @@ from casework.cli import (
     load_json_file,
     out,
     run,
+    settings,
 )
+from casework.cli.render import Col, listing, sheet
 
 campaign_app = typer.Typer(
     help="评选活动 劳模/五一奖章/工人先锋号 (award campaigns: open, forward a district's "
@@ -51,16 +56,21 @@ def _campaigns() -> Any:
     return Campaigns(engine())
 
 
-def _deliver(case_ids: list[str]) -> int:
-    """Tell the nominations to read their rows (idempotent: safe to run again)."""
-    from activities.nomination import deliver_campaign_news
-    from casework.cli import _service
+def _service() -> Any:
+    """The campaign's edge to Temporal: its workflow's Updates."""
+    from casework.campaign_service import CampaignService
+    from casework.cli import _service as case_service
 
-    async def go() -> int:
-        service = await _service()
-        return await deliver_campaign_news(service.client, case_ids)
+    async def go() -> Any:
+        service = await case_service()
+        return CampaignService(service.client, engine(), settings().task_queue)
 
-    return run(go())  # type: ignore[no-any-return]
+    return run(go())
+
+
+KeyOpt = typer.Option(
+    None, "--key", help="Idempotency key: the same command with the same key is applied once."
+)
 
 
 @campaign_app.command("open")
@@ -76,7 +86,9 @@ def campaign_open(
 
     data = load_json_file(file, "campaign")
     spec = campaign_spec(data if isinstance(data, dict) else {"": data})
-    cid = _campaigns().open(spec, _actor(as_user))
+    actor = _actor(as_user)
+    svc = _service()
+    cid = run(svc.open(spec, actor))
     if as_json:
         emit_json({"campaign_id": cid})
     else:
@@ -89,13 +101,15 @@ def campaign_forward(
     campaign_id: str = typer.Argument(...),
     district: str = typer.Option(..., "--district", help="The district that forwards."),
     as_user: str = AsOpt,
+    key: str | None = KeyOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """区县报送: every approved, not yet forwarded nomination of the district, as one
     batch, within its quota and the award's places, the ratio rules holding. A district
     officer of that district."""
-    done = _campaigns().forward(campaign_id, district, _actor(as_user))
-    _deliver(done.case_ids)
+    actor = _actor(as_user)
+    svc = _service()
+    done = run(svc.forward(campaign_id, district, actor, key))
     if as_json:
         emit_json(done)
         return
@@ -116,6 +130,7 @@ def campaign_vote(
         ..., "--file", help='The vote (JSON): {"present": N, "votes": {"NM-…": votes for}}.'
     ),
     as_user: str = AsOpt,
+    key: str | None = KeyOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """评审委员会表决: members present and each nomination's votes for; two thirds of
@@ -123,8 +138,9 @@ def campaign_vote(
     from casework.domain.nomination import CommitteeVote
 
     vote = CommitteeVote.model_validate(load_json_file(file, "votes"))
-    done = _campaigns().record_vote(campaign_id, vote, _actor(as_user))
-    _deliver([*done.passed, *done.failed])
+    actor = _actor(as_user)
+    svc = _service()
+    done = run(svc.vote(campaign_id, vote, actor, key))
     if as_json:
         emit_json(done)
         return
@@ -132,3 +148,175 @@ def campaign_vote(
         f"[green]已表决 (recorded):[/] {len(done.passed)} 通过 passed, "
         f"{len(done.failed)} 未通过 failed"
     )
+
+
+@campaign_app.command("show")
+@handled
+def campaign_show(
+    campaign_id: str = typer.Argument(...),
+    as_user: str = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """评选进度: places and each district's quota used and left, the ratio rules' status,
+    each nomination's stage and outcome. City staff and the committee see every
+    district's nominations, district staff their own."""
+    from casework.campaign_service import overview_for
+    from casework.domain.campaign import stage_words
+
+    seen = overview_for(_campaigns(), campaign_id, _actor(as_user))
+    if as_json:
+        emit_json(seen)
+        return
+    sheet(
+        out,
+        [
+            ("评选活动 campaign", seen.campaign_id),
+            ("名称 name", seen.name),
+            ("奖项 award", seen.award),
+            ("年度 year", str(seen.year)),
+            ("状态 status", seen.status),
+            ("总名额 places", f"{seen.places_forwarded}/{seen.places} 已报送 (forwarded)"),
+        ],
+    )
+    listing(
+        out,
+        [
+            Col("区县 district"),
+            Col("名额 quota", justify="right"),
+            Col("已报送 used", justify="right"),
+            Col("剩余 left", justify="right"),
+        ],
+        [[q.district, str(q.quota), str(q.forwarded), str(q.left)] for q in seen.quotas],
+        title="名额 quotas",
+    )
+    listing(
+        out,
+        [Col("比例要求 rule", key=True), Col("要求 bound"), Col("状态 status")],
+        [
+            [
+                r.criterion,
+                f"{'≤' if r.bound == 'at_most' else '≥'} {r.percent}%",
+                "符合 holds" if r.breach is None else f"不符合 broken: {r.breach}",
+            ]
+            for r in seen.rules
+        ],
+        title="比例要求 ratio rules",
+        empty="无比例要求 (no ratio rules)",
+    )
+    listing(
+        out,
+        [
+            Col("推荐 case", key=True),
+            Col("区县"),
+            Col("被推荐 nominee"),
+            Col("阶段 stage"),
+            Col("结果 outcome"),
+        ],
+        [
+            [
+                n.case_id,
+                n.district,
+                n.name,
+                stage_words(n.stage, 2),
+                stage_words(n.outcome, 2),
+            ]
+            for n in seen.nominations
+        ],
+        title="推荐 nominations",
+        empty="暂无推荐 (no nominations)",
+        total=["合计 total", str(len(seen.nominations)), "", "", ""],
+    )
+
+
+class HonoursFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@campaign_app.command("honours")
+@handled
+def campaign_honours(
+    campaign_id: str = typer.Argument(...),
+    fmt: HonoursFormat = typer.Option(HonoursFormat.text, "--format", help="text, json or csv."),
+    output: Path | None = typer.Option(None, "--output", help="Write to this file."),
+    as_user: str = AsOpt,
+) -> None:
+    """表彰名单: the honoured nominations (revoked titles left out), name and unit. Public
+    to any signed-in user once the campaign is closed. CSV opens in Excel (UTF-8 BOM)."""
+    from casework.campaign_service import honours_for
+    from casework.domain.award_steps import to_json, to_text
+    from casework.domain.campaign import honours_csv
+
+    rows = honours_for(_campaigns(), campaign_id, _actor(as_user))
+    body: bytes = {
+        HonoursFormat.text: lambda: to_text(rows).encode(),
+        HonoursFormat.json: lambda: (to_json(rows) + "\n").encode(),
+        HonoursFormat.csv: lambda: honours_csv(rows),
+    }[fmt]()
+    if output is not None:
+        output.write_bytes(body)
+        out.print(f"[green]已写入 (written):[/] {escape(str(output))} ({len(rows)})")
+        return
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+
+
+@campaign_app.command("list")
+@handled
+def campaign_list(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
+    """评选活动: every campaign for union staff and the committee; the closed ones (their
+    honour lists public) for anyone else."""
+    from casework.campaign_service import summaries_for
+
+    found = summaries_for(_campaigns(), _actor(as_user))
+    if as_json:
+        emit_json(found)
+        return
+    listing(
+        out,
+        [
+            Col("评选活动 campaign", key=True),
+            Col("名称 name"),
+            Col("年度 year", key=True),
+            Col("状态 status"),
+            Col("名额 places", justify="right"),
+            Col("推荐 nominations", justify="right"),
+        ],
+        [
+            [
+                c.campaign_id,
+                c.name,
+                str(c.year),
+                c.status,
+                f"{c.places_forwarded}/{c.places}",
+                str(c.nominations),
+            ]
+            for c in found
+        ],
+        empty="暂无评选活动 (no campaigns)",
+    )
+
+
+@campaign_app.command("demo")
+@handled
+def campaign_demo(
+    nominations: int = typer.Option(1000, "--nominations", min=1, max=20_000),
+    seed: int = typer.Option(2027, "--seed", help="The same seed, the same campaign."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A seeded demo campaign of many nominations at several stages (casework.demo.
+    campaign): recorded through the store's append path, without workflows, so they can
+    be read (show, list, the page, the benchmark) but not acted on."""
+    from casework.demo.campaign import seed_campaign
+    from casework.demo.seed import seed_reference_data
+
+    eng = engine()
+    seed_reference_data(eng)
+    seeded = seed_campaign(eng, nominations, seed)
+    if as_json:
+        emit_json(seeded.__dict__)
+        return
+    out.print(f"[green]已生成 (seeded):[/] {seeded.campaign_id} · {seeded.nominations} 推荐")
+    for stage, n in seeded.stages.items():
+        out.print(f"  {stage}: {n}")

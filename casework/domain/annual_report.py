@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, Field
 
+from casework.domain.award import AwardKind
+
 CATEGORY_WORDS = {
     "deep": "深度困难",
     "relative": "相对困难",
@@ -126,7 +128,14 @@ class AnnualFigures(BaseModel):
     programmes: list[ProgrammeFigures] = Field(default_factory=list)
     relief: ReliefFigures = Field(default_factory=ReliefFigures)
     legal_aid: LegalAidFigures = Field(default_factory=LegalAidFigures)
-    awards: int = Field(default=0, description="Awards (评先评优): none are recorded yet.")
+    awards: int = Field(
+        default=0,
+        description="Titles awarded (评先评优) by the year's campaigns, revoked left out.",
+    )
+    honoured: dict[str, int] = Field(
+        default_factory=dict,
+        description="Titles awarded per award kind (casework.domain.award.AwardKind).",
+    )
     audit: AuditFigures = Field(default_factory=AuditFigures)
     stages: list[StageTimes] = Field(default_factory=list)
     overdue: int = 0
@@ -178,6 +187,16 @@ def _parts(tallies: dict[str, Tally], words: dict[str, str]) -> str:
         for k, t in sorted(tallies.items(), key=lambda kv: -kv[1].amount_fen)
     ]
     return ";".join(parts)
+
+
+def awards_sentence(honoured: dict[str, int]) -> str:
+    """The seed's words: "表彰全国劳动模范11名、……、先进集体150个", in the awards' order."""
+    parts = [
+        f"{kind.title_zh}{honoured[kind.value]}{'个' if kind.collective else '名'}"
+        for kind in AwardKind
+        if honoured.get(kind.value)
+    ]
+    return "表彰" + "、".join(parts)
 
 
 def programme_sentence(p: ProgrammeFigures) -> str:
@@ -240,7 +259,10 @@ def render_markdown(f: AnnualFigures) -> str:
     )
 
     lines += ["", "## 评先评优 (awards)", ""]
-    lines.append(f"- 暂无评先评优记录,表彰{f.awards}项 (no awards are recorded yet)。")
+    if f.honoured:
+        lines.append(f"- {awards_sentence(f.honoured)} (titles awarded; revoked ones left out)。")
+    else:
+        lines.append(f"- {f.year}年度评选尚无表彰 (no titles awarded)。")
 
     u = f.audit
     lines += ["", "## 审计监督 (audit)", ""]

@@ -36,6 +36,8 @@ from casework.domain.annual_report import (
 )
 from casework.store.tables import (
     annual_reports,
+    campaign_nominations,
+    campaigns,
     case_tasks,
     cases,
     dues_refunds,
@@ -85,6 +87,7 @@ class AnnualReports:
                 relief=self._relief(conn, year),
                 legal_aid=self._legal_aid(conn, year),
                 audit=self._audit(conn, year),
+                **self._awards(conn, year),
                 stages=self._stages(conn, year),
                 overdue=self._overdue(conn, year),
                 review=self._review(conn, year),
@@ -195,6 +198,19 @@ class AnnualReports:
             figures.recovered_fen += fen
             _tally(figures.by_district, r.district, fen)
         return figures
+
+    def _awards(self, conn: Any, year: int) -> dict[str, Any]:
+        """Titles awarded by the year's campaigns, per award kind: the honoured rows (a
+        revoked title's row says revoked, so it is not counted)."""
+        n, c = campaign_nominations.c, campaigns.c
+        rows = conn.execute(
+            select(c.award, func.count())
+            .select_from(campaign_nominations.join(campaigns, c.campaign_id == n.campaign_id))
+            .where(c.year == year, n.outcome == "honoured")
+            .group_by(c.award)
+        ).all()
+        honoured = {award: count for award, count in rows}
+        return {"honoured": honoured, "awards": sum(honoured.values())}
 
     def _audit(self, conn: Any, year: int) -> AuditFigures:
         start, end = _year_span(year)

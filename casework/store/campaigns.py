@@ -15,6 +15,8 @@ own row (`nomination_row`), never from what a signal says
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,7 +36,16 @@ from casework.domain.award import (
     forward_refusal,
     ratio_breaches,
 )
-from casework.domain.award_steps import Decided, HonourRow, Outcome, honour_list, vote_result
+from casework.domain.award_steps import (
+    Decided,
+    HonourRow,
+    Outcome,
+    close_refusal,
+    honour_list,
+    to_json,
+    vote_result,
+)
+from casework.domain.campaign import Closing
 from casework.domain.events import NewEvent
 from casework.domain.nomination import CampaignRow, CampaignRules, CommitteeVote, Stage
 from casework.domain.org import CITY, Actor, Role
@@ -53,6 +64,9 @@ from casework.store.tables import (
 OPENED = "campaign.opened"
 FORWARDED = "campaign.forwarded"
 VOTED = "campaign.voted"
+CLOSED = "campaign.closed"
+CLOSING_ACTOR = "system.campaign"
+"""Who records the closing: the campaign's workflow, no person (not a directory user)."""
 
 NEGATIVE = (Outcome.WITHDRAWN.value, Outcome.VETOED.value, Outcome.REVOKED.value)
 """Outcomes that take a forwarded nomination out of the set the ratio rules judge."""
@@ -196,22 +210,26 @@ class Campaigns:
         self,
         campaign_id: str,
         type_: str,
-        actor: Actor,
+        actor: Actor | None,
         payload: Callable[[], dict[str, Any]],
         also: Callable[[Connection, int], None],
         tries: int = 8,
+        event_id: str | None = None,
+        actor_id: str | None = None,
     ) -> None:
         """One event and its rows in one transaction, the actor checked in it; read
         again and tried again when another writer got in between. `payload` is asked
-        afresh for every try, `also` gets the seq the event takes."""
+        afresh for every try, `also` gets the seq the event takes. `event_id`: the
+        event's id when the caller makes it (a retried step finds it stored). `actor_id`
+        without `actor`: a system step, checked against no directory user."""
         for attempt in range(tries):
             head = self._head(campaign_id)
             event = NewEvent(
-                event_id=str(uuid.uuid4()),
+                event_id=event_id or str(uuid.uuid4()),
                 case_id=campaign_id,
                 type=type_,
                 payload=payload(),
-                actor_id=actor.id,
+                actor_id=actor.id if actor is not None else str(actor_id),
                 occurred_at=datetime.now(UTC),
             )
             seq = head + 1
@@ -220,7 +238,13 @@ class Campaigns:
                 also(conn, seq)
 
             try:
-                self.store.append(campaign_id, head, [event], also=write, actors=[actor])
+                self.store.append(
+                    campaign_id,
+                    head,
+                    [event],
+                    also=write,
+                    actors=[actor] if actor is not None else [],
+                )
                 return
             except (ConcurrencyConflict, _Stale):
                 if attempt == tries - 1:
@@ -359,14 +383,59 @@ class Campaigns:
             ).all()
         )
 
-    def forward(self, campaign_id: str, district: str, actor: Actor) -> Forwarded:
+    def _stored(self, event_id: str | None) -> Any:
+        """The campaign event stored under `event_id` (seq, type, payload), or None."""
+        if event_id is None:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(case_events.c.seq, case_events.c.type, case_events.c.payload).where(
+                    case_events.c.event_id == event_id
+                )
+            ).first()
+
+    def _figures(self, campaign_id: str, district: str) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            quota, done = conn.execute(
+                select(campaign_quotas.c.quota, campaign_quotas.c.forwarded).where(
+                    campaign_quotas.c.campaign_id == campaign_id,
+                    campaign_quotas.c.district == district,
+                )
+            ).one()
+            places, places_done = conn.execute(
+                select(campaigns.c.places, campaigns.c.forwarded).where(
+                    campaigns.c.campaign_id == campaign_id
+                )
+            ).one()
+        return {
+            "quota": quota,
+            "district_forwarded": done,
+            "places": places,
+            "places_forwarded": places_done,
+        }
+
+    def forward(
+        self, campaign_id: str, district: str, actor: Actor, event_id: str | None = None
+    ) -> Forwarded:
         """Forward every approved, not yet forwarded nomination of `district` in one
         transaction: within the district's quota and the award's shared places (each a
         conditional update), the ratio rules holding over the district's whole
         forwarded set after adding; one event on the campaign stream naming the cases.
         Refused (nothing written) with `quota_exceeded` saying how many places are left,
         `ratio_breached` naming the nominations, or `nothing_to_forward`. The caller
-        then delivers the news to the cases (`deliver_campaign_news`)."""
+        then delivers the news to the cases (`deliver_campaign_news`).
+
+        `event_id`: a retried step (the campaign workflow's activity) finds its event
+        stored and answers what it recorded, writing nothing."""
+        stored = self._stored(event_id)
+        if stored is not None:
+            case_ids = list(json.loads(stored.payload)["case_ids"])
+            return Forwarded(
+                campaign_id=campaign_id,
+                district=district,
+                case_ids=case_ids,
+                **self._figures(campaign_id, district),
+            )
         _require(actor, Role.DISTRICT_OFFICER, "报送")
         if not actor.covers(district):
             raise Refused(
@@ -474,19 +543,36 @@ class Campaigns:
                 places_forwarded=places_done,
             )
 
-        self._record(campaign_id, FORWARDED, actor, payload, write)
+        self._record(campaign_id, FORWARDED, actor, payload, write, event_id=event_id)
         _log().info("campaign.forwarded", campaign_id=campaign_id, district=district, n=len(named))
         return Forwarded(campaign_id=campaign_id, district=district, case_ids=named, **result)
 
     # -- the committee's vote (评审委员会表决), store side ------------------------------------
 
-    def record_vote(self, campaign_id: str, vote: CommitteeVote, actor: Actor) -> VoteRecorded:
+    def record_vote(
+        self, campaign_id: str, vote: CommitteeVote, actor: Actor, event_id: str | None = None
+    ) -> VoteRecorded:
         """The committee's vote for every nomination awaiting it, in one transaction on
         the campaign stream and the rows. Refused before anything is written when the
         ratio rules break over the campaign's vetted-clear individual nominations
         (naming them), when a nomination awaiting the vote is missing from the file or
         one in it does not await it, or the counts are impossible or not quorate. The
-        caller then delivers the news to the cases (`deliver_campaign_news`)."""
+        caller then delivers the news to the cases (`deliver_campaign_news`).
+        `event_id`: as `forward`'s."""
+        stored = self._stored(event_id)
+        if stored is not None:
+            n = campaign_nominations.c
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(n.case_id, n.vote_passed)
+                    .where(n.campaign_id == campaign_id, n.vote_seq == stored.seq)
+                    .order_by(n.case_id)
+                ).all()
+            return VoteRecorded(
+                campaign_id=campaign_id,
+                passed=[r.case_id for r in rows if r.vote_passed],
+                failed=[r.case_id for r in rows if not r.vote_passed],
+            )
         _require(actor, Role.COMMITTEE_MEMBER, "录入表决")
         spec = self.spec(campaign_id)
         quorum = spec.quorum_needed
@@ -548,7 +634,7 @@ class Campaigns:
                     )
                 )
 
-        self._record(campaign_id, VOTED, actor, payload, write)
+        self._record(campaign_id, VOTED, actor, payload, write, event_id=event_id)
         _log().info(
             "campaign.voted",
             campaign_id=campaign_id,
@@ -630,6 +716,107 @@ class Campaigns:
             ],
         )
 
+    def status(self, campaign_id: str) -> str:
+        with self.engine.connect() as conn:
+            status = conn.scalar(
+                select(campaigns.c.status).where(campaigns.c.campaign_id == campaign_id)
+            )
+        if status is None:
+            raise CampaignNotFound(campaign_id)
+        return str(status)
+
+    def summaries(self, only_closed: bool = False) -> list[CampaignSummary]:
+        """`campaign list`: every campaign, newest year first, with its count of
+        nominations (one grouped read)."""
+        c, n = campaigns.c, campaign_nominations.c
+        counts = (
+            select(n.campaign_id, func.count().label("nominations"))
+            .group_by(n.campaign_id)
+            .subquery()
+        )
+        query = (
+            select(campaigns, func.coalesce(counts.c.nominations, 0).label("nominations"))
+            .outerjoin(counts, counts.c.campaign_id == c.campaign_id)
+            .order_by(c.year.desc(), c.campaign_id)
+        )
+        if only_closed:
+            query = query.where(c.status == "closed")
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CampaignSummary(
+                campaign_id=r.campaign_id,
+                name=r.name,
+                award=r.award,
+                year=r.year,
+                status=r.status,
+                places=r.places,
+                places_forwarded=r.forwarded,
+                nominations=r.nominations,
+            )
+            for r in rows
+        ]
+
+    def close_if_done(self, campaign_id: str) -> Closing:
+        """Close the campaign when the committee's vote is recorded and every nomination
+        has an outcome (`close_refusal`): one `campaign.closed` event by the campaign's
+        workflow with the honour list's digest and the counts per outcome, the row
+        `closed`, in one transaction. Idempotent: closed already, it answers so; the
+        event's id is fixed by the campaign, so two closings record one."""
+        n = campaign_nominations.c
+        with self.engine.connect() as conn:
+            status = conn.scalar(
+                select(campaigns.c.status).where(campaigns.c.campaign_id == campaign_id)
+            )
+            if status is None:
+                raise CampaignNotFound(campaign_id)
+            voted = (
+                conn.scalar(
+                    select(func.count()).where(
+                        case_events.c.case_id == campaign_id, case_events.c.type == VOTED
+                    )
+                )
+                or 0
+            ) > 0
+            outcomes = {
+                r.case_id: None if r.outcome is None else Outcome(r.outcome)
+                for r in conn.execute(
+                    select(n.case_id, n.outcome).where(n.campaign_id == campaign_id)
+                )
+            }
+        if status == "closed":
+            stored = self._stored(_closing_event_id(campaign_id))
+            digest = json.loads(stored.payload)["digest"] if stored is not None else None
+            return Closing(closed=True, voted=True, digest=digest)
+        open_count = sum(1 for o in outcomes.values() if o is None)
+        if not voted or close_refusal(outcomes) is not None:
+            return Closing(closed=False, voted=voted, open_nominations=open_count)
+        honoured = self.honours(campaign_id)
+        digest = honours_digest(honoured)
+        counts: dict[str, int] = {}
+        for o in outcomes.values():
+            assert o is not None
+            counts[o.value] = counts.get(o.value, 0) + 1
+
+        def write(conn: Connection, seq: int) -> None:
+            conn.execute(
+                update(campaigns)
+                .where(campaigns.c.campaign_id == campaign_id, campaigns.c.status == "open")
+                .values(status="closed", closed_at=datetime.now(UTC))
+            )
+
+        self._record(
+            campaign_id,
+            CLOSED,
+            None,
+            lambda: {"digest": digest, "honoured": len(honoured), "outcomes": counts},
+            write,
+            event_id=_closing_event_id(campaign_id),
+            actor_id=CLOSING_ACTOR,
+        )
+        _log().info("campaign.closed", campaign_id=campaign_id, honoured=len(honoured))
+        return Closing(closed=True, voted=True, honoured=len(honoured), digest=digest)
+
     def honours(self, campaign_id: str) -> list[HonourRow]:
         """The honour list (表彰名单): the honoured nominations (revoked ones left out),
         name and unit only: no ID number."""
@@ -648,6 +835,26 @@ class Campaigns:
                 for r in rows
             ],
         )
+
+
+class CampaignSummary(BaseModel):
+    campaign_id: str
+    name: str
+    award: str
+    year: int
+    status: str
+    places: int
+    places_forwarded: int
+    nominations: int
+
+
+def _closing_event_id(campaign_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:{campaign_id}:{CLOSED}"))
+
+
+def honours_digest(rows: Sequence[HonourRow]) -> str:
+    """sha256 hex of the honour list as JSON: what the closing records of the list."""
+    return hashlib.sha256(to_json(rows).encode()).hexdigest()
 
 
 def _not_negative() -> Any:

@@ -412,6 +412,16 @@ TEXT: dict[str, Pair] = {
     ),
     "annual_report": ("年度报告", "Year-end report"),
     "funds": ("帮扶资金台账", "Funds ledger"),
+    "campaigns": ("评选表彰", "Award campaigns"),
+    "campaign_places": ("总名额已报送", "Places forwarded"),
+    "campaign_quotas": ("各区县名额", "Quotas per district"),
+    "campaign_rules": ("比例要求", "Ratio rules"),
+    "campaign_nominations": ("推荐", "Nominations"),
+    "campaign_honours": ("表彰名单", "Honour list"),
+    "forbidden_campaign": (
+        "您没有查看评选活动的权限（需要工会工作人员或评审委员角色）",
+        "You may not see this campaign (union staff and committee members only)",
+    ),
     "funds_lead": (
         "各区县帮扶资金：预算、预留、已付、释放、余额（元）",
         "Each district's funds: budget, reserved, paid, released, left (yuan)",

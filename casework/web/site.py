@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from casework.assess import reads_reports
 from casework.auth.edge import SESSION_COOKIE, EdgeAuth, check_csrf, client_address
 from casework.domain.calendar import CHINA_TZ, CalendarOverrides, WorkingCalendar
+from casework.domain.campaign import reads_campaigns
 from casework.domain.org import Role
 from casework.domain.registry import ACTION_NAMES, CASE_TYPES
 from casework.service import CaseService
@@ -197,6 +198,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             and any(t.opener_role in current.roles for t in CASE_TYPES.values()),
             "may_read_reports": current is not None and reads_reports(current),
             "may_read_funds": current is not None and reads_funds(current),
+            "may_read_campaigns": current is not None and reads_campaigns(current),
             "report_year": now().astimezone(CHINA_TZ).year - 1,
             "csrf_token": csrf_token(request),
             "notice": notice,

@@ -174,7 +174,7 @@ def test_the_report_counts_what_the_store_holds(engine: Engine) -> None:
     assert "困难职工帮扶案件发放救助资金6000元,帮扶2人次" in md
     assert "为职工追回1.3万元" in md
     assert "实施审计项目1个" in md and "已整改1个" in md
-    assert "表彰0项" in md
+    assert "2026年度评选尚无表彰" in md  # no campaign closed with titles that year
     assert "复核在册困难职工家庭4户" in md
     assert "张三" not in md and "HR-2026" not in md  # aggregate figures only
 
@@ -208,3 +208,67 @@ def test_the_seed_sentence_comes_out_word_for_word() -> None:
         total=Tally(count=34429, amount_fen=1_334_0000_00),
     )
     assert programme_sentence(p) == "常态化开展送温暖活动,全年投入资金1334万元,帮扶34429人次"
+
+
+def _honours(engine: Engine, award: str, outcomes: list[str | None]) -> None:
+    """A campaign of `award` in 2027 with one row per outcome (the rows the nominations'
+    projection writes)."""
+    from casework.demo.people import demo_users
+    from casework.domain.award import campaign_spec
+    from casework.store.campaigns import Campaigns
+    from casework.store.directory import Directory
+    from casework.store.tables import campaign_nominations
+
+    Directory(engine).upsert(demo_users())
+    kind = "collective" if award in ("advanced_collective", "worker_pioneer") else "individual"
+    spec = campaign_spec(
+        {
+            "name": f"2027 {award}",
+            "award": award,
+            "year": 2027,
+            "quotas": {"崇川区": 10},
+            "committee_members": 15,
+        }
+    )
+    cid = Campaigns(engine).open(spec, Directory(engine).get("city.officer1").actor())
+    with engine.begin() as conn:
+        for i, outcome in enumerate(outcomes):
+            conn.execute(
+                insert(campaign_nominations).values(
+                    case_id=f"NM-2027-{award[:3]}{i:03d}",
+                    campaign_id=cid,
+                    district="崇川区",
+                    kind=kind,
+                    name=f"候选{i}",
+                    unit="南通某单位",
+                    stage="closed",
+                    outcome=outcome,
+                    opened_at=T0,
+                    updated_at=T0,
+                )
+            )
+
+
+def test_the_years_titles_count_per_award_without_the_revoked(engine: Engine) -> None:
+    _honours(engine, "model_worker_city", ["honoured", "honoured", "revoked", "withdrawn", None])
+    _honours(engine, "advanced_collective", ["honoured", "failed"])
+    f = AnnualReports(engine).compute(2027)
+    assert f.honoured == {"model_worker_city": 2, "advanced_collective": 1}
+    assert f.awards == 3
+    assert "表彰市劳动模范2名、先进集体1个" in render_markdown(f)
+    assert AnnualReports(engine).compute(2026).honoured == {}
+
+
+def test_the_seed_years_awards_in_its_words() -> None:
+    from casework.domain.annual_report import awards_sentence
+
+    seed = {
+        "model_worker_national": 11,
+        "may_day_medal": 28,
+        "worker_pioneer": 34,
+        "model_worker_city": 200,
+        "advanced_collective": 150,
+    }
+    assert awards_sentence(seed) == (
+        "表彰市劳动模范200名、全国劳动模范11名、五一劳动奖章28名、工人先锋号34个、先进集体150个"
+    )

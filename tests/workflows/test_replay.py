@@ -24,6 +24,7 @@ from temporalio.worker import Replayer
 
 from casework.config import ProcessConfig
 from casework.domain.audit import StartAuditCase
+from casework.domain.campaign import Closing
 from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
 from casework.domain.legal_aid import LegalAidConfig, StartLegalAidCase
@@ -83,6 +84,7 @@ from tests.workflows.steps import (
     visit,
 )
 from workflows.audit_project import AuditWorkflow
+from workflows.campaign import CampaignWorkflow
 from workflows.hardship_relief import HardshipReliefWorkflow
 from workflows.legal_aid import LegalAidWorkflow
 from workflows.nomination import NominationWorkflow
@@ -476,6 +478,60 @@ async def nomination_vetted_voted_objected_then_honoured(h: Harness) -> str:
     return cid
 
 
+async def campaign_voted_withdrawn_closed_and_continued_as_new(h: Harness) -> str:
+    """An award campaign's workflow: the forward and the vote as Updates delivering to
+    the nomination, outcome signals, a hand-over every 3 (continue-as-new), closed when
+    the last nomination has its outcome."""
+    from casework.campaign_service import CampaignService
+    from casework.domain.award import campaign_spec
+    from casework.domain.campaign import workflow_id
+    from casework.domain.nomination import CommitteeVote
+    from tests.workflows.nomination_steps import CAMPAIGN, nominate, vet_clear
+
+    number_nominations(h)
+    svc = CampaignService(h.env.client, h.engine, h.service.task_queue, per_run=3)
+    spec = campaign_spec(
+        CAMPAIGN | {"ratio_rules": {}, "vetting_departments": ["discipline", "police", "tax"]}
+    )
+    cid = await svc.open(spec, h.directory.get("city.officer1").actor())
+    ids = [(await nominate(h, cid)).case_id for _ in range(3)]
+    await h.env.sleep(10 * 24 * 3600)
+    for case_id in ids:
+        await nomination_at_stage(h, case_id, "district_review")
+    await h.act(ids[0], "chongchuan.officer1", "approve")
+    await svc.forward(cid, "崇川区", h.directory.get("chongchuan.officer1").actor())
+    await nomination_at_stage(h, ids[0], "joint_vetting")
+    await vet_clear(h, ids[0])
+    await nomination_at_stage(h, ids[0], "committee")
+    member = h.directory.get("city.committee1").actor()
+    await svc.vote(cid, CommitteeVote(present=12, votes={ids[0]: 3}), member)
+    for case_id in ids[1:]:
+        await h.act(case_id, "chongchuan.officer1", "reject", "事迹不实")
+        await asyncio.sleep(0.1)
+    return workflow_id(cid)
+
+
+async def nomination_withdrawn_and_told_the_campaign(h: Harness) -> str:
+    """A nomination whose campaign has its workflow: rejected at the district's review,
+    it signals the campaign as it closes (the `tell-campaign` patch)."""
+    from casework.campaign_service import CampaignService
+    from casework.domain.award import campaign_spec
+    from casework.domain.campaign import workflow_id
+    from tests.workflows.nomination_steps import CAMPAIGN, nominate
+
+    number_nominations(h)
+    svc = CampaignService(h.env.client, h.engine, h.service.task_queue)
+    spec = campaign_spec(CAMPAIGN | {"ratio_rules": {}})
+    cid = await svc.open(spec, h.directory.get("city.officer1").actor())
+    case_id = (await nominate(h, cid)).case_id
+    await h.env.sleep(10 * 24 * 3600)
+    await nomination_at_stage(h, case_id, "district_review")
+    await h.act(case_id, "chongchuan.officer1", "reject", "事迹不实")
+    await h.result(case_id)
+    await h.env.client.get_workflow_handle(workflow_id(cid)).terminate("recorded")
+    return case_id
+
+
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "hardship_city_approved_and_filed": city_approved_and_filed,
     "hardship_returned_objected_and_info_requested": returned_objected_and_info_requested,
@@ -508,6 +564,10 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
     "nomination_vetted_voted_objected_then_honoured": (
         nomination_vetted_voted_objected_then_honoured
     ),
+    "nomination_withdrawn_and_told_the_campaign": nomination_withdrawn_and_told_the_campaign,
+    "campaign_voted_withdrawn_closed_and_continued_as_new": (
+        campaign_voted_withdrawn_closed_and_continued_as_new
+    ),
 }
 
 
@@ -515,8 +575,12 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[str]]] = {
 @pytest.mark.parametrize("name", list(SCENARIOS))
 async def test_record_history(harness: Harness, name: str) -> None:
     cid = await SCENARIOS[name](harness)
-    view = await harness.result(cid)
-    assert view.status == "closed", view
+    if cid.startswith("campaign-"):
+        closing = await harness.env.client.get_workflow_handle(cid, result_type=Closing).result()
+        assert closing.closed, closing
+    else:
+        view = await harness.result(cid)
+        assert view.status == "closed", view
     HISTORIES.mkdir(exist_ok=True)
     # A case that continued as new: each earlier run as NAME.runN.json, the last one as
     # NAME.json.
@@ -540,14 +604,29 @@ def load(path: Path) -> WorkflowHistory:
 def test_every_scenario_has_a_recorded_history() -> None:
     assert {p.stem for p in recorded()} >= set(SCENARIOS)
     # The continued cases' runs are there too, and they did continue.
-    for name in ("hardship_continued_as_new", "legal_aid_continued_as_new"):
+    for name in (
+        "hardship_continued_as_new",
+        "legal_aid_continued_as_new",
+        "campaign_voted_withdrawn_closed_and_continued_as_new",
+    ):
         assert {p.stem for p in recorded() if p.stem.startswith(f"{name}.run")}, name
 
 
-WORKFLOWS = [HardshipReliefWorkflow, LegalAidWorkflow, AuditWorkflow, NominationWorkflow]
+WORKFLOWS = [
+    HardshipReliefWorkflow,
+    LegalAidWorkflow,
+    AuditWorkflow,
+    NominationWorkflow,
+    CampaignWorkflow,
+]
 """Each history replays against the workflow of its type (the Replayer picks it by the
 history's workflow type: HardshipRelief, LegalAid, AuditProject)."""
-WORKFLOW_TYPES = {"legal_aid": "LegalAid", "audit": "AuditProject", "nomination": "Nomination"}
+WORKFLOW_TYPES = {
+    "legal_aid": "LegalAid",
+    "audit": "AuditProject",
+    "nomination": "Nomination",
+    "campaign": "Campaign",
+}
 """A history's workflow type by its file name's first word (else HardshipRelief)."""
 
 
