@@ -253,8 +253,17 @@ class CaseService:
                 await asyncio.to_thread(self.intake.discard, case_id)
             raise refused from None
         except RPCError as err:
-            if again and err.status == RPCStatusCode.NOT_FOUND:
-                # Opened by the first sending and closed since: its recorded view.
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # The workflow has ended ("update … not found"). Either the worker refused
+            # the opening (this sending, or the first one of this key): that refusal; or
+            # the first sending opened it and it has closed since: its recorded view.
+            refused = await _opening_refusal(handle)
+            if refused is not None:
+                if idempotency_key is None:
+                    await asyncio.to_thread(self.intake.discard, case_id)
+                raise refused from None
+            if again:
                 return await asyncio.to_thread(Queries(self.engine).case_view, case_id)
             raise
 

@@ -275,7 +275,14 @@ class Nominee(BaseModel):
     """What a nomination (`nominee.json`) carries that the rules need. No ID number: the
     rules never read it, and the nomination's own record keeps it where needed."""
 
-    model_config = STRICT
+    model_config = ConfigDict(
+        **STRICT,
+        # The HTTP API's schema says it too: a collective has no personal category.
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "collective"}}, "required": ["kind"]},
+            "then": {"properties": {flag: {"const": False} for flag in PERSONAL_FLAGS}},
+        },
+    )
 
     kind: NomineeKind
     name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": NAME_PATTERN})

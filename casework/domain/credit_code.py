@@ -17,6 +17,10 @@ ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 """3^i mod 31 for the first 17 positions."""
 LENGTH = 18
+PATTERN = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+"""What a pattern can state of a code (its alphabet, the division's digits); the check
+character it cannot: the HTTP API's schema names it by the format `FORMAT`."""
+FORMAT = "gb32100-code"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 
 

@@ -37,7 +37,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from casework.domain.applicant import STRICT
+from casework.domain.applicant import ID_NUMBER_FORMAT, ID_NUMBER_PATTERN, STRICT
 from casework.domain.award import (
     AwardKind,
     Nominee,
@@ -123,7 +123,16 @@ class NominationApplication(Nominee):
     )
     id_number: str | None = Field(
         default=None,
-        description="The person's 18-character ID number (optional; sealed, shown masked).",
+        description="The person's 18-character ID number (optional; sealed, shown masked): "
+        "17 digits then a digit or X, a real birth date and the check character, which a "
+        f"pattern cannot state (`format: {ID_NUMBER_FORMAT}`).",
+        json_schema_extra={
+            "pattern": ID_NUMBER_PATTERN,
+            "minLength": 18,
+            "maxLength": 18,
+            "format": ID_NUMBER_FORMAT,
+            "examples": ["320602198001011235"],
+        },
     )
 
     @field_validator("id_number")

@@ -38,12 +38,18 @@ from casework.domain.case import (
     evolve,
 )
 from casework.domain.case_type import CaseType
+from casework.domain.credit_code import FORMAT as CODE_FORMAT
+from casework.domain.credit_code import PATTERN as CODE_PATTERN
 from casework.domain.credit_code import credit_code_problem
 from casework.domain.events import JsonDict
 from casework.domain.org import CITY, DISTRICTS, Actor, Role
 from casework.domain.periods import Period
 from casework.domain.personal import SealedFields
 from casework.domain.refund import EXCEPTION_WORDS
+
+_CODES = "|".join(EXCEPTION_WORDS)
+REASONS_PATTERN = f"^(({_CODES})(,({_CODES}))*)?$"
+"""The run's exception codes, comma-separated, as the HTTP API's schema states them."""
 
 CASE_TYPE = "refund_review"
 CASE_PREFIX = "RF"
@@ -83,14 +89,27 @@ class RefundReviewApplication(BaseModel):
     )
     dues_year: int = Field(ge=2000, le=2100, description="The dues year.")
     firm: str = Field(min_length=1, max_length=100, description="The firm.")
-    credit_code: str = Field(description="统一社会信用代码 (GB 32100).")
+    credit_code: str = Field(
+        description="统一社会信用代码 (GB 32100): 18 characters, the last the check character "
+        f"computed from the first 17, which a pattern cannot state (`format: {CODE_FORMAT}`).",
+        json_schema_extra={
+            "pattern": CODE_PATTERN,
+            "minLength": 18,
+            "maxLength": 18,
+            "format": CODE_FORMAT,
+            "examples": ["91320602MA1X2Y3W4J"],
+        },
+    )
     district: str = Field(
         description="The firm's district.",
         json_schema_extra={"enum": [d for d in DISTRICTS if d != CITY], "examples": ["崇川区"]},
     )
     claimed_fen: int = Field(gt=0, description="The refund asked for, in fen.")
     reasons: str = Field(
-        default="", max_length=200, description="The run's exception codes, comma-separated."
+        default="",
+        max_length=200,
+        description="The run's exception codes, comma-separated.",
+        json_schema_extra={"pattern": REASONS_PATTERN},
     )
 
     @field_validator("credit_code")

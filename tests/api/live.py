@@ -140,6 +140,8 @@ class LiveApi:
                     await self._open_the_documented_case(env, engine, service, task_queue)
                     self._file_the_documented_household(engine)
                     self._open_the_documented_programme(engine)
+                    self._open_the_documented_campaign(engine)
+                    self._receive_the_documented_refund_exception(engine)
                     self._store_the_documented_report(engine)
                     serving = asyncio.create_task(server.serve(sockets=[sock]))
                     while not server.started:
@@ -181,6 +183,50 @@ class LiveApi:
             Directory(engine).get("city.officer1").actor(),
         )
         assert opened == PROGRAMME_EXAMPLE, opened
+
+    def _open_the_documented_campaign(self, engine: Engine) -> None:
+        """The campaign the nomination's example names (CP-2027-001: examples/campaign.json,
+        the first of 2027), so that the documented nomination opens."""
+        import json
+
+        from casework.domain.award import CampaignSpec
+        from casework.domain.nomination import APPLICATION_EXAMPLE
+        from casework.store.campaigns import Campaigns
+
+        spec = json.loads((Path(__file__).parents[2] / "examples" / "campaign.json").read_text())
+        opened = Campaigns(engine).open(
+            CampaignSpec.model_validate(spec), Directory(engine).get("city.officer1").actor()
+        )
+        assert opened == APPLICATION_EXAMPLE["campaign_id"], opened
+
+    def _receive_the_documented_refund_exception(self, engine: Engine) -> None:
+        """The refund application the review's example names (RA-2026-0000001), as a run
+        leaves an exception it has not opened a case for, so that opening its review by
+        hand succeeds."""
+        from sqlalchemy import insert
+
+        from casework.domain.refund_review import APPLICATION_EXAMPLE as REVIEW_EXAMPLE
+        from casework.store.tables import refund_applications
+
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(refund_applications).values(
+                    application_no=int(REVIEW_EXAMPLE["application_id"].rsplit("-", 1)[1]),
+                    year=REVIEW_EXAMPLE["dues_year"],
+                    credit_code=REVIEW_EXAMPLE["credit_code"],
+                    firm=REVIEW_EXAMPLE["firm"],
+                    district=REVIEW_EXAMPLE["district"],
+                    claimed_fen=REVIEW_EXAMPLE["claimed_fen"],
+                    employees=20,
+                    small_scale=1,
+                    status="exception",
+                    reasons=REVIEW_EXAMPLE["reasons"],
+                    received_by="city.officer1",
+                    received_at=now,
+                    updated_at=now,
+                )
+            )
 
     def _store_the_documented_report(self, engine: Engine) -> None:
         """The year-end report of the year the schema's examples name, stored as the

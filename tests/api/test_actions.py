@@ -229,3 +229,20 @@ async def test_without_temporal_actions_answer_503_and_reads_still_work(api: Api
             headers={**api.headers(OPENER), "Content-Type": "application/json"},
         )
         assert r.status_code == 503
+
+
+async def test_an_opening_the_worker_refuses_is_refused_again_when_sent_again(api: Api) -> None:
+    """A nomination of a campaign that does not exist: the worker refuses it as it opens,
+    and the workflow ends. Sent again with the same key, the answer is that refusal, not a
+    500 for a case that was never recorded."""
+    from casework.domain.nomination import APPLICATION_EXAMPLE
+
+    body = {**APPLICATION_EXAMPLE, "campaign_id": "CP-2027-999"}
+    for _ in range(2):
+        r = await api.client.post(
+            "/api/cases/nomination",
+            json=body,
+            headers=api.headers(OPENER, **{"Idempotency-Key": "nomination-refused-1"}),
+        )
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"]["code"] == "campaign_not_found", r.text

@@ -11,9 +11,10 @@ by it refused with a 4xx; a missing or forged token refused with 401. Then the s
 checks again on chains that follow the schema's links: a case opened by
 POST /api/cases/hardship is read, traced, and acted on.
 
-Three rules no pattern can state are given as formats of our own, and the generator is
+Four rules no pattern can state are given as formats of our own, and the generator is
 told how to make valid values for them, as a client that reads the descriptions would:
-the ID number's birth date and check digit (`gb11643-id`), the moment of `at`
+the ID number's birth date and check digit (`gb11643-id`), a credit code's check
+character (`gb32100-code`), the moment of `at`
 (`beijing-time`: a real date of the years 2000-2099) and legal aid's dates that may not
 lie in the future (`past-date`).
 
@@ -40,6 +41,7 @@ from schemathesis.core.result import Ok
 
 from casework.api.app import create_app
 from casework.api.supervision import AT_FORMAT
+from casework.domain import credit_code
 from casework.domain.hardship import ID_NUMBER_FORMAT
 from casework.domain.identity import id_check_digit
 from casework.domain.legal_aid import PAST_DATE_FORMAT
@@ -77,6 +79,10 @@ def beijing_times(draw: st.DrawFn) -> str:
 
 
 schemathesis.openapi.format(ID_NUMBER_FORMAT, id_numbers())
+schemathesis.openapi.format(
+    credit_code.FORMAT,
+    st.randoms(use_true_random=False).map(credit_code.generate),
+)
 schemathesis.openapi.format(AT_FORMAT, beijing_times())
 schemathesis.openapi.format(
     PAST_DATE_FORMAT,
@@ -84,6 +90,15 @@ schemathesis.openapi.format(
         date.isoformat
     ),
 )
+
+NO_SUCCESS_HERE = {
+    "POST /api/campaigns/{campaign_id}/forward",
+    "POST /api/campaigns/{campaign_id}/vote",
+}
+"""Operations whose success needs a campaign's nominations to have lived through stages
+a fuzzing run cannot give them (the unit's public notice, a district's review, six
+departments' vetting): they are fuzzed for their refusals here, and succeed through
+the API in tests/workflows/test_campaign.py."""
 
 CONFIG: dict[str, Any] = {
     "seed": SEED,
@@ -204,4 +219,4 @@ def test_the_run_reached_every_operation_and_its_successes(
             print(f"  {label}: {answers}")
     assert set(labels) <= {label for label in calls if not label.startswith("stateful ")}
     succeeded = {label for (label, status), n in statuses.items() if 200 <= status < 300}
-    assert set(labels) <= succeeded, set(labels) - succeeded
+    assert set(labels) - NO_SUCCESS_HERE <= succeeded, set(labels) - NO_SUCCESS_HERE - succeeded
