@@ -85,6 +85,7 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
                         action="claim",
                         year=2026,
                         programme_id="PG-2027-000001",
+                        campaign_id="CP-2027-001",
                     ),
                 )
 
