@@ -160,6 +160,20 @@ def after_close_event_id(action: str, case_id: str, key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:{action}:{case_id}:{key}"))
 
 
+def check_district_opener(actor: Actor, district: str, whose: str) -> None:
+    """Refused unless `actor` is a district officer whose jurisdiction covers `district`:
+    who opens a follow-up case by hand (a re-verification, a refund review). `whose`
+    names, in Chinese, what lies in the district (家庭, 企业)."""
+    if not actor.has_role(Role.DISTRICT_OFFICER):
+        raise Refused("role_not_held", "立案需要 district_officer 角色 (role required)")
+    if not actor.covers(district):
+        raise Refused(
+            "outside_jurisdiction",
+            f"{whose}所在区县 {district} 不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
+            "district",
+        )
+
+
 class UnknownAction(Refused):
     def __init__(self, name: str, known: Sequence[str]) -> None:
         super().__init__(

@@ -37,7 +37,7 @@ from casework.domain.case import (
     Refused,
     evolve,
 )
-from casework.domain.case_type import CaseType
+from casework.domain.case_type import CaseType, check_district_opener
 from casework.domain.credit_code import FORMAT as CODE_FORMAT
 from casework.domain.credit_code import PATTERN as CODE_PATTERN
 from casework.domain.credit_code import credit_code_problem
@@ -201,14 +201,7 @@ def opened_by_run(actor: Actor) -> bool:
 
 def check_opener(actor: Actor, district: str) -> None:
     """By hand: a district officer of the firm's district (an exception re-opened)."""
-    if not actor.has_role(Role.DISTRICT_OFFICER):
-        raise Refused("role_not_held", "立案需要 district_officer 角色 (role required)")
-    if not actor.covers(district):
-        raise Refused(
-            "outside_jurisdiction",
-            f"企业所在区县 {district} 不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
-            "district",
-        )
+    check_district_opener(actor, district, "企业")
 
 
 class RefundReviewProcess(Process):

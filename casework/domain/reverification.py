@@ -37,10 +37,9 @@ from casework.domain.case import (
     NewEvent,
     Outcome,
     Process,
-    Refused,
     evolve,
 )
-from casework.domain.case_type import CaseType
+from casework.domain.case_type import CaseType, check_district_opener
 from casework.domain.events import JsonDict
 from casework.domain.org import CITY, DISTRICTS, Actor, Role
 from casework.domain.periods import Period
@@ -205,14 +204,7 @@ def opened_by_review(actor: Actor) -> bool:
 
 def check_opener(actor: Actor, district: str) -> None:
     """A district officer of the household's district opens one by hand."""
-    if not actor.has_role(Role.DISTRICT_OFFICER):
-        raise Refused("role_not_held", "立案需要 district_officer 角色 (role required)")
-    if not actor.covers(district):
-        raise Refused(
-            "outside_jurisdiction",
-            f"家庭所在区县 {district} 不在您的管辖范围 {actor.district} 内 (outside jurisdiction)",
-            "district",
-        )
+    check_district_opener(actor, district, "家庭")
 
 
 class ReverificationProcess(Process):
