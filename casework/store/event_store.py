@@ -232,6 +232,21 @@ def walk_chains(rows: Iterable[Any]) -> VerifyReport:
     return VerifyReport(cases_checked, events_checked, broken)
 
 
+def run_event(
+    stream: str, type_: str, actor: Actor, payload: dict[str, Any], event_id: str | None = None
+) -> NewEvent:
+    """A new event of a run stream (a programme, a campaign, a year's funds or refunds),
+    decided now by `actor`."""
+    return NewEvent(
+        event_id=event_id or str(uuid.uuid4()),
+        case_id=stream,
+        type=type_,
+        payload=payload,
+        actor_id=actor.id,
+        occurred_at=datetime.now(UTC),
+    )
+
+
 class EventStore:
     HEADS_KEPT = 4096
 
@@ -554,13 +569,8 @@ class EventStore:
         retried: tuple[type[Exception], ...] = (ConcurrencyConflict, *retry_on)
         for attempt in range(tries):
             head = self.head(stream)
-            event = NewEvent(
-                event_id=event_id or str(uuid.uuid4()),
-                case_id=stream,
-                type=type_,
-                payload=payload() if callable(payload) else payload,
-                actor_id=actor.id,
-                occurred_at=datetime.now(UTC),
+            event = run_event(
+                stream, type_, actor, payload() if callable(payload) else payload, event_id
             )
 
             def write(conn: Connection, seq: int = head + 1) -> None:

@@ -47,7 +47,7 @@ from casework.domain.streams import PROGRAMME_PREFIX
 from casework.privacy.fields import seal_fields, unseal, unwrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.privacy.lookup import identity_digest, lookup_key
-from casework.store.event_store import ConcurrencyConflict, EventStore
+from casework.store.event_store import ConcurrencyConflict, EventStore, run_event
 from casework.store.personal import PersonalData
 from casework.store.tables import (
     applicant_identities,
@@ -217,20 +217,6 @@ class Programmes:
         return self._keyring
 
     # -- the stream ----------------------------------------------------------------------
-
-    def _head(self, programme_id: str) -> int:
-        return self.store.head(programme_id)
-
-    @staticmethod
-    def _event(programme_id: str, type_: str, actor: Actor, payload: dict[str, Any]) -> NewEvent:
-        return NewEvent(
-            event_id=str(uuid.uuid4()),
-            case_id=programme_id,
-            type=type_,
-            payload=payload,
-            actor_id=actor.id,
-            occurred_at=datetime.now(UTC),
-        )
 
     def _record(
         self,
@@ -673,7 +659,7 @@ class Programmes:
         if now.astimezone(CHINA_TZ).date() < spec.lists_due_on:
             raise ListsNotDue(programme_id, spec.lists_due_on)
         for attempt in range(5):
-            head = self._head(programme_id)
+            head = self.store.head(programme_id)
             districts = self._at_deadline(programme_id, spec)
             overdue = [d.district for d in districts if not d.lists_submitted + d.lists_approved]
             event = NewEvent(
@@ -967,7 +953,7 @@ class Programmes:
             data_key = self._cached_key(conn, programme_id)
         outcomes = [self._pay_one(programme_id, data_key, r, transfer) for r in rows]
         year = int(programme_id.split("-")[1])
-        seq = self._head(programme_id) + 1
+        seq = self.store.head(programme_id) + 1
         now = datetime.now(UTC)
         paid = [o for o in outcomes if o.transfer_ref is not None]
         failed = [o for o in outcomes if o.transfer_ref is None]
@@ -1024,7 +1010,7 @@ class Programmes:
             programme_id,
             seq - 1,
             [
-                self._event(
+                run_event(
                     programme_id,
                     PAYMENTS_BATCH,
                     actor,

@@ -65,7 +65,7 @@ from casework.domain.refusal import Refused
 from casework.privacy.fields import seal_fields, unseal, unwrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.store.db import IMMEDIATE
-from casework.store.event_store import ConcurrencyConflict, EventStore
+from casework.store.event_store import ConcurrencyConflict, EventStore, run_event
 from casework.store.personal import PersonalData
 from casework.store.programmes import BANK_TRIES, AccountRefused, Transfer, TransientBankError
 from casework.store.reverification import allocate_case_ids, note_openings
@@ -183,20 +183,6 @@ class Refunds:
         self._key_cache: tuple[int, bytes] | None = None
 
     # -- the stream ----------------------------------------------------------------------
-
-    def _head(self, stream: str) -> int:
-        return self.store.head(stream)
-
-    @staticmethod
-    def _event(stream: str, type_: str, actor: Actor, payload: dict[str, Any]) -> NewEvent:
-        return NewEvent(
-            event_id=str(uuid.uuid4()),
-            case_id=stream,
-            type=type_,
-            payload=payload,
-            actor_id=actor.id,
-            occurred_at=datetime.now(UTC),
-        )
 
     def _record(
         self,
@@ -450,7 +436,7 @@ class Refunds:
                     }
                 )
         stream = refund_stream(year)
-        seq = self._head(stream) + 1
+        seq = self.store.head(stream) + 1
         now = datetime.now(UTC)
 
         def write(conn: Connection) -> None:
@@ -506,7 +492,7 @@ class Refunds:
             stream,
             seq - 1,
             [
-                self._event(
+                run_event(
                     stream,
                     REFUNDS_BATCH,
                     actor,
@@ -699,7 +685,7 @@ class Refunds:
             )
 
         for attempt in range(8):
-            seq = self._head(stream) + 1
+            seq = self.store.head(stream) + 1
             event = NewEvent(
                 event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stream}/{case_id}/paid")),
                 case_id=stream,
