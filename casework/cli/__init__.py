@@ -1346,20 +1346,30 @@ def privacy_erase(
     The ID number, phone and bank account become unreadable everywhere they were
     stored (event log, Temporal history, backups); the hash chain still verifies.
     The period is `retention_years` (default 10) of the process configuration,
-    counted from the day the case closed."""
+    counted from the day the case closed. A relief programme's id (PG-...): its
+    recipients' ID numbers and bank accounts, counted from the day it closed."""
     from casework.config import ConfigError
+    from casework.domain.streams import PROGRAMME_PREFIX
     from casework.store.directory import Directory
     from casework.store.personal import PersonalData
+    from casework.store.programmes import Programmes
     from casework.store.queries import Queries
 
     eng = engine()
     admin = Directory(eng).active(as_user).actor()
-    state = Queries(eng).case_state(case_id)
-    try:
-        retention = settings().processes.section(state.case_type).retention_years
-    except ConfigError as e:
-        fail(f"configuration: {e}", 1)
-    event = PersonalData(eng, None).erase(case_id, admin, retention_years=retention, reason=comment)
+    if case_id.startswith(f"{PROGRAMME_PREFIX}-"):
+        event = Programmes(eng).erase_personal(
+            case_id, admin, retention_years=_programme_retention(), reason=comment
+        )
+    else:
+        state = Queries(eng).case_state(case_id)
+        try:
+            retention = settings().processes.section(state.case_type).retention_years
+        except ConfigError as e:
+            fail(f"configuration: {e}", 1)
+        event = PersonalData(eng, None).erase(
+            case_id, admin, retention_years=retention, reason=comment
+        )
     if as_json:
         emit_json(
             {
@@ -1377,6 +1387,17 @@ def privacy_erase(
         )
 
 
+def _programme_retention() -> int:
+    """How long a relief programme keeps its recipients' personal data after it
+    closes: the hardship process's `retention_years` (programmes are its part 1b)."""
+    from casework.config import ConfigError
+
+    try:
+        return int(settings().processes.section("hardship").retention_years)
+    except ConfigError as e:
+        fail(f"configuration: {e}", 1)
+
+
 @privacy_app.command("sweep")
 @handled
 def privacy_sweep(
@@ -1388,10 +1409,12 @@ def privacy_sweep(
 ) -> None:
     """Erase the personal data of every closed case whose retention period is over
     (admin): the scheduled run of `privacy erase`, oldest first, one case at a time; a
-    case that cannot be erased is reported and the others go on."""
+    case that cannot be erased is reported and the others go on. Then the same for the
+    relief programmes closed longer ago than their retention period."""
     from casework.config import ConfigError
     from casework.store.directory import Directory
     from casework.store.personal import PersonalData
+    from casework.store.programmes import Programmes
 
     eng = engine()
     admin = Directory(eng).active(as_user).actor()
@@ -1403,6 +1426,15 @@ def privacy_sweep(
     lines = PersonalData(eng, None).sweep(
         admin, retention_years=retention, dry_run=dry_run, limit=limit, reason=comment
     )
+    left = None if limit is None else limit - len(lines)
+    if left is None or left > 0:
+        lines += Programmes(eng).sweep_personal(
+            admin,
+            retention_years=_programme_retention(),
+            dry_run=dry_run,
+            limit=left,
+            reason=comment,
+        )
     if as_json:
         emit_json(lines)
         return

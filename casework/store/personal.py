@@ -83,7 +83,7 @@ class ApplicantCard(BaseModel):
     erased: bool
 
 
-def _require_admin(admin: Actor) -> None:
+def require_admin(admin: Actor) -> None:
     if not admin.has_role(Role.ADMIN):
         raise Refused("role_not_held", "销毁个人信息需要 admin 角色 (role admin required)")
 
@@ -317,7 +317,7 @@ class PersonalData:
         reason: str | None,
         case_type: str | None,
     ) -> list[SweepLine]:
-        _require_admin(admin)
+        require_admin(admin)
         # A case's last change is no earlier than its closing: every case closed before
         # the cut-off is among these (erase checks the closing itself). A case that
         # filed a household counts from the household's exit instead, and is not due
@@ -412,7 +412,7 @@ class PersonalData:
         from casework.store.queries import UnknownCase
 
         now = now or utc_now()
-        _require_admin(admin)
+        require_admin(admin)
         store = EventStore(self.engine)
         events = store.read(case_id)
         if not events:

@@ -21,7 +21,19 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.batch import RunProgress
@@ -29,7 +41,7 @@ from casework.domain.calendar import CHINA_TZ
 from casework.domain.events import NewEvent
 from casework.domain.identity import mask
 from casework.domain.org import CITY, Actor, Role
-from casework.domain.personal import SealedValue
+from casework.domain.personal import ERASED, SealedValue
 from casework.domain.programme import (
     DistrictAtDeadline,
     ListCheck,
@@ -47,8 +59,14 @@ from casework.domain.streams import PROGRAMME_PREFIX
 from casework.privacy.fields import seal_fields, unseal, unwrap_data_key
 from casework.privacy.keys import Keyring, KeyringError
 from casework.privacy.lookup import identity_digest, lookup_key
-from casework.store.event_store import ConcurrencyConflict, EventStore, run_event
-from casework.store.personal import PersonalData
+from casework.store.event_store import ConcurrencyConflict, EventStore, StoredEvent, run_event
+from casework.store.personal import (
+    PersonalData,
+    SweepLine,
+    require_admin,
+    utc_now,
+    years_after,
+)
 from casework.store.tables import (
     applicant_identities,
     case_events,
@@ -67,6 +85,9 @@ LIST_REVIEWED = "programme.list_reviewed"
 DISTRICT_APPROVED = "programme.district_approved"
 PAYMENTS_BATCH = "payments.batch"
 ROW_CORRECTED = "programme.row_corrected"
+PERSONAL_DATA_ERASED = "programme.personal_data_erased"
+ERASED_MARK = "erased:"
+"""What replaces a keyed hash of an ID number once the programme's data is erased."""
 LISTS_DUE = "lists.due"
 
 SCHEDULE_ACTOR = "system.schedule"
@@ -1092,6 +1113,156 @@ class Programmes:
                 .values(status="paid", closed_at=datetime.now(UTC))
             )
         return True
+
+    # -- erasing (crypto-shredding, as for a case: casework.store.personal) -----------
+
+    def erase_personal(
+        self,
+        programme_id: str,
+        admin: Actor,
+        *,
+        retention_years: int,
+        now: datetime | None = None,
+        reason: str | None = None,
+    ) -> StoredEvent:
+        """Destroy the programme's data key (its recipients' ID numbers and bank
+        accounts become ciphertext nobody can open) and the keyed hashes that would
+        find a person among its recipients and payments again, recording who did it
+        and why, in one transaction. Only an administrator, only for a closed (paid)
+        programme, and only `retention_years` after it closed. Names, amounts, districts
+        and the bank's transfer references stay: they are the payment record."""
+        now = now or utc_now()
+        require_admin(admin)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(programmes.c.status, programmes.c.closed_at).where(
+                    programmes.c.programme_id == programme_id
+                )
+            ).first()
+        if row is None:
+            raise ProgrammeNotFound(programme_id)
+        if row.status == "open" or row.closed_at is None:
+            raise Refused(
+                "programme_open",
+                f"项目 {programme_id} 尚未结束，不能销毁个人信息 (the programme is still open)",
+            )
+        until = years_after(row.closed_at, retention_years)
+        if now < until:
+            raise Refused(
+                "retention_period",
+                f"档案保存期至 {until:%Y-%m-%d}（项目结束后 {retention_years} 年），期满前不得销毁 "
+                f"(kept until {until:%Y-%m-%d}, {retention_years} years after the programme closed)",
+            )
+
+        def destroy(conn: Connection, _seq: int) -> None:
+            destroyed = conn.execute(
+                update(case_keys)
+                .where(case_keys.c.case_id == programme_id, case_keys.c.wrapped_key.is_not(None))
+                .values(wrapped_key=None, legacy_personal=None, erased_at=now)
+            ).rowcount
+            if destroyed != 1:
+                raise Refused(
+                    "already_erased",
+                    f"项目 {programme_id} 的个人信息已销毁 (already erased)",
+                )
+            # The keyed hash of each ID number (one person, one row per programme) and
+            # the bank's idempotency keys built from it: replaced by markers that keep
+            # the rows unique and link to nobody.
+            conn.execute(
+                update(programme_recipients)
+                .where(programme_recipients.c.programme_id == programme_id)
+                .values(
+                    person_digest=literal(ERASED_MARK, String)
+                    + cast(programme_recipients.c.recipient_id, String),
+                    id_masked=ERASED,
+                )
+            )
+            keys = conn.execute(
+                select(payments.c.payee_key)
+                .where(payments.c.run_id == programme_id)
+                .order_by(payments.c.paid_at, payments.c.payee_key)
+            ).scalars()
+            renamed = [
+                {"old": key, "new": f"{ERASED_MARK}{n}"} for n, key in enumerate(keys, start=1)
+            ]
+            if renamed:
+                conn.execute(
+                    update(payments)
+                    .where(
+                        payments.c.run_id == programme_id,
+                        payments.c.payee_key == bindparam("old"),
+                    )
+                    .values(payee_key=bindparam("new"), idempotency_key=bindparam("new")),
+                    renamed,
+                )
+
+        stored = self.store.append_at_head(
+            programme_id,
+            PERSONAL_DATA_ERASED,
+            admin,
+            {
+                "fields": ["id_number", "bank_account"],
+                "reason": reason,
+                "retention_years": retention_years,
+                "closed_at": row.closed_at.isoformat(),
+            },
+            also=destroy,
+        )
+        if getattr(self, "_key_cache", (None,))[0] == programme_id:
+            del self._key_cache
+        _log().warning("personal_data.erased", programme_id=programme_id, actor=admin.id)
+        return stored
+
+    def sweep_personal(
+        self,
+        admin: Actor,
+        *,
+        retention_years: int,
+        now: datetime | None = None,
+        dry_run: bool = False,
+        limit: int | None = None,
+        reason: str | None = None,
+    ) -> list[SweepLine]:
+        """`erase_personal` for every closed programme past its retention period,
+        oldest first, one transaction each (the programmes' part of `privacy sweep`)."""
+        now = now or utc_now()
+        require_admin(admin)
+        cutoff = years_after(now, -retention_years)
+        with self.engine.connect() as conn:
+            due = list(
+                conn.execute(
+                    select(programmes.c.programme_id)
+                    .join(case_keys, case_keys.c.case_id == programmes.c.programme_id)
+                    .where(
+                        programmes.c.status != "open",
+                        programmes.c.closed_at <= cutoff,
+                        case_keys.c.wrapped_key.is_not(None),
+                    )
+                    .order_by(programmes.c.closed_at, programmes.c.programme_id)
+                    .limit(limit)
+                ).scalars()
+            )
+        lines: list[SweepLine] = []
+        for programme_id in due:
+            if dry_run:
+                lines.append(SweepLine(case_id=programme_id, result="due"))
+                continue
+            try:
+                self.erase_personal(
+                    programme_id, admin, retention_years=retention_years, now=now, reason=reason
+                )
+            except Refused as refused:
+                lines.append(
+                    SweepLine(
+                        case_id=programme_id,
+                        result="refused",
+                        code=refused.code,
+                        message=refused.message,
+                    )
+                )
+            else:
+                lines.append(SweepLine(case_id=programme_id, result="erased"))
+        return lines
 
 
 def _lists_due(programme_id: str, payload: dict[str, Any], at: datetime) -> ListsDue:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, union_all, update
 from structlog.testing import capture_logs
 
 from activities.disbursement import FakeBank
@@ -23,6 +23,7 @@ from casework.store.directory import Directory
 from casework.store.event_store import ConcurrencyConflict, EventStore
 from casework.store.programmes import LISTS_DUE, PAYMENTS_BATCH, SCHEDULE_ACTOR, Programmes
 from casework.store.tables import case_events, payments, programme_recipients
+from casework.store.tables import programmes as programmes_table
 from tests.conftest import TEST_KEYRING
 
 CC, TZ = "崇川区", "通州区"
@@ -490,3 +491,82 @@ def test_the_deadline_of_a_programme_that_does_not_exist_is_refused(
         programmes.record_lists_due("PG-2027-999999")
     assert missing.value.code == "not_found"
     assert programmes.lists_due("PG-2027-999999") is None
+
+
+def test_a_closed_programmes_personal_data_is_erased_after_its_retention_period(
+    engine: Engine, programmes: Programmes, who: dict[str, Actor]
+) -> None:
+    """Crypto-shredding for a programme (`privacy erase PG-…`, `privacy sweep`): only an
+    administrator, only once closed and the retention period is over; the data key and
+    every keyed hash that would find a recipient again are gone; names, amounts and the
+    bank's references stay; the chain verifies."""
+    p = programmes
+    directory = Directory(engine)
+    admin = directory.get("city.admin").actor()
+    pid, _ = approved_programme(p, who, row(1), row(2), row(3))
+    with pytest.raises(Refused) as refused:
+        p.erase_personal(pid, admin, retention_years=10)
+    assert refused.value.code == "programme_open"
+    pay_all(p, pid, FakeBank(), who["city.officer1"])
+    assert p.finish(pid, today=date(2027, 1, 6))
+    with engine.connect() as conn:
+        closed_at = conn.scalar(
+            select(programmes_table.c.closed_at).where(programmes_table.c.programme_id == pid)
+        )
+    assert closed_at is not None
+    late = closed_at + timedelta(days=3_660)  # past ten years
+    with pytest.raises(Refused) as refused:
+        p.erase_personal(pid, who["city.officer1"], retention_years=10, now=late)
+    assert refused.value.code == "role_not_held"
+    with pytest.raises(Refused) as refused:
+        p.erase_personal(pid, admin, retention_years=10, now=closed_at + timedelta(days=365))
+    assert refused.value.code == "retention_period"
+    assert p.sweep_personal(admin, retention_years=10, now=closed_at) == []
+    [due] = p.sweep_personal(admin, retention_years=10, now=late, dry_run=True)
+    assert (due.case_id, due.result) == (pid, "due")
+
+    def digests() -> list[str]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    union_all(
+                        select(programme_recipients.c.person_digest).where(
+                            programme_recipients.c.programme_id == pid
+                        ),
+                        select(payments.c.payee_key).where(payments.c.run_id == pid),
+                        select(payments.c.idempotency_key).where(payments.c.run_id == pid),
+                    )
+                ).scalars()
+            )
+
+    before = digests()
+    assert len(before) == 9 and not any(d.startswith("erased:") for d in before)
+    [line] = p.sweep_personal(admin, retention_years=10, now=late, reason="保存期满")
+    assert (line.case_id, line.result) == (pid, "erased")
+    after = digests()
+    assert len(after) == 9 and all(d.startswith("erased:") for d in after)
+    assert not set(after) & set(before)
+    with engine.connect() as conn:
+        kept = conn.execute(
+            select(
+                programme_recipients.c.name,
+                programme_recipients.c.amount_fen,
+                programme_recipients.c.id_masked,
+                programme_recipients.c.transfer_ref,
+            ).where(programme_recipients.c.programme_id == pid)
+        ).all()
+    assert sorted(k.name for k in kept) == ["职工1", "职工2", "职工3"]
+    assert all(k.amount_fen == 40_000 and k.transfer_ref for k in kept)
+    assert {k.id_masked for k in kept} == {"[已销毁 erased]"}
+    with engine.connect() as conn, pytest.raises(Refused) as refused:
+        p._data_key(conn, pid)  # the sealed numbers cannot be opened
+    assert refused.value.code == "personal_data_erased"
+    store = EventStore(engine)
+    erased = store.read(pid)[-1]
+    assert erased.type == "programme.personal_data_erased"
+    assert erased.actor_id == "city.admin" and erased.payload["reason"] == "保存期满"
+    assert store.verify().broken == []
+    with pytest.raises(Refused) as refused:
+        p.erase_personal(pid, admin, retention_years=10, now=late)
+    assert refused.value.code == "already_erased"
+    assert p.sweep_personal(admin, retention_years=10, now=late) == []

@@ -198,3 +198,56 @@ def test_the_summer_example_runs_on_any_deployment(sqlite_engine: Engine, tmp_pa
     )
     assert (listed["accepted"], listed["total_fen"]) == (6, 120_000)
     assert [(f["line"], f["code"]) for f in listed["failures"]] == [(7, "above_standard")]
+
+
+def test_privacy_erase_and_sweep_take_a_closed_programme(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`privacy erase PG-…` and `privacy sweep`: a programme's recipients' ID numbers
+    and bank accounts go once it has been closed for the hardship retention period."""
+    from datetime import date, timedelta
+
+    from activities.disbursement import FakeBank
+    from activities.programme import ProgrammePayments
+    from casework.store.personal import years_after
+
+    directory = Directory(sqlite_engine)
+    directory.upsert(demo_users())
+    store = Programmes(sqlite_engine, TEST_KEYRING)
+    summer = ProgrammeSpec.model_validate_json(
+        (REPO / "examples/programme-summer.json").read_bytes()
+    )
+    pid = store.open(summer, directory.get(CITY).actor())
+    listed = store.submit(
+        pid,
+        (REPO / "examples/programme-summer-recipients.csv").read_bytes(),
+        directory.get(GR).actor(),
+        today=date(2027, 6, 10),
+    )
+    store.review(listed.list_id, directory.get(OFFICER).actor(), approve=True)
+    store.approve_district(pid, "崇川区", directory.get(CITY).actor())
+    payer = ProgrammePayments(sqlite_engine, FakeBank(), TEST_KEYRING)
+    cursor = 0
+    while (
+        done := store.pay_batch(pid, cursor, payer.transfer, directory.get(CITY).actor())
+    ) is not None:
+        cursor = done
+    assert store.finish(pid, today=date(2027, 7, 1))
+    cli = Cli(sqlite_engine, tmp_path)
+
+    soon = cli.run("privacy", "erase", pid, "--as", "city.admin", code=2)
+    assert "retention_period" in soon.stderr
+    closed_at = datetime.now(UTC)
+    later = years_after(closed_at, 10) + timedelta(days=1)
+    monkeypatch.setattr("casework.store.programmes.utc_now", lambda: later)
+    monkeypatch.setattr("casework.store.personal.utc_now", lambda: later)
+    assert cli.json("privacy", "sweep", "--as", "city.admin", "--dry-run") == [
+        {"case_id": pid, "result": "due", "code": None, "message": None}
+    ]
+    refused = cli.run("privacy", "erase", pid, "--as", CITY, code=2)
+    assert "role_not_held" in refused.stderr
+    erased = cli.json("privacy", "erase", pid, "--as", "city.admin", "--comment", "保存期满")
+    assert (erased["case_id"], erased["erased"], erased["erased_by"]) == (pid, True, "city.admin")
+    assert cli.json("privacy", "sweep", "--as", "city.admin") == []
+    again = cli.run("privacy", "erase", pid, "--as", "city.admin", code=2)
+    assert "already_erased" in again.stderr
