@@ -26,6 +26,7 @@ from activities.disbursement import BankClient, Disbursement, FakeBank
 from activities.doctor import DoctorReporting
 from activities.ledger_bank import LedgerBank
 from activities.nomination import NominationActivities
+from activities.privacy import PrivacyDueReporting
 from activities.programme import ProgrammeDeadlines, ProgrammePayments
 from activities.recording import Recorder
 from activities.refund_review import RefundReviews
@@ -51,6 +52,7 @@ from workflows.assess import AnnualReportWorkflow, AssessStarterWorkflow, Progra
 from workflows.campaign import CampaignWorkflow
 from workflows.doctor import DoctorWorkflow
 from workflows.household_exit import HouseholdExitWorkflow
+from workflows.privacy import PrivacyDueWorkflow
 from workflows.programme import ProgrammeRunWorkflow
 from workflows.refunds import RefundRunWorkflow
 from workflows.title_revocation import TitleRevocationWorkflow
@@ -82,6 +84,7 @@ WORKFLOWS = [
     ProgrammeRunWorkflow,
     RefundRunWorkflow,
     DoctorWorkflow,
+    PrivacyDueWorkflow,
 ]
 
 
@@ -148,6 +151,7 @@ def build_worker(
         refund_reviews.refund_review_opening,
         refund_reviews.refund_review_payment,
         DoctorReporting(engine).doctor_report,
+        PrivacyDueReporting(engine, source).privacy_due_report,
     ]
     replaced = {activity_name(a) for a in overrides}
     return Worker(

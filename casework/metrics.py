@@ -22,7 +22,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
@@ -51,6 +58,12 @@ PAYMENTS = Counter(
 DOCTOR_FINDINGS = Counter(
     "casework_doctor_findings",
     "Cases whose workflow and read model disagree, found by the scheduled doctor, by kind.",
+    ["kind"],
+)
+PRIVACY_DUE = Gauge(
+    "casework_privacy_due",
+    "Closed cases (by case type) and relief programmes past their retention period whose "
+    "personal data is not yet erased, as the scheduled retention check last found them.",
     ["kind"],
 )
 

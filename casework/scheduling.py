@@ -1,6 +1,6 @@
 """Temporal Schedules from one configuration file (casework/schedules.toml): the annual
-review, the year-end report, each open programme's list deadline, and the daily
-report-only doctor. `apply` creates
+review, the year-end report, each open programme's list deadline, the daily
+report-only doctor and the monthly report-only retention check. `apply` creates
 or updates them and deletes the deadlines of programmes no longer open (paid, closed);
 applied twice, the second changes nothing."""
 
@@ -51,12 +51,19 @@ class DailyRun(BaseModel):
     minute: int = Field(default=0, ge=0, le=59)
 
 
+class MonthlyRun(BaseModel):
+    day: int = Field(default=1, ge=1, le=28)
+    hour: int = Field(default=7, ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+
 class ScheduleFile(BaseModel):
     time_zone: str = "Asia/Shanghai"
     annual_review: YearlyRun
     annual_report: YearlyRun
     programme_deadline: DeadlineTime = Field(default_factory=DeadlineTime)
     doctor: DailyRun = Field(default_factory=DailyRun)
+    privacy_due: MonthlyRun = Field(default_factory=MonthlyRun)
 
 
 class ScheduleFileError(ValueError):
@@ -154,6 +161,20 @@ def wanted(config: ScheduleFile, engine: Engine) -> list[Wanted]:
             words=f"一致性检查 doctor (report only): 每天 {config.doctor.hour:02d}:"
             f"{config.doctor.minute:02d} ({tz})",
             calendar={"hour": config.doctor.hour, "minute": config.doctor.minute},
+            time_zone=tz,
+        ),
+        Wanted(
+            schedule_id=f"{PREFIX}privacy-due",
+            workflow="casework-privacy-due",
+            arg={},
+            workflow_id="casework-privacy-due",
+            words=f"保存期检查 retention check (report only): 每月 {config.privacy_due.day} 日 "
+            f"{config.privacy_due.hour:02d}:{config.privacy_due.minute:02d} ({tz})",
+            calendar={
+                "day": config.privacy_due.day,
+                "hour": config.privacy_due.hour,
+                "minute": config.privacy_due.minute,
+            },
             time_zone=tz,
         ),
     ]

@@ -111,3 +111,16 @@ class DoctorReport(BaseModel):
 
     open_cases: int
     findings: dict[str, int] = Field(default_factory=dict)
+
+
+PRIVACY_DUE_REPORT = "privacy_due_report"
+
+
+class PrivacyDueReport(BaseModel):
+    """`privacy_due_report`: the scheduled, report-only retention check's outcome: how
+    many closed cases (by case type) and relief programmes are past their retention
+    period with their personal data still readable. Erasing stays an administrator's
+    act (`casework privacy sweep`)."""
+
+    cases: dict[str, int] = Field(default_factory=dict)
+    programmes: int = 0

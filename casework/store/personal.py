@@ -307,17 +307,17 @@ class PersonalData:
             return lines
         return self._sweep(admin, retention_years, now, dry_run, limit, reason, None)
 
-    def _sweep(
+    def due(
         self,
-        admin: Actor,
         retention_years: int,
-        now: datetime,
-        dry_run: bool,
-        limit: int | None,
-        reason: str | None,
-        case_type: str | None,
-    ) -> list[SweepLine]:
-        require_admin(admin)
+        *,
+        now: datetime | None = None,
+        limit: int | None = None,
+        case_type: str | None = None,
+    ) -> list[str]:
+        """The closed cases (of `case_type`, or all) past `retention_years` whose data
+        key still exists, oldest first: what a sweep would erase (reads only)."""
+        now = now or utc_now()
         # A case's last change is no earlier than its closing: every case closed before
         # the cut-off is among these (erase checks the closing itself). A case that
         # filed a household counts from the household's exit instead, and is not due
@@ -340,7 +340,20 @@ class PersonalData:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            due = list(conn.execute(query).scalars())
+            return list(conn.execute(query).scalars())
+
+    def _sweep(
+        self,
+        admin: Actor,
+        retention_years: int,
+        now: datetime,
+        dry_run: bool,
+        limit: int | None,
+        reason: str | None,
+        case_type: str | None,
+    ) -> list[SweepLine]:
+        require_admin(admin)
+        due = self.due(retention_years, now=now, limit=limit, case_type=case_type)
         lines: list[SweepLine] = []
         for case_id in due:
             if dry_run:

@@ -1213,6 +1213,27 @@ class Programmes:
         _log().warning("personal_data.erased", programme_id=programme_id, actor=admin.id)
         return stored
 
+    def due_for_erasure(
+        self, retention_years: int, *, now: datetime | None = None, limit: int | None = None
+    ) -> list[str]:
+        """The closed programmes past `retention_years` whose data key still exists,
+        oldest first: what a sweep would erase (reads only)."""
+        cutoff = years_after(now or utc_now(), -retention_years)
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(programmes.c.programme_id)
+                    .join(case_keys, case_keys.c.case_id == programmes.c.programme_id)
+                    .where(
+                        programmes.c.status != "open",
+                        programmes.c.closed_at <= cutoff,
+                        case_keys.c.wrapped_key.is_not(None),
+                    )
+                    .order_by(programmes.c.closed_at, programmes.c.programme_id)
+                    .limit(limit)
+                ).scalars()
+            )
+
     def sweep_personal(
         self,
         admin: Actor,
@@ -1227,21 +1248,7 @@ class Programmes:
         oldest first, one transaction each (the programmes' part of `privacy sweep`)."""
         now = now or utc_now()
         require_admin(admin)
-        cutoff = years_after(now, -retention_years)
-        with self.engine.connect() as conn:
-            due = list(
-                conn.execute(
-                    select(programmes.c.programme_id)
-                    .join(case_keys, case_keys.c.case_id == programmes.c.programme_id)
-                    .where(
-                        programmes.c.status != "open",
-                        programmes.c.closed_at <= cutoff,
-                        case_keys.c.wrapped_key.is_not(None),
-                    )
-                    .order_by(programmes.c.closed_at, programmes.c.programme_id)
-                    .limit(limit)
-                ).scalars()
-            )
+        due = self.due_for_erasure(retention_years, now=now, limit=limit)
         lines: list[SweepLine] = []
         for programme_id in due:
             if dry_run:

@@ -66,6 +66,7 @@ def test_schedules_are_applied_once_and_listed_in_beijing_time(stack: Cli) -> No
         "casework-annual-review": "created",
         "casework-annual-report": "created",
         "casework-doctor": "created",
+        "casework-privacy-due": "created",
         "casework-programme-deadline-PG-E2E-000001": "created",
     }
     again = {r["schedule_id"]: r["change"] for r in stack.json("schedules", "apply")}
