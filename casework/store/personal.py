@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +81,29 @@ class ApplicantCard(BaseModel):
     revealed: list[str]
     """The fields shown in clear."""
     erased: bool
+
+
+def sweep_lines(
+    due: Sequence[str], dry_run: bool, erase: Callable[[str], object]
+) -> list[SweepLine]:
+    """A sweep over `due` (cases or programmes), one erasure each: a refusal is its
+    line and the others go on; `dry_run` lists them as due and erases nothing."""
+    lines: list[SweepLine] = []
+    for stream in due:
+        if dry_run:
+            lines.append(SweepLine(case_id=stream, result="due"))
+            continue
+        try:
+            erase(stream)
+        except Refused as refused:
+            lines.append(
+                SweepLine(
+                    case_id=stream, result="refused", code=refused.code, message=refused.message
+                )
+            )
+        else:
+            lines.append(SweepLine(case_id=stream, result="erased"))
+    return lines
 
 
 def require_admin(admin: Actor) -> None:
@@ -354,25 +377,13 @@ class PersonalData:
     ) -> list[SweepLine]:
         require_admin(admin)
         due = self.due(retention_years, now=now, limit=limit, case_type=case_type)
-        lines: list[SweepLine] = []
-        for case_id in due:
-            if dry_run:
-                lines.append(SweepLine(case_id=case_id, result="due"))
-                continue
-            try:
-                self.erase(case_id, admin, retention_years=retention_years, now=now, reason=reason)
-            except Refused as refused:
-                lines.append(
-                    SweepLine(
-                        case_id=case_id,
-                        result="refused",
-                        code=refused.code,
-                        message=refused.message,
-                    )
-                )
-            else:
-                lines.append(SweepLine(case_id=case_id, result="erased"))
-        return lines
+        return sweep_lines(
+            due,
+            dry_run,
+            lambda case_id: self.erase(
+                case_id, admin, retention_years=retention_years, now=now, reason=reason
+            ),
+        )
 
     def bank_account(self, case_id: str) -> str | None:
         """The account relief is paid to (None: none given); for the disbursement."""

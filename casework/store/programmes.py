@@ -64,6 +64,7 @@ from casework.store.personal import (
     PersonalData,
     SweepLine,
     require_admin,
+    sweep_lines,
     utc_now,
     years_after,
 )
@@ -1249,27 +1250,13 @@ class Programmes:
         now = now or utc_now()
         require_admin(admin)
         due = self.due_for_erasure(retention_years, now=now, limit=limit)
-        lines: list[SweepLine] = []
-        for programme_id in due:
-            if dry_run:
-                lines.append(SweepLine(case_id=programme_id, result="due"))
-                continue
-            try:
-                self.erase_personal(
-                    programme_id, admin, retention_years=retention_years, now=now, reason=reason
-                )
-            except Refused as refused:
-                lines.append(
-                    SweepLine(
-                        case_id=programme_id,
-                        result="refused",
-                        code=refused.code,
-                        message=refused.message,
-                    )
-                )
-            else:
-                lines.append(SweepLine(case_id=programme_id, result="erased"))
-        return lines
+        return sweep_lines(
+            due,
+            dry_run,
+            lambda programme_id: self.erase_personal(
+                programme_id, admin, retention_years=retention_years, now=now, reason=reason
+            ),
+        )
 
 
 def _lists_due(programme_id: str, payload: dict[str, Any], at: datetime) -> ListsDue:
