@@ -37,7 +37,14 @@ the master keys (casework.privacy.keys refuses to run on PostgreSQL without them
 REQUIRED = {
     "migrate": {"CASEWORK_DATABASE_URL", "CASEWORK_ENCRYPTION_KEYS"},
     "schedules": EVERY_PROCESS,
-    "worker": EVERY_PROCESS | {"CASEWORK_WORKER_HTTP_ADDRESS", "CASEWORK_METRICS_TOKEN"},
+    # ... and a Worker Deployment version, so a release is switched over deliberately.
+    "worker": EVERY_PROCESS
+    | {
+        "CASEWORK_WORKER_HTTP_ADDRESS",
+        "CASEWORK_METRICS_TOKEN",
+        "CASEWORK_WORKER_DEPLOYMENT_NAME",
+        "CASEWORK_WORKER_BUILD_ID",
+    },
     # Reachable from the proxy, the public origin for forms and cookies, X-Forwarded-*
     # believed from the proxy only (which needs the proxy secret with it).
     "api": EVERY_PROCESS
@@ -207,6 +214,53 @@ def test_temporal_runs_one_release_everywhere() -> None:
         if image.startswith(("temporalio/server", "temporalio/admin-tools"))
     }
     assert len(versions) == 1, versions
+
+
+# -- Worker Versioning -------------------------------------------------------------------
+
+
+def test_workers_build_id_is_their_image_tag_and_is_made_current() -> None:
+    """The version the workers declare is `casework.<image tag>`, and the one-off that
+    makes a version current (compose `worker-version`, the Job `casework-worker-version`)
+    names that same version: otherwise new cases wait for workers that never come."""
+    services = compose()["services"]
+    tag = services["worker"]["image"].split(":")[1]
+    worker_env = services["worker"]["environment"]
+    version = (
+        worker_env["CASEWORK_WORKER_DEPLOYMENT_NAME"],
+        worker_env["CASEWORK_WORKER_BUILD_ID"],
+    )
+    assert version == ("casework", tag)
+    setter = services["worker-version"]
+    assert setter["depends_on"]["worker"]["condition"] == "service_healthy"
+    assert (
+        setter["environment"]["CASEWORK_WORKER_DEPLOYMENT_NAME"],
+        setter["environment"]["CASEWORK_WORKER_BUILD_ID"],
+    ) == version
+    assert (DEPLOY / "temporal" / "set-current-version.sh").name in " ".join(setter["entrypoint"])
+
+    k8s_tag = str(documents(K8S / "kustomization.yaml")[0]["images"][0]["newTag"])
+    for obj in k8s_objects():
+        pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+        for c in pod.get("containers", []):
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            if (
+                casework_service(c) == "worker"
+                or obj["metadata"]["name"] == "casework-worker-version"
+            ):
+                assert c["image"].endswith(f":{k8s_tag}") or "admin-tools" in c["image"]
+                assert (
+                    env["CASEWORK_WORKER_DEPLOYMENT_NAME"],
+                    env["CASEWORK_WORKER_BUILD_ID"],
+                ) == (
+                    "casework",
+                    k8s_tag,
+                ), obj["metadata"]["name"]
+            if casework_service(c) == "worker":
+                # One Deployment per build: the version is in its selector.
+                selector = obj["spec"]["selector"]["matchLabels"]
+                assert selector["app.kubernetes.io/version"] == k8s_tag
+                assert obj["spec"]["template"]["metadata"]["labels"].items() >= selector.items()
 
 
 # -- the image ---------------------------------------------------------------------------
