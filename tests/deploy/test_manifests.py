@@ -173,6 +173,20 @@ def test_each_k8s_container_sets_what_it_needs() -> None:
     assert seen == set(REQUIRED)
 
 
+def test_env_example_names_every_value_compose_requires() -> None:
+    """Compose refuses to start while a `${VAR:?...}` is unset: env.example (what the
+    README has operators copy to deploy/.env) lists each of them."""
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    required = set(re.findall(r"\$\{(\w+):\?", text))
+    example = {
+        line.split("=", 1)[0]
+        for line in (DEPLOY / "env.example").read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert required, "compose requires nothing?"
+    assert required <= example, sorted(required - example)
+
+
 def test_compose_settings_are_valid_values() -> None:
     """The literal values (not the ${...} an operator fills) load into Settings."""
     for svc in compose()["services"].values():
