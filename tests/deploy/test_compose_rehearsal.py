@@ -18,7 +18,8 @@ that the case finishes within the test.
 Then one hardship case is driven through the HTTP API, with API tokens, to its end; the
 API's and every worker's `/readyz` answer 200; the case ran on the workers' Worker
 Deployment version, made current by the compose file's `worker-version` job; the codec
-server decodes the case's Temporal payloads with its token only.
+server decodes the case's Temporal payloads with its token only, also at the endpoint
+the file gives the Temporal UI.
 
 About a minute on two shared cores (dev server, two workers, API): it runs in
 `make test` (integration, postgres)."""
@@ -489,6 +490,22 @@ async def test_the_compose_files_services_run_and_serve_a_case(rehearsal: Rehear
         payloads = json_format.Parse(decoded.text, Payloads()).payloads
         assert payloads[0].metadata["encoding"] == b"json/plain"
         assert view["case_id"] in json.loads(payloads[0].data).values()
+        # ... and at the endpoint the file gives the Temporal UI (which sends no header
+        # of ours), past the proxy's `handle_path /codec/*`.
+        ui_endpoint = interpolate(
+            compose()["services"]["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
+        )
+        proxied = f"https://{DOT_ENV['DOMAIN']}/codec/"
+        assert ui_endpoint.startswith(proxied), ui_endpoint
+        assert "handle_path /codec/*" in (DEPLOY / "proxy" / "Caddyfile").read_text()
+        behind_proxy = ui_endpoint.removeprefix(proxied.removesuffix("/"))
+        from_ui = await http.post(
+            f"http://127.0.0.1:{codec.ports[8081]}{behind_proxy}/decode",
+            content=body,
+            headers={"Origin": "http://localhost:8080", "X-Namespace": "default"},
+        )
+        assert from_ui.status_code == 200, from_ui.text
+        assert from_ui.headers["access-control-allow-origin"] == "http://localhost:8080"
 
     print(  # noqa: T201 - the figures, in the test's output
         f"\ncompose services up in {up:.1f}s; case closed after {time.monotonic() - started:.1f}s"
