@@ -127,6 +127,54 @@ def test_json_parses(path: Path) -> None:
     assert json.loads(path.read_text(encoding="utf-8"))
 
 
+KUBERNETES_VERSION = "1.33"
+"""The oldest Kubernetes release the manifests are checked against (a supported one)."""
+
+
+def compose_schema() -> dict[str, Any]:
+    """The Compose Specification's JSON schema, as check-jsonschema vendors it."""
+    from importlib.resources import files
+
+    text = files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+def test_the_compose_file_is_valid_compose() -> None:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(compose_schema())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(compose())]
+    assert errors == []
+    # The check notices a misspelt key (so that passing means something).
+    broken = compose()
+    broken["services"]["worker"]["healthchek"] = broken["services"]["worker"].pop("healthcheck")
+    assert list(validator.iter_errors(broken))
+
+
+@pytest.mark.parametrize(
+    "obj",
+    k8s_objects(),
+    ids=lambda o: f"{o['kind']}/{o['metadata']['name']}",
+)
+def test_each_k8s_manifest_is_valid_kubernetes(obj: dict[str, Any]) -> None:
+    """Against the Kubernetes API's own schema, strictly: an unknown or misplaced field
+    (which `kubectl apply` may drop without a word) fails."""
+    import kubernetes_validate
+
+    kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_kubernetes_check_is_strict() -> None:
+    import kubernetes_validate
+
+    worker = next(o for o in k8s_objects() if o["kind"] == "Deployment")
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    container["readinesProbe"] = container.pop("readinessProbe")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(worker, KUBERNETES_VERSION, strict=True)
+
+
 def test_the_kustomization_lists_every_manifest() -> None:
     listed = set(documents(K8S / "kustomization.yaml")[0]["resources"])
     present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "temporal-values.yaml"}
