@@ -12,6 +12,8 @@ from temporalio.common import SearchAttributeKey
 from casework.settings import Settings
 
 if TYPE_CHECKING:
+    from temporalio.worker import WorkerDeploymentConfig
+
     from casework.privacy.keys import Keyring
 
 CASE_TYPE = SearchAttributeKey.for_keyword("CaseType")
@@ -87,7 +89,7 @@ def make_runtime(metrics_address: str | None = None) -> Any:
     )
 
 
-def worker_deployment(settings: Settings) -> Any:
+def worker_deployment(settings: Settings) -> WorkerDeploymentConfig | None:
     """The worker's Worker Versioning configuration (temporalio `WorkerDeploymentConfig`):
     the version `CASEWORK_WORKER_DEPLOYMENT_NAME` . `CASEWORK_WORKER_BUILD_ID`, with
     `CASEWORK_WORKER_VERSIONING_BEHAVIOR` (auto-upgrade by default, docs/DECISIONS.md) for

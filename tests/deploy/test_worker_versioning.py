@@ -50,6 +50,7 @@ def test_unset_is_an_unversioned_worker() -> None:
 
 def test_a_versioned_worker_auto_upgrades_by_default() -> None:
     config = worker_deployment(settings(worker_deployment_name="casework", worker_build_id="0.2.0"))
+    assert config is not None
     assert config.version.to_canonical_string() == "casework.0.2.0"
     assert config.use_worker_versioning is True
     assert config.default_versioning_behavior is VersioningBehavior.AUTO_UPGRADE
@@ -60,7 +61,7 @@ def test_a_versioned_worker_auto_upgrades_by_default() -> None:
             worker_versioning_behavior="pinned",
         )
     )
-    assert pinned.default_versioning_behavior is VersioningBehavior.PINNED
+    assert pinned is not None and pinned.default_versioning_behavior is VersioningBehavior.PINNED
 
 
 @pytest.mark.parametrize(
