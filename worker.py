@@ -14,7 +14,7 @@ import uvicorn
 from sqlalchemy import Engine
 from temporalio.activity import _Definition
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.annual_report import AnnualReporting
 from activities.annual_review import AnnualReviewActivities
@@ -44,7 +44,7 @@ from casework.settings import Settings
 from casework.store.db import make_engine, migrate
 from casework.store.event_store import EventStore
 from casework.store.personal import PersonalData
-from casework.temporal import connect
+from casework.temporal import connect, worker_deployment
 from casework.tracing import configure_tracing
 from casework.worker_http import create_worker_app, split_address
 from workflows.annual_review import AnnualReviewWorkflow
@@ -102,9 +102,12 @@ def build_worker(
     review_batch_size: int = BATCH_SIZE,
     refund_batch_size: int = BATCH_SIZE,
     overrides: Sequence[Callable[..., Any]] = (),
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> Worker:
     """`keyring`: master keys for personal data; by default those of the client's codec.
-    `overrides`: activities that replace the built ones of the same name (tests)."""
+    `overrides`: activities that replace the built ones of the same name (tests).
+    `deployment`: the Worker Versioning version it declares (`worker_deployment`); None:
+    unversioned."""
     store = EventStore(engine)
     recorder = Recorder(store)
     exits = HouseholdExits(store)
@@ -162,6 +165,7 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_cached_workflows=max_cached_workflows,
         workflow_runner=workflow_runner(),
+        deployment_config=deployment,
     )
 
 
@@ -178,8 +182,15 @@ async def run_worker(settings: Settings) -> None:
         config=ConfigSource.from_files(settings.config, settings.holidays_file),
         max_cached_workflows=settings.max_cached_workflows,
         bank=LedgerBank(settings.bank_ledger) if settings.bank_ledger else None,
+        deployment=worker_deployment(settings),
     )
-    log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    log.info(
+        "worker.started",
+        task_queue=settings.task_queue,
+        temporal=settings.temporal_address,
+        deployment=settings.worker_deployment_name,
+        build_id=settings.worker_build_id,
+    )
     if settings.worker_http_address is None:
         await worker.run()
         return

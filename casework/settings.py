@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casework.config import ProcessConfig, load_process_config
@@ -49,6 +50,17 @@ class Settings(BaseSettings):
     (temporalio Runtime telemetry, path `/metrics`); unset: not exported."""
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); unset: no tracing."""
+    # -- Worker Versioning (deploy/README.md, "Upgrading workers") -------------------------
+    worker_deployment_name: str | None = Field(default=None, min_length=1, pattern=r"^[^.\s]+$")
+    """Temporal Worker Deployment the worker belongs to (no `.`: Temporal writes a version
+    as `<name>.<build id>`); with `worker_build_id` the worker declares that version and
+    receives only the tasks Temporal routes to it. Unset (both): an unversioned worker."""
+    worker_build_id: str | None = Field(default=None, min_length=1, max_length=255)
+    """This worker's build, e.g. the image tag (`0.2.0`); set with the deployment name."""
+    worker_versioning_behavior: Literal["auto_upgrade", "pinned"] = "auto_upgrade"
+    """What a versioned worker's workflows do when another build becomes current:
+    `auto_upgrade` (running cases move to it; changes go behind `workflow.patched`, see
+    docs/DECISIONS.md) or `pinned` (they finish on the build that started them)."""
     act_wait_seconds: float = 60.0
     """How long `casework act` waits for an action's outcome before saying "try again"."""
     bank_ledger: Path | None = None
@@ -84,6 +96,17 @@ class Settings(BaseSettings):
     oidc_scopes: str = "openid profile"
     oidc_user_claim: str = "preferred_username"
     """The ID token claim that holds the casework user id."""
+
+    @model_validator(mode="after")
+    def _versioned_worker_names_both(self) -> Settings:
+        if (self.worker_deployment_name is None) != (self.worker_build_id is None):
+            given, missing = (
+                ("CASEWORK_WORKER_DEPLOYMENT_NAME", "CASEWORK_WORKER_BUILD_ID")
+                if self.worker_build_id is None
+                else ("CASEWORK_WORKER_BUILD_ID", "CASEWORK_WORKER_DEPLOYMENT_NAME")
+            )
+            raise ValueError(f"{given} is set but {missing} is not: set both or neither")
+        return self
 
     @cached_property
     def processes(self) -> ProcessConfig:

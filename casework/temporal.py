@@ -12,6 +12,8 @@ from temporalio.common import SearchAttributeKey
 from casework.settings import Settings
 
 if TYPE_CHECKING:
+    from temporalio.worker import WorkerDeploymentConfig
+
     from casework.privacy.keys import Keyring
 
 CASE_TYPE = SearchAttributeKey.for_keyword("CaseType")
@@ -84,4 +86,21 @@ def make_runtime(metrics_address: str | None = None) -> Any:
                 else None
             ),
         )
+    )
+
+
+def worker_deployment(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The worker's Worker Versioning configuration (temporalio `WorkerDeploymentConfig`):
+    the version `CASEWORK_WORKER_DEPLOYMENT_NAME` . `CASEWORK_WORKER_BUILD_ID`, with
+    `CASEWORK_WORKER_VERSIONING_BEHAVIOR` (auto-upgrade by default, docs/DECISIONS.md) for
+    every workflow it runs; None when unset: an unversioned worker, as `make run` has."""
+    from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+    from temporalio.worker import WorkerDeploymentConfig
+
+    if settings.worker_deployment_name is None or settings.worker_build_id is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(settings.worker_deployment_name, settings.worker_build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior[settings.worker_versioning_behavior.upper()],
     )

@@ -189,7 +189,19 @@ def _log_setup(ctx: typer.Context) -> None:
     try:
         s = settings()
         configure_logging(s.log_level, s.log_json)
-    except ValueError as e:  # a malformed CASEWORK_* variable, an unknown log level
+    except ValidationError as e:  # a malformed CASEWORK_* variable
+        # Each variable and what is wrong with it, never pydantic's text: that repeats the
+        # input, which for a rule across fields is every setting, keys and passwords too.
+        fail(
+            "配置无效 (invalid configuration):\n  "
+            + "\n  ".join(
+                f"{'CASEWORK_' + str(err['loc'][0]).upper() if err['loc'] else 'settings'}: "
+                f"{shown(err['msg'], 300)}"
+                for err in e.errors()
+            ),
+            1,
+        )
+    except ValueError as e:  # an unknown log level
         fail(f"配置无效 (invalid configuration): {e}", 1)
 
 

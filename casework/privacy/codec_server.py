@@ -6,6 +6,12 @@ JSON, after `temporalio/samples-python` encryption/codec_server.py. CORS admits 
 Web UI's origin so that the browser may call it. Decoding removes only the payload
 layer: personal fields stay encrypted with their case keys, so the UI shows masked
 forms and ciphertext, never an ID number in clear.
+
+With a token, a request carries it in its Authorization header (the `temporal` CLI's
+`--codec-auth`), or as the first segment of its path, `/<token>/decode`: the Web UI
+cannot send a header of our choosing (its codec settings offer only its own OIDC access
+token and cookies), so its codec endpoint is configured on the UI server as
+`https://.../codec/<token>` (deploy/compose.yaml), a URL only operators' browsers get.
 """
 
 from __future__ import annotations
@@ -35,14 +41,20 @@ def create_codec_app(keyring: Keyring, origins: Sequence[str], token: str | None
     )
     codec = EncryptionCodec(keyring)
 
-    def authorised(request: Request) -> bool:
+    def authorised(request: Request, in_path: str | None) -> bool:
         if token is None:
             return True
-        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        given = (
+            in_path
+            if in_path is not None
+            else request.headers.get("authorization", "").removeprefix("Bearer ")
+        )
         return secrets.compare_digest(given.encode(), token.encode())
 
-    async def apply(request: Request, fn: Callable[[Payload], Payload]) -> Response:
-        if not authorised(request):
+    async def apply(
+        request: Request, fn: Callable[[Payload], Payload], in_path: str | None = None
+    ) -> Response:
+        if not authorised(request, in_path):
             raise HTTPException(401, "unauthorised: Authorization header required")
         try:
             payloads = json_format.Parse(await request.body(), Payloads())
@@ -61,5 +73,15 @@ def create_codec_app(keyring: Keyring, origins: Sequence[str], token: str | None
     @app.post("/encode")
     async def encode(request: Request) -> Response:
         return await apply(request, codec.encode_one)
+
+    if token is not None:  # the Web UI's way to carry it: /<token>/decode
+
+        @app.post("/{in_path}/decode")
+        async def decode_with_path_token(in_path: str, request: Request) -> Response:
+            return await apply(request, codec.decode_one, in_path)
+
+        @app.post("/{in_path}/encode")
+        async def encode_with_path_token(in_path: str, request: Request) -> Response:
+            return await apply(request, codec.encode_one, in_path)
 
     return app

@@ -37,7 +37,14 @@ the master keys (casework.privacy.keys refuses to run on PostgreSQL without them
 REQUIRED = {
     "migrate": {"CASEWORK_DATABASE_URL", "CASEWORK_ENCRYPTION_KEYS"},
     "schedules": EVERY_PROCESS,
-    "worker": EVERY_PROCESS | {"CASEWORK_WORKER_HTTP_ADDRESS", "CASEWORK_METRICS_TOKEN"},
+    # ... and a Worker Deployment version, so a release is switched over deliberately.
+    "worker": EVERY_PROCESS
+    | {
+        "CASEWORK_WORKER_HTTP_ADDRESS",
+        "CASEWORK_METRICS_TOKEN",
+        "CASEWORK_WORKER_DEPLOYMENT_NAME",
+        "CASEWORK_WORKER_BUILD_ID",
+    },
     # Reachable from the proxy, the public origin for forms and cookies, X-Forwarded-*
     # believed from the proxy only (which needs the proxy secret with it).
     "api": EVERY_PROCESS
@@ -120,6 +127,54 @@ def test_json_parses(path: Path) -> None:
     assert json.loads(path.read_text(encoding="utf-8"))
 
 
+KUBERNETES_VERSION = "1.33"
+"""The oldest Kubernetes release the manifests are checked against (a supported one)."""
+
+
+def compose_schema() -> dict[str, Any]:
+    """The Compose Specification's JSON schema, as check-jsonschema vendors it."""
+    from importlib.resources import files
+
+    text = files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+def test_the_compose_file_is_valid_compose() -> None:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(compose_schema())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(compose())]
+    assert errors == []
+    # The check notices a misspelt key (so that passing means something).
+    broken = compose()
+    broken["services"]["worker"]["healthchek"] = broken["services"]["worker"].pop("healthcheck")
+    assert list(validator.iter_errors(broken))
+
+
+@pytest.mark.parametrize(
+    "obj",
+    k8s_objects(),
+    ids=lambda o: f"{o['kind']}/{o['metadata']['name']}",
+)
+def test_each_k8s_manifest_is_valid_kubernetes(obj: dict[str, Any]) -> None:
+    """Against the Kubernetes API's own schema, strictly: an unknown or misplaced field
+    (which `kubectl apply` may drop without a word) fails."""
+    import kubernetes_validate
+
+    kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_kubernetes_check_is_strict() -> None:
+    import kubernetes_validate
+
+    worker = next(o for o in k8s_objects() if o["kind"] == "Deployment")
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    container["readinesProbe"] = container.pop("readinessProbe")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(worker, KUBERNETES_VERSION, strict=True)
+
+
 def test_the_kustomization_lists_every_manifest() -> None:
     listed = set(documents(K8S / "kustomization.yaml")[0]["resources"])
     present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "temporal-values.yaml"}
@@ -166,6 +221,20 @@ def test_each_k8s_container_sets_what_it_needs() -> None:
     assert seen == set(REQUIRED)
 
 
+def test_env_example_names_every_value_compose_requires() -> None:
+    """Compose refuses to start while a `${VAR:?...}` is unset: env.example (what the
+    README has operators copy to deploy/.env) lists each of them."""
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    required = set(re.findall(r"\$\{(\w+):\?", text))
+    example = {
+        line.split("=", 1)[0]
+        for line in (DEPLOY / "env.example").read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert required, "compose requires nothing?"
+    assert required <= example, sorted(required - example)
+
+
 def test_compose_settings_are_valid_values() -> None:
     """The literal values (not the ${...} an operator fills) load into Settings."""
     for svc in compose()["services"].values():
@@ -207,6 +276,53 @@ def test_temporal_runs_one_release_everywhere() -> None:
         if image.startswith(("temporalio/server", "temporalio/admin-tools"))
     }
     assert len(versions) == 1, versions
+
+
+# -- Worker Versioning -------------------------------------------------------------------
+
+
+def test_workers_build_id_is_their_image_tag_and_is_made_current() -> None:
+    """The version the workers declare is `casework.<image tag>`, and the one-off that
+    makes a version current (compose `worker-version`, the Job `casework-worker-version`)
+    names that same version: otherwise new cases wait for workers that never come."""
+    services = compose()["services"]
+    tag = services["worker"]["image"].split(":")[1]
+    worker_env = services["worker"]["environment"]
+    version = (
+        worker_env["CASEWORK_WORKER_DEPLOYMENT_NAME"],
+        worker_env["CASEWORK_WORKER_BUILD_ID"],
+    )
+    assert version == ("casework", tag)
+    setter = services["worker-version"]
+    assert setter["depends_on"]["worker"]["condition"] == "service_healthy"
+    assert (
+        setter["environment"]["CASEWORK_WORKER_DEPLOYMENT_NAME"],
+        setter["environment"]["CASEWORK_WORKER_BUILD_ID"],
+    ) == version
+    assert (DEPLOY / "temporal" / "set-current-version.sh").name in " ".join(setter["entrypoint"])
+
+    k8s_tag = str(documents(K8S / "kustomization.yaml")[0]["images"][0]["newTag"])
+    for obj in k8s_objects():
+        pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+        for c in pod.get("containers", []):
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            if (
+                casework_service(c) == "worker"
+                or obj["metadata"]["name"] == "casework-worker-version"
+            ):
+                assert c["image"].endswith(f":{k8s_tag}") or "admin-tools" in c["image"]
+                assert (
+                    env["CASEWORK_WORKER_DEPLOYMENT_NAME"],
+                    env["CASEWORK_WORKER_BUILD_ID"],
+                ) == (
+                    "casework",
+                    k8s_tag,
+                ), obj["metadata"]["name"]
+            if casework_service(c) == "worker":
+                # One Deployment per build: the version is in its selector.
+                selector = obj["spec"]["selector"]["matchLabels"]
+                assert selector["app.kubernetes.io/version"] == k8s_tag
+                assert obj["spec"]["template"]["metadata"]["labels"].items() >= selector.items()
 
 
 # -- the image ---------------------------------------------------------------------------

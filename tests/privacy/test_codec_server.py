@@ -61,6 +61,25 @@ async def test_a_token_is_required_when_configured() -> None:
     assert client.post("/decode", json=body, headers=bearer).status_code == 200
 
 
+async def test_the_web_ui_carries_the_token_in_its_endpoint_path() -> None:
+    """The UI sends no header of ours: its endpoint is `.../<token>`, it posts to
+    `.../<token>/decode`. Any other first segment is refused, and without a token
+    configured there is no such path."""
+    client = TestClient(create_codec_app(TEST_KEYRING, [UI], token="s3cret"))
+    body = await encoded("x")
+    ok = client.post("/s3cret/decode", json=body, headers={"Origin": UI})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == UI
+    assert client.post("/s3cret/encode", json=ok.json()).status_code == 200
+    for wrong in ("/wrong/decode", "/s3cre/decode", "/s3cret0/decode", "/default/encode"):
+        assert client.post(wrong, json=body).status_code == 401, wrong
+    # A header cannot stand in for the path's token, nor the path's for a wrong header.
+    assert (
+        client.post("/x/decode", json=body, headers={"Authorization": "s3cret"}).status_code == 401
+    )
+    open_server = TestClient(create_codec_app(TEST_KEYRING, [UI]))
+    assert open_server.post("/s3cret/decode", json=body).status_code == 404
+
+
 async def test_bad_input_and_unknown_keys_are_clear_errors() -> None:
     client = TestClient(create_codec_app(TEST_KEYRING, [UI]))
     assert client.post("/decode", content=b"not json").status_code == 400
