@@ -9,7 +9,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -158,8 +158,11 @@ async def seed_demo_campaign(stack: Stack) -> str:
     from casework.campaign_service import CampaignService
     from casework.demo.campaign import seed_campaign, start_workflows
 
+    # Its steps are a second apart from `start`: begun an hour ago, none lies in the
+    # future (the board showed their median age as -0.0 days).
+    start = datetime.now(UTC) - timedelta(hours=1)
     seeded = await asyncio.to_thread(
-        seed_campaign, stack.engine, DEMO_CAMPAIGN_NOMINATIONS, 2027, None, datetime.now(UTC)
+        seed_campaign, stack.engine, DEMO_CAMPAIGN_NOMINATIONS, 2027, None, start
     )
     queue = stack.settings.task_queue
     await start_workflows(stack.client, queue, seeded)
@@ -192,7 +195,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   casework case show HR-<year>-000001
   casework case show LA-<year>-000004       # legal aid: near its limitation
   casework case show AU-<year>-000001       # audit: findings, one overdue
-  casework stuck --as city.supervisor       # overdue, near a limitation
+  casework stuck --as city.supervisor --idle-days 2   # overdue, idle, held
   casework board --as city.supervisor
   casework programme run PG-<next year>-000001 --as city.officer1
   casework campaign show CP-2027-001 --as city.officer1   # 评选: quotas, stages
