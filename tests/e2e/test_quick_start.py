@@ -144,5 +144,7 @@ def test_the_quick_start_runs_as_written(stack: dict[str, str]) -> None:
     for note in ("已升级 escalated", "暂停 on hold", "待补材料 waiting info", "工作日无进展 idle"):
         assert note in stuck, (note, stuck)
     assert all(d in stuck for d in ("崇川区", "通州区", "海门区", "市总工会")), stuck
+    for n in range(6, 14):  # README: HR-2026-000006 to 000013
+        assert f"HR-{year}-{n:06d}" in stuck, (n, stuck)
     board = text["board --as city.supervisor"]
     assert all(d in board for d in ("崇川区", "通州区", "海门区", "市总工会")), board
