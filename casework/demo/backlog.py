@@ -195,6 +195,8 @@ def shows(w: Waiting, state: CaseState, calendar: WorkingCalendar, now: datetime
     task = state.task
     if task is None or state.stage != w.stage or state.updated_at is None:
         return False
+    if state.updated_at > now:  # opened too recently for its steps to be in the past
+        return False
     if idle_days(calendar, state.updated_at, now) < w.idle_at_least:
         return False
     if w.shows == "escalated":

@@ -60,6 +60,47 @@ def cli(harness: Harness, tmp_path: Path, restore_logging: None) -> Callable[...
     return run
 
 
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-12-07T02:00:00+00:00",  # a Monday morning
+        "2026-12-05T16:00:00+00:00",  # a Sunday
+        "2026-10-08T01:00:00+00:00",  # the day after the National Day week
+        "2026-02-24T03:00:00+00:00",  # just after the Spring Festival
+        "2026-12-31T15:30:00+00:00",  # New Year's Eve, 23:30 Beijing
+    ],
+)
+def test_each_case_shows_what_it_is_meant_to_on_any_day(now: str) -> None:
+    """The opening day is found for the calendar around `now`: weekends and holidays do
+    not turn an overdue case into an escalated one, or an idle one into an overdue one."""
+    from datetime import datetime
+
+    from casework.demo.backlog import idle_days, plan
+    from casework.demo.people import demo_users
+    from casework.demo.seed import demo_application, hardship_staff
+    from casework.domain.hardship import StartHardshipCase
+
+    moment = datetime.fromisoformat(now)
+    users = {u.id: u.actor() for u in demo_users()}
+    calendar = WorkingCalendar(DEMO.calendar)
+    for n, w in enumerate(BACKLOG):
+        app = demo_application(w.person)
+        opener = users[hardship_staff(app.applicant.district, "opener")]
+        start = StartHardshipCase(
+            case_id=f"HR-2026-{n + 1:06d}", opened_by=opener, application=app.masked()
+        )
+        h = plan(w, start, DEMO, users.__getitem__, moment)
+        assert h is not None, (now, w)
+        task = h.state.task
+        assert task is not None and h.state.stage == w.stage
+        assert all(e.occurred_at <= moment for events, _ in h.appends for e in events)
+        assert task.escalated == (w.shows == "escalated"), (now, w)
+        assert task.overdue == (w.shows in ("overdue", "escalated")), (now, w)
+        assert (task.paused_at is not None) == (w.shows in ("on_hold", "waiting_info"))
+        assert h.state.updated_at is not None
+        assert idle_days(calendar, h.state.updated_at, moment) >= w.idle_at_least
+
+
 def test_the_seed_names_the_workflows_receipt_choice() -> None:
     from casework.demo import backlog
 
