@@ -9,7 +9,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from casework.api.app import create_app
-from casework.config import DEMO_CONFIG
+from casework.config import DEMO_CONFIG, load_process_config
 from casework.demo.audit import AuditDriver, seed_audits
+from casework.demo.backlog import seed_backlog
 from casework.demo.drive import Driver, run_demo
 from casework.demo.legal_aid import seed_legal_aid
 from casework.demo.people import DEMO_PASSWORD
@@ -105,9 +106,10 @@ async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> As
 
 async def seed_demo_cases(stack: Stack) -> list[CaseView]:
     """A few open cases at different stages, so inboxes are not empty: five hardship
-    cases, a legal-aid case at each of the 14 stations (casework.demo.legal_aid), and
-    two audit projects with findings in different states (casework.demo.audit), seeded
-    side by side; then a relief programme whose payments wait for their run, and last
+    cases and eight that have waited for days, for the supervisors' views
+    (casework.demo.backlog), a legal-aid case at each of the 14 stations
+    (casework.demo.legal_aid), and two audit projects with findings in different states
+    (casework.demo.audit), seeded side by side; then a relief programme whose payments wait for their run, and last
     year's union-dues refunds waiting for theirs."""
     driver = stack.driver()
     driver.first_index = 0  # an empty database: the first demo people
@@ -124,7 +126,10 @@ async def seed_demo_cases(stack: Stack) -> list[CaseView]:
             Action.HOLD,
             "申请人住院，暂停计时 (applicant in hospital)",
         )
-        return views
+        # Cases opened working days ago, overdue, escalated, idle, on hold and waiting
+        # for information, in each district (casework.demo.backlog).
+        config = load_process_config(stack.settings.config, stack.settings.holidays_file)
+        return views + await seed_backlog(stack.service, driver.directory, config.hardship)
 
     audits = AuditDriver(stack.service, driver.directory, driver.queries, driver.log)
     hardship_views, legal_aid_views, audit_views = await asyncio.gather(
@@ -153,8 +158,11 @@ async def seed_demo_campaign(stack: Stack) -> str:
     from casework.campaign_service import CampaignService
     from casework.demo.campaign import seed_campaign, start_workflows
 
+    # Its steps are a second apart from `start`: begun an hour ago, none lies in the
+    # future (the board showed their median age as -0.0 days).
+    start = datetime.now(UTC) - timedelta(hours=1)
     seeded = await asyncio.to_thread(
-        seed_campaign, stack.engine, DEMO_CAMPAIGN_NOMINATIONS, 2027, None, datetime.now(UTC)
+        seed_campaign, stack.engine, DEMO_CAMPAIGN_NOMINATIONS, 2027, None, start
     )
     queue = stack.settings.task_queue
     await start_workflows(stack.client, queue, seeded)
@@ -187,7 +195,7 @@ def _banner(stack: Stack, api_url: str) -> str:
   casework case show HR-<year>-000001
   casework case show LA-<year>-000004       # legal aid: near its limitation
   casework case show AU-<year>-000001       # audit: findings, one overdue
-  casework stuck --as city.supervisor       # overdue, near a limitation
+  casework stuck --as city.supervisor --idle-days 2   # overdue, idle, held
   casework board --as city.supervisor
   casework programme run PG-<next year>-000001 --as city.officer1
   casework campaign show CP-2027-001 --as city.officer1   # 评选: quotas, stages

@@ -15,9 +15,7 @@ import uuid
 from typing import Any
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from casework.cli import (
     AsOpt,
@@ -33,6 +31,7 @@ from casework.cli import (
     run,
     settings,
 )
+from casework.cli.render import Col, listing
 from casework.domain.audit import AuditAction
 from casework.domain.audit_sample import MAX_SEED, SampleRequest
 from casework.domain.case import Action, CaseView
@@ -119,31 +118,34 @@ def audit_sample(
         return
     cases = drawn["cases"]
     wanting = [c for c in cases if c["problems"]]
-    table = Table(
+    listing(
+        out,
+        [
+            Col("案件 case", key=True),
+            Col("结果 outcome"),
+            Col("核定 元 approved", justify="right"),
+            Col("拨付 元 paid", justify="right"),
+            Col("哈希链 chain"),
+            Col("资金 payment"),
+        ],
+        [
+            [
+                c["case_id"],
+                c["outcome"] or "-",
+                _yuan(c["approved_fen"]),
+                _yuan(c["paid_fen"]),
+                "完整 ok" if c["chain"] == "intact" else "[red]断裂 broken[/]",
+                "相符 ok" if c["payment"] == "ok" else "[red]不符 mismatch[/]",
+            ]
+            for c in cases
+        ],
         title=(
             f"抽样 sample {drawn['sample_id']} · {drawn['district']} {drawn['year']} · "
             f"比例 rate {drawn['rate']} · 种子 seed {drawn['seed']} · "
             f"{len(cases)}/{drawn['candidates']} 件"
         ),
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+        empty=f"抽样 sample {drawn['sample_id']}: 没有可抽查的案件 (no closed cases to draw)",
     )
-    table.add_column("案件 case", no_wrap=True)
-    table.add_column("结果\noutcome", no_wrap=True)
-    table.add_column("核定 元\napproved", justify="right", no_wrap=True)
-    table.add_column("拨付 元\npaid", justify="right", no_wrap=True)
-    table.add_column("哈希链\nchain", no_wrap=True)
-    table.add_column("资金\npayment", no_wrap=True)
-    for c in cases:
-        table.add_row(
-            c["case_id"],
-            c["outcome"] or "-",
-            _yuan(c["approved_fen"]),
-            _yuan(c["paid_fen"]),
-            "完整 ok" if c["chain"] == "intact" else "[red]断裂 broken[/]",
-            "相符 ok" if c["payment"] == "ok" else "[red]不符 mismatch[/]",
-        )
-    out.print(table)
     for c in wanting:
         for p in c["problems"]:
             out.print(f"[red]{c['case_id']}[/] {escape(p['detail'])}", highlight=False)

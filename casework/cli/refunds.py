@@ -18,7 +18,6 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from casework.cli import (
     BARE_HELP,
@@ -34,6 +33,7 @@ from casework.cli import (
     run,
     settings,
 )
+from casework.cli.render import Col, listing
 
 refunds_app = typer.Typer(
     help="工会经费返还 (union-dues refunds: import payments, apply, run, status, exceptions).",
@@ -72,10 +72,16 @@ def _yuan(fen: int) -> str:
 
 
 def _failures(failed: list[Any]) -> None:
-    table = Table("行 line", "字段 field", "原因 reason", title="有误的行 (rows with errors)")
-    for f in failed[:200]:
-        table.add_row(str(f.line), f.field, escape(f.message))
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("行 line", justify="right", head=True),
+            Col("字段 field", head=True),
+            Col("原因 reason"),
+        ],
+        [[str(f.line), f.field, escape(f.message)] for f in failed[:200]],
+        title="有误的行 (rows with errors)",
+    )
     if len(failed) > 200:
         out.print(f"… 另有 {len(failed) - 200} 行 (and {len(failed) - 200} more)")
 
@@ -247,29 +253,34 @@ def refunds_status(year: int = YearOpt, as_user: str = AsOpt, as_json: bool = Js
         emit_json(status)
         return
     p = status.progress
-    table = Table(
-        "区县 district",
-        "缴费记录 records",
-        "申请 applications",
-        "已返还 paid",
-        "返还金额 refunded (元)",
-        "待复核 exceptions",
-        "银行退回 failed",
-        "待匹配 waiting",
+    listing(
+        out,
+        [
+            Col("区县 district", head=True),
+            Col("缴费记录 records", justify="right"),
+            Col("申请 applications", justify="right"),
+            Col("已返还 paid", justify="right"),
+            Col("返还金额 元 refunded", justify="right"),
+            Col("待复核 exceptions", justify="right"),
+            Col("银行退回 failed", justify="right"),
+            Col("待匹配 waiting", justify="right"),
+        ],
+        [
+            [
+                d.district,
+                str(d.records),
+                str(d.applications),
+                str(d.paid),
+                _yuan(d.refunded_fen),
+                str(d.exceptions),
+                str(d.failed),
+                str(d.waiting),
+            ]
+            for d in status.districts
+        ],
         title=f"{year} 年工会经费返还 (union-dues refunds)",
+        empty=f"{year} 年尚无返还记录 (nothing imported or applied for {year} yet)",
     )
-    for d in status.districts:
-        table.add_row(
-            d.district,
-            str(d.records),
-            str(d.applications),
-            str(d.paid),
-            _yuan(d.refunded_fen),
-            str(d.exceptions),
-            str(d.failed),
-            str(d.waiting),
-        )
-    out.print(table)
     out.print(
         f"进度 progress: {p.done}/{p.total}"
         + (" 完成 (finished)" if p.finished else f"，待匹配 {p.left} (to match)")
@@ -286,8 +297,24 @@ def refunds_exceptions(year: int = YearOpt, as_user: str = AsOpt, as_json: bool 
     if as_json:
         emit_json(rows)
         return
-    table = Table("申请 application", "企业 firm", "区县 district", "原因 reasons", "复核案件 case")
-    for r in rows:
-        words = "; ".join(f"{EXCEPTION_WORDS[x][0]} ({EXCEPTION_WORDS[x][1]})" for x in r.reasons)
-        table.add_row(r.application_id, escape(r.firm), r.district, words, r.review_case_id or "-")
-    out.print(table)
+    listing(
+        out,
+        [
+            Col("申请 application", key=True),
+            Col("企业 firm"),
+            Col("区县 district"),
+            Col("原因 reasons"),
+            Col("复核案件 case", key=True),
+        ],
+        [
+            [
+                r.application_id,
+                escape(r.firm),
+                r.district,
+                "; ".join(f"{EXCEPTION_WORDS[x][0]} ({EXCEPTION_WORDS[x][1]})" for x in r.reasons),
+                r.review_case_id or "-",
+            ]
+            for r in rows
+        ],
+        empty=f"{year} 年没有待复核的申请 (no exceptions)",
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from casework.demo.legal_aid import LegalAidDriver, legal_aid_demo
-from casework.demo.seed import DEMO_APPLICANTS, DISTRICT_SLUG, demo_application
+from casework.demo.seed import DEMO_APPLICANTS, DISTRICT_SLUG, demo_application, hardship_staff
 from casework.domain.case import Action, CaseView
 from casework.domain.legal_aid import LEGAL_AID
 from casework.service import ActionRefused, CaseService
@@ -25,16 +25,7 @@ class Driver:
     """Where this run's demo people start (`open`)."""
 
     def who(self, view: CaseView, role: str) -> str:
-        slug = DISTRICT_SLUG[view.district]
-        return {
-            "opener": f"{slug}.grassroots1",
-            "grassroots": f"{slug}.grassroots2",
-            "visitor": f"{slug}.grassroots3",
-            "officer": f"{slug}.officer1",
-            "leader": f"{slug}.leader",
-            "city_officer": "city.officer1",
-            "city_leader": "city.leader",
-        }[role]
+        return hardship_staff(view.district, role)
 
     async def act(
         self,

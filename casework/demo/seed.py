@@ -112,6 +112,25 @@ def demo_application(index: int, **overrides: Any) -> HardshipApplication:
 
 DISTRICT_SLUG = {"崇川区": "chongchuan", "通州区": "tongzhou", "海门区": "haimen"}
 
+HARDSHIP_STAFF = {
+    "opener": "{slug}.grassroots1",
+    "grassroots": "{slug}.grassroots2",
+    "visitor": "{slug}.grassroots3",
+    "officer": "{slug}.officer1",
+    "leader": "{slug}.leader",
+    "supervisor": "{slug}.supervisor",
+    "city_officer": "city.officer1",
+    "city_leader": "city.leader",
+}
+"""Who does what on a demo hardship case in a demo district: the opener never works
+their own case, and nobody signs two review levels."""
+
+
+def hardship_staff(district: str, role: str) -> str:
+    """The demo user who does `role` (a key of HARDSHIP_STAFF) on a case of `district`."""
+    return HARDSHIP_STAFF[role].format(slug=DISTRICT_SLUG[district])
+
+
 DEMO_APPLICANTS = len(_PEOPLE)
 """`demo_application(i)` and `demo_application(i + DEMO_APPLICANTS)` are applicants of
 the same kind (name, district, category), but different people (ID numbers)."""

@@ -641,7 +641,8 @@ class SupervisorQueries:
         def since(i: StuckItem) -> datetime:
             if i.deadline is not None or idle_days is None:
                 return i.due_at or i.last_event_at
-            return min(i.last_event_at, *([i.due_at] if i.days_overdue and i.due_at else []))
+            # A task both past due and idle goes by the earlier of the two.
+            return min([i.last_event_at, *([i.due_at] if i.days_overdue and i.due_at else [])])
 
         return sorted([*items, *deadlines], key=lambda i: (since(i), i.case_id))[:limit]
 

@@ -125,3 +125,26 @@ def test_the_quick_start_runs_as_written(stack: dict[str, str]) -> None:
         timeout=60,
     )
     assert "计时暂停 clock paused" in held.stdout, held.stdout
+    # Approving a home visit without its findings says which option carries them and
+    # where the example is (李四's case, 通州区, is seeded at the home visit).
+    bare = subprocess.run(
+        [CASEWORK, "act", f"HR-{year}-000002", "approve", "--as", "tongzhou.grassroots2"],
+        env=stack,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bare.returncode == 2, (bare.stdout, bare.stderr)
+    assert "--data-file" in bare.stderr and "examples/home-visit-findings.json" in bare.stderr
+    assert "Traceback" not in bare.stderr
+    # Supervisors see cases that have waited (casework.demo.backlog): overdue and
+    # escalated ones in `stuck`, idle, held and waiting ones with --idle-days.
+    stuck = text["stuck --as city.supervisor"]
+    for note in ("已升级 escalated", "暂停 on hold", "待补材料 waiting info", "工作日无进展 idle"):
+        assert note in stuck, (note, stuck)
+    assert all(d in stuck for d in ("崇川区", "通州区", "海门区", "市总工会")), stuck
+    for n in range(6, 14):  # README: HR-2026-000006 to 000013
+        assert f"HR-{year}-{n:06d}" in stuck, (n, stuck)
+    board = text["board --as city.supervisor"]
+    assert all(d in board for d in ("崇川区", "通州区", "海门区", "市总工会")), board

@@ -118,6 +118,20 @@ def test_a_passed_deadline_is_listed_with_the_days_past_among_the_stuck_tasks(
     assert queries.stuck(SUPERVISOR, now=now, case_type="limitation_test") == items
 
 
+def test_idle_tasks_are_listed_beside_case_deadlines(
+    cases: dict[str, LimitationCase], queries: SupervisorQueries
+) -> None:
+    """With --idle-days, tasks idle but not past due sort by their last event among the
+    case deadlines (this failed with a TypeError on `make run`'s own data)."""
+    now = T0 + timedelta(days=4)  # Friday: the warnings were recorded on Tuesday
+    items = queries.stuck(SUPERVISOR, now=now, idle_days=1)
+    assert deadline_rows(items) == [(cases["warned"].state.case_id, "limitation", "deadline_near")]
+    idle = [i for i in items if i.reason == "idle"]
+    assert idle and all(i.days_overdue == 0 and i.idle_working_days >= 1 for i in idle)
+    tasks = [i.last_event_at for i in items if not i.deadline]
+    assert tasks == sorted(tasks)
+
+
 def test_an_officer_sees_the_deadlines_of_the_cases_they_hold(
     cases: dict[str, LimitationCase], queries: SupervisorQueries
 ) -> None:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -29,6 +30,7 @@ def cli(engine: Engine, tmp_path: Path, *args: str, code: int = 0) -> Any:
         "CASEWORK_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "CASEWORK_ENCRYPTION_KEYS": TEST_KEYRING.serialize(),
         "CASEWORK_HOME": str(tmp_path),
+        "COLUMNS": "80",
     }
     result = CliRunner().invoke(app, list(args), env=env)
     assert result.exit_code == code, (args, result.stdout, result.stderr)
@@ -144,6 +146,16 @@ def test_a_district_officer_imports_applies_and_reads_the_year(
         cli(engine, tmp_path, "refunds", "exceptions", *year, "--json", *officer).stdout
     )
     assert all(e["district"] == "崇川区" and e["reasons"] for e in exceptions)
+    # For people, at 80 columns: every application id and review case number whole.
+    shown = cli(engine, tmp_path, "refunds", "exceptions", *year, *officer).stdout
+    assert exceptions and "…" not in shown
+    assert max(cell_len(line) for line in shown.splitlines()) <= 80, shown
+    for e in exceptions:
+        assert e["application_id"] in shown and (e["review_case_id"] or "-") in shown, shown
+    figures = cli(engine, tmp_path, "refunds", "status", *year, *officer).stdout
+    assert "崇川区" in figures and max(cell_len(line) for line in figures.splitlines()) <= 80
+    none = cli(engine, tmp_path, "refunds", "exceptions", "--year", "2031", *officer).stdout
+    assert none.startswith("2031 年没有待复核的申请 (no exceptions)") and "┏" not in none
     funds = json.loads(cli(engine, tmp_path, "funds", "show", *year, "--json", *officer).stdout)
     [district] = funds["districts"]
     [refund] = [s for s in district["sources"] if s["source"] == "refund"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,10 @@ async def test_the_auditor_samples_from_the_command_line_and_case_show_lists_it(
     # Everything: the two problems, each line naming its case.
     shown = (await cli.run(*sample[:-4], "--rate", "1", "--seed", "3", "--as", AUDITOR)).stdout
     assert f"{TAMPERED} 哈希链断裂于 seq 3" in shown
+    # At 80 columns every case number drawn is printed whole.
+    assert "…" not in shown and max(cell_len(line) for line in shown.splitlines()) <= 80, shown
+    numbers = re.findall(r"HR-[\d-]*", shown)
+    assert len(numbers) >= 4 and all(re.fullmatch(r"HR-\d{4}-\d{6}", n) for n in numbers), shown
     assert f"{OVERPAID} seq " in shown and "台账 ledger disbursed 3,500.00 元" in shown
     assert f"casework audit finding {cid} CASE_ID" in shown.replace("\n", " ")
     # A seed not given is drawn, recorded and printed.

@@ -3,6 +3,7 @@ retries, and what a failure leaves behind."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -123,12 +124,18 @@ async def test_declined_account_fails_at_once_and_releases_the_money(harness: Ha
     await assert_failed_and_released(h, cid, "account rejected by the bank")
 
 
-async def test_no_bank_account_on_file_fails_without_calling_the_bank(harness: Harness) -> None:
+async def test_no_bank_account_on_file_fails_without_calling_the_bank(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     h = harness
+    caplog.set_level(logging.INFO)
     cid = await approve_for_payment(h, applicant={"bank_account": None})
     await after_disbursement(h, cid)
     assert h.bank.attempts == 0
     await assert_failed_and_released(h, cid, "no bank account on file")
+    # An expected business failure, not a bug: no traceback in the run log.
+    tracebacks = [r for r in caplog.records if r.exc_info and r.levelno >= logging.INFO]
+    assert tracebacks == [], [(r.name, r.getMessage()) for r in tracebacks]
 
 
 async def waiting_for_funds(h: Harness) -> tuple[str, int]:
