@@ -1009,6 +1009,14 @@ AtOpt = typer.Option(
 )
 
 
+def stage_words(stage: str) -> str:
+    """A stage as supervisors read it (基层初审, not grassroots_review); `--json` keeps the
+    code. The case number's prefix already tells the case type."""
+    from casework.web.i18n import STAGES
+
+    return STAGES.get(stage, (stage, stage))[0]
+
+
 @app.command()
 @handled
 def stuck(
@@ -1094,7 +1102,7 @@ def stuck(
             [
                 i.case_id,
                 *([f"#{ref}" if ref else ""] if refs else []),
-                i.stage if len(CASE_TYPES) == 1 else f"{i.type} {i.stage}",
+                stage_words(i.stage),
                 i.district,
                 i.assignee or "未认领 unclaimed",
                 due_day(i.due_at),
@@ -1162,7 +1170,7 @@ def board(
         [
             [
                 r.district,
-                r.stage,
+                stage_words(r.stage),
                 str(r.open),
                 f"[red]{r.overdue}[/]" if r.overdue else "0",
                 f"[red]{r.escalated}[/]" if r.escalated else "0",
