@@ -63,7 +63,8 @@ def _service() -> Any:
 
     async def go() -> Any:
         service = await case_service()
-        return CampaignService(service.client, engine(), settings().task_queue)
+        s = settings()
+        return CampaignService(service.client, engine(), s.task_queue, wait=s.act_wait_seconds)
 
     return run(go())
 

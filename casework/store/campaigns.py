@@ -716,6 +716,19 @@ class Campaigns:
             ],
         )
 
+    def opening_event_id(self, campaign_id: str) -> str:
+        """The id of the campaign's opening event: unique to this campaign in this store,
+        where its id (`CP-2027-001`) is unique only here (casework.campaign_service)."""
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                select(case_events.c.event_id).where(
+                    case_events.c.case_id == campaign_id, case_events.c.type == OPENED
+                )
+            )
+        if found is None:
+            raise CampaignNotFound(campaign_id)
+        return str(found)
+
     def status(self, campaign_id: str) -> str:
         with self.engine.connect() as conn:
             status = conn.scalar(
