@@ -45,16 +45,16 @@ campaign_app = typer.Typer(
 app.add_typer(campaign_app, name="campaign")
 
 
-def _actor(as_user: str) -> Any:
+def _actor(as_user: str, eng: Any = None) -> Any:
     from casework.store.directory import Directory
 
-    return Directory(engine()).active(as_user).actor()
+    return Directory(eng or engine()).active(as_user).actor()
 
 
-def _campaigns() -> Any:
+def _campaigns(eng: Any = None) -> Any:
     from casework.store.campaigns import Campaigns
 
-    return Campaigns(engine())
+    return Campaigns(eng or engine())
 
 
 def _service() -> Any:
@@ -181,7 +181,8 @@ def campaign_show(
     the whole overview (the filters narrow its nominations)."""
     from casework.campaign_service import overview_for
 
-    seen = overview_for(_campaigns(), campaign_id, _actor(as_user))
+    eng = engine()  # one engine, one schema check (a good part of the time)
+    seen = overview_for(_campaigns(eng), campaign_id, _actor(as_user, eng))
     chosen = _chosen(seen, district, stage)
     if as_json:
         if district is not None or stage is not None:
@@ -330,7 +331,8 @@ def campaign_honours(
     from casework.domain.award_steps import to_json, to_text
     from casework.domain.campaign import honours_csv
 
-    rows = honours_for(_campaigns(), campaign_id, _actor(as_user))
+    eng = engine()  # one engine, one schema check (a good part of the time)
+    rows = honours_for(_campaigns(eng), campaign_id, _actor(as_user, eng))
     body: bytes = {
         HonoursFormat.text: lambda: to_text(rows).encode(),
         HonoursFormat.json: lambda: (to_json(rows) + "\n").encode(),
@@ -351,7 +353,8 @@ def campaign_list(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     honour lists public) for anyone else."""
     from casework.campaign_service import summaries_for
 
-    found = summaries_for(_campaigns(), _actor(as_user))
+    eng = engine()  # one engine, one schema check (a good part of the time)
+    found = summaries_for(_campaigns(eng), _actor(as_user, eng))
     if as_json:
         emit_json(found)
         return
