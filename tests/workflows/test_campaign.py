@@ -410,5 +410,39 @@ async def test_a_hand_forward_on_a_seeded_campaign_answers_whoever_holds_its_wor
     with pytest.raises(ActionPending) as pending:
         await asyncio.wait_for(away.forward(second.campaign_id, "通州区", officer, key="k-1"), 30)
     assert pending.value.key == "k-1"
+
+    # The API says both: 503 with the key to send again (its service on a queue no worker
+    # serves), and 409 naming the workflow that is not this deployment's.
+    from casework.api.app import create_app
+    from casework.service import CaseService
+    from casework.settings import Settings
+    from tests.api.conftest import bearer, client_for
+
+    settings: Any = Settings(_env_file=None, act_wait_seconds=2)  # type: ignore[call-arg]
+    gone = CaseService(h.env.client, h.engine, "no-worker-here")
+    officer_token = bearer(h.engine, "tongzhou.officer1")
+    async with client_for(create_app(h.engine, gone, settings)) as api:
+        body = {"district": "通州区", "idempotency_key": "k-2"}
+        r = await asyncio.wait_for(
+            api.post(
+                f"/api/campaigns/{second.campaign_id}/forward", json=body, headers=officer_token
+            ),
+            30,
+        )
+        assert r.status_code == 503 and r.json()["detail"]["code"] == "not_confirmed", r.text
+        assert "k-2" in r.json()["detail"]["message"]
+    async with client_for(create_app(h.engine, h.service, settings)) as api:
+        body = {"district": "通州区"}
+        r = await asyncio.wait_for(
+            api.post(
+                f"/api/campaigns/{second.campaign_id}/forward", json=body, headers=officer_token
+            ),
+            30,
+        )
+        assert r.status_code == 409, r.text
+        assert (r.json()["detail"]["code"], r.json()["detail"]["field"]) == (
+            "campaign_workflow_elsewhere",
+            "campaign",
+        )
     await h.env.client.get_workflow_handle(workflow_id(second.campaign_id)).terminate("done")
     await handle.terminate("test finished")
