@@ -1,6 +1,7 @@
 """`campaign show` on an award campaign of 1,000 nominations (issue #13): the store's
 overview read (`Campaigns.overview`, three indexed reads), the command itself at 80
-columns (`casework campaign show ID`, through Typer as a person runs it, the database
+columns (`casework campaign show ID`: quotas, rules and the count per stage; and with
+`--all`, every nomination listed; through Typer as a person runs it, the database
 opened per invocation) and the API's `GET /api/campaigns/{id}` (httpx on ASGI, a bearer
 token), each p50/p99 against the issue's budget of one second. The campaign is the
 seeded generator's (casework.demo.campaign): every nomination recorded through the
@@ -26,6 +27,7 @@ class CampaignSample:
     seed_s: float
     overview: list[float]
     cli: list[float]
+    cli_all: list[float]
     api: list[float]
 
 
@@ -73,11 +75,15 @@ def measure(db: Database, nominations: int, calls: int) -> CampaignSample:
     }
     runner = CliRunner()
 
-    def show() -> None:
-        result = runner.invoke(cli, ["campaign", "show", cid, "--as", "city.officer1"], env=env)
+    def show(*more: str) -> None:
+        args = ["campaign", "show", cid, "--as", "city.officer1", *more]
+        result = runner.invoke(cli, args, env=env)
         assert result.exit_code == 0, (env, result.stdout, result.stderr)
+        if more:  # every nomination listed, ids whole
+            assert result.stdout.count("NM-") == nominations
 
     cli_ms = _timed(show, max(calls // 5, 5))
+    cli_all = _timed(lambda: show("--all"), max(calls // 5, 5))
 
     web = create_app(db.engine, None, Settings(_env_file=None))  # type: ignore[call-arg]
     token = Tokens(db.engine).create("city.officer1", "bench", 1)[0]
@@ -96,7 +102,7 @@ def measure(db: Database, nominations: int, calls: int) -> CampaignSample:
             return out
 
     api = asyncio.run(api_calls())
-    return CampaignSample(seed_s, overview, cli_ms, api)
+    return CampaignSample(seed_s, overview, cli_ms, cli_all, api)
 
 
 def section(results: dict[str, CampaignSample], nominations: int) -> Section:
@@ -105,6 +111,7 @@ def section(results: dict[str, CampaignSample], nominations: int) -> Section:
         for what, timings in (
             ("overview read", s.overview),
             ("CLI at 80 columns", s.cli),
+            ("CLI --all at 80 columns", s.cli_all),
             ("API GET", s.api),
         ):
             for p in (50, 99):

@@ -119,7 +119,7 @@ def _send_again(err: RPCError) -> bool:
     return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task" in err.message
 
 
-async def _sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
+async def sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
     """`send()`, again (backing off, about 8 s in all) while the server answers that
     the Update should be sent again (`_send_again`). The same Update id each time, so
     it is applied at most once."""
@@ -235,7 +235,7 @@ class CaseService:
             if idempotency_key is None:
                 await asyncio.to_thread(self.intake.discard, case_id)
             raise
-        sync = _sent_again_if_aborted(lambda: handle.execute_update("sync", result_type=CaseView))
+        sync = sent_again_if_aborted(lambda: handle.execute_update("sync", result_type=CaseView))
         try:
             return await (sync if wait is None else asyncio.wait_for(sync, wait))
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -333,7 +333,7 @@ class CaseService:
         key = idempotency_key or str(uuid.uuid4())
         handle = self.client.get_workflow_handle(case_id)
         try:
-            update = _sent_again_if_aborted(
+            update = sent_again_if_aborted(
                 lambda: handle.execute_update("act", req, id=key, result_type=CaseView)
             )
             return await (update if wait is None else asyncio.wait_for(update, wait))

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
 from casework.api.body import StrictJSONRoute
-from casework.api.cases import KEY_PATTERN, refused, temporal_down
-from casework.api.deps import CurrentUser, EngineDep, get_service
+from casework.api.cases import KEY_PATTERN, pending, refused, temporal_down
+from casework.api.deps import CurrentUser, EngineDep, act_wait, get_service
 from casework.api.errors import problem, responses
 from casework.api.examples import ok
 from casework.campaign_service import CampaignService, honours_for, overview_for, summaries_for
@@ -26,7 +26,7 @@ from casework.domain.campaign import honours_csv
 from casework.domain.nomination import CommitteeVote
 from casework.domain.org import Role
 from casework.domain.refusal import Refused
-from casework.service import ActionRefused
+from casework.service import ActionPending, ActionRefused
 from casework.store.campaigns import (
     CampaignNotFound,
     CampaignOverview,
@@ -246,7 +246,7 @@ def campaign_honours(
 
 def _campaign_service(request: Request, engine: Any) -> CampaignService:
     service = get_service(request)
-    return CampaignService(service.client, engine, service.task_queue)
+    return CampaignService(service.client, engine, service.task_queue, wait=act_wait(request))
 
 
 async def _step(engine: Any, campaign_id: str, go: Any) -> Any:
@@ -255,6 +255,8 @@ async def _step(engine: Any, campaign_id: str, go: Any) -> Any:
         return await go()
     except ActionRefused as e:
         raise refused(e) from None
+    except ActionPending as e:
+        raise pending(e) from None
     except RPCError as e:
         raise temporal_down(e) from None
 

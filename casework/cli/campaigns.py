@@ -28,6 +28,7 @@ from casework.cli import (
     app,
     emit_json,
     engine,
+    fail,
     handled,
     load_json_file,
     out,
@@ -44,16 +45,16 @@ campaign_app = typer.Typer(
 app.add_typer(campaign_app, name="campaign")
 
 
-def _actor(as_user: str) -> Any:
+def _actor(as_user: str, eng: Any = None) -> Any:
     from casework.store.directory import Directory
 
-    return Directory(engine()).active(as_user).actor()
+    return Directory(eng or engine()).active(as_user).actor()
 
 
-def _campaigns() -> Any:
+def _campaigns(eng: Any = None) -> Any:
     from casework.store.campaigns import Campaigns
 
-    return Campaigns(engine())
+    return Campaigns(eng or engine())
 
 
 def _service() -> Any:
@@ -63,7 +64,8 @@ def _service() -> Any:
 
     async def go() -> Any:
         service = await case_service()
-        return CampaignService(service.client, engine(), settings().task_queue)
+        s = settings()
+        return CampaignService(service.client, engine(), s.task_queue, wait=s.act_wait_seconds)
 
     return run(go())
 
@@ -150,23 +152,84 @@ def campaign_vote(
     )
 
 
+LIST_AT_MOST = 50
+"""`campaign show` lists every nomination up to this many; beyond, a count per stage and
+the filters that list them (`--district`, `--stage`, `--all`): a thousand rows are no
+overview, and laying them out took most of a second (BENCHMARKS.md)."""
+
+
 @campaign_app.command("show")
 @handled
 def campaign_show(
     campaign_id: str = typer.Argument(...),
+    district: str | None = typer.Option(
+        None, "--district", help="List this district's nominations (区县)."
+    ),
+    stage: str | None = typer.Option(
+        None,
+        "--stage",
+        help="List the nominations at this stage or outcome (its key: vetting, honoured, ...).",
+    ),
+    every: bool = typer.Option(False, "--all", help="List every nomination."),
     as_user: str = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """评选进度: places and each district's quota used and left, the ratio rules' status,
-    each nomination's stage and outcome. City staff and the committee see every
-    district's nominations, district staff their own."""
+    the nominations per stage; each nomination's stage and outcome when there are at
+    most 50, or with --district/--stage (together they narrow) or --all. City staff and
+    the committee see every district's nominations, district staff their own. --json:
+    the whole overview (the filters narrow its nominations)."""
     from casework.campaign_service import overview_for
-    from casework.domain.campaign import stage_words
 
-    seen = overview_for(_campaigns(), campaign_id, _actor(as_user))
+    eng = engine()  # one engine, one schema check (a good part of the time)
+    seen = overview_for(_campaigns(eng), campaign_id, _actor(as_user, eng))
+    chosen = _chosen(seen, district, stage)
     if as_json:
+        if district is not None or stage is not None:
+            seen = seen.model_copy(update={"nominations": chosen})
         emit_json(seen)
         return
+    _print_overview(seen)
+    filtered = district is not None or stage is not None
+    if filtered or every or len(seen.nominations) <= LIST_AT_MOST:
+        _print_nominations(chosen)
+    else:
+        out.print(
+            f"共 {len(seen.nominations)} 个推荐 (nominations): 用 --district 区县 或 --stage "
+            "阶段 列出其中的推荐, --all 全部列出 (list them with --district, --stage or --all)",
+            highlight=False,
+        )
+
+
+def _stage_key(n: Any) -> str:
+    return str(n.outcome or n.stage)
+
+
+def _chosen(seen: Any, district: str | None, stage: str | None) -> list[Any]:
+    """The nominations the filters choose; a filter naming nothing there is refused,
+    naming the option and what it takes."""
+    from casework.domain.nomination import OUTCOME_WORDS, STAGE_LABELS
+
+    if district is not None and district not in {q.district for q in seen.quotas}:
+        fail(
+            f"field --district: {district} 不在本次评选中 (not in this campaign): "
+            + ", ".join(q.district for q in seen.quotas)
+        )
+    keys = [str(k) for k in (*STAGE_LABELS, *OUTCOME_WORDS)]
+    if stage is not None and stage not in keys:
+        fail(f"field --stage: {stage} 不是阶段或结果 (not a stage or outcome): " + ", ".join(keys))
+    return [
+        n
+        for n in seen.nominations
+        if (district is None or n.district == district)
+        and (stage is None or _stage_key(n) == stage)
+    ]
+
+
+def _print_overview(seen: Any) -> None:
+    from casework.domain.campaign import stage_words
+    from casework.domain.nomination import OUTCOME_WORDS, STAGE_LABELS
+
     sheet(
         out,
         [
@@ -203,6 +266,26 @@ def campaign_show(
         title="比例要求 ratio rules",
         empty="无比例要求 (no ratio rules)",
     )
+    counts: dict[str, int] = {}
+    for n in seen.nominations:
+        counts[_stage_key(n)] = counts.get(_stage_key(n), 0) + 1
+    order = {str(k): i for i, k in enumerate((*STAGE_LABELS, *OUTCOME_WORDS))}
+    listing(
+        out,
+        [Col("阶段 stage"), Col("--stage", key=True), Col("推荐 nominations", justify="right")],
+        [
+            [stage_words(k, 2), k, str(c)]
+            for k, c in sorted(counts.items(), key=lambda kc: order.get(kc[0], len(order)))
+        ],
+        title="各阶段 by stage",
+        empty="暂无推荐 (no nominations)",
+        total=["合计 total", "", str(len(seen.nominations))] if counts else None,
+    )
+
+
+def _print_nominations(chosen: list[Any]) -> None:
+    from casework.domain.campaign import stage_words
+
     listing(
         out,
         [
@@ -220,11 +303,11 @@ def campaign_show(
                 stage_words(n.stage, 2),
                 stage_words(n.outcome, 2),
             ]
-            for n in seen.nominations
+            for n in chosen
         ],
         title="推荐 nominations",
-        empty="暂无推荐 (no nominations)",
-        total=["合计 total", str(len(seen.nominations)), "", "", ""],
+        empty="没有符合条件的推荐 (no nominations here)",
+        total=["合计 total", str(len(chosen)), "", "", ""],
     )
 
 
@@ -248,7 +331,8 @@ def campaign_honours(
     from casework.domain.award_steps import to_json, to_text
     from casework.domain.campaign import honours_csv
 
-    rows = honours_for(_campaigns(), campaign_id, _actor(as_user))
+    eng = engine()  # one engine, one schema check (a good part of the time)
+    rows = honours_for(_campaigns(eng), campaign_id, _actor(as_user, eng))
     body: bytes = {
         HonoursFormat.text: lambda: to_text(rows).encode(),
         HonoursFormat.json: lambda: (to_json(rows) + "\n").encode(),
@@ -269,7 +353,8 @@ def campaign_list(as_user: str = AsOpt, as_json: bool = JsonOpt) -> None:
     honour lists public) for anyone else."""
     from casework.campaign_service import summaries_for
 
-    found = summaries_for(_campaigns(), _actor(as_user))
+    eng = engine()  # one engine, one schema check (a good part of the time)
+    found = summaries_for(_campaigns(eng), _actor(as_user, eng))
     if as_json:
         emit_json(found)
         return

@@ -4,7 +4,8 @@ Every listing command prints through `listing`, every key-value sheet through `s
 ids and case numbers (`Col(key=True)`) are never cut or broken across lines, other
 columns wrap at word boundaries, and a table whose words do not fit the terminal even
 wrapped is folded into one block per row (its id as the heading, then a line per
-column). An empty listing prints only its "nothing here" line, not an empty frame.
+column). A long listing (over `PLAIN_OVER` rows) whose cells fit unwrapped is plain
+aligned text instead of a table. An empty listing prints only its "nothing here" line, not an empty frame.
 Human-facing times are Beijing time (`beijing`); `--json` keeps ISO 8601 with offset.
 """
 
@@ -116,6 +117,52 @@ def _table(
     return table
 
 
+PLAIN_OVER = 100
+"""A listing of more rows than this whose cells all fit the terminal unwrapped is
+printed as plain aligned text (`_plain_listing`): Rich's table layout takes about half a
+millisecond a row, nearly half a second for a thousand (BENCHMARKS.md, campaign)."""
+GAP = "  "
+
+
+def _pad(text: str, width: int, justify: str) -> str:
+    room = " " * (width - cell_len(text))
+    return room + text if justify == "right" else text + room
+
+
+def _plain_listing(
+    console: Console,
+    columns: Sequence[Col],
+    rows: Sequence[Sequence[str]],
+    title: str | None,
+    total: Sequence[str] | None,
+) -> bool:
+    """Print the listing as aligned lines (a header, a rule, the rows, the total below a
+    rule) if every cell fits on one line at the terminal's width; False if not. Ids are
+    never cut: nothing is."""
+    plain = [[_plain(c) if "[" in c else c for c in row] for row in rows]
+    foot = [_plain(c) for c in total] if total is not None else None
+    heads = [_plain(c.header) for c in columns]
+    every = [heads, *plain, *([foot] if foot else [])]
+    if any("\n" in c for row in every for c in row):
+        return False
+    widths = [max(cell_len(row[n]) for row in every) for n in range(len(columns))]
+    line_width = sum(widths) + len(GAP) * (len(columns) - 1)
+    if line_width > console.width:
+        return False
+
+    def line(cells: Sequence[str]) -> str:
+        return GAP.join(
+            _pad(c, w, col.justify) for c, w, col in zip(cells, widths, columns, strict=True)
+        ).rstrip()
+
+    rule = "─" * line_width
+    lines = [*([title] if title else []), line(heads), rule, *(line(r) for r in plain)]
+    if foot is not None:
+        lines += [rule, line(foot)]
+    console.out("\n".join(lines), highlight=False)
+    return True
+
+
 def listing(
     console: Console,
     columns: Sequence[Col],
@@ -130,6 +177,8 @@ def listing(
     if not rows:
         if empty:
             console.print(empty)
+        return
+    if len(rows) > PLAIN_OVER and _plain_listing(console, columns, rows, title, total):
         return
     widths = column_widths(columns, [*rows, *([total] if total else [])], console.width)
     if widths is not None:

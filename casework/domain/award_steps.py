@@ -312,12 +312,19 @@ def to_json(rows: Sequence[HonourRow]) -> str:
 
 
 def to_text(rows: Sequence[HonourRow]) -> str:
-    """The honour list in Chinese, grouped by district, as a notice prints it."""
+    """The honour list in Chinese, grouped by district (in the list's order), as a notice
+    prints it: within each district in 姓氏笔画 order, by the surname's stroke count
+    (casework.strokes). The JSON and CSV keep the list's own order, which the closing's
+    digest was made from."""
+    from casework.strokes import stroke_order
+
     if not rows:
         return "（无 none）\n"
     lines = [f"{rows[0].award.title_zh}名单"]
+    place = {d: i for i, d in enumerate(dict.fromkeys(r.district for r in rows))}
+    printed = sorted(rows, key=lambda r: (place[r.district], stroke_order(r.name), r.nomination_id))
     district = None
-    for r in rows:
+    for r in printed:
         if r.district != district:
             district = r.district
             lines.append(f"{district}：")

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,12 +45,11 @@ from casework.domain.award_steps import (
     vote_result,
 )
 from casework.domain.campaign import Closing
-from casework.domain.events import NewEvent
 from casework.domain.nomination import CampaignRow, CampaignRules, CommitteeVote, Stage
 from casework.domain.org import CITY, Actor, Role
 from casework.domain.refusal import Refused
 from casework.domain.streams import CAMPAIGN_PREFIX
-from casework.store.event_store import ConcurrencyConflict, EventStore
+from casework.store.event_store import EventStore
 from casework.store.nomination_rows import FLAGS
 from casework.store.tables import (
     campaign_nominations,
@@ -67,6 +65,8 @@ VOTED = "campaign.voted"
 CLOSED = "campaign.closed"
 CLOSING_ACTOR = "system.campaign"
 """Who records the closing: the campaign's workflow, no person (not a directory user)."""
+SYSTEM = Actor(id=CLOSING_ACTOR, roles=(), district=CITY)
+"""The closing's actor on the stream, checked against no directory user."""
 
 NEGATIVE = (Outcome.WITHDRAWN.value, Outcome.VETOED.value, Outcome.REVOKED.value)
 """Outcomes that take a forwarded nomination out of the set the ratio rules judge."""
@@ -193,64 +193,6 @@ class Campaigns:
         self.engine = engine
         self.store = EventStore(engine)
 
-    # -- the stream ----------------------------------------------------------------------
-
-    def _head(self, campaign_id: str) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.coalesce(func.max(case_events.c.seq), 0)).where(
-                        case_events.c.case_id == campaign_id
-                    )
-                )
-                or 0
-            )
-
-    def _record(
-        self,
-        campaign_id: str,
-        type_: str,
-        actor: Actor | None,
-        payload: Callable[[], dict[str, Any]],
-        also: Callable[[Connection, int], None],
-        tries: int = 8,
-        event_id: str | None = None,
-        actor_id: str | None = None,
-    ) -> None:
-        """One event and its rows in one transaction, the actor checked in it; read
-        again and tried again when another writer got in between. `payload` is asked
-        afresh for every try, `also` gets the seq the event takes. `event_id`: the
-        event's id when the caller makes it (a retried step finds it stored). `actor_id`
-        without `actor`: a system step, checked against no directory user."""
-        for attempt in range(tries):
-            head = self._head(campaign_id)
-            event = NewEvent(
-                event_id=event_id or str(uuid.uuid4()),
-                case_id=campaign_id,
-                type=type_,
-                payload=payload(),
-                actor_id=actor.id if actor is not None else str(actor_id),
-                occurred_at=datetime.now(UTC),
-            )
-            seq = head + 1
-
-            def write(conn: Connection, seq: int = seq) -> None:
-                also(conn, seq)
-
-            try:
-                self.store.append(
-                    campaign_id,
-                    head,
-                    [event],
-                    also=write,
-                    actors=[actor] if actor is not None else [],
-                )
-                return
-            except (ConcurrencyConflict, _Stale):
-                if attempt == tries - 1:
-                    raise
-                time.sleep(0.005 * (attempt + 1))
-
     # -- opening -------------------------------------------------------------------------
 
     def open(self, spec: CampaignSpec, actor: Actor) -> str:
@@ -294,8 +236,8 @@ class Campaigns:
                 ],
             )
 
-        self._record(
-            campaign_id, OPENED, actor, lambda: {"spec": spec.model_dump(mode="json")}, write
+        self.store.append_at_head(
+            campaign_id, OPENED, actor, {"spec": spec.model_dump(mode="json")}, also=write
         )
         _log().info("campaign.opened", campaign_id=campaign_id, by=actor.id)
         return campaign_id
@@ -543,7 +485,15 @@ class Campaigns:
                 places_forwarded=places_done,
             )
 
-        self._record(campaign_id, FORWARDED, actor, payload, write, event_id=event_id)
+        self.store.append_at_head(
+            campaign_id,
+            FORWARDED,
+            actor,
+            payload,
+            also=write,
+            event_id=event_id,
+            retry_on=(_Stale,),
+        )
         _log().info("campaign.forwarded", campaign_id=campaign_id, district=district, n=len(named))
         return Forwarded(campaign_id=campaign_id, district=district, case_ids=named, **result)
 
@@ -634,7 +584,7 @@ class Campaigns:
                     )
                 )
 
-        self._record(campaign_id, VOTED, actor, payload, write, event_id=event_id)
+        self.store.append_at_head(campaign_id, VOTED, actor, payload, also=write, event_id=event_id)
         _log().info(
             "campaign.voted",
             campaign_id=campaign_id,
@@ -715,6 +665,19 @@ class Campaigns:
                 for r in rows
             ],
         )
+
+    def opening_event_id(self, campaign_id: str) -> str:
+        """The id of the campaign's opening event: unique to this campaign in this store,
+        where its id (`CP-2027-001`) is unique only here (casework.campaign_service)."""
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                select(case_events.c.event_id).where(
+                    case_events.c.case_id == campaign_id, case_events.c.type == OPENED
+                )
+            )
+        if found is None:
+            raise CampaignNotFound(campaign_id)
+        return str(found)
 
     def status(self, campaign_id: str) -> str:
         with self.engine.connect() as conn:
@@ -805,14 +768,14 @@ class Campaigns:
                 .values(status="closed", closed_at=datetime.now(UTC))
             )
 
-        self._record(
+        self.store.append_at_head(
             campaign_id,
             CLOSED,
-            None,
-            lambda: {"digest": digest, "honoured": len(honoured), "outcomes": counts},
-            write,
+            SYSTEM,
+            {"digest": digest, "honoured": len(honoured), "outcomes": counts},
+            also=write,
             event_id=_closing_event_id(campaign_id),
-            actor_id=CLOSING_ACTOR,
+            check_actor=False,
         )
         _log().info("campaign.closed", campaign_id=campaign_id, honoured=len(honoured))
         return Closing(closed=True, voted=True, honoured=len(honoured), digest=digest)

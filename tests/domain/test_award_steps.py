@@ -270,3 +270,31 @@ def test_a_unit_name_with_a_comma_survives_the_csv() -> None:
     rows = honour_list(AwardKind.WORKER_PIONEER, [Decided(nomination_id="T1", nominee=n, outcome=Outcome.HONOURED)])  # fmt: skip
     table = list(csv.reader(io.StringIO(to_csv(rows).decode("utf-8"))))
     assert table[1][2] == "某厂,二车间" and table[1][4] == "工人先锋号"
+
+
+def test_the_printed_list_is_in_surname_stroke_order_and_the_data_stays_put() -> None:
+    """姓氏笔画: within each district the Chinese list goes by the surname's stroke count
+    (Unihan kTotalStrokes: 丁 2, 马 3, 王 4, 邓 4, 石 5, 陈 7, 欧 8, 赵 9), the same surname
+    by the next character's; the JSON and CSV keep the list's own order (by code point),
+    which the closing's digest was made from."""
+    from casework.strokes import UNKNOWN, strokes
+
+    assert [strokes(c) for c in "丁马王邓石陈欧赵"] == [2, 3, 4, 4, 5, 7, 8, 9]
+    assert strokes("A") == UNKNOWN
+    names = ["赵丽", "欧阳明", "陈小兵", "石磊", "王建华", "邓小平", "马丽", "丁一", "王一"]
+    rows = honour_list(
+        AwardKind.MODEL_WORKER_CITY,
+        [
+            *(decided(f"N{i}", name, "崇川区", Outcome.HONOURED) for i, name in enumerate(names)),
+            decided("T1", "钱七", "通州区", Outcome.HONOURED),
+            decided("T2", "丁二", "通州区", Outcome.HONOURED),
+        ],
+    )
+    assert [r.name for r in rows][:9] == sorted(names)  # the data: by code point
+    printed = [line.split("　")[0].strip() for line in to_text(rows).splitlines()[2:]]
+    # 王一 before 王建华: 一 (1) before 建 (8); 邓 (4) beside 王 (4), by code point.
+    assert printed[:9] == ["丁一", "马丽", "王一", "王建华", "邓小平", "石磊", "陈小兵", "欧阳明", "赵丽"]  # fmt: skip
+    assert printed[9:] == ["通州区：", "丁二", "钱七"]  # districts stay in the list's order
+    assert [r["nomination_id"] for r in json.loads(to_json(rows))] == [
+        r.nomination_id for r in rows
+    ]

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -60,13 +61,19 @@ class Harness:
 
     async def settled(self, case_id: str, tries: int = 250) -> bool:
         """Wait until the case has no activity or workflow task in flight; whether it
-        is still running."""
+        is still running (a case recorded without a workflow, as the seeded campaign
+        generator records them, is not)."""
         client = self.env.client
         request = DescribeWorkflowExecutionRequest(
             namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id)
         )
         for _ in range(tries):
-            described = await client.workflow_service.describe_workflow_execution(request)
+            try:
+                described = await client.workflow_service.describe_workflow_execution(request)
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    return False
+                raise
             running = (
                 described.workflow_execution_info.status
                 == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING

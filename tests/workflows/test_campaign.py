@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +21,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.campaign import CampaignActivities
 from activities.nomination import deliver_campaign_news
 from casework.campaign_service import CampaignService
+from casework.demo.people import demo_users
 from casework.domain.award import campaign_spec
 from casework.domain.campaign import DELIVER_NEWS, CampaignRunState, Closing, workflow_id
 from casework.domain.nomination import CommitteeVote, Stage
-from casework.service import ActionRefused
+from casework.service import ActionPending, ActionRefused
 from casework.store.campaigns import CLOSED, Campaigns, honours_digest
+from casework.store.db import make_engine, migrate
+from casework.store.directory import Directory
 from casework.store.tables import campaigns, case_events
 from tests.conftest import DATA_CONVERTER, register_search_attributes, venv_binary
 from tests.workflows.conftest import Harness
@@ -361,3 +365,84 @@ async def test_the_api_forwards_and_votes_through_the_campaigns_workflow(h: Harn
             "votes",
         )
     await h.env.client.get_workflow_handle(workflow_id(cid)).terminate("test finished")
+
+
+async def test_a_hand_forward_on_a_seeded_campaign_answers_whoever_holds_its_workflow(
+    h: Harness, tmp_path: Path
+) -> None:
+    """What hung for more than ten minutes: a seeded campaign (`seed_campaign` starts no
+    workflow) is `CP-2027-001` in its store, and another store on the same Temporal had
+    made a campaign of that id whose workflow runs on a task queue no worker serves; the
+    forward's Update went to that workflow and waited for a worker forever. Now it is
+    refused at once, naming why; once that workflow is ended, the forward goes through
+    a workflow of this store's own. A forward whose worker is away answers
+    `ActionPending`, with its key, within the service's `wait`."""
+    from casework.demo.campaign import DEMO_SPEC, seed_campaign
+
+    spec = campaign_spec(DEMO_SPEC | {"quotas": {"崇川区": 8, "通州区": 8, "海门区": 8}})
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    migrate(other)
+    Directory(other).upsert(demo_users())
+    theirs = await asyncio.to_thread(seed_campaign, other, 6, 1, spec)
+    await CampaignService(h.env.client, other, "no-worker-serves-this").ensure_running(
+        theirs.campaign_id
+    )
+    seeded = await asyncio.to_thread(seed_campaign, h.engine, 30, 2, spec)
+    cid = seeded.campaign_id
+    assert cid == theirs.campaign_id  # ids are unique in one store only
+    officer = h.directory.get(DO).actor()
+    recorded = len(events(h, cid))
+    svc = CampaignService(h.env.client, h.engine, h.service.task_queue, wait=10)
+    with pytest.raises(ActionRefused) as refused:
+        await asyncio.wait_for(svc.forward(cid, "崇川区", officer), 30)
+    assert (refused.value.code, refused.value.field) == ("campaign_workflow_elsewhere", "campaign")
+    assert workflow_id(cid) in refused.value.message
+    assert len(events(h, cid)) == recorded  # nothing recorded
+    handle = h.env.client.get_workflow_handle(workflow_id(cid))
+    await handle.terminate("another store's campaign")
+
+    done = await asyncio.wait_for(svc.forward(cid, "崇川区", officer, key="fw-seeded"), 30)
+    assert len(done.case_ids) == 2 and done.district_forwarded == 6
+    assert (await handle.describe()).task_queue == h.service.task_queue
+
+    second = await asyncio.to_thread(seed_campaign, h.engine, 30, 3, spec)
+    away = CampaignService(h.env.client, h.engine, "no-worker-here", wait=2)
+    with pytest.raises(ActionPending) as pending:
+        await asyncio.wait_for(away.forward(second.campaign_id, "通州区", officer, key="k-1"), 30)
+    assert pending.value.key == "k-1"
+
+    # The API says both: 503 with the key to send again (its service on a queue no worker
+    # serves), and 409 naming the workflow that is not this deployment's.
+    from casework.api.app import create_app
+    from casework.service import CaseService
+    from casework.settings import Settings
+    from tests.api.conftest import bearer, client_for
+
+    settings: Any = Settings(_env_file=None, act_wait_seconds=2)  # type: ignore[call-arg]
+    gone = CaseService(h.env.client, h.engine, "no-worker-here")
+    officer_token = bearer(h.engine, "tongzhou.officer1")
+    async with client_for(create_app(h.engine, gone, settings)) as api:
+        body = {"district": "通州区", "idempotency_key": "k-2"}
+        r = await asyncio.wait_for(
+            api.post(
+                f"/api/campaigns/{second.campaign_id}/forward", json=body, headers=officer_token
+            ),
+            30,
+        )
+        assert r.status_code == 503 and r.json()["detail"]["code"] == "not_confirmed", r.text
+        assert "k-2" in r.json()["detail"]["message"]
+    async with client_for(create_app(h.engine, h.service, settings)) as api:
+        body = {"district": "通州区"}
+        r = await asyncio.wait_for(
+            api.post(
+                f"/api/campaigns/{second.campaign_id}/forward", json=body, headers=officer_token
+            ),
+            30,
+        )
+        assert r.status_code == 409, r.text
+        assert (r.json()["detail"]["code"], r.json()["detail"]["field"]) == (
+            "campaign_workflow_elsewhere",
+            "campaign",
+        )
+    await h.env.client.get_workflow_handle(workflow_id(second.campaign_id)).terminate("done")
+    await handle.terminate("test finished")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from casework.service import UPDATE_ABORTED_TRIES, _sent_again_if_aborted
+from casework.service import UPDATE_ABORTED_TRIES, sent_again_if_aborted
 
 ABORTED = RPCError("workflow update was aborted", RPCStatusCode.UNAVAILABLE, b"")
 NOT_READY = RPCError(
@@ -28,7 +28,7 @@ async def test_an_aborted_update_is_sent_again() -> None:
             raise ABORTED if len(sent) == 1 else NOT_READY
         return "recorded"
 
-    assert await _sent_again_if_aborted(send) == "recorded"
+    assert await sent_again_if_aborted(send) == "recorded"
     assert len(sent) == 3
 
 
@@ -46,7 +46,7 @@ async def test_other_errors_and_endless_aborts_reach_the_caller(
         raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
 
     with pytest.raises(RPCError, match="not found"):
-        await _sent_again_if_aborted(refused)
+        await sent_again_if_aborted(refused)
     assert len(sent) == 1
 
     async def aborted() -> str:
@@ -55,5 +55,5 @@ async def test_other_errors_and_endless_aborts_reach_the_caller(
 
     sent.clear()
     with pytest.raises(RPCError, match="aborted"):
-        await _sent_again_if_aborted(aborted)
+        await sent_again_if_aborted(aborted)
     assert len(sent) == UPDATE_ABORTED_TRIES
