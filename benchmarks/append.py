@@ -2,10 +2,14 @@
 a single-row INSERT into a scratch table of the same shape, in the same transaction mode
 (SQLite: BEGIN IMMEDIATE through the same engine settings; PostgreSQL: one transaction).
 
+Beside them (issue #18, benchmarks/append_baselines.py): the same durable rows written
+by hand in one transaction of the same mode, and the `eventsourcing` library's
+recorders appending the same events.
+
 The events are decided by the real hardship domain (opening, claim, information
 requested and provided, comments), a fresh case every `per_case` events, and appended
-one at a time in order, as the workflow's `record_events` would. Appends and raw inserts
-alternate in blocks so that noise falls on both.
+one at a time in order, as the workflow's `record_events` would. The sides take turns in
+blocks so that noise falls on all of them.
 """
 
 from __future__ import annotations
