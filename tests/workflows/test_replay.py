@@ -29,6 +29,7 @@ from casework.domain.case import CaseView
 from casework.domain.hardship import HardshipConfig, Period, Stage, StartHardshipCase
 from casework.domain.legal_aid import LegalAidConfig, StartLegalAidCase
 from casework.funds import wake_waiting_cases
+from casework.sandbox import workflow_runner
 from casework.service import ActionRefused
 from tests.conftest import DATA_CONVERTER
 from tests.factories import HOUSEHOLDS
@@ -633,7 +634,10 @@ WORKFLOW_TYPES = {
 @pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     history = load(path)
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    # The workers' own runner: the sandbox with the workflow code shared between runs.
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=workflow_runner()
+    )
     result = await replayer.replay_workflow(history)  # raises on any replay failure
     assert result.replay_failure is None
     events = json.loads(path.read_text(encoding="utf-8"))["events"]
