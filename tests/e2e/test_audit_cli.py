@@ -248,7 +248,7 @@ def test_an_audit_lead_carries_a_special_audit_of_relief_money_to_closure(
     demo = views[0]["case_id"]
     wait_until_stuck(cli, demo, task_of(cli, demo, "F4"), time.monotonic() + 30)
     shown = cli.run("stuck", "--as", SUPERVISOR).stdout
-    assert cid in shown and "rectification" in shown
+    assert cid in shown and "整改" in shown  # the rectification stage, in words
     until = time.monotonic() + 15  # the workflow's own clock marks it too
     while "已超期 overdue" not in sheet(cli, cid)["F3"]:
         assert time.monotonic() < until, sheet(cli, cid)["F3"]
