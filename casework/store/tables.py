@@ -73,6 +73,9 @@ ON_REGISTER_SQL = "exited_at IS NULL"
 """A household still on the register (households)."""
 LISTED_DEADLINE_SQL = "listed_from IS NOT NULL"
 """A case deadline supervisors may have to see: running or passed, in an open case."""
+AWAITING_FUNDS_SQL = "stage = 'awaiting_funds'"
+"""A case waiting for its district's fund to be topped up (casework.domain.funds): a
+literal, so that SQLite sees a query's predicate imply the partial index's."""
 ACTIVE_DEADLINE_SQL = "active = 1"
 """A case deadline someone still minds: running, suspended or passed, in an open case."""
 
@@ -135,6 +138,8 @@ cases = Table(
     # stuck --idle-days: open tasks by last event, city-wide and per queue
     _partial("ix_cases_task_idle", HAS_TASK_SQL, "updated_at", "case_id"),
     _partial("ix_cases_task_idle_queue", HAS_TASK_SQL, "task_district", "updated_at", "case_id"),
+    # stuck: the cases waiting for their fund (few), beside the tasks on every call
+    _partial("ix_cases_awaiting_funds", AWAITING_FUNDS_SQL, "updated_at", "case_id"),
 )
 
 case_tasks = Table(
