@@ -158,17 +158,3 @@ def restore_logging() -> Iterator[None]:
             root.removeHandler(handler)
         else:
             handler.filters[:] = filters[handler]
-
-
-SLOW_FIRST = ("tests/e2e/", "tests/deploy/")
-"""Files that start servers and processes of their own and run for minutes: collected
-first, so that `-n 3 --dist loadfile` starts them at once and the quick files fill the
-gaps, instead of all of them meeting at the end of the run."""
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def slow(item: pytest.Item) -> bool:
-        path = item.nodeid.split("::", 1)[0]
-        return path.startswith(SLOW_FIRST)
-
-    items.sort(key=lambda item: not slow(item))  # stable: the order within each part kept
