@@ -14,6 +14,11 @@ Each fault in the list, in order, stops one append holding an event of that type
 
 The append's thread then waits for the process to be killed (SIGKILL from the test)
 while the rest of the worker goes on; `{MARKER}-{n}.json` says the n-th fault was hit.
+Once the last fault has been hit the process counts as dying: every later append of
+that event type stops too, before its commit, so that how soon the test's SIGKILL
+lands never changes what the database holds (a batch activity whose heartbeat times
+out while the first append is held would otherwise be retried in this very process
+and commit its next batch before the kill).
 """
 
 from __future__ import annotations
@@ -51,9 +56,17 @@ def _maybe_stop(where: str, case_id: str, seq: int, events: Sequence[NewEvent]) 
     if not any(e.type == EVENT_TYPE for e in events):
         return
     with _lock:
-        if _hit >= len(FAULTS) or FAULTS[_hit] != where:
+        if _hit >= len(FAULTS):
+            dying = True
+        elif FAULTS[_hit] != where:
             return
-        n, _hit = _hit, _hit + 1
+        else:
+            dying = False
+            n, _hit = _hit, _hit + 1
+    if dying:
+        if where == "before-commit":  # nothing of it may stand: hold the transaction open
+            _wait_for_the_kill()
+        return  # after a commit: it was already held before it (above)
     marker = Path(f"{MARKER}-{n}.json")
     tmp = marker.with_suffix(".tmp")
     tmp.write_text(
@@ -69,6 +82,10 @@ def _maybe_stop(where: str, case_id: str, seq: int, events: Sequence[NewEvent]) 
         )
     )
     tmp.rename(marker)  # appears whole
+    _wait_for_the_kill()
+
+
+def _wait_for_the_kill() -> None:
     while True:  # until SIGKILL
         time.sleep(60)
 

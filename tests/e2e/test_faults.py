@@ -271,6 +271,16 @@ async def temporal(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[st
         server.stop()
 
 
+async def terminate_open_workflows(site: Site) -> None:
+    query = f"TaskQueue = '{site.env['CASEWORK_TASK_QUEUE']}' AND ExecutionStatus = 'Running'"
+    with contextlib.suppress(Exception):
+        async for execution in site.client.list_workflows(query):
+            with contextlib.suppress(Exception):
+                await site.client.get_workflow_handle(execution.id).terminate(
+                    reason="the test that started it has ended"
+                )
+
+
 @pytest.fixture
 async def site_factory(
     temporal: str, tmp_path: Path
@@ -348,6 +358,10 @@ async def site_factory(
 
     yield make
     for site in sites:
+        # A test that failed halfway may leave its workflow running on the module's
+        # server; the next test's site reuses ids (PG-2027-000001, a year's refund run),
+        # so what is still open on this site's task queue is ended here.
+        await terminate_open_workflows(site)
         for worker in site.workers:
             worker.stop()
         site.engine.dispose()
