@@ -106,10 +106,14 @@ def opening_fingerprint(case_type: str, actor: Actor, application: Application) 
     return hashlib.sha256(canonical_json(asked).encode()).hexdigest()
 
 
-UPDATE_ABORTED_TRIES = 6
+UPDATE_ABORTED_TRIES = 20
 """Sendings of one Update that the server asks to send again: aborted because the
 worker holding the case died before accepting it, or refused while the case's last
-workflow task failed or timed out and is being retried (a worker killed or starved)."""
+workflow task failed or timed out and is being retried (a worker killed or starved).
+Backing off to 4 s, 20 sendings span about a minute: a killed worker's workflow task
+times out after 10 s and a starved one's retry can take several of those (8 s, six
+sendings, ran out in a loaded CI run). A caller with a shorter wait hears
+`ActionPending` first."""
 
 
 def _send_again(err: RPCError) -> bool:
@@ -120,7 +124,7 @@ def _send_again(err: RPCError) -> bool:
 
 
 async def sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
-    """`send()`, again (backing off, about 8 s in all) while the server answers that
+    """`send()`, again (backing off, about a minute in all) while the server answers that
     the Update should be sent again (`_send_again`). The same Update id each time, so
     it is applied at most once."""
     for attempt in range(UPDATE_ABORTED_TRIES):
@@ -353,6 +357,10 @@ class CaseService:
                 raise CaseNotFound(
                     f"未找到案件或案件已结束 (no such open case): {case_id}"
                 ) from None
+            if wait is not None and _send_again(err):
+                # Still not accepted after a minute of sending again: the worker's log
+                # says why; the same key later applies it once.
+                raise ActionPending(case_id, key, wait) from None
             raise
 
     async def _after_close(

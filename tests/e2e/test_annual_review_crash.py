@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -39,7 +40,9 @@ from tests.e2e.test_faults import (  # noqa: F401 - shared fixtures
 from workflows.annual_review import WORKFLOW_NAME, workflow_id
 
 REVIEW_WORKER = str(Path(__file__).with_name("review_fault_worker.py"))
-HOUSEHOLDS = 3000
+HOUSEHOLDS = int(os.environ.get("CASEWORK_TEST_REVIEW_HOUSEHOLDS", "1000"))
+"""1,000 in CI: ten batches, the worker killed after the fifth (halfway). 3,000 took
+three minutes of a loaded CI run on SQLite and proved nothing more; set it for more."""
 BATCH = 100
 STOP_AFTER = 5
 YEAR = 2030
@@ -113,8 +116,8 @@ async def test_a_worker_killed_halfway_through_the_review_reviews_each_household
     start(site, 0)
     try:
         # Generous: at the end of a loaded suite the review of 3,000 households with a
-        # worker restarted took more than two minutes.
-        figures = ReviewFigures.model_validate(await asyncio.wait_for(handle.result(), 360))
+        # worker restarted took more than two minutes (pytest's own limit is 300 s).
+        figures = ReviewFigures.model_validate(await asyncio.wait_for(handle.result(), 240))
     except BaseException:
         # Do not leave the review running on the shared dev server: the next back-end's
         # run of this test starts the same workflow id.

@@ -41,8 +41,8 @@ def prepared(site: Site, refunds: Refunds, year: int) -> int:
 @pytest.mark.parametrize(
     ("backend", "fault"),
     [
-        # Two of the four: the batch loop and the fault hook are the programme run's,
-        # crash-tested on both back-ends with both faults (test_programme_crash.py).
+        # Two of the four: the programme run (test_programme_crash.py) has the other
+        # two; both activities run the same batch loop (activities/batches.py).
         pytest.param("sqlite", "before-commit", id="sqlite-before-commit"),
         pytest.param(
             "postgres", "after-commit", id="postgres-after-commit", marks=pytest.mark.postgres

@@ -29,7 +29,7 @@ from casework.sandbox import (
     share_workflow_code,
     workflow_runner,
 )
-from worker import build_worker
+from worker import WORKFLOWS, build_worker
 from workflows.hardship_relief import HardshipReliefWorkflow
 
 
@@ -162,3 +162,35 @@ def test_a_module_changed_on_disk_is_compiled_again(
     third = fresh()
     assert third.step() == 2
     assert third.step.__code__ is not first.step.__code__
+
+
+async def test_a_passed_validation_is_remembered_a_failed_one_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each Worker validates its workflows in the sandbox; a class that passed once in
+    this process is not validated again, one that failed fails every time."""
+    created: list[str] = []
+    sdk_create = CaseworkSandbox.create_instance
+
+    def counting(self: CaseworkSandbox, det: WorkflowInstanceDetails) -> Any:
+        created.append(det.defn.name)
+        return sdk_create(self, det)
+
+    monkeypatch.setattr(CaseworkSandbox, "create_instance", counting)
+    monkeypatch.setattr(CaseworkSandbox, "_validated", set())
+    defn = temporalio.workflow._Definition.must_from_class(HardshipReliefWorkflow)
+    workflow_runner().prepare_workflow(defn)
+    workflow_runner().prepare_workflow(defn)
+    assert created == [defn.name]
+
+    def refuse(self: CaseworkSandbox, det: WorkflowInstanceDetails) -> Any:
+        created.append(det.defn.name)
+        raise RestrictedWorkflowAccessError("datetime.datetime.now")
+
+    monkeypatch.setattr(CaseworkSandbox, "create_instance", refuse)
+    [other] = [w for w in WORKFLOWS if w is not HardshipReliefWorkflow][:1]
+    bad = temporalio.workflow._Definition.must_from_class(other)
+    for _ in range(2):
+        with pytest.raises(RestrictedWorkflowAccessError):
+            workflow_runner().prepare_workflow(bad)
+    assert created == [defn.name, bad.name, bad.name]
