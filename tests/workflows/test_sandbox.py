@@ -173,7 +173,7 @@ async def test_a_passed_validation_is_remembered_a_failed_one_is_not(
     sdk_create = CaseworkSandbox.create_instance
 
     def counting(self: CaseworkSandbox, det: WorkflowInstanceDetails) -> Any:
-        created.append(det.defn.name)
+        created.append(str(det.defn.name))
         return sdk_create(self, det)
 
     monkeypatch.setattr(CaseworkSandbox, "create_instance", counting)
@@ -181,10 +181,10 @@ async def test_a_passed_validation_is_remembered_a_failed_one_is_not(
     defn = temporalio.workflow._Definition.must_from_class(HardshipReliefWorkflow)
     workflow_runner().prepare_workflow(defn)
     workflow_runner().prepare_workflow(defn)
-    assert created == [defn.name]
+    assert created == [str(defn.name)]
 
     def refuse(self: CaseworkSandbox, det: WorkflowInstanceDetails) -> Any:
-        created.append(det.defn.name)
+        created.append(str(det.defn.name))
         raise RestrictedWorkflowAccessError("datetime.datetime.now")
 
     monkeypatch.setattr(CaseworkSandbox, "create_instance", refuse)
@@ -193,4 +193,4 @@ async def test_a_passed_validation_is_remembered_a_failed_one_is_not(
     for _ in range(2):
         with pytest.raises(RestrictedWorkflowAccessError):
             workflow_runner().prepare_workflow(bad)
-    assert created == [defn.name, bad.name, bad.name]
+    assert created == [str(defn.name), str(bad.name), str(bad.name)]
