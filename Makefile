@@ -21,9 +21,9 @@ demo: $(STAMP)
 	$(BIN)/casework demo
 
 ## test: the whole suite (SQLite and PostgreSQL, time-skipping and dev-server Temporal),
-## on three processes (most of it waits on servers, on two cores), then the few that run in order
+## on four processes (most of it waits on servers, on two cores), then the few that run in order
 test: $(STAMP)
-	$(BIN)/pytest -q -n 3 --dist loadfile -m "not serial"
+	$(BIN)/pytest -q -n 4 --dist loadfile -m "not serial"
 	$(BIN)/pytest -q -m serial
 
 ## bench: the benchmarks named in the issues; prints a table and updates BENCHMARKS.md
