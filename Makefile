@@ -21,15 +21,10 @@ demo: $(STAMP)
 	$(BIN)/casework demo
 
 ## test: the whole suite (SQLite and PostgreSQL, time-skipping and dev-server Temporal),
-## on three processes (most of it waits on servers, on two cores); beside them the
-## Schemathesis run, which needs a process of its own (its report is printed after)
+## on three processes (most of it waits on servers, on two cores), then the few that run in order
 test: $(STAMP)
-	@mkdir -p .casework
-	@$(BIN)/pytest -q -m serial -p no:cacheprovider > .casework/test-serial.log 2>&1 & serial=$$!; \
-	$(BIN)/pytest -q -n 3 --dist loadfile -m "not serial"; parallel=$$?; \
-	wait $$serial; serial_rc=$$?; \
-	echo "--- pytest -m serial (run alongside) ---"; cat .casework/test-serial.log; \
-	test $$parallel -eq 0 && test $$serial_rc -eq 0
+	$(BIN)/pytest -q -n 3 --dist loadfile -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 ## bench: the benchmarks named in the issues; prints a table and updates BENCHMARKS.md
 bench: $(STAMP)
