@@ -141,7 +141,21 @@ def mask_personal_data(
     """structlog processor: every key and value of the event, masked (`redact_value`).
     Goes after `format_exc_info` (so exception text is masked too) and before the
     renderer."""
-    return {_redact_key(k): redact_value(v) for k, v in event_dict.items()}
+    return {
+        _redact_key(k): v if _is_trace_id(k, v) else redact_value(v) for k, v in event_dict.items()
+    }
+
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{16}")
+_TRACE_KEYS = frozenset({"trace_id", "span_id"})
+
+
+def _is_trace_id(key: str, value: Any) -> bool:
+    """The W3C trace and span ids casework.tracing adds to each line (32 and 16 lower-case
+    hex digits): random, never personal, and useless if masked. One with a run of twelve
+    decimal digits in it was masked as a number (a CI run saw `…4397******0333`). Only
+    these keys with exactly these shapes pass; anything else under them is masked."""
+    return key in _TRACE_KEYS and isinstance(value, str) and _TRACE_ID.fullmatch(value) is not None
 
 
 # -- the standard logging module -----------------------------------------------------

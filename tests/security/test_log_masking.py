@@ -409,3 +409,14 @@ def test_the_command_line_prints_an_unexpected_error_masked(
     err = capsys.readouterr().err
     assert "Traceback" in err and "INSERT failed" in err
     assert_no_clear_value(err)
+
+
+def test_trace_and_span_ids_pass_whole_other_values_under_their_keys_do_not() -> None:
+    """A trace id is random hex: one with twelve decimal digits in a row is not a number
+    to hide. Only the exact shapes pass; a phone number under the same key is masked."""
+    trace, span = "e0ded5f5437c96668d43972852780333", "3972852780333abc"
+    line = mask_personal_data(None, "info", {"event": "x", "trace_id": trace, "span_id": span})
+    assert (line["trace_id"], line["span_id"]) == (trace, span)
+    forged = mask_personal_data(None, "info", {"event": "x", "trace_id": "13812345678"})
+    assert forged["trace_id"] != "13812345678"
+    assert mask_personal_data(None, "info", {"note": trace})["note"] != trace
