@@ -72,24 +72,18 @@ class CaseworkSandbox(SandboxedWorkflowRunner):
     same workflows (tests build hundreds; `casework up` builds one) does not repeat
     it. A failing validation is never remembered and fails every time, as in the SDK."""
 
-    _validated: ClassVar[set[tuple[Any, ...]]] = set()
-    _validated_lock: ClassVar[threading.Lock] = threading.Lock()
+    _validated: ClassVar[dict[tuple[Any, ...], Any]] = {}
+    """(workflow class, name, runner class) -> the restrictions it passed under."""
 
     def prepare_workflow(self, defn: Any) -> None:
-        key = (defn.cls, defn.name, id(self.restrictions), self.runner_class)
-        if key in self._validated:
+        key = (defn.cls, defn.name, self.runner_class)
+        if self._validated.get(key) is self.restrictions:
             return
         super().prepare_workflow(defn)
-        with self._validated_lock:
-            # The restrictions object is kept alive with the key, so its id stays its own.
-            self._validated.add(key)
-            _KEEP.append(self.restrictions)
+        self._validated[key] = self.restrictions
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
         return _DirectContextInstance(det, self.runner_class, self.restrictions)
-
-
-_KEEP: list[Any] = []
 
 
 class _SharedCodeLoader(importlib.machinery.SourceFileLoader):

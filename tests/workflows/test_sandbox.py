@@ -177,7 +177,7 @@ async def test_a_passed_validation_is_remembered_a_failed_one_is_not(
         return sdk_create(self, det)
 
     monkeypatch.setattr(CaseworkSandbox, "create_instance", counting)
-    monkeypatch.setattr(CaseworkSandbox, "_validated", set())
+    monkeypatch.setattr(CaseworkSandbox, "_validated", {})
     defn = temporalio.workflow._Definition.must_from_class(HardshipReliefWorkflow)
     workflow_runner().prepare_workflow(defn)
     workflow_runner().prepare_workflow(defn)
