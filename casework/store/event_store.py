@@ -21,6 +21,7 @@ Rules (DESIGN.md "Event store"), each with a contract test on SQLite and Postgre
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -72,13 +73,34 @@ _HEAD = select(
     .scalar_subquery()
     .label("state"),
 )
-_EVENT_COLUMNS = [c.name for c in case_events.c if c.name != "position"]
+_EVENT_COLUMNS = (
+    "event_id",
+    "case_id",
+    "seq",
+    "type",
+    "schema_version",
+    "payload",
+    "actor_id",
+    "occurred_at",
+    "recorded_at",
+    "prev_hash",
+    "hash",
+)
+"""Every column of `case_events` but `position`, in the order `_append` binds them
+(tests/store/test_event_store.py holds them to the table)."""
+
+
+@functools.cache
+def _row_names(n: int) -> tuple[tuple[str, ...], ...]:
+    """The bound parameter names of each row of `_insert_events(n)`."""
+    return tuple(tuple(f"{c}_{i}" for c in _EVENT_COLUMNS) for i in range(n))
 
 
 def _insert_events(n: int) -> Any:
     """One multi-row INSERT of `n` events, returning each row's position and seq."""
     rows: list[dict[str, Any]] = [
-        {c: bindparam(f"{c}_{i}") for c in _EVENT_COLUMNS} for i in range(n)
+        {c: bindparam(name) for c, name in zip(_EVENT_COLUMNS, names, strict=True)}
+        for names in _row_names(n)
     ]
     return insert(case_events).values(rows).returning(case_events.c.position, case_events.c.seq)
 
@@ -155,8 +177,12 @@ class StoredEvent(BaseModel):
         )
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+"""One encoder made once: `json.dumps` with options builds a new one on every call."""
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL(value)
 
 
 def _time(value: datetime) -> str:
@@ -176,8 +202,24 @@ def event_hash(
     occurred_at: datetime,
 ) -> str:
     """sha256 over the previous hash and the stored bytes of the event (not its position)."""
-    body = canonical_json(
-        [event_id, case_id, seq, type, schema_version, payload, actor_id, _time(occurred_at)]
+    return _chained(
+        prev_hash, event_id, case_id, seq, type, schema_version, payload, actor_id, occurred_at
+    )
+
+
+def _chained(
+    prev_hash: str,
+    event_id: str,
+    case_id: str,
+    seq: int,
+    type_: str,
+    schema_version: int,
+    payload: str,
+    actor_id: str,
+    occurred_at: datetime,
+) -> str:
+    body = _CANONICAL(
+        [event_id, case_id, seq, type_, schema_version, payload, actor_id, _time(occurred_at)]
     )
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
@@ -414,36 +456,54 @@ class EventStore:
         if fund_check is not None:
             self._check_funds(conn, fund_check)
         now = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
+        n = len(events)
+        insert_sql = _FAST.get(conn.dialect, ("insert", n), lambda: _insert_events(n))
+        # Bound by name straight into one dict (the names made once per row count).
+        values: dict[str, Any] = {}
+        hashes: list[tuple[str, str]] = []
         # The events as they are stored and read back (canonical JSON payload, UTC time):
         # what the projections see, as in a rebuild, and what the caller gets back.
         as_stored: list[NewEvent] = []
-        for offset, event in enumerate(events, start=1):
-            payload = canonical_json(event.payload)
+        seq = expected_seq
+        for event, names in zip(events, _row_names(n), strict=True):
+            seq += 1
+            payload = _CANONICAL(event.payload)
+            occurred = event.occurred_at.astimezone(UTC)
             as_stored.append(
-                event.model_copy(
-                    update={
-                        "payload": json.loads(payload),
-                        "occurred_at": event.occurred_at.astimezone(UTC),
-                    }
+                event.model_copy(update={"payload": json.loads(payload), "occurred_at": occurred})
+            )
+            digest = _chained(
+                prev,
+                event.event_id,
+                case_id,
+                seq,
+                event.type,
+                event.schema_version,
+                payload,
+                event.actor_id,
+                occurred,
+            )
+            values.update(
+                zip(
+                    names,
+                    (
+                        event.event_id,
+                        case_id,
+                        seq,
+                        event.type,
+                        event.schema_version,
+                        payload,
+                        event.actor_id,
+                        event.occurred_at,  # as given: the binding refuses a naive time
+                        now,
+                        prev,
+                        digest,
+                    ),
+                    strict=True,
                 )
             )
-            fields: dict[str, Any] = dict(
-                event_id=event.event_id,
-                case_id=case_id,
-                seq=expected_seq + offset,
-                type=event.type,
-                schema_version=event.schema_version,
-                payload=payload,
-                actor_id=event.actor_id,
-                occurred_at=event.occurred_at,
-            )
-            digest = event_hash(prev, **fields)
-            rows.append({**fields, "recorded_at": now, "prev_hash": prev, "hash": digest})
+            hashes.append((prev, digest))
             prev = digest
-        n = len(rows)
-        insert_sql = _FAST.get(conn.dialect, ("insert", n), lambda: _insert_events(n))
-        values = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
         # A run's stream (docs/batch-runs.md) is no case: no case row, tasks or deadlines.
         new_state = (
             projections.project(conn, case_id, as_stored, expected_seq + 1, case_state)
@@ -457,10 +517,22 @@ class EventStore:
         position_of = {seq: pos for pos, seq in returned}
         stored = [
             StoredEvent(
-                position=position_of[row["seq"]],
-                **{**row, "payload": event.payload, "occurred_at": event.occurred_at},
+                position=position_of[expected_seq + offset],
+                event_id=event.event_id,
+                case_id=case_id,
+                seq=expected_seq + offset,
+                type=event.type,
+                schema_version=event.schema_version,
+                payload=event.payload,
+                actor_id=event.actor_id,
+                occurred_at=event.occurred_at,
+                recorded_at=now,
+                prev_hash=prev_hash,
+                hash=digest,
             )
-            for row, event in zip(rows, as_stored, strict=True)
+            for offset, (event, (prev_hash, digest)) in enumerate(
+                zip(as_stored, hashes, strict=True), start=1
+            )
         ]
         return stored, new_state
 

@@ -12,9 +12,10 @@ tests read them back through SQLAlchemy on both back-ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, DateTime, Dialect
@@ -41,9 +42,13 @@ class Prepared:
             if not bind.required and bind.value is not None
         }
         self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self._get: Callable[[Mapping[str, Any]], Any] | None = None
+        if self._order is not None:
+            # itemgetter of one name gives the value, not a one-item tuple.
+            self._get = itemgetter(*self._order) if len(self._order) > 1 else self._few
         self._bind = _sqlite_value if dialect.name == "sqlite" else _pg_value
         # Only time columns need converting: find them once, by their bound type.
-        self._times = frozenset(
+        self._times = tuple(
             name
             for name, bind in compiled.binds.items()
             if isinstance(bind.type, (TypeDecorator, DateTime))
@@ -54,17 +59,27 @@ class Prepared:
             else []
         )
 
+    def _few(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[name] for name in self._order or ())
+
     def params(self, values: Mapping[str, Any]) -> Any:
         merged = {**self._literals, **values} if self._literals else values
-        bind = self._bind
-        if self._order is not None:
-            out = [merged[name] for name in self._order]
+        if self._get is not None:  # positional: a tuple in the compiled order
+            out = self._get(merged)
+            if not self._time_places:
+                return out
+            bind = self._bind
+            listed = list(out)
             for i in self._time_places:
-                out[i] = bind(out[i])
-            return out
-        return {
-            name: bind(value) if name in self._times else value for name, value in merged.items()
-        }
+                listed[i] = bind(listed[i])
+            return listed
+        if not self._times:
+            return merged
+        named = dict(merged)
+        for name in self._times:
+            if name in named:
+                named[name] = self._bind(named[name])
+        return named
 
     def execute(
         self, conn: Connection, values: Mapping[str, Any], executed: list[Any] | None = None
@@ -79,12 +94,20 @@ class Prepared:
             params = self.params(values)
         except ValueError as err:  # as SQLAlchemy reports a value its type refuses
             raise StatementError(str(err), self.sql, dict(values), err) from err
-        with driver_errors(conn, self.sql, params):
+        # Inline rather than `driver_errors`: a generator context manager costs more
+        # than the statement's own Python on this path (BENCHMARKS.md, "Append").
+        try:
             cursor.execute(self.sql, params)
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise DBAPIError.instance(
+                self.sql, params, err, conn.dialect.loaded_dbapi.Error
+            ) from err
         if executed is not None:
             executed.append((cursor, self.sql, params))
         else:
-            announce(conn, [(cursor, self.sql, params)])
+            listeners = conn.dispatch.after_cursor_execute
+            if listeners:
+                listeners(conn, cursor, self.sql, params, None, False)
         return cursor
 
 
@@ -115,11 +138,7 @@ def _sqlite_value(value: Any) -> Any:
     # SQLAlchemy's SQLite DATETIME storage format, always with microseconds.
     if value is None:
         return None
-    v = _utc(value)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-    )
+    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _pg_value(value: Any) -> Any:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import StatementError
 from casework.demo.people import demo_users
 from casework.domain.events import NewEvent
 from casework.domain.org import Role
-from casework.store import projections
+from casework.store import event_store, projections
 from casework.store.directory import ActorMismatch, Assignee, Directory, User
 from casework.store.event_store import (
     GENESIS,
@@ -30,6 +30,7 @@ from casework.store.event_store import (
     EventStore,
     StoredEvent,
 )
+from casework.store.tables import case_events
 from tests.store.builders import (
     GRASSROOTS2,
     GRASSROOTS3,
@@ -128,6 +129,13 @@ def test_stored_fields_round_trip(store: EventStore) -> None:
     assert read[1].occurred_at == datetime(2026, 3, 2, 1, 30, 15, 123457, tzinfo=UTC)
     assert read[1].payload["amount_fen"] == 9_007_199_254_740_993
     assert read[0].recorded_at == read[1].recorded_at  # one append, one transaction
+
+
+def test_the_append_binds_every_column_of_the_event_table() -> None:
+    """The insert names its columns in a fixed order (the append binds them without
+    looking them up): a column added to `case_events` must be added there too."""
+    assert set(event_store._EVENT_COLUMNS) == {c.name for c in case_events.c} - {"position"}
+    assert len(event_store._EVENT_COLUMNS) == len(case_events.c) - 1
 
 
 def test_hash_chain_links_each_case_from_genesis(store: EventStore) -> None:
