@@ -8,6 +8,8 @@
   computed before the clock starts (state folded, hash chained, rows bound), so the
   baseline is the database's work plus the driver's, nothing of casework's. `check`
   proves afterwards that it wrote the rows casework's projection would have written.
+  With `computed=True` the same values are worked out inside each timed call, as a
+  hand-written append must: what separates it from casework is the store's machinery.
 - `Recorders`: the `eventsourcing` library's aggregate and application recorders
   (SQLite and PostgreSQL) appending the same events, one per transaction, each event's
   stored state the bytes casework stores for it.
@@ -115,7 +117,12 @@ def _day(moment: datetime) -> str:
 class Durable:
     """The durable writes of each single-event append, prepared by hand."""
 
-    def __init__(self, engine: Engine, events: Sequence[tuple[NewEvent, int]]) -> None:
+    def __init__(
+        self, engine: Engine, events: Sequence[tuple[NewEvent, int]], *, computed: bool = False
+    ) -> None:
+        """`computed`: each append's values (the state folded, the `cases` row and its
+        JSON, the hash, the stored payload) are worked out inside `run`, in the clock,
+        as a hand-written append would have to; otherwise all before it."""
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         sql = SQL
@@ -126,7 +133,9 @@ class Durable:
         """Each case's events as stored (what `check` projects again)."""
         self._states: dict[str, CaseState] = {}
         self._hashes: dict[str, str] = {}
-        self.writes = [self._writes(e, s) for e, s in events]
+        self.events = list(events)
+        self.computed = computed
+        self.writes = [] if computed else [self._writes(e, s) for e, s in events]
 
     def _writes(self, event: NewEvent, expected: int) -> list[Write]:
         if event.type not in _TASK_EVENTS | _CASE_ONLY:
@@ -226,10 +235,12 @@ class Durable:
         ]
 
     def run(self, i: int) -> None:
-        """The writes of append `i`, in one transaction of the store's mode."""
+        """The writes of append `i`, in one transaction of the store's mode (computed:
+        appends are run in order)."""
+        writes = self._writes(*self.events[i]) if self.computed else self.writes[i]
         with self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            for sql, params in self.writes[i]:
+            for sql, params in writes:
                 cursor.execute(sql, params)
 
     def check(self, store: EventStore) -> None:
