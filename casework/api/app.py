@@ -22,6 +22,7 @@ from casework.api import (
     me,
     metrics,
     programmes,
+    refunds,
     reports,
     reviews,
     supervision,
@@ -36,6 +37,7 @@ from casework.tracing import CURRENT_CASE, case_of_path, instrument_app
 from casework.web import annual_report, oidc, pages
 from casework.web import campaigns as campaigns_page
 from casework.web import funds as funds_page
+from casework.web import refunds as refunds_page
 from casework.web.site import error_page
 
 API_DESCRIPTION = """工会案件审批 API (trade-union case approval workflows).
@@ -84,9 +86,11 @@ def create_app(
     app.include_router(supervision.router)
     app.include_router(reports.router)
     app.include_router(funds.router)
+    app.include_router(refunds.router)
     app.include_router(campaigns.router)
     app.include_router(annual_report.router)
     app.include_router(funds_page.router)
+    app.include_router(refunds_page.router)
     app.include_router(campaigns_page.router)
     app.include_router(pages.router)
     app.include_router(oidc.router)

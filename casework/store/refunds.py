@@ -159,9 +159,27 @@ def _may_receive(actor: Actor, district: str) -> None:
         )
 
 
+READERS = frozenset(
+    {
+        Role.DISTRICT_OFFICER,
+        Role.DISTRICT_LEADER,
+        Role.CITY_OFFICER,
+        Role.CITY_LEADER,
+        Role.SUPERVISOR,
+        Role.ADMIN,
+        Role.AUDITOR,
+    }
+)
+"""Who reads a year's refunds (their district's; the city's staff every district)."""
+
+
+def reads_refunds(who: Any) -> bool:
+    """Whether a user or an actor may read the refunds' figures and exceptions."""
+    return any(role in READERS for role in who.roles)
+
+
 def _may_read(actor: Actor) -> None:
-    readers = (Role.DISTRICT_OFFICER, Role.DISTRICT_LEADER, Role.CITY_OFFICER, Role.CITY_LEADER)
-    if not any(actor.has_role(r) for r in (*readers, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)):
+    if not reads_refunds(actor):
         raise Refused("role_not_held", "无权查看返还情况 (not a reader of refunds)")
 
 
@@ -583,6 +601,16 @@ class Refunds:
             progress=self.progress(year, scope),
             districts=[by[d] for d in sorted(by)],
         )
+
+    def latest_year(self) -> int | None:
+        """The last dues year with payment records or applications, if any."""
+        with self.engine.connect() as conn:
+            years = [
+                conn.scalar(select(func.max(dues_payment_records.c.year))),
+                conn.scalar(select(func.max(refund_applications.c.year))),
+            ]
+        known = [int(y) for y in years if y is not None]
+        return max(known) if known else None
 
     def exceptions(self, year: int, viewer: Actor) -> list[ExceptionRow]:
         """The applications the run left for a person, in the viewer's jurisdiction."""

@@ -433,6 +433,22 @@ TEXT: dict[str, Pair] = {
         "您没有查看帮扶资金台账的权限（需要区县或市总工作人员角色）",
         "You may not see the funds ledger (district or city staff only)",
     ),
+    "refunds": ("工会经费返还", "Dues refunds"),
+    "refunds_lead": (
+        "小微企业工会经费返还：各区县缴费记录、申请、已返还与待复核（元）",
+        "Union dues refunded to small firms: each district's records, applications, "
+        "refunds and exceptions (yuan)",
+    ),
+    "refunds_progress": ("返还进度", "Progress"),
+    "refunds_finished": ("完成", "finished"),
+    "refunds_waiting": ("件待匹配", "to match"),
+    "refunds_exceptions": ("待复核申请", "Applications left for review"),
+    "refunds_no_exceptions": ("没有待复核的申请", "No exceptions"),
+    "refunds_none": ("本年度尚无返还记录", "Nothing imported or applied for this year"),
+    "forbidden_refunds": (
+        "您没有查看经费返还情况的权限（需要区县或市总工作人员、督办或审计角色）",
+        "You may not see the refunds (district or city staff, supervisors and auditors only)",
+    ),
     "annual_report_computed": ("生成于", "Computed"),
     "annual_report_by_district": ("分区县发放金额", "Money paid per district"),
     "annual_report_text": ("报告数据", "The report"),

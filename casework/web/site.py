@@ -26,6 +26,7 @@ from casework.service import CaseService
 from casework.store.auth import WebSession
 from casework.store.directory import Directory, User
 from casework.store.funds import reads_funds
+from casework.store.refunds import reads_refunds
 from casework.store.supervision import SupervisorQueries
 from casework.web.formatting import at_value, deadline, local_date, local_time, yuan
 from casework.web.forms import BadForm
@@ -198,6 +199,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             and any(t.opener_role in current.roles for t in CASE_TYPES.values()),
             "may_read_reports": current is not None and reads_reports(current),
             "may_read_funds": current is not None and reads_funds(current),
+            "may_read_refunds": current is not None and reads_refunds(current),
             "may_read_campaigns": current is not None and reads_campaigns(current),
             "report_year": now().astimezone(CHINA_TZ).year - 1,
             "csrf_token": csrf_token(request),
