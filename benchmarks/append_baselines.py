@@ -45,24 +45,17 @@ from casework.domain.case import CaseState, evolve
 from casework.domain.events import NewEvent
 from casework.store import projections
 from casework.store.db import IMMEDIATE
-from casework.store.event_store import GENESIS, EventStore, canonical_json, event_hash
+from casework.store.event_store import (
+    EVENT_COLUMNS,
+    GENESIS,
+    EventStore,
+    canonical_json,
+    event_hash,
+)
 from casework.store.tables import case_tasks, cases, open_task_days
 
 Write = tuple[str, dict[str, Any]]
 
-_EVENT_COLUMNS = (
-    "event_id",
-    "case_id",
-    "seq",
-    "type",
-    "schema_version",
-    "payload",
-    "actor_id",
-    "occurred_at",
-    "recorded_at",
-    "prev_hash",
-    "hash",
-)
 _CASE_COLUMNS = tuple(c.name for c in cases.c if c.name != "case_id")
 _TASK_COLUMNS = tuple(c.name for c in case_tasks.c)
 _TASK_STATE_COLUMNS = ("status", "due_at", "paused", "overdue", "escalated")
@@ -80,7 +73,7 @@ def _update(table: str, columns: Sequence[str], key: str) -> str:
 
 
 SQL = {
-    "event": _insert("case_events", _EVENT_COLUMNS),
+    "event": _insert("case_events", EVENT_COLUMNS),
     "insert_case": _insert("cases", ("case_id", *_CASE_COLUMNS)),
     "update_case": _update("cases", _CASE_COLUMNS, "case_id"),
     "insert_task": _insert("case_tasks", _TASK_COLUMNS),

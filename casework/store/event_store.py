@@ -73,7 +73,7 @@ _HEAD = select(
     .scalar_subquery()
     .label("state"),
 )
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "event_id",
     "case_id",
     "seq",
@@ -93,13 +93,13 @@ _EVENT_COLUMNS = (
 @functools.cache
 def _row_names(n: int) -> tuple[tuple[str, ...], ...]:
     """The bound parameter names of each row of `_insert_events(n)`."""
-    return tuple(tuple(f"{c}_{i}" for c in _EVENT_COLUMNS) for i in range(n))
+    return tuple(tuple(f"{c}_{i}" for c in EVENT_COLUMNS) for i in range(n))
 
 
 def _insert_events(n: int) -> Any:
     """One multi-row INSERT of `n` events, returning each row's position and seq."""
     rows: list[dict[str, Any]] = [
-        {c: bindparam(name) for c, name in zip(_EVENT_COLUMNS, names, strict=True)}
+        {c: bindparam(name) for c, name in zip(EVENT_COLUMNS, names, strict=True)}
         for names in _row_names(n)
     ]
     return insert(case_events).values(rows).returning(case_events.c.position, case_events.c.seq)
@@ -472,8 +472,9 @@ class EventStore:
             as_stored.append(
                 event.model_copy(update={"payload": json.loads(payload), "occurred_at": occurred})
             )
-            digest = _chained(
-                prev,
+            # The stored columns up to the time; the time as given (the binding refuses
+            # a naive one; the hash takes it in UTC either way).
+            columns = (
                 event.event_id,
                 case_id,
                 seq,
@@ -481,27 +482,10 @@ class EventStore:
                 event.schema_version,
                 payload,
                 event.actor_id,
-                occurred,
+                event.occurred_at,
             )
-            values.update(
-                zip(
-                    names,
-                    (
-                        event.event_id,
-                        case_id,
-                        seq,
-                        event.type,
-                        event.schema_version,
-                        payload,
-                        event.actor_id,
-                        event.occurred_at,  # as given: the binding refuses a naive time
-                        now,
-                        prev,
-                        digest,
-                    ),
-                    strict=True,
-                )
-            )
+            digest = _chained(prev, *columns)
+            values.update(zip(names, (*columns, now, prev, digest), strict=True))
             hashes.append((prev, digest))
             prev = digest
         # A run's stream (docs/batch-runs.md) is no case: no case row, tasks or deadlines.

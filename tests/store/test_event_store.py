@@ -134,8 +134,8 @@ def test_stored_fields_round_trip(store: EventStore) -> None:
 def test_the_append_binds_every_column_of_the_event_table() -> None:
     """The insert names its columns in a fixed order (the append binds them without
     looking them up): a column added to `case_events` must be added there too."""
-    assert set(event_store._EVENT_COLUMNS) == {c.name for c in case_events.c} - {"position"}
-    assert len(event_store._EVENT_COLUMNS) == len(case_events.c) - 1
+    assert set(event_store.EVENT_COLUMNS) == {c.name for c in case_events.c} - {"position"}
+    assert len(event_store.EVENT_COLUMNS) == len(case_events.c) - 1
 
 
 def test_hash_chain_links_each_case_from_genesis(store: EventStore) -> None:
