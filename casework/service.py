@@ -40,6 +40,9 @@ from casework.domain.registry import case_type as registered
 from casework.domain.text import check_text
 from casework.privacy.codec import keyring_of
 from casework.privacy.keys import Keyring
+from casework.service_errors import ActionPending as ActionPending
+from casework.service_errors import ActionRefused as ActionRefused
+from casework.service_errors import CaseNotFound as CaseNotFound
 from casework.store.directory import Directory, UnknownUser, UserDisabled
 from casework.store.event_store import canonical_json
 from casework.store.households import HouseholdDetail, HouseholdRegister
@@ -57,36 +60,6 @@ TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 TASK_ID = re.compile(TASK_ID_PATTERN[1:-1])
 MAX_ACTION_DATA_BYTES = 64_000
 """An action's data (home-visit findings and the like) as JSON, in UTF-8 bytes."""
-
-
-class ActionRefused(Exception):
-    """The rules refused what was asked; `code` is stable, `message` is for people."""
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-class CaseNotFound(LookupError):
-    pass
-
-
-class ActionPending(Exception):
-    """The action (or opening) was sent but its outcome did not come back in time (the
-    case's worker or its database is slow or away; it is retried there until it is
-    recorded). Sending it again with the same idempotency key applies it at most once
-    and returns the outcome."""
-
-    def __init__(self, case_id: str, key: str, waited: float) -> None:
-        super().__init__(
-            f"{case_id}: 已提交，{waited:g} 秒内未得到结果 (sent; no outcome within {waited:g}s: "
-            "the worker or its database is slow or unreachable)"
-        )
-        self.case_id = case_id
-        self.key = key
-        self.waited = waited
 
 
 def _type_of(case_id: str) -> CaseType | None:

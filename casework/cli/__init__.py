@@ -108,7 +108,7 @@ def handled(fn: Callable[..., T]) -> Callable[..., T]:
 
     from casework.privacy.fields import DecryptionFailed
     from casework.privacy.keys import KeyringError
-    from casework.service import ActionPending, ActionRefused, CaseNotFound
+    from casework.service_errors import ActionPending, ActionRefused, CaseNotFound
     from casework.store.directory import UnknownUser, UserDisabled
     from casework.store.queries import UnknownCase
     from casework.store.supervision import SupervisionRefused
