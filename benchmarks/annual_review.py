@@ -1,5 +1,5 @@
 """The annual review of 34,429 households (issue #12, Performance): the register
-generated reproducibly (casework.store.register_seed), reviewed end to end through the
+generated reproducibly (casework.demo.register), reviewed end to end through the
 store's batch step (`AnnualReview.step`, the code the `annual_review_batches` activity
 runs: select, judge, rows and one event per batch in one transaction) and the spot-check
 draw; beside the floor: the same selection, judging and row inserts as a plain loop in
@@ -16,12 +16,12 @@ from sqlalchemy import insert, select
 from benchmarks.harness import Database
 from benchmarks.programme import SPIFF_BEST_PER_S
 from benchmarks.results import Comparison, Section, Target
+from casework.demo.register import seed_register
 from casework.domain.annual_review import AnnualReviewConfig, facts_of, judge, year_start
 from casework.domain.eligibility import EligibilityRules
 from casework.store.annual_review import AnnualReview
 from casework.store.db import migrate
 from casework.store.event_store import EventStore
-from casework.store.register_seed import seed_register
 from casework.store.tables import cases, households, register_reviews
 
 YEAR = 2027

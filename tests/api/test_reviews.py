@@ -8,12 +8,12 @@ import json
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from casework.demo.register import seed_register
 from casework.domain.annual_review import AnnualReviewConfig
 from casework.domain.eligibility import EligibilityRules
 from casework.store.annual_review import AnnualReview
 from casework.store.directory import Directory
 from casework.store.event_store import EventStore
-from casework.store.register_seed import seed_register
 from tests.api.conftest import bearer, client_for, make_app
 
 YEAR = 2027

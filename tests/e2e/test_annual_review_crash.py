@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from casework.demo.register import seed_register
 from casework.domain.annual_review import (
     REVIEW_BATCH,
     AnnualReviewConfig,
@@ -27,7 +28,6 @@ from casework.domain.annual_review import (
 )
 from casework.domain.eligibility import EligibilityRules
 from casework.domain.streams import annual_review_stream
-from casework.store.register_seed import seed_register
 from casework.store.tables import case_events, register_reviews
 from tests.e2e.test_faults import (  # noqa: F401 - shared fixtures
     BACKENDS,

@@ -138,7 +138,7 @@ def test_the_annual_review_runs_from_its_schedule(stack: Cli) -> None:
 
     from temporalio.client import Client
 
-    from casework.store.register_seed import seed_register
+    from casework.demo.register import seed_register
 
     year = datetime.now(CHINA_TZ).year
     engine = make_engine(stack.env["CASEWORK_DATABASE_URL"])

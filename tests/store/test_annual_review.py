@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
+from casework.demo.register import seed_register
 from casework.domain.annual_review import (
     REVIEW_BATCH,
     SPOT_CHECKS_DRAWN,
@@ -21,7 +22,6 @@ from casework.domain.eligibility import EligibilityRules
 from casework.domain.streams import annual_review_stream
 from casework.store.annual_review import AnnualReview, case_id_of, key_of, review_figures
 from casework.store.event_store import EventStore
-from casework.store.register_seed import seed_register
 from casework.store.tables import case_events, households, register_reviews
 
 YEAR = 2027

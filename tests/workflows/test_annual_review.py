@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.configuration import ConfigSource
 from casework.config import ProcessConfig
+from casework.demo.register import seed_register
 from casework.domain.annual_review import (
     SPOT_CHECKS_DRAWN,
     AnnualReviewConfig,
@@ -19,7 +20,6 @@ from casework.domain.annual_review import (
     judge,
 )
 from casework.domain.eligibility import EligibilityRules
-from casework.store.register_seed import seed_register
 from casework.store.tables import case_events, register_reviews
 from worker import build_worker
 from workflows.annual_review import WORKFLOW_NAME, workflow_id

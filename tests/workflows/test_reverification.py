@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.configuration import ConfigSource
 from casework.config import ProcessConfig
 from casework.demo.people import demo_users
+from casework.demo.register import seed_register
 from casework.domain.case import CaseView
 from casework.domain.reverification import (
     CASE_TYPE,
@@ -27,7 +28,6 @@ from casework.domain.reverification import (
 from casework.service import CaseService
 from casework.store.directory import Directory
 from casework.store.queries import Queries
-from casework.store.register_seed import seed_register
 from casework.store.tables import cases, register_reviews
 from worker import build_worker
 from workflows.annual_review import WORKFLOW_NAME, workflow_id

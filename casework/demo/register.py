@@ -1,8 +1,9 @@
-"""A generated household register for the annual review's tests and benchmark: `n`
-filed hardship households, reproducible from a seed, written straight into `cases`
-(closed, filed, with the facts a filing records) and `households` in bulk. No events:
-the review reads the read models, and generating 34,429 eight-stage cases would take
-longer than the run it measures. Never for a real database."""
+"""A generated household register for the annual review's tests and benchmark (beside
+the other generated data of casework.demo): `n` filed hardship households, reproducible
+from a seed, written straight into `cases` (closed, filed, with the facts a filing
+records) and `households` in bulk. No events: the review reads the read models, and
+generating 34,429 eight-stage cases would take longer than the run it measures. Never
+for a real database."""
 
 from __future__ import annotations
 
