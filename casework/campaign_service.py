@@ -40,7 +40,7 @@ from casework.domain.campaign import (
 )
 from casework.domain.nomination import CommitteeVote
 from casework.domain.org import Actor
-from casework.service import ActionPending, ActionRefused, sent_again_if_aborted
+from casework.service import ActionPending, ActionRefused, send_again, sent_again_if_aborted
 from casework.store.campaigns import (
     CampaignOverview,
     Campaigns,
@@ -163,9 +163,10 @@ class CampaignService:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise _closed() from None
-            if self.wait is not None and err.status == RPCStatusCode.FAILED_PRECONDITION:
-                # Its workflow task keeps failing (sent again for a while already): the
-                # worker's log says why; the same key later applies it once.
+            if self.wait is not None and send_again(err):
+                # Still not accepted after a minute of sending again, as a case's action
+                # (CaseService.act): the worker's log says why; the same key later
+                # applies it once.
                 raise ActionPending(campaign_id, key, self.wait) from None
             raise
 

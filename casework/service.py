@@ -89,7 +89,11 @@ sendings, ran out in a loaded CI run). A caller with a shorter wait hears
 `ActionPending` first."""
 
 
-def _send_again(err: RPCError) -> bool:
+def send_again(err: RPCError) -> bool:
+    """Whether the server answered that the Update should be sent again: aborted (its
+    worker died before accepting it) or refused as not ready (the workflow's task is
+    being retried). Still so after `sent_again_if_aborted`'s minute: the caller with a
+    wait answers "pending, send it again later" (`ActionPending`)."""
     if err.status == RPCStatusCode.UNAVAILABLE:
         return "aborted" in err.message  # "workflow update was aborted"
     # WorkflowNotReady: "... due to Workflow Task in failed state"
@@ -98,13 +102,13 @@ def _send_again(err: RPCError) -> bool:
 
 async def sent_again_if_aborted(send: Callable[[], Awaitable[T]]) -> T:
     """`send()`, again (backing off, about a minute in all) while the server answers that
-    the Update should be sent again (`_send_again`). The same Update id each time, so
+    the Update should be sent again (`send_again`). The same Update id each time, so
     it is applied at most once."""
     for attempt in range(UPDATE_ABORTED_TRIES):
         try:
             return await send()
         except RPCError as err:
-            if not _send_again(err) or attempt == UPDATE_ABORTED_TRIES - 1:
+            if not send_again(err) or attempt == UPDATE_ABORTED_TRIES - 1:
                 raise
         await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
     raise AssertionError("unreachable")
@@ -330,7 +334,7 @@ class CaseService:
                 raise CaseNotFound(
                     f"未找到案件或案件已结束 (no such open case): {case_id}"
                 ) from None
-            if wait is not None and _send_again(err):
+            if wait is not None and send_again(err):
                 # Still not accepted after a minute of sending again: the worker's log
                 # says why; the same key later applies it once.
                 raise ActionPending(case_id, key, wait) from None

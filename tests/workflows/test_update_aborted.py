@@ -6,10 +6,15 @@ tests/e2e/test_scale_out.py when a worker is SIGKILLed with actions in flight.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import Engine
 from temporalio.service import RPCError, RPCStatusCode
 
-from casework.service import UPDATE_ABORTED_TRIES, sent_again_if_aborted
+from casework.campaign_service import CampaignService
+from casework.domain.campaign import FORWARD_UPDATE
+from casework.service import UPDATE_ABORTED_TRIES, ActionPending, sent_again_if_aborted
 
 ABORTED = RPCError("workflow update was aborted", RPCStatusCode.UNAVAILABLE, b"")
 NOT_READY = RPCError(
@@ -57,3 +62,67 @@ async def test_other_errors_and_endless_aborts_reach_the_caller(
     with pytest.raises(RPCError, match="aborted"):
         await sent_again_if_aborted(aborted)
     assert len(sent) == UPDATE_ABORTED_TRIES
+
+
+# -- a campaign's forward or vote: the same rule as a case's action -----------------------
+
+
+class _Handle:
+    def __init__(self, error: RPCError) -> None:
+        self.error = error
+        self.sent = 0
+
+    async def execute_update(self, *args: Any, **kwargs: Any) -> Any:
+        self.sent += 1
+        raise self.error
+
+
+class _Client:
+    def __init__(self, handle: _Handle) -> None:
+        self.handle = handle
+
+    def get_workflow_handle(self, workflow_id: str) -> _Handle:
+        return self.handle
+
+
+def _campaigns(
+    engine: Engine, error: RPCError, wait: float | None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[CampaignService, _Handle]:
+    async def no_wait(_: float) -> None:
+        return None
+
+    async def running(_: str) -> None:
+        return None
+
+    monkeypatch.setattr("casework.service.asyncio.sleep", no_wait)
+    handle = _Handle(error)
+    service = CampaignService(_Client(handle), engine, "q", wait=wait)  # type: ignore[arg-type]
+    monkeypatch.setattr(service.campaigns, "status", lambda _: "open")
+    monkeypatch.setattr(service, "ensure_running", running)
+    return service, handle
+
+
+@pytest.mark.parametrize("error", [ABORTED, NOT_READY], ids=["aborted", "not_ready"])
+async def test_a_campaign_update_still_refused_is_pending_with_its_key(
+    sqlite_engine: Engine, error: RPCError, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, handle = _campaigns(sqlite_engine, error, 30.0, monkeypatch)
+    with pytest.raises(ActionPending) as pending:
+        await service._update("AW-2026-000001", FORWARD_UPDATE, {}, "key-1")
+    assert pending.value.key == "key-1"
+    assert handle.sent == UPDATE_ABORTED_TRIES
+
+
+async def test_a_campaign_update_refused_otherwise_reaches_the_caller(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A precondition that is not the workflow task's retry is no reason to send again."""
+    other = RPCError("too many updates in flight", RPCStatusCode.FAILED_PRECONDITION, b"")
+    service, handle = _campaigns(sqlite_engine, other, 30.0, monkeypatch)
+    with pytest.raises(RPCError, match="too many"):
+        await service._update("AW-2026-000001", FORWARD_UPDATE, {}, "key-1")
+    assert handle.sent == 1
+    # Without a wait the caller waits as long as it takes: no pending answer either.
+    service, handle = _campaigns(sqlite_engine, NOT_READY, None, monkeypatch)
+    with pytest.raises(RPCError, match="Workflow Task"):
+        await service._update("AW-2026-000001", FORWARD_UPDATE, {}, "key-1")
