@@ -235,6 +235,9 @@ class CaseService:
             raise refused from None
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
+                if wait is not None and idempotency_key is not None and send_again(err):
+                    # Still not accepted after a minute of sending again, as an action.
+                    raise ActionPending(case_id, idempotency_key, wait) from None
                 raise
             # The workflow has ended ("update … not found"). Either the worker refused
             # the opening (this sending, or the first one of this key): that refusal; or

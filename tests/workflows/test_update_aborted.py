@@ -13,8 +13,16 @@ from sqlalchemy import Engine
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.campaign_service import CampaignService
+from casework.demo.seed import demo_application
 from casework.domain.campaign import FORWARD_UPDATE
-from casework.service import UPDATE_ABORTED_TRIES, ActionPending, sent_again_if_aborted
+from casework.service import (
+    UPDATE_ABORTED_TRIES,
+    ActionPending,
+    CaseService,
+    sent_again_if_aborted,
+)
+from tests.conftest import TEST_KEYRING
+from tests.store.builders import OPENER
 
 ABORTED = RPCError("workflow update was aborted", RPCStatusCode.UNAVAILABLE, b"")
 NOT_READY = RPCError(
@@ -126,3 +134,37 @@ async def test_a_campaign_update_refused_otherwise_reaches_the_caller(
     service, handle = _campaigns(sqlite_engine, NOT_READY, None, monkeypatch)
     with pytest.raises(RPCError, match="Workflow Task"):
         await service._update("AW-2026-000001", FORWARD_UPDATE, {}, "key-1")
+
+
+# -- an opening's confirmation (the `sync` Update) -----------------------------------------
+
+
+class _OpeningClient(_Client):
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> _Handle:
+        return self.handle
+
+
+@pytest.mark.parametrize("error", [ABORTED, NOT_READY], ids=["aborted", "not_ready"])
+async def test_an_opening_still_refused_is_pending_with_its_key(
+    sqlite_engine: Engine, error: RPCError, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_wait(_: float) -> None:
+        return None
+
+    monkeypatch.setattr("casework.service.asyncio.sleep", no_wait)
+    handle = _Handle(error)
+    service = CaseService(
+        _OpeningClient(handle),  # type: ignore[arg-type]
+        sqlite_engine,
+        "q",
+        keyring=TEST_KEYRING,
+    )
+    with pytest.raises(ActionPending) as pending:
+        await service.open_case("hardship", demo_application(3), OPENER, "open-key-1", wait=30.0)
+    assert pending.value.key == "open-key-1"
+    assert handle.sent == UPDATE_ABORTED_TRIES
+    # Refused otherwise: reported as it is.
+    other = RPCError("too many updates in flight", RPCStatusCode.FAILED_PRECONDITION, b"")
+    service.client = _OpeningClient(_Handle(other))  # type: ignore[assignment]
+    with pytest.raises(RPCError, match="too many"):
+        await service.open_case("hardship", demo_application(8), OPENER, "open-key-2", wait=30.0)
