@@ -7,6 +7,7 @@ import asyncio
 import importlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -34,7 +35,8 @@ from activities.refunds import RefundPayments
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
 from activities.sampling import AuditSampling
-from casework.config import ProcessConfig
+from casework.config import ProcessConfig, load_process_config
+from casework.domain.calendar import CHINA_TZ, warn_uncovered_years
 from casework.domain.registry import CASE_TYPES
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
@@ -184,6 +186,8 @@ async def run_worker(settings: Settings) -> None:
         bank=LedgerBank(settings.bank_ledger) if settings.bank_ledger else None,
         deployment=worker_deployment(settings),
     )
+    holidays = load_process_config(settings.config, settings.holidays_file).calendar
+    warn_uncovered_years(holidays, datetime.now(UTC).astimezone(CHINA_TZ).date())
     log.info(
         "worker.started",
         task_queue=settings.task_queue,

@@ -29,7 +29,7 @@ from casework.demo.programme import seed_demo_programme
 from casework.demo.refunds import seed_demo_refunds
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer, reachable
-from casework.domain.calendar import CHINA_TZ
+from casework.domain.calendar import CHINA_TZ, warn_uncovered_years
 from casework.domain.case import Action, CaseView
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
@@ -96,6 +96,8 @@ async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> As
             config=ConfigSource.from_files(settings.config, settings.holidays_file),
             max_cached_workflows=settings.max_cached_workflows,
         )
+        holidays = load_process_config(settings.config, settings.holidays_file).calendar
+        warn_uncovered_years(holidays, datetime.now(UTC).astimezone(CHINA_TZ).date())
         async with worker:
             yield stack
     finally:

@@ -60,6 +60,29 @@ def _warn_uncovered(year: int) -> None:
         )
 
 
+NEXT_YEAR_FROM = (11, 1)
+"""From 1 November the next year's holidays matter: a time limit of 30 working days set
+then already ends in January."""
+
+
+def uncovered_years(overrides: CalendarOverrides, today: date) -> list[int]:
+    """This year, and from November the next, where neither the holiday file nor the
+    statutory package has data (deadlines there count Monday to Friday)."""
+    years = [today.year]
+    if (today.month, today.day) >= NEXT_YEAR_FROM:
+        years.append(today.year + 1)
+    return [y for y in years if y not in overrides.years and _statutory(date(y, 1, 1)) is None]
+
+
+def warn_uncovered_years(overrides: CalendarOverrides, today: date) -> list[int]:
+    """At a process's start: warn now, once per year, of the years `uncovered_years`
+    finds, rather than when a deadline first reaches into one."""
+    years = uncovered_years(overrides, today)
+    for year in years:
+        _warn_uncovered(year)
+    return years
+
+
 _statutory_answers: dict[date, bool | None] = {}
 
 

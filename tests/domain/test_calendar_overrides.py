@@ -87,3 +87,28 @@ def test_missing_configuration_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_overrides_are_validated_in_code_too() -> None:
     with pytest.raises(ValueError, match="not in 2027"):
         CalendarOverrides(years={2027: HolidayYear(holidays=frozenset({date(2028, 1, 1)}))})
+
+
+def test_the_years_to_warn_of_at_start() -> None:
+    """This year always, the next from November (a 30-working-day limit set then ends in
+    January), unless the holiday file or the package covers them. Years far beyond any
+    package release, so that a new release of it cannot change the answer."""
+    none = CalendarOverrides()
+    assert cal.uncovered_years(none, date(2040, 6, 1)) == [2040]
+    assert cal.uncovered_years(none, date(2040, 10, 31)) == [2040]
+    assert cal.uncovered_years(none, date(2040, 11, 1)) == [2040, 2041]
+    filed = CalendarOverrides(years={2041: HolidayYear(holidays=frozenset({date(2041, 1, 1)}))})
+    assert cal.uncovered_years(filed, date(2040, 12, 5)) == [2040]
+    assert cal.uncovered_years(none, date(2025, 12, 5)) == []  # the package has 2025 and 2026
+
+
+def test_a_process_warns_at_start_of_the_years_it_lacks(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cal, "_warned_years", set())
+    with caplog.at_level(logging.WARNING, logger="casework.calendar"):
+        assert cal.warn_uncovered_years(CalendarOverrides(), date(2040, 12, 5)) == [2040, 2041]
+        WorkingCalendar().add_working_days(datetime(2041, 1, 4, tzinfo=UTC), 3)
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and "2040" in warned[0] and "2041" in warned[1]
+    assert all("CASEWORK_HOLIDAYS_FILE" in w for w in warned)  # once per year, not again
