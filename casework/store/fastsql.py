@@ -12,8 +12,7 @@ tests read them back through SQLAlchemy on both back-ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, cast
@@ -81,51 +80,27 @@ class Prepared:
                 named[name] = self._bind(named[name])
         return named
 
-    def execute(
-        self, conn: Connection, values: Mapping[str, Any], executed: list[Any] | None = None
-    ) -> Any:
+    def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run on the connection's DB-API cursor, inside its current transaction.
-        Driver errors come out as SQLAlchemy's (IntegrityError, OperationalError...).
-        The engine's `after_cursor_execute` listeners (instrumentation, tests) hear of
-        it as of any statement; in a pipeline, pass `executed` and call
-        `announce(conn, executed)` once the pipeline has synced."""
+        Driver errors come out as SQLAlchemy's (IntegrityError, OperationalError...),
+        translated here rather than by a context manager, which cost more than the
+        statement's own Python on this path (BENCHMARKS.md, "Append"). The engine's
+        `after_cursor_execute` listeners (instrumentation, tests) hear of it as of any
+        statement."""
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             params = self.params(values)
         except ValueError as err:  # as SQLAlchemy reports a value its type refuses
             raise StatementError(str(err), self.sql, dict(values), err) from err
-        # Inline rather than `driver_errors`: a generator context manager costs more
-        # than the statement's own Python on this path (BENCHMARKS.md, "Append").
+        dbapi_error = conn.dialect.loaded_dbapi.Error
         try:
             cursor.execute(self.sql, params)
-        except conn.dialect.loaded_dbapi.Error as err:
-            raise DBAPIError.instance(
-                self.sql, params, err, conn.dialect.loaded_dbapi.Error
-            ) from err
-        if executed is not None:
-            executed.append((cursor, self.sql, params))
-        else:
-            listeners = conn.dispatch.after_cursor_execute
-            if listeners:
-                listeners(conn, cursor, self.sql, params, None, False)
+        except dbapi_error as err:
+            raise DBAPIError.instance(self.sql, params, err, dbapi_error) from err
+        listeners = conn.dispatch.after_cursor_execute
+        if listeners:
+            listeners(conn, cursor, self.sql, params, None, False)
         return cursor
-
-
-def announce(conn: Connection, executed: list[Any]) -> None:
-    listeners = conn.dispatch.after_cursor_execute
-    if listeners:
-        for cursor, sql, params in executed:
-            listeners(conn, cursor, sql, params, None, False)
-
-
-@contextmanager
-def driver_errors(conn: Connection, sql: str = "", params: Any = None) -> Iterator[None]:
-    """Translate DB-API exceptions raised inside into SQLAlchemy's wrappers."""
-    dbapi = conn.dialect.loaded_dbapi
-    try:
-        yield
-    except dbapi.Error as err:
-        raise DBAPIError.instance(sql, params, err, dbapi.Error) from err
 
 
 def _utc(value: datetime) -> datetime:
