@@ -7,7 +7,6 @@ import asyncio
 import importlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -35,8 +34,7 @@ from activities.refunds import RefundPayments
 from activities.register import HouseholdExits
 from activities.reverification import ReverificationActivities
 from activities.sampling import AuditSampling
-from casework.config import ProcessConfig, load_process_config
-from casework.domain.calendar import CHINA_TZ, warn_uncovered_years
+from casework.config import ProcessConfig
 from casework.domain.registry import CASE_TYPES
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
@@ -177,17 +175,17 @@ async def run_worker(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)
     client = await connect(settings)
+    config = ConfigSource.from_files(settings.config, settings.holidays_file)
     worker = build_worker(
         client,
         engine,
         task_queue=settings.task_queue,
-        config=ConfigSource.from_files(settings.config, settings.holidays_file),
+        config=config,
         max_cached_workflows=settings.max_cached_workflows,
         bank=LedgerBank(settings.bank_ledger) if settings.bank_ledger else None,
         deployment=worker_deployment(settings),
     )
-    holidays = load_process_config(settings.config, settings.holidays_file).calendar
-    warn_uncovered_years(holidays, datetime.now(UTC).astimezone(CHINA_TZ).date())
+    config.warn_uncovered_years()
     log.info(
         "worker.started",
         task_queue=settings.task_queue,

@@ -9,6 +9,7 @@ good configuration stays in force: a typo must not stop the cases.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import structlog
 from temporalio import activity
 
 from casework.config import ConfigError, ProcessConfig, load_process_config
+from casework.domain.calendar import CHINA_TZ, warn_uncovered_years
 from casework.domain.contracts import PROCESS_CONFIG
 
 log = structlog.get_logger("casework.config")
@@ -59,6 +61,13 @@ class ConfigSource:
                 except ConfigError as exc:
                     log.error("config.reload_failed_keeping_previous", error=str(exc))
             return self.config
+
+    def warn_uncovered_years(self) -> list[int]:
+        """At a process's start: the working-day years the calendar lacks today (this
+        one, and from November the next), each warned of once
+        (casework.domain.calendar.warn_uncovered_years)."""
+        today = datetime.now(UTC).astimezone(CHINA_TZ).date()
+        return warn_uncovered_years(self.current().calendar, today)
 
     def _file_stamp(self) -> tuple[tuple[int, int] | None, ...]:
         def stamp(path: Path | None) -> tuple[int, int] | None:

@@ -29,7 +29,7 @@ from casework.demo.programme import seed_demo_programme
 from casework.demo.refunds import seed_demo_refunds
 from casework.demo.seed import seed_reference_data
 from casework.devserver import DevServer, reachable
-from casework.domain.calendar import CHINA_TZ, warn_uncovered_years
+from casework.domain.calendar import CHINA_TZ
 from casework.domain.case import Action, CaseView
 from casework.logging import configure_logging
 from casework.privacy.codec import keyring_of
@@ -87,17 +87,17 @@ async def embedded_stack(settings: Settings, *, start_worker: bool = True) -> As
         if not start_worker:
             yield stack
             return
+        # Re-read when the operator edits the file: a changed limit applies to tasks
+        # opened after the change.
+        config = ConfigSource.from_files(settings.config, settings.holidays_file)
         worker = build_worker(
             client,
             engine,
             task_queue=settings.task_queue,
-            # Re-read when the operator edits the file: a changed limit applies to tasks
-            # opened after the change.
-            config=ConfigSource.from_files(settings.config, settings.holidays_file),
+            config=config,
             max_cached_workflows=settings.max_cached_workflows,
         )
-        holidays = load_process_config(settings.config, settings.holidays_file).calendar
-        warn_uncovered_years(holidays, datetime.now(UTC).astimezone(CHINA_TZ).date())
+        config.warn_uncovered_years()
         async with worker:
             yield stack
     finally:

@@ -112,3 +112,19 @@ def test_a_process_warns_at_start_of_the_years_it_lacks(
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 2 and "2040" in warned[0] and "2041" in warned[1]
     assert all("CASEWORK_HOLIDAYS_FILE" in w for w in warned)  # once per year, not again
+
+
+def test_the_worker_warns_of_what_its_holiday_file_leaves_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ConfigSource.warn_uncovered_years`, as the worker and `make run` call it at start:
+    the years its configuration's calendar covers are not warned of."""
+    from activities.configuration import ConfigSource
+    from casework.config import ProcessConfig
+
+    monkeypatch.setattr(cal, "_warned_years", set())
+    today = datetime.now(UTC).astimezone(cal.CHINA_TZ).date()
+    bare = ConfigSource(ProcessConfig())
+    assert bare.warn_uncovered_years() == cal.uncovered_years(CalendarOverrides(), today)
+    covered = CalendarOverrides(years={y: HolidayYear() for y in (today.year, today.year + 1)})
+    assert ConfigSource(ProcessConfig(calendar=covered)).warn_uncovered_years() == []
