@@ -64,16 +64,6 @@ FORBIDDEN = (
 )
 
 
-def _read(engine: Any, year: int, user: Any, what: str) -> Any:
-    refunds = Refunds(engine)
-    try:
-        if what == "status":
-            return refunds.status(year, user.actor())
-        return refunds.exceptions(year, user.actor())
-    except Refused as e:
-        raise problem(403, e.code, e.message, e.field) from None
-
-
 @router.get(
     "/{year}",
     operation_id="refund_status",
@@ -89,8 +79,10 @@ def _read(engine: Any, year: int, user: Any, what: str) -> Any:
     },
 )
 def refund_status(year: Year, user: CurrentUser, engine: EngineDep) -> RefundStatus:
-    status: RefundStatus = _read(engine, year, user, "status")
-    return status
+    try:
+        return Refunds(engine).status(year, user.actor())
+    except Refused as e:
+        raise problem(403, e.code, e.message, e.field) from None
 
 
 @router.get(
@@ -108,5 +100,7 @@ def refund_status(year: Year, user: CurrentUser, engine: EngineDep) -> RefundSta
     },
 )
 def refund_exceptions(year: Year, user: CurrentUser, engine: EngineDep) -> list[ExceptionRow]:
-    rows: list[ExceptionRow] = _read(engine, year, user, "exceptions")
-    return rows
+    try:
+        return Refunds(engine).exceptions(year, user.actor())
+    except Refused as e:
+        raise problem(403, e.code, e.message, e.field) from None
