@@ -32,6 +32,15 @@ NOT_READY = RPCError(
 )
 
 
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's back-off between sendings, made instant."""
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    monkeypatch.setattr("casework.service.asyncio.sleep", no_wait)
+
+
 async def test_an_aborted_update_is_sent_again() -> None:
     sent: list[int] = []
 
@@ -48,10 +57,7 @@ async def test_an_aborted_update_is_sent_again() -> None:
 async def test_other_errors_and_endless_aborts_reach_the_caller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def no_wait(_: float) -> None:
-        return None
-
-    monkeypatch.setattr("casework.service.asyncio.sleep", no_wait)
+    _no_backoff(monkeypatch)
     sent: list[int] = []
 
     async def refused() -> str:
@@ -96,13 +102,10 @@ class _Client:
 def _campaigns(
     engine: Engine, error: RPCError, wait: float | None, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[CampaignService, _Handle]:
-    async def no_wait(_: float) -> None:
-        return None
-
     async def running(_: str) -> None:
         return None
 
-    monkeypatch.setattr("casework.service.asyncio.sleep", no_wait)
+    _no_backoff(monkeypatch)
     handle = _Handle(error)
     service = CampaignService(_Client(handle), engine, "q", wait=wait)  # type: ignore[arg-type]
     monkeypatch.setattr(service.campaigns, "status", lambda _: "open")
@@ -148,10 +151,7 @@ class _OpeningClient(_Client):
 async def test_an_opening_still_refused_is_pending_with_its_key(
     sqlite_engine: Engine, error: RPCError, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def no_wait(_: float) -> None:
-        return None
-
-    monkeypatch.setattr("casework.service.asyncio.sleep", no_wait)
+    _no_backoff(monkeypatch)
     handle = _Handle(error)
     service = CaseService(
         _OpeningClient(handle),  # type: ignore[arg-type]
